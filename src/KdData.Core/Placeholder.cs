@@ -1,0 +1,1 @@
+namespace KdData; internal static class Placeholder { }
