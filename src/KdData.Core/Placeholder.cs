@@ -1,1 +1,0 @@
-namespace KdData; internal static class Placeholder { }
