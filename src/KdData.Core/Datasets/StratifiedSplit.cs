@@ -1,0 +1,62 @@
+namespace KdData.Datasets;
+
+/// <summary>
+/// Seeded, stratified selection of a labeled subset: from each class, the same fraction of its
+/// items (rounded to nearest, at least one when the class is non-empty and the fraction is
+/// positive). The choice depends only on the seed and the item indices, never on the runtime's
+/// random generator, so the split is the same on every machine and .NET version.
+/// </summary>
+public static class StratifiedSplit
+{
+    /// <summary>
+    /// Returns, for each item, whether it is in the labeled subset.
+    /// </summary>
+    /// <param name="labels">Class label of each item.</param>
+    /// <param name="fraction">Share of each class to label, in [0, 1].</param>
+    /// <param name="seed">Seed of the selection.</param>
+    public static bool[] SelectLabeled(ReadOnlySpan<byte> labels, double fraction, ulong seed)
+    {
+        if (double.IsNaN(fraction) || fraction < 0 || fraction > 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "The labeled fraction must be between 0 and 1.");
+        }
+
+        var byClass = new Dictionary<byte, List<int>>();
+        for (var i = 0; i < labels.Length; i++)
+        {
+            if (!byClass.TryGetValue(labels[i], out var members))
+            {
+                byClass[labels[i]] = members = [];
+            }
+
+            members.Add(i);
+        }
+
+        var selected = new bool[labels.Length];
+        foreach (var members in byClass.Values)
+        {
+            var take = (int)Math.Round(members.Count * fraction, MidpointRounding.AwayFromZero);
+            if (fraction > 0 && take == 0)
+            {
+                take = 1;
+            }
+
+            // Order each class by a keyed hash of the item index: a seeded shuffle without a PRNG.
+            foreach (var index in members.OrderBy(i => Mix(seed, (ulong)i)).ThenBy(i => i).Take(take))
+            {
+                selected[index] = true;
+            }
+        }
+
+        return selected;
+    }
+
+    /// <summary>SplitMix64 finaliser over seed and index: a well-spread 64-bit hash.</summary>
+    internal static ulong Mix(ulong seed, ulong value)
+    {
+        var z = seed + ((value + 1) * 0x9E3779B97F4A7C15UL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+}
