@@ -51,7 +51,8 @@ public static class ModelWeights
 
     /// <summary>
     /// Loads weights into <paramref name="module"/> (which must have the matching architecture) and leaves every
-    /// parameter trainable. With <paramref name="strict"/> every state-dict entry must be present on both sides.
+    /// parameter trainable (requires_grad = true, also for parameters frozen before the call).
+    /// With <paramref name="strict"/> every state-dict entry must be present on both sides.
     /// </summary>
     /// <exception cref="InvalidDataException">The weights do not fit the module or cannot be decoded.</exception>
     public static void Import(nn.Module module, ReadOnlyMemory<byte> weights, WeightsFormat format = WeightsFormat.Safetensors, bool strict = true)
@@ -92,8 +93,9 @@ public static class ModelWeights
                 $"The {format} weights do not match module '{module.GetName()}' or are corrupt: {ex.Message}", ex);
         }
 
-        // TorchSharp.PyBridge's loader leaves every parameter with requires_grad = false; a loaded model must
-        // still be trainable (fine-tuning a teacher, resuming a student), so restore it for all parameters.
+        // TorchSharp.PyBridge loads have been seen to leave parameters with requires_grad = false (not reproduced
+        // with PyBridge 1.4.4 + TorchSharp 0.107, but cheap to guard against). A loaded model must be trainable
+        // (fine-tuning a teacher, resuming a student), so every parameter is made trainable; freeze after loading.
         foreach (var parameter in module.parameters())
         {
             parameter.requires_grad = true;

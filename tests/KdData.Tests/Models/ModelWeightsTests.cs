@@ -43,6 +43,58 @@ public sealed class ModelWeightsTests
     }
 
     [Fact]
+    public void Import_SafetensorsWrittenLikePyTorch_LoadsEachTensorByName()
+    {
+        // A file as PyTorch's safetensors.torch.save_file would write for torchvision.models.resnet18(num_classes=4):
+        // names and shapes from TorchVision's layout, each tensor filled with its own value.
+        var spec = new ModelSpec { Name = "resnet18", NumClasses = 4 };
+        using var model = ModelZoo.Create(spec);
+        var expected = new Dictionary<string, double>(StringComparer.Ordinal);
+        var tensors = new Dictionary<string, (string, long[], byte[])>(StringComparer.Ordinal);
+        var index = 0;
+        foreach (var (name, tensor) in model.state_dict())
+        {
+            index++;
+            var count = tensor.numel();
+            if (tensor.dtype == ScalarType.Int64)
+            {
+                tensors[name] = ("I64", tensor.shape, SafetensorsWriter.Int64(count, index));
+                expected[name] = index;
+            }
+            else
+            {
+                tensors[name] = ("F32", tensor.shape, SafetensorsWriter.Float32(count, index / 1024f));
+                expected[name] = index / 1024f;
+            }
+        }
+        Assert.Equal(122, tensors.Count);
+
+        ModelWeights.Import(model, SafetensorsWriter.Write(tensors));
+
+        foreach (var (name, tensor) in model.state_dict())
+        {
+            Assert.True(tensor.eq(expected[name]).all().item<bool>(), $"'{name}' was not loaded from its own entry");
+        }
+        Assert.All(model.parameters(), p => Assert.True(p.requires_grad));
+    }
+
+    [Fact]
+    public void Import_IntoFrozenModule_LeavesEveryParameterTrainable()
+    {
+        var spec = new ModelSpec { Name = "convnet", Width = 8, Depth = 2 };
+        using var source = ModelZoo.Create(spec);
+        using var target = ModelZoo.Create(spec);
+        foreach (var parameter in target.parameters())
+        {
+            parameter.requires_grad = false;
+        }
+
+        ModelWeights.Import(target, ModelWeights.Export(source));
+
+        Assert.All(target.parameters(), p => Assert.True(p.requires_grad));
+    }
+
+    [Fact]
     public void Import_WeightsOfAnotherArchitecture_ThrowsInvalidData()
     {
         using var convnet = ModelZoo.Create(new ModelSpec { Name = "convnet", Width = 8, Depth = 1 });
