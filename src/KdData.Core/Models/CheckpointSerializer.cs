@@ -26,6 +26,8 @@ public static class CheckpointSerializer
         WriteIndented = true,
         AllowTrailingCommas = true,
         ReadCommentHandling = JsonCommentHandling.Skip,
+        // A diverged run can report NaN/Infinity metrics; they must not make the checkpoint unsavable.
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 

@@ -183,6 +183,33 @@ public sealed class CheckpointSerializerTests
         Assert.Equal(0.5, (double)json["metrics"]!["val_accuracy"]!);
     }
 
+    [Fact]
+    public void SerializeRecord_NonFiniteMetric_RoundTrips()
+    {
+        var spec = new ModelSpec { Name = "convnet", NumClasses = 3, Width = 8, Depth = 1 };
+        var record = SampleRecord(spec) with
+        {
+            Metrics = new Dictionary<string, double> { ["val_loss"] = double.NaN, ["grad_norm"] = double.PositiveInfinity },
+            WeightsSha256 = new string('0', 64),
+        };
+
+        var parsed = CheckpointSerializer.ParseRecord(CheckpointSerializer.SerializeRecord(record));
+
+        Assert.True(double.IsNaN(parsed.Metrics["val_loss"]));
+        Assert.Equal(double.PositiveInfinity, parsed.Metrics["grad_norm"]);
+    }
+
+    [Fact]
+    public void ParseRecord_WithoutSha_ThrowsNamingField()
+    {
+        var spec = new ModelSpec { Name = "convnet", NumClasses = 3 };
+
+        var ex = Assert.Throws<InvalidDataException>(() =>
+            CheckpointSerializer.ParseRecord(CheckpointSerializer.SerializeRecord(SampleRecord(spec))));
+
+        Assert.Contains("weights_sha256", ex.Message, StringComparison.Ordinal);
+    }
+
     private static CheckpointRecord SampleRecord(ModelSpec spec) => new()
     {
         Architecture = spec,
