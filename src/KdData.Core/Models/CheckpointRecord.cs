@@ -1,0 +1,39 @@
+using System.Text.Json.Nodes;
+
+namespace KdData.Models;
+
+/// <summary>
+/// The JSON record stored beside a checkpoint's weights (<c>&lt;name&gt;.json</c> next to
+/// <c>&lt;name&gt;.safetensors</c>): what the weights are and how to use them. Serialized with snake_case
+/// property names (<c>num_classes</c>, <c>weights_sha256</c>, ...) so it can also be written from Python for a
+/// teacher fine-tuned in PyTorch. <see cref="WeightsSha256"/> is filled in when the checkpoint is encoded.
+/// </summary>
+public sealed record CheckpointRecord
+{
+    /// <summary>The record layout version this code writes and reads.</summary>
+    public const int CurrentFormatVersion = 1;
+
+    /// <summary>Record layout version. Default <see cref="CurrentFormatVersion"/>.</summary>
+    public int FormatVersion { get; init; } = CurrentFormatVersion;
+
+    /// <summary>Architecture and its settings; the model is rebuilt from this on load. Required.</summary>
+    public required ModelSpec Architecture { get; init; }
+
+    /// <summary>Class names in logit order; empty or exactly <see cref="ModelSpec.NumClasses"/> names. Default empty.</summary>
+    public IReadOnlyList<string> Classes { get; init; } = [];
+
+    /// <summary>Input preprocessing the model was trained with. Default <c>null</c> (unknown).</summary>
+    public PreprocessingRecord? Preprocessing { get; init; }
+
+    /// <summary>Free-form training settings (optimizer, epochs, teacher, ...). Default an empty object.</summary>
+    public JsonObject Training { get; init; } = [];
+
+    /// <summary>Evaluation metrics by name (e.g. <c>val_accuracy</c>). Default empty.</summary>
+    public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Encoding of the weights file. Default <see cref="WeightsFormat.Safetensors"/>.</summary>
+    public WeightsFormat WeightsFormat { get; init; } = WeightsFormat.Safetensors;
+
+    /// <summary>Lower-case hex SHA-256 of the weights file; set on encode, verified on load. Default <c>null</c>.</summary>
+    public string? WeightsSha256 { get; init; }
+}

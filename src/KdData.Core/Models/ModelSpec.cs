@@ -1,0 +1,48 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace KdData.Models;
+
+/// <summary>
+/// Names an architecture and its settings, as written in configuration and in a checkpoint record.
+/// Family-specific settings are nullable: <c>null</c> means "the family's default", and a setting that
+/// does not apply to the chosen family is rejected by <see cref="ModelZoo.Create"/> rather than silently
+/// ignored, so a typo in configuration cannot produce a different model than intended.
+/// </summary>
+public sealed record ModelSpec
+{
+    /// <summary>Architecture name, one of <see cref="ModelZoo.Names"/> (case-insensitive). Required; default empty.</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string Name { get; init; } = string.Empty;
+
+    /// <summary>Number of output classes (logits). Default 10.</summary>
+    [Range(1, 1_000_000)]
+    public int NumClasses { get; init; } = 10;
+
+    /// <summary>Number of input image channels (1 = grayscale, 3 = RGB). Default 3.</summary>
+    [Range(1, 64)]
+    public int InChannels { get; init; } = 3;
+
+    /// <summary>
+    /// ResNet families only: <c>"imagenet"</c> (7x7 stride-2 conv + max-pool, TorchVision's stem) or
+    /// <c>"small"</c> (3x3 stride-1 conv, no max-pool, for 28-64 px inputs). Default <c>null</c> = "imagenet".
+    /// </summary>
+    public string? Stem { get; init; }
+
+    /// <summary>mobilenet_v2 only: channel width multiplier, in (0, 4]. Default <c>null</c> = 1.0.</summary>
+    public double? WidthMult { get; init; }
+
+    /// <summary>convnet only: channels of the first block (later blocks double it, up to 8x), 4-256. Default <c>null</c> = 32.</summary>
+    public int? Width { get; init; }
+
+    /// <summary>
+    /// convnet: number of conv blocks, 1-8 (default 3). wrn: total depth 6n+4 between 10 and 40 (default 16).
+    /// Default <c>null</c> = the family's default.
+    /// </summary>
+    public int? Depth { get; init; }
+
+    /// <summary>wrn only: widen factor k, 1-8. Default <c>null</c> = 2.</summary>
+    public int? WidenFactor { get; init; }
+
+    /// <summary>wrn only: dropout between the two convolutions of each block, in [0, 1). Default <c>null</c> = 0.</summary>
+    public double? DropRate { get; init; }
+}

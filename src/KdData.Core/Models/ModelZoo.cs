@@ -1,0 +1,186 @@
+using System.Globalization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace KdData.Models;
+
+/// <summary>
+/// Builds classification networks by name from a <see cref="ModelSpec"/>. Every network maps an
+/// (N, <see cref="ModelSpec.InChannels"/>, H, W) float batch to (N, <see cref="ModelSpec.NumClasses"/>) logits,
+/// and its state-dict names are the ones PyTorch/TorchVision use, so safetensors weights move both ways.
+/// Names and settings: <c>resnet18</c>, <c>resnet34</c>, <c>resnet50</c>, <c>resnet101</c>, <c>resnet152</c>
+/// and <c>wide_resnet50_2</c> (TorchVision builders; setting <see cref="ModelSpec.Stem"/> = "imagenet" (default)
+/// or "small" = 3x3 stride-1 first conv without max-pool for 28-64 px inputs); <c>mobilenet_v2</c> (TorchVision
+/// builder; <see cref="ModelSpec.WidthMult"/>, default 1.0); <c>convnet</c>, a plain conv-BN-ReLU-maxpool stack
+/// (<see cref="ModelSpec.Width"/> 4-256, default 32; <see cref="ModelSpec.Depth"/> = blocks 1-8, default 3;
+/// about 0.1M parameters by default); <c>wrn</c>, a pre-activation Wide-ResNet for small inputs
+/// (<see cref="ModelSpec.Depth"/> = 6n+4 in 10-40, default 16; <see cref="ModelSpec.WidenFactor"/> 1-8, default 2;
+/// <see cref="ModelSpec.DropRate"/> in [0, 1), default 0; WRN-16-2 has about 0.7M parameters).
+/// For every family <see cref="ModelSpec.InChannels"/> other than 3 replaces the first convolution (keeping its
+/// PyTorch name). An unknown name, an out-of-range value or a setting that does not belong to the chosen family
+/// throws <see cref="ArgumentException"/> naming the setting.
+/// </summary>
+public static class ModelZoo
+{
+    private const string ConvNet = "convnet";
+    private const string WideResNet = "wrn";
+    private const string MobileNetV2 = "mobilenet_v2";
+
+    private static readonly string[] ResNetNames =
+        ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "wide_resnet50_2"];
+
+    /// <summary>All architecture names accepted by <see cref="Create"/>.</summary>
+    public static IReadOnlyList<string> Names { get; } = [.. ResNetNames, MobileNetV2, ConvNet, WideResNet];
+
+    /// <summary>
+    /// Builds the network described by <paramref name="spec"/> with freshly initialized weights (in training
+    /// mode) and moves it to <paramref name="device"/> when one is given.
+    /// </summary>
+    public static nn.Module<Tensor, Tensor> Create(ModelSpec spec, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var name = Canonical(spec);
+        RequirePositive(spec.NumClasses, nameof(ModelSpec.NumClasses), name);
+        RequirePositive(spec.InChannels, nameof(ModelSpec.InChannels), name);
+
+        var model = name switch
+        {
+            MobileNetV2 => CreateMobileNetV2(spec),
+            ConvNet => CreateConvNet(spec),
+            WideResNet => CreateWideResNet(spec),
+            _ => CreateResNet(name, spec),
+        };
+        if (device is not null && device.type != DeviceType.CPU)
+        {
+            model.to(device);
+        }
+        return model;
+    }
+
+    /// <summary>Total number of scalar parameters (buffers such as BatchNorm statistics excluded).</summary>
+    public static long CountParameters(nn.Module module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        return module.parameters().Sum(p => p.numel());
+    }
+
+    private static string Canonical(ModelSpec spec)
+    {
+        var match = Names.FirstOrDefault(n => string.Equals(n, spec.Name?.Trim(), StringComparison.OrdinalIgnoreCase));
+        return match ?? throw new ArgumentException(
+            $"Model setting '{nameof(ModelSpec.Name)}' = '{spec.Name}' is not a known architecture; expected one of: {string.Join(", ", Names)}.",
+            nameof(spec));
+    }
+
+    private static nn.Module<Tensor, Tensor> CreateResNet(string name, ModelSpec spec)
+    {
+        RejectSettings(spec, name, nameof(ModelSpec.WidthMult), nameof(ModelSpec.Width), nameof(ModelSpec.Depth),
+            nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate));
+        var stem = (spec.Stem ?? ResNetStem.ImageNet).Trim().ToLowerInvariant();
+        if (stem is not (ResNetStem.ImageNet or ResNetStem.Small))
+        {
+            throw Invalid(nameof(ModelSpec.Stem), spec.Stem, name, $"expected '{ResNetStem.ImageNet}' or '{ResNetStem.Small}'");
+        }
+
+        ResNet built = name switch
+        {
+            "resnet18" => torchvision.models.resnet18(num_classes: spec.NumClasses),
+            "resnet34" => torchvision.models.resnet34(num_classes: spec.NumClasses),
+            "resnet50" => torchvision.models.resnet50(num_classes: spec.NumClasses),
+            "resnet101" => torchvision.models.resnet101(num_classes: spec.NumClasses),
+            "resnet152" => torchvision.models.resnet152(num_classes: spec.NumClasses),
+            "wide_resnet50_2" => torchvision.models.wide_resnet50_2(num_classes: spec.NumClasses),
+            _ => throw new ArgumentException($"Unhandled ResNet name '{name}'.", nameof(name)),
+        };
+        if (spec.InChannels == 3 && stem == ResNetStem.ImageNet)
+        {
+            return built;
+        }
+        return new StemAdaptedResNet(built, spec.InChannels, stem == ResNetStem.Small);
+    }
+
+    private static nn.Module<Tensor, Tensor> CreateMobileNetV2(ModelSpec spec)
+    {
+        RejectSettings(spec, MobileNetV2, nameof(ModelSpec.Stem), nameof(ModelSpec.Width), nameof(ModelSpec.Depth),
+            nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate));
+        var widthMult = spec.WidthMult ?? 1.0;
+        if (!(widthMult > 0 && widthMult <= 4))
+        {
+            throw Invalid(nameof(ModelSpec.WidthMult), widthMult, MobileNetV2, "expected a value in (0, 4]");
+        }
+        var built = torchvision.models.mobilenet_v2(num_classes: spec.NumClasses, width_mult: widthMult);
+        return spec.InChannels == 3 ? built : new InputAdaptedMobileNetV2(built, spec.InChannels);
+    }
+
+    private static PlainConvNet CreateConvNet(ModelSpec spec)
+    {
+        RejectSettings(spec, ConvNet, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult),
+            nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate));
+        var width = spec.Width ?? 32;
+        var depth = spec.Depth ?? 3;
+        if (width is < 4 or > 256)
+        {
+            throw Invalid(nameof(ModelSpec.Width), width, ConvNet, "expected 4-256 channels");
+        }
+        if (depth is < 1 or > 8)
+        {
+            throw Invalid(nameof(ModelSpec.Depth), depth, ConvNet, "expected 1-8 blocks");
+        }
+        return new PlainConvNet(spec.InChannels, spec.NumClasses, width, depth);
+    }
+
+    private static WideResNetModule CreateWideResNet(ModelSpec spec)
+    {
+        RejectSettings(spec, WideResNet, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.Width));
+        var depth = spec.Depth ?? 16;
+        var widen = spec.WidenFactor ?? 2;
+        var dropRate = spec.DropRate ?? 0.0;
+        if (depth is < 10 or > 40 || (depth - 4) % 6 != 0)
+        {
+            throw Invalid(nameof(ModelSpec.Depth), depth, WideResNet, "expected 6n+4 between 10 and 40 (10, 16, 22, 28, 34, 40)");
+        }
+        if (widen is < 1 or > 8)
+        {
+            throw Invalid(nameof(ModelSpec.WidenFactor), widen, WideResNet, "expected 1-8");
+        }
+        if (!(dropRate >= 0 && dropRate < 1))
+        {
+            throw Invalid(nameof(ModelSpec.DropRate), dropRate, WideResNet, "expected a value in [0, 1)");
+        }
+        return new WideResNetModule(spec.InChannels, spec.NumClasses, (depth - 4) / 6, widen, dropRate);
+    }
+
+    private static void RequirePositive(int value, string setting, string name)
+    {
+        if (value < 1)
+        {
+            throw Invalid(setting, value, name, "expected a positive number");
+        }
+    }
+
+    private static void RejectSettings(ModelSpec spec, string name, params string[] settings)
+    {
+        foreach (var setting in settings)
+        {
+            object? value = setting switch
+            {
+                nameof(ModelSpec.Stem) => spec.Stem,
+                nameof(ModelSpec.WidthMult) => spec.WidthMult,
+                nameof(ModelSpec.Width) => spec.Width,
+                nameof(ModelSpec.Depth) => spec.Depth,
+                nameof(ModelSpec.WidenFactor) => spec.WidenFactor,
+                nameof(ModelSpec.DropRate) => spec.DropRate,
+                _ => throw new ArgumentException($"Unknown setting '{setting}'.", nameof(settings)),
+            };
+            if (value is not null)
+            {
+                throw Invalid(setting, value, name, "this setting does not apply to this architecture; leave it unset");
+            }
+        }
+    }
+
+    private static ArgumentException Invalid(string setting, object? value, string name, string reason) =>
+        new(string.Format(CultureInfo.InvariantCulture,
+            "Model setting '{0}' = '{1}' is invalid for architecture '{2}': {3}.", setting, value, name, reason));
+}

@@ -1,0 +1,24 @@
+namespace KdData.Models;
+
+/// <summary>
+/// How input images must be prepared for a checkpoint's model: resized to <see cref="Width"/> x
+/// <see cref="Height"/>, converted to <see cref="Channels"/> channels, scaled to [0, 1] and normalized per
+/// channel with <see cref="Mean"/> and <see cref="Std"/>. Only a record; the imaging code lives elsewhere.
+/// </summary>
+public sealed record PreprocessingRecord
+{
+    /// <summary>Input width in pixels. Default 32.</summary>
+    public int Width { get; init; } = 32;
+
+    /// <summary>Input height in pixels. Default 32.</summary>
+    public int Height { get; init; } = 32;
+
+    /// <summary>Number of channels (1 or 3). Default 3.</summary>
+    public int Channels { get; init; } = 3;
+
+    /// <summary>Per-channel mean subtracted after scaling to [0, 1]. Default empty (no normalization).</summary>
+    public IReadOnlyList<float> Mean { get; init; } = [];
+
+    /// <summary>Per-channel standard deviation divided by after subtracting the mean. Default empty.</summary>
+    public IReadOnlyList<float> Std { get; init; } = [];
+}

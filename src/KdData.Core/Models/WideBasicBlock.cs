@@ -1,0 +1,57 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace KdData.Models;
+
+/// <summary>
+/// Pre-activation residual block of a Wide-ResNet (Zagoruyko and Komodakis, 2016): BN-ReLU-conv3x3,
+/// BN-ReLU-(dropout)-conv3x3, with a 1x1 projection shortcut when the shape changes.
+/// </summary>
+internal sealed class WideBasicBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly nn.Module<Tensor, Tensor> _bn1;
+    private readonly nn.Module<Tensor, Tensor> _conv1;
+    private readonly nn.Module<Tensor, Tensor> _bn2;
+    private readonly nn.Module<Tensor, Tensor> _dropout;
+    private readonly nn.Module<Tensor, Tensor> _conv2;
+    private readonly nn.Module<Tensor, Tensor>? _shortcut;
+
+    public WideBasicBlock(long channelsIn, long channelsOut, long stride, double dropRate) : base(nameof(WideBasicBlock))
+    {
+        _bn1 = nn.BatchNorm2d(channelsIn);
+        _conv1 = Conv3x3(channelsIn, channelsOut, stride);
+        _bn2 = nn.BatchNorm2d(channelsOut);
+        _dropout = dropRate > 0 ? nn.Dropout(dropRate) : nn.Identity();
+        _conv2 = Conv3x3(channelsOut, channelsOut, 1);
+        register_module("bn1", _bn1);
+        register_module("conv1", _conv1);
+        register_module("bn2", _bn2);
+        register_module("dropout", _dropout);
+        register_module("conv2", _conv2);
+        if (channelsIn != channelsOut || stride != 1)
+        {
+            var shortcut = nn.Conv2d(channelsIn, channelsOut, kernel_size: 1, stride: stride, padding: 0L, bias: false);
+            nn.init.kaiming_normal_(shortcut.weight!, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
+            _shortcut = shortcut;
+            register_module("shortcut", _shortcut);
+        }
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var preActivated = nn.functional.relu(_bn1.call(input));
+        var x = _conv1.call(preActivated);
+        x = _conv2.call(_dropout.call(nn.functional.relu(_bn2.call(x))));
+        // The projection sees the pre-activated input, as in the reference implementation.
+        var identity = _shortcut is null ? input : _shortcut.call(preActivated);
+        return x.add(identity).MoveToOuterDisposeScope();
+    }
+
+    private static Conv2d Conv3x3(long channelsIn, long channelsOut, long stride)
+    {
+        var conv = nn.Conv2d(channelsIn, channelsOut, kernel_size: 3, stride: stride, padding: 1, bias: false);
+        nn.init.kaiming_normal_(conv.weight!, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
+        return conv;
+    }
+}
