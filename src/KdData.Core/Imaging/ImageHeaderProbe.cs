@@ -112,8 +112,23 @@ internal static class ImageHeaderProbe
             throw new ImageDecodeException(key, ImageDecodeReason.Corrupt, "PNG does not start with an IHDR chunk");
         }
 
+        // A header-only file with an impossible IHDR would otherwise surface from libpng as "incomplete
+        // input"; an invalid header is corruption regardless of what follows.
+        if (data.Length >= 26 && !IsValidPngDepth(colorType: data[25], bitDepth: data[24]))
+        {
+            throw new ImageDecodeException(key, ImageDecodeReason.Corrupt, $"PNG IHDR has invalid bit depth {data[24]} / colour type {data[25]}");
+        }
+
         return (BinaryPrimitives.ReadUInt32BigEndian(data.Slice(16, 4)), BinaryPrimitives.ReadUInt32BigEndian(data.Slice(20, 4)));
     }
+
+    private static bool IsValidPngDepth(byte colorType, byte bitDepth) => colorType switch
+    {
+        0 => bitDepth is 1 or 2 or 4 or 8 or 16, // gray
+        3 => bitDepth is 1 or 2 or 4 or 8, // palette
+        2 or 4 or 6 => bitDepth is 8 or 16, // RGB, gray + alpha, RGBA
+        _ => false,
+    };
 
     private static (long, long) ProbeGif(ReadOnlySpan<byte> data, string key)
     {
