@@ -100,11 +100,19 @@ public sealed class ImageDecoder
                 raw.Dispose();
             }
 
-            return new DecodedImage(key, oriented, codec.EncodedFormat, origin);
+            try
+            {
+                return new DecodedImage(key, oriented, codec.EncodedFormat, origin);
+            }
+            catch
+            {
+                oriented.Dispose();
+                throw;
+            }
         }
         catch
         {
-            raw.Dispose();
+            raw.Dispose(); // idempotent, also when it was already disposed after orientation
             throw;
         }
     }

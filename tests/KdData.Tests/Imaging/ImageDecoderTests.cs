@@ -259,6 +259,24 @@ public sealed class ImageDecoderTests
     }
 
     [Fact]
+    public void Decode_LosslessWebPHeaderDeclaringHugeSize_ThrowsTooLarge()
+    {
+        var webp = TestImages.Encode(TestImages.Noise(16, 16, 8), SKEncodedImageFormat.Webp);
+        Assert.Equal("VP8L"u8.ToArray(), webp[12..16]);
+        Assert.Equal(0x2F, webp[20]);
+
+        // VP8L header: 14 bits (width - 1), 14 bits (height - 1), little-endian after the 0x2F byte.
+        var bits = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(webp.AsSpan(21));
+        bits = (bits & 0xF000_0000u) | 0x3FFFu | (0x3FFFu << 14); // 16384 x 16384
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(webp.AsSpan(21), bits);
+
+        var ex = Assert.Throws<ImageDecodeException>(() => _decoder.Decode(webp, "bomb.webp"));
+
+        Assert.Equal(ImageDecodeReason.TooLarge, ex.Reason);
+        Assert.Contains("16384x16384", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Decode_OverConfiguredMaxPixels_ThrowsTooLarge()
     {
         var decoder = new ImageDecoder(new ImageOptions { MaxPixels = 99 * 100 });
