@@ -42,21 +42,12 @@ public static class StratifiedSplit
             }
 
             // Order each class by a keyed hash of the item index: a seeded shuffle without a PRNG.
-            foreach (var index in members.OrderBy(i => Mix(seed, (ulong)i)).ThenBy(i => i).Take(take))
+            foreach (var index in members.OrderBy(i => Seeds.Mix(seed, (ulong)i)).ThenBy(i => i).Take(take))
             {
                 selected[index] = true;
             }
         }
 
         return selected;
-    }
-
-    /// <summary>SplitMix64 finaliser over seed and index: a well-spread 64-bit hash.</summary>
-    internal static ulong Mix(ulong seed, ulong value)
-    {
-        var z = seed + ((value + 1) * 0x9E3779B97F4A7C15UL);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
     }
 }

@@ -13,7 +13,7 @@ public sealed class StratifiedSplitTests
             labels.AddRange(Enumerable.Repeat((byte)c, 50 + (10 * c)));
         }
 
-        return [.. labels.OrderBy(l => StratifiedSplit.Mix(99, l) ^ (ulong)labels.Count)];
+        return [.. labels.OrderBy(l => Seeds.Mix(99, l) ^ (ulong)labels.Count)];
     }
 
     [Fact]

@@ -1,0 +1,23 @@
+namespace KdData.Hosting;
+
+/// <summary>
+/// Process exit codes of both hosts. Job controllers (Kubernetes Jobs, Azure Container Apps Jobs)
+/// retry any non-zero code; <see cref="InvalidConfiguration"/> will fail again until the settings change.
+/// </summary>
+public static class ExitCodes
+{
+    /// <summary>The job did all its work.</summary>
+    public const int Success = 0;
+
+    /// <summary>An unexpected error stopped the job; the log says which and why.</summary>
+    public const int Failure = 1;
+
+    /// <summary>A setting is missing or invalid; the log names the key and the reason. Nothing was done.</summary>
+    public const int InvalidConfiguration = 2;
+
+    /// <summary>Stopped by a signal (SIGTERM/Ctrl+C) after saving its progress; rerun to continue.</summary>
+    public const int Interrupted = 3;
+
+    /// <summary>Too many inputs failed (an error threshold was crossed); the run's error table lists them.</summary>
+    public const int ErrorThresholdExceeded = 4;
+}
