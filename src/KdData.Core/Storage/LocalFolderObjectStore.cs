@@ -98,7 +98,7 @@ internal sealed class LocalFolderObjectStore : IObjectStore
         {
             content.Position = start;
             string sidecar = SidecarOf(path);
-            Directory.CreateDirectory(sidecar);
+            CreateSidecar("Create", key, sidecar);
             string temp = await WriteTempAsync(sidecar, path, content, ct).ConfigureAwait(false);
             try
             {
@@ -209,7 +209,7 @@ internal sealed class LocalFolderObjectStore : IObjectStore
         return _runner.RunAsync("AcquireLease", key, async ct =>
         {
             string sidecar = SidecarOf(path);
-            Directory.CreateDirectory(sidecar);
+            CreateSidecar("AcquireLease", key, sidecar);
             await using (await LockFolderAsync(sidecar, ct).ConfigureAwait(false))
             {
                 ThrowIfFolderClash("AcquireLease", key, path);
@@ -391,6 +391,20 @@ internal sealed class LocalFolderObjectStore : IObjectStore
         {
             throw new StorageOperationException(
                 operation, key, _display, "a folder of the same name exists (a local folder cannot hold both 'x' and 'x/...')", null);
+        }
+    }
+
+    private void CreateSidecar(string operation, string key, string sidecar)
+    {
+        try
+        {
+            Directory.CreateDirectory(sidecar);
+        }
+        catch (IOException ex) when (ex is DirectoryNotFoundException || File.Exists(Path.GetDirectoryName(sidecar)))
+        {
+            // Some parent segment of the key is an existing object (a file), so it cannot be a folder too.
+            throw new StorageOperationException(
+                operation, key, _display, "a parent segment of the key is an existing object (a local folder cannot hold both 'x' and 'x/...')", ex);
         }
     }
 

@@ -95,4 +95,15 @@ public sealed class LocalFolderObjectStoreTests : ObjectStoreContractTests
 
         Assert.Equal("content", ex.ParamName);
     }
+
+    [Fact]
+    public async Task CreateAsync_KeyBelowAnExistingObject_ThrowsClearError()
+    {
+        await Store.CreateAsync("a", new byte[] { 1 });
+
+        var ex = await Assert.ThrowsAsync<StorageOperationException>(() => Store.CreateAsync("a/b", new byte[] { 2 }));
+
+        Assert.Equal("a/b", ex.Key);
+        Assert.Contains("cannot hold both", ex.Message, StringComparison.Ordinal);
+    }
 }
