@@ -50,7 +50,7 @@ internal sealed class AzureBlobObjectStore : IObjectStore
                         items.Add(new ObjectInfo(
                             blob.Name[_prefix.Length..],
                             blob.Properties.ContentLength ?? 0,
-                            blob.Properties.ETag?.ToString() ?? string.Empty,
+                            blob.Properties.ETag is { } etag ? Quoted(etag) : string.Empty,
                             blob.Properties.LastModified ?? DateTimeOffset.MinValue));
                     }
 
@@ -112,7 +112,7 @@ internal sealed class AzureBlobObjectStore : IObjectStore
             try
             {
                 BlobContentInfo info = await UploadCreateOnlyAsync(blob, content, start, ct).ConfigureAwait(false);
-                return new ObjectInfo(key, content.Length - start, info.ETag.ToString(), info.LastModified);
+                return new ObjectInfo(key, content.Length - start, Quoted(info.ETag), info.LastModified);
             }
             catch (RequestFailedException ex) when (ex.Status is 409 or 412)
             {
@@ -133,7 +133,7 @@ internal sealed class AzureBlobObjectStore : IObjectStore
             try
             {
                 Response<BlobContentInfo> response = await blob.UploadAsync(content, options, ct).ConfigureAwait(false);
-                return new ObjectInfo(key, content.Length - start, response.Value.ETag.ToString(), response.Value.LastModified);
+                return new ObjectInfo(key, content.Length - start, Quoted(response.Value.ETag), response.Value.LastModified);
             }
             catch (RequestFailedException ex) when (ex.ErrorCode == "LeaseIdMissing")
             {
@@ -154,7 +154,7 @@ internal sealed class AzureBlobObjectStore : IObjectStore
             try
             {
                 Response<BlobProperties> response = await blob.GetPropertiesAsync(cancellationToken: ct).ConfigureAwait(false);
-                return new ObjectInfo(key, response.Value.ContentLength, response.Value.ETag.ToString(), response.Value.LastModified);
+                return new ObjectInfo(key, response.Value.ContentLength, Quoted(response.Value.ETag), response.Value.LastModified);
             }
             catch (RequestFailedException ex) when (ex.Status == 404)
             {
@@ -251,6 +251,13 @@ internal sealed class AzureBlobObjectStore : IObjectStore
                 return false;
             }
         }, cancellationToken);
+    }
+
+    /// <summary>Listings return ETags without quotes, response headers with them; use the header form everywhere.</summary>
+    private static string Quoted(ETag etag)
+    {
+        string value = etag.ToString();
+        return value.StartsWith('"') || value.StartsWith("W/", StringComparison.Ordinal) ? value : $"\"{value}\"";
     }
 
     private BlobClient BlobOf(string key)

@@ -16,6 +16,13 @@ namespace KdData.Storage;
 /// a whole operation (e.g. a full read-all-bytes, or a write after the content stream is rewound),
 /// which the SDK cannot do, and adds a per-attempt timeout and a circuit breaker. The worst case is
 /// (RetryMaxAttempts + 1) * (SdkMaxRetries + 1) HTTP requests for one operation: 15 with the defaults.
+/// Only transient failures are retried (408, 429, 5xx, transport/I/O errors, timeouts); 404/409/412 become
+/// typed key-state exceptions and are never retried. The circuit breaker (one per Azure account) counts
+/// failed attempts: once at least <see cref="CircuitBreakerMinimumThroughput"/> attempts in
+/// <see cref="CircuitBreakerSamplingDuration"/> failed at <see cref="CircuitBreakerFailureRatio"/> or more, every
+/// operation on that account fails immediately with <see cref="StorageOperationException"/> (inner
+/// <c>BrokenCircuitException</c>) for <see cref="CircuitBreakerBreakDuration"/>, then one trial call decides
+/// whether it closes again. Local folders use the retry and timeout but no circuit breaker.
 /// </remarks>
 public sealed class StorageOptions : IValidatableObject
 {

@@ -160,6 +160,27 @@ public abstract class ObjectStoreContractTests : IAsyncLifetime
         Assert.True(pages >= 4, $"expected several pages, got {pages}");
         Assert.All(listed, i => Assert.Equal(Encoding.UTF8.GetByteCount(i.Key), i.Size));
         Assert.All(listed, i => Assert.False(string.IsNullOrEmpty(i.ETag)));
+        Assert.Equal((await Store.GetPropertiesAsync(listed[0].Key)).ETag, listed[0].ETag);
+    }
+
+    [Fact]
+    public async Task ListAllAsync_SmallPageSize_YieldsEveryObjectUnderThePrefix()
+    {
+        string[] keys = Enumerable.Range(0, 10).Select(i => $"set/item-{i:D2}").ToArray();
+        foreach (string key in keys)
+        {
+            await Store.CreateAsync(key, new byte[] { 1 });
+        }
+
+        await Store.CreateAsync("other/item", new byte[] { 1 });
+
+        var listed = new List<string>();
+        await foreach (ObjectInfo item in Store.ListAllAsync("set/", pageSize: 3))
+        {
+            listed.Add(item.Key);
+        }
+
+        Assert.Equal(keys, listed);
     }
 
     [Fact]
