@@ -118,7 +118,7 @@ public sealed class StorageLocation
     {
         if (location.Contains("AccountKey", StringComparison.OrdinalIgnoreCase)
             || location.Contains("SharedAccessSignature", StringComparison.OrdinalIgnoreCase)
-            || location.Contains("sig=", StringComparison.OrdinalIgnoreCase) && !location.Contains('?', StringComparison.Ordinal))
+            || (location.Contains("sig=", StringComparison.OrdinalIgnoreCase) && !location.Contains('?', StringComparison.Ordinal)))
         {
             return "<value looks like a connection string or credential; not shown>";
         }

@@ -80,6 +80,28 @@ public sealed class AzureBlobResilienceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Open_AzLocationInSasModeWithTokenSetting_UsesAccountUrlAndToken()
+    {
+        Uri accountSas = new BlobServiceClient(_azurite.ConnectionString).GenerateAccountSasUri(
+            AccountSasPermissions.Read | AccountSasPermissions.Write | AccountSasPermissions.Create | AccountSasPermissions.List,
+            DateTimeOffset.UtcNow.AddHours(1),
+            AccountSasResourceTypes.Object | AccountSasResourceTypes.Container);
+        var options = new StorageOptions
+        {
+            AuthMode = AzureAuthMode.Sas,
+            AccountUrl = _azurite.BlobEndpoint,
+            SasToken = accountSas.Query,
+        };
+        var factory = new ObjectStoreFactory(Options.Create(options));
+
+        IObjectStore store = factory.Open($"az://{_container}/token/");
+        await store.CreateAsync("t.bin", new byte[] { 3 });
+
+        Assert.Equal(new byte[] { 3 }, await store.ReadAllBytesAsync("t.bin"));
+        Assert.DoesNotContain("sig=", options.ToString(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task Operations_TransientFaultsBelowRetryBudget_Succeed()
     {
         var faults = new FaultInjectionPolicy(failures: 3);
