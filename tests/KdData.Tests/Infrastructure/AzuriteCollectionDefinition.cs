@@ -1,0 +1,8 @@
+namespace KdData.Tests.Infrastructure;
+
+/// <summary>Test classes marked <c>[Collection("Azurite")]</c> share one Azurite process (and run one after another).</summary>
+[CollectionDefinition(Name)]
+public sealed class AzuriteCollectionDefinition : ICollectionFixture<AzuriteFixture>
+{
+    public const string Name = "Azurite";
+}
