@@ -1,1 +1,1 @@
-Console.WriteLine("placeholder");
+Console.WriteLine("Trainer: coming in the next commit");

@@ -21,14 +21,12 @@ public static class JobHost
     public static async Task<int> RunAsync(string[] args, Action<HostApplicationBuilder> configure, IDictionary<string, string>? switchMappings = null)
     {
         ArgumentNullException.ThrowIfNull(configure);
-        // Configuration files sit next to the program (the build copies the root appsettings.json
-        // there), so the hosts find them from any working directory; relative data locations
-        // (file:samples/..., out/...) resolve against the working directory, like any CLI tool.
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
-        {
-            Args = switchMappings is null ? args : [],
-            ContentRootPath = AppContext.BaseDirectory,
-        });
+        // The content root is the working directory, as for any CLI tool: relative data locations
+        // (file:samples/..., out/...) and appsettings.json resolve there (the repository root for
+        // `dotnet run --project src/Labeler`, /app in the container). Run from anywhere else, the
+        // copy of appsettings.json that the build puts next to the program is used instead.
+        var builder = Host.CreateApplicationBuilder(switchMappings is null ? args : []);
+        AddProgramFolderSettingsIfMissing(builder);
         if (switchMappings is not null)
         {
             builder.Configuration.AddCommandLine(args, switchMappings);
@@ -57,6 +55,8 @@ public static class JobHost
         using (host)
         {
             var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("KdData.Host");
+            // RunAsync disposes the host's services: take the outcome first.
+            var outcome = host.Services.GetRequiredService<JobOutcome>();
             try
             {
                 await host.RunAsync().ConfigureAwait(false);
@@ -80,7 +80,24 @@ public static class JobHost
                 return ExitCodes.InvalidConfiguration;
             }
 
-            return host.Services.GetRequiredService<JobOutcome>().ExitCode;
+            return outcome.ExitCode;
         }
+    }
+
+    private static void AddProgramFolderSettingsIfMissing(HostApplicationBuilder builder)
+    {
+        var contentRoot = builder.Environment.ContentRootPath;
+        var programFolder = AppContext.BaseDirectory;
+        if (File.Exists(Path.Combine(contentRoot, "appsettings.json")) ||
+            !File.Exists(Path.Combine(programFolder, "appsettings.json")))
+        {
+            return;
+        }
+
+        // Lowest precedence: everything the host already reads (environment, command line) still wins.
+        var sources = (IList<Microsoft.Extensions.Configuration.IConfigurationSource>)builder.Configuration.Sources;
+        var fileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(programFolder);
+        sources.Insert(0, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path = $"appsettings.{builder.Environment.EnvironmentName}.json", Optional = true, FileProvider = fileProvider });
+        sources.Insert(0, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path = "appsettings.json", Optional = false, FileProvider = fileProvider });
     }
 }
