@@ -34,9 +34,9 @@ internal static class QuadrantImages
         return (pixels, labels);
     }
 
-    public static InMemoryTrainingData Data(int count, int seed, int batchSize, int? shuffleSeed)
+    public static InMemoryTrainingData Data(int count, int seed, int batchSize, int? shuffleSeed, double noise = 0.3)
     {
-        var (pixels, labels) = Generate(count, seed);
+        var (pixels, labels) = Generate(count, seed, noise);
         return new InMemoryTrainingData(pixels, labels, 1, Size, Size, batchSize, shuffleSeed);
     }
 

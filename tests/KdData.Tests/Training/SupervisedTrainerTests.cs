@@ -18,7 +18,8 @@ public sealed class QuadrantTrainingRun : IAsyncLifetime, IDisposable
 
     public TrainingResult Result { get; private set; } = null!;
 
-    public InMemoryTrainingData EvalData { get; } = QuadrantImages.Data(80, seed: 2, batchSize: 32, shuffleSeed: null);
+    // Noisier than the training images, so evaluation accuracy is not saturated and the best epoch means something.
+    public InMemoryTrainingData EvalData { get; } = QuadrantImages.Data(80, seed: 2, batchSize: 32, shuffleSeed: null, noise: 1.0);
 
     public List<TrainingProgress> Reports { get; } = [];
 
@@ -209,6 +210,39 @@ public sealed class SupervisedTrainerTests(QuadrantTrainingRun run) : IClassFixt
         Assert.Equal(QuadrantTrainingRun.Epochs, result.EpochsCompleted);
         Assert.Equal(run.Result.BestEpoch, result.BestEpoch);
         Assert.Equal(before, File.ReadAllText(Path.Combine(run.Directory, "metrics.jsonl")));
+    }
+
+    [Fact]
+    public async Task RunAsync_SameSeed_ReproducesFirstEpochAndOtherSeedDiffers()
+    {
+        async Task<double> FirstEpochLossAsync(int seed)
+        {
+            using var directory = new TempDirectory();
+            await new SupervisedTrainer(new TeacherTrainingOptions { Epochs = 1, Seed = seed, LearningRate = 0.01 })
+                .RunAsync(QuadrantTrainingRun.Job(directory.Path, QuadrantTrainingRun.Spec));
+            return TrainingFiles.MetricsLines(directory.Path)[0].GetProperty("train_loss").GetDouble();
+        }
+
+        var first = await FirstEpochLossAsync(5);
+        var again = await FirstEpochLossAsync(5);
+        var other = await FirstEpochLossAsync(6);
+
+        Assert.Equal(first, again, 6);
+        Assert.NotEqual(first, other, 6);
+    }
+
+    [Fact]
+    public async Task RunAsync_CancelledBeforeStart_ReturnsInterruptedWithoutCheckpoint()
+    {
+        using var directory = new TempDirectory();
+
+        var result = await new SupervisedTrainer(new TeacherTrainingOptions { Epochs = 2 })
+            .RunAsync(QuadrantTrainingRun.Job(directory.Path, QuadrantTrainingRun.Spec), new CancellationToken(canceled: true));
+
+        Assert.True(result.Interrupted);
+        Assert.Equal(0, result.EpochsCompleted);
+        Assert.Null(result.LastCheckpointPath);
+        Assert.False(File.Exists(Path.Combine(directory.Path, "last.json")));
     }
 
     [Theory]
