@@ -168,6 +168,60 @@ public sealed class SupervisedTrainerTests(QuadrantTrainingRun run) : IClassFixt
     }
 
     [Fact]
+    public async Task RunAsync_StoppedAtEpochBoundaryThenResumed_MatchesUninterruptedRun()
+    {
+        // Weights, BatchNorm statistics, optimizer moments, schedule position, data order and random state must
+        // all come back for the resumed epochs to reproduce the uninterrupted ones.
+        var options = new TeacherTrainingOptions { Epochs = 3, LearningRate = 0.01 };
+        using var straight = new TempDirectory();
+        await new SupervisedTrainer(options).RunAsync(QuadrantTrainingRun.Job(straight.Path, QuadrantTrainingRun.Spec));
+
+        using var resumed = new TempDirectory();
+        using var cancellation = new CancellationTokenSource();
+        var stopAfterFirst = new CallbackProgress<TrainingProgress>(p =>
+        {
+            if (p.CompletedEpoch is { Epoch: 1 })
+            {
+                cancellation.Cancel();
+            }
+        });
+        var first = await new SupervisedTrainer(options, progress: stopAfterFirst)
+            .RunAsync(QuadrantTrainingRun.Job(resumed.Path, QuadrantTrainingRun.Spec), cancellation.Token);
+        await new SupervisedTrainer(options).RunAsync(QuadrantTrainingRun.Job(resumed.Path, QuadrantTrainingRun.Spec));
+
+        Assert.Equal(1, first.EpochsCompleted);
+        var expected = TrainingFiles.MetricsLines(straight.Path);
+        var actual = TrainingFiles.MetricsLines(resumed.Path);
+        Assert.Equal(3, actual.Count);
+        foreach (var field in new[] { "train_loss", "train_accuracy", "eval_loss", "eval_accuracy", "lr" })
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.Equal(expected[i].GetProperty(field).GetDouble(), actual[i].GetProperty(field).GetDouble(), 5);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task RunAsync_BestMissingAfterCrash_RestoresItFromLastWhenLastIsBest()
+    {
+        using var directory = new TempDirectory();
+        var options = new TeacherTrainingOptions { Epochs = 1, LearningRate = 0.01 };
+        await new SupervisedTrainer(options).RunAsync(QuadrantTrainingRun.Job(directory.Path, QuadrantTrainingRun.Spec));
+        var lastWeights = File.ReadAllBytes(Path.Combine(directory.Path, "last.safetensors"));
+        // As if the process died after writing 'last' and before writing 'best'.
+        File.Delete(Path.Combine(directory.Path, "best.json"));
+        File.Delete(Path.Combine(directory.Path, "best.safetensors"));
+
+        var result = await new SupervisedTrainer(options).RunAsync(QuadrantTrainingRun.Job(directory.Path, QuadrantTrainingRun.Spec));
+
+        Assert.Equal(1, result.BestEpoch);
+        Assert.NotNull(result.BestCheckpointPath);
+        Assert.Equal(lastWeights, File.ReadAllBytes(Path.Combine(directory.Path, "best.safetensors")));
+        Assert.Equal(1, TrainingFiles.Record(directory.Path, "best")["training"]!["epoch"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task RunAsync_MetricsAheadOfCheckpoint_DropsLinesTheCheckpointDoesNotCover()
     {
         using var directory = new TempDirectory();
