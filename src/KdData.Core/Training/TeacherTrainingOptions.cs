@@ -1,0 +1,88 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace KdData.Training;
+
+/// <summary>
+/// Settings of supervised training (the Trainer's <c>teacher</c> stage), bound from <c>Trainer:Teacher</c>.
+/// The learning rate follows <see cref="CosineWarmupSchedule"/>: linear warm-up, then cosine decay to
+/// <see cref="MinLearningRate"/> at the last step.
+/// </summary>
+public sealed class TeacherTrainingOptions : IValidatableObject
+{
+    public const string SectionName = "Trainer:Teacher";
+
+    /// <summary>Optimizer name for AdamW (decoupled weight decay).</summary>
+    public const string AdamW = "adamw";
+
+    /// <summary>Optimizer name for SGD with Nesterov momentum.</summary>
+    public const string Sgd = "sgd";
+
+    /// <summary>Number of passes over the training data. Default 10.</summary>
+    [Range(1, 100_000)]
+    public int Epochs { get; set; } = 10;
+
+    /// <summary>
+    /// Samples per training batch. Default 128. The data source does the batching; the host builds it with this
+    /// value (the trainer itself consumes whatever batches it is given).
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int BatchSize { get; set; } = 128;
+
+    /// <summary><c>adamw</c> (default) or <c>sgd</c> (momentum <see cref="Momentum"/>, Nesterov).</summary>
+    [Required]
+    [RegularExpression("^(adamw|sgd)$", ErrorMessage = "Trainer:Teacher:Optimizer must be 'adamw' or 'sgd'.")]
+    public string Optimizer { get; set; } = AdamW;
+
+    /// <summary>
+    /// Peak learning rate (reached at the end of warm-up). Default <c>null</c> = 1e-3 for adamw, 0.1 for sgd.
+    /// </summary>
+    [Range(1e-9, 100.0)]
+    public double? LearningRate { get; set; }
+
+    /// <summary>Learning rate at the last step of the cosine decay. Default 0; must not exceed the peak.</summary>
+    [Range(0.0, 100.0)]
+    public double MinLearningRate { get; set; }
+
+    /// <summary>Weight decay (decoupled for adamw, L2 for sgd), applied to all parameters. Default 5e-4.</summary>
+    [Range(0.0, 1.0)]
+    public double WeightDecay { get; set; } = 5e-4;
+
+    /// <summary>SGD momentum (Nesterov). Ignored by adamw. Default 0.9.</summary>
+    [Range(0.0, 0.999)]
+    public double Momentum { get; set; } = 0.9;
+
+    /// <summary>
+    /// Length of the linear warm-up in epochs; may be fractional. Default 1. Ignored when <see cref="WarmupSteps"/> is set.
+    /// </summary>
+    [Range(0.0, 100_000.0)]
+    public double WarmupEpochs { get; set; } = 1;
+
+    /// <summary>Length of the warm-up in optimizer steps; overrides <see cref="WarmupEpochs"/>. Default <c>null</c>.</summary>
+    [Range(0, int.MaxValue)]
+    public int? WarmupSteps { get; set; }
+
+    /// <summary>Label smoothing of the training cross-entropy, in [0, 1). Default 0.1. Evaluation loss is unsmoothed.</summary>
+    [Range(0.0, 0.999)]
+    public double LabelSmoothing { get; set; } = 0.1;
+
+    /// <summary>
+    /// Seed of weight initialization and of per-epoch randomness (the torch generator is reseeded with
+    /// <c>Seed + epoch</c> at the start of every epoch, so a resumed epoch draws the same numbers). Default 42.
+    /// </summary>
+    public int Seed { get; set; } = 42;
+
+    /// <summary>The peak learning rate in effect: <see cref="LearningRate"/> or the optimizer's default.</summary>
+    public double EffectiveLearningRate =>
+        LearningRate ?? (string.Equals(Optimizer, Sgd, StringComparison.Ordinal) ? 0.1 : 1e-3);
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (MinLearningRate > EffectiveLearningRate)
+        {
+            yield return new ValidationResult(
+                $"Trainer:Teacher:MinLearningRate ({MinLearningRate}) must not exceed the learning rate ({EffectiveLearningRate}).",
+                [nameof(MinLearningRate)]);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using System.ComponentModel.DataAnnotations;
+using KdData.Training;
+using static TorchSharp.torch;
+
+namespace KdData.Tests.Training;
+
+public sealed class TeacherTrainingOptionsTests
+{
+    [Fact]
+    public void Validate_Defaults_AreValidAndDocumented()
+    {
+        var options = new TeacherTrainingOptions();
+
+        Assert.Empty(Errors(options));
+        Assert.Equal((10, 128, "adamw", 1e-3, 5e-4, 0.9, 1.0, 0.1, 42, 0.0),
+            (options.Epochs, options.BatchSize, options.Optimizer, options.EffectiveLearningRate, options.WeightDecay,
+             options.Momentum, options.WarmupEpochs, options.LabelSmoothing, options.Seed, options.MinLearningRate));
+        Assert.Equal("Trainer:Teacher", TeacherTrainingOptions.SectionName);
+    }
+
+    [Fact]
+    public void EffectiveLearningRate_SgdWithoutRate_IsPointOne()
+    {
+        Assert.Equal(0.1, new TeacherTrainingOptions { Optimizer = "sgd" }.EffectiveLearningRate);
+        Assert.Equal(0.3, new TeacherTrainingOptions { Optimizer = "sgd", LearningRate = 0.3 }.EffectiveLearningRate);
+    }
+
+    [Theory]
+    [InlineData("adam", "Optimizer")]
+    [InlineData("SGD", "Optimizer")]
+    public void Validate_UnknownOptimizer_FailsNamingTheSetting(string optimizer, string member)
+    {
+        var errors = Errors(new TeacherTrainingOptions { Optimizer = optimizer });
+
+        Assert.Contains(errors, e => e.MemberNames.Contains(member));
+    }
+
+    [Fact]
+    public void Validate_MinAboveLearningRate_Fails()
+    {
+        var errors = Errors(new TeacherTrainingOptions { LearningRate = 0.01, MinLearningRate = 0.02 });
+
+        Assert.Contains(errors, e => e.MemberNames.Contains(nameof(TeacherTrainingOptions.MinLearningRate)));
+    }
+
+    [Fact]
+    public void Constructor_InvalidOptions_Throws()
+    {
+        Assert.Throws<ValidationException>(() => new SupervisedTrainer(new TeacherTrainingOptions { Epochs = 0 }));
+    }
+
+    // The trainer applies its schedule through the param groups; this pins that TorchSharp's step honours them.
+    [Theory]
+    [InlineData("sgd")]
+    [InlineData("adamw")]
+    public void ParamGroupLearningRate_SetToZero_StepLeavesWeightsUnchanged(string name)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        using var linear = nn.Linear(4, 2);
+        using optim.Optimizer optimizer = name == "sgd"
+            ? optim.SGD(linear.parameters(), 0.5, momentum: 0.9, nesterov: true)
+            : optim.AdamW(linear.parameters(), 0.5);
+        var before = linear.weight!.clone();
+        foreach (var group in optimizer.ParamGroups)
+        {
+            group.LearningRate = 0;
+        }
+
+        linear.call(randn(3, 4)).sum().backward();
+        optimizer.step();
+        var unchanged = linear.weight!.equal(before).all().item<bool>();
+        foreach (var group in optimizer.ParamGroups)
+        {
+            group.LearningRate = 0.5;
+        }
+        optimizer.zero_grad();
+        linear.call(randn(3, 4)).sum().backward();
+        optimizer.step();
+
+        Assert.True(unchanged);
+        Assert.False(linear.weight!.equal(before).all().item<bool>());
+    }
+
+    private static List<ValidationResult> Errors(TeacherTrainingOptions options)
+    {
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
+        return results;
+    }
+}
