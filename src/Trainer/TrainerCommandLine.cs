@@ -23,7 +23,7 @@ public static class TrainerCommandLine
         ["--dataset"] = "Trainer:Data:Dataset",
         ["--output"] = "Trainer:Output",
         ["--epochs"] = "Trainer:Teacher:Epochs",
-        ["--model"] = "Trainer:Teacher:Model:Name",
+        ["--model"] = "Trainer:Model:Name",
         ["--device"] = "Torch:Device",
     };
 

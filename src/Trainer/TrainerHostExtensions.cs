@@ -1,4 +1,5 @@
 using KdData.Hosting;
+using KdData.Training;
 
 namespace KdData.Trainer;
 
@@ -15,8 +16,14 @@ public static class TrainerHostExtensions
                 builder.Services.AddOptions<ImportOptions>().Bind(builder.Configuration.GetSection(ImportOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
                 builder.Services.AddHostedService<ImportJob>();
                 break;
+            case TrainerCommandLine.Teacher:
+                builder.Services.AddOptions<TrainerOptions>().Bind(builder.Configuration.GetSection(TrainerOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+                builder.Services.AddOptions<TrainingDataOptions>().Bind(builder.Configuration.GetSection(TrainingDataOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+                builder.Services.AddOptions<TeacherTrainingOptions>().Bind(builder.Configuration.GetSection(TeacherTrainingOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+                builder.Services.AddHostedService<TeacherJob>();
+                break;
             default:
-                throw new ArgumentException($"Command '{command}' is not available yet.", nameof(command));
+                throw new ArgumentException($"Unknown command '{command}'.", nameof(command));
         }
 
         return builder;

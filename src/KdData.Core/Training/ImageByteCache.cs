@@ -1,0 +1,60 @@
+using System.Security.Cryptography;
+using System.Text;
+using KdData.Storage;
+
+namespace KdData.Training;
+
+/// <summary>
+/// A read-through cache of object bytes on local disk, so that epochs after the first never touch
+/// remote storage. Entries live under <c>&lt;directory&gt;/&lt;hash of the store location&gt;/&lt;key&gt;</c>
+/// and are written atomically (temp file + rename), so a crash never leaves a torn entry. Training
+/// data are treated as immutable: an entry is never revalidated against the store.
+/// </summary>
+public sealed class ImageByteCache
+{
+    private readonly IObjectStore _store;
+    private readonly string? _root;
+
+    /// <param name="store">The store to read through.</param>
+    /// <param name="directory">Cache folder; null or empty disables caching.</param>
+    public ImageByteCache(IObjectStore store, string? directory)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        _store = store;
+        if (!string.IsNullOrWhiteSpace(directory))
+        {
+            var id = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(store.Location.ToString())))[..16];
+            _root = Path.GetFullPath(Path.Combine(directory, id));
+        }
+    }
+
+    /// <summary>Folder holding this store's entries, or null when caching is off.</summary>
+    public string? Root => _root;
+
+    /// <summary>Bytes of <paramref name="key"/>, from the cache when present, else from the store (and then cached).</summary>
+    public async Task<byte[]> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        if (_root is null)
+        {
+            return await _store.ReadAllBytesAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Keys were validated by the store (no '..', no absolute paths), so they map safely under the root.
+        var path = Path.Combine(_root, key);
+        try
+        {
+            return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // Not cached yet.
+        }
+
+        var bytes = await _store.ReadAllBytesAsync(key, cancellationToken).ConfigureAwait(false);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        await File.WriteAllBytesAsync(temp, bytes, cancellationToken).ConfigureAwait(false);
+        File.Move(temp, path, overwrite: true);
+        return bytes;
+    }
+}

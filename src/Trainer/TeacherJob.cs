@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using KdData.Datasets;
+using KdData.Hosting;
+using KdData.Imaging;
+using KdData.Models;
+using KdData.Storage;
+using KdData.Torch;
+using KdData.Training;
+using Microsoft.Extensions.Options;
+
+namespace KdData.Trainer;
+
+/// <summary>
+/// <c>kddata-trainer teacher</c>: supervised training of the teacher on a dataset's labeled
+/// <c>train</c> split, evaluated each epoch on its <c>test</c> split. Resumes from the last
+/// checkpoint in <see cref="TrainerOptions.Output"/>; SIGTERM finishes the step, saves and exits
+/// with <see cref="ExitCodes.Interrupted"/>.
+/// </summary>
+public sealed class TeacherJob : JobService
+{
+    private readonly ObjectStoreFactory _stores;
+    private readonly TrainerOptions _options;
+    private readonly TrainingDataOptions _dataOptions;
+    private readonly TeacherTrainingOptions _teacherOptions;
+    private readonly ImageOptions _imageOptions;
+    private readonly TorchOptions _torchOptions;
+    private readonly ILoggerFactory _loggerFactory;
+
+    public TeacherJob(
+        ObjectStoreFactory stores,
+        IOptions<TrainerOptions> options,
+        IOptions<TrainingDataOptions> dataOptions,
+        IOptions<TeacherTrainingOptions> teacherOptions,
+        IOptions<ImageOptions> imageOptions,
+        IOptions<TorchOptions> torchOptions,
+        IHostApplicationLifetime lifetime,
+        JobOutcome outcome,
+        ILoggerFactory loggerFactory)
+        : base(lifetime, outcome, loggerFactory.CreateLogger<TeacherJob>())
+    {
+        _stores = stores;
+        _options = options.Value;
+        _dataOptions = dataOptions.Value;
+        _teacherOptions = teacherOptions.Value;
+        _imageOptions = imageOptions.Value;
+        _torchOptions = torchOptions.Value;
+        _loggerFactory = loggerFactory;
+    }
+
+    protected override async Task<int> RunJobAsync(CancellationToken stoppingToken)
+    {
+        var device = TorchDeviceSelector.Initialize(_torchOptions);
+        var dataset = _stores.Open(_dataOptions.Dataset);
+        var manifest = await LabelManifest.ReadAsync(await dataset.ReadAllBytesAsync(DatasetLayout.ManifestKey, stoppingToken), $"{dataset.Location}{DatasetLayout.ManifestKey}", stoppingToken);
+        var classes = JsonSerializer.Deserialize<string[]>(await dataset.ReadAllBytesAsync(DatasetLayout.ClassesKey, stoppingToken)) ?? [];
+        var train = manifest.Where(r => r.Split == DatasetSplits.Train).ToList();
+        var eval = manifest.Where(r => r.Split == DatasetSplits.Test).ToList();
+        if (train.Count == 0 || eval.Count == 0)
+        {
+            throw new InvalidOperationException($"Dataset {dataset.Location} has {train.Count} train and {eval.Count} test rows in {DatasetLayout.ManifestKey}; both are needed.");
+        }
+
+        // A local dataset is already on disk: caching it again would only double the I/O.
+        var cacheDirectory = dataset.Location.Kind == StorageLocationKind.LocalFolder ? null : _dataOptions.CacheDirectory;
+        var cache = new ImageByteCache(dataset, cacheDirectory);
+        var seed = (ulong)_teacherOptions.Seed;
+        var dataLogger = _loggerFactory.CreateLogger<StoreTrainingData>();
+        var trainData = new StoreTrainingData(cache, train, _imageOptions, _dataOptions, _teacherOptions.BatchSize, training: true, seed, dataLogger);
+        var evalData = new StoreTrainingData(cache, eval, _imageOptions, _dataOptions, _teacherOptions.BatchSize, training: false, seed, dataLogger);
+        var spec = _options.Model with { NumClasses = classes.Length, InChannels = _imageOptions.Channels };
+
+        var reporter = new ProgressReporter(Logger);
+        var progress = new SynchronousProgress<TrainingProgress>(p =>
+        {
+            if (p.CompletedEpoch is { } m)
+            {
+                reporter.EndLine();
+                Logger.LogInformation(
+                    "Epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4} acc {TrainAccuracy:F4}, eval loss {EvalLoss:F4} acc {EvalAccuracy:F4}, {ImagesPerSecond:F0} images/s",
+                    m.Epoch, p.Epochs, m.TrainLoss, m.TrainAccuracy, m.EvalLoss, m.EvalAccuracy, m.ImagesPerSecond);
+                return;
+            }
+
+            reporter.Report(
+                string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch}/{p.Epochs}"),
+                p.Step,
+                p.StepsPerEpoch,
+                string.Create(CultureInfo.InvariantCulture, $"loss {p.Loss:F4} lr {p.LearningRate:G3} {p.ImagesPerSecond:F0} img/s"));
+        });
+
+        Logger.LogInformation(
+            "Training teacher {Architecture} on {Train} labeled images of {Dataset}, evaluating on {Eval}; device {Device}; output {Output}",
+            spec.Name, train.Count, dataset.Location, eval.Count, device, Path.GetFullPath(_options.Output));
+        var clock = Stopwatch.StartNew();
+        var trainer = new SupervisedTrainer(_teacherOptions, device, progress, _loggerFactory.CreateLogger<SupervisedTrainer>());
+        var result = await trainer.RunAsync(
+            new TrainingJob
+            {
+                Architecture = spec,
+                Train = trainData,
+                Eval = evalData,
+                OutputDirectory = _options.Output,
+                Classes = classes,
+                Preprocessing = new PreprocessingRecord
+                {
+                    Width = _imageOptions.OutputSize,
+                    Height = _imageOptions.OutputSize,
+                    Channels = _imageOptions.Channels,
+                    Mean = [.. _imageOptions.GetEffectiveMean()],
+                    Std = [.. _imageOptions.GetEffectiveStd()],
+                },
+            },
+            stoppingToken);
+        reporter.EndLine();
+
+        if (trainData.SkippedImages + evalData.SkippedImages > 0)
+        {
+            Logger.LogWarning("Skipped {Train} train and {Eval} eval images that could not be read (see warnings above)", trainData.SkippedImages, evalData.SkippedImages);
+        }
+
+        if (result.Interrupted)
+        {
+            Logger.LogWarning("Interrupted after {Epochs} complete epochs; progress saved in {Output}. Run again to continue.", result.EpochsCompleted, _options.Output);
+            return ExitCodes.Interrupted;
+        }
+
+        Logger.LogInformation(
+            "Teacher trained: {Epochs} epochs in {Seconds:F1} s; best eval accuracy {Accuracy:F4} at epoch {BestEpoch}; best checkpoint {Best}",
+            result.EpochsCompleted, clock.Elapsed.TotalSeconds, result.BestEvalAccuracy, result.BestEpoch, result.BestCheckpointPath);
+        return ExitCodes.Success;
+    }
+}

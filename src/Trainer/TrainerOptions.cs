@@ -1,0 +1,18 @@
+using System.ComponentModel.DataAnnotations;
+using KdData.Models;
+
+namespace KdData.Trainer;
+
+/// <summary>Where the Trainer writes and which model it trains. Bound from the <c>Trainer</c> section.</summary>
+public sealed class TrainerOptions
+{
+    public const string SectionName = "Trainer";
+
+    /// <summary>Local folder for checkpoints and <c>metrics.jsonl</c>. Default <c>out/teacher</c>.</summary>
+    [Required]
+    public string Output { get; set; } = "out/teacher";
+
+    /// <summary>Teacher architecture (see <see cref="ModelZoo"/>). Default: <c>convnet</c> with its default width and depth.</summary>
+    [Required]
+    public ModelSpec Model { get; set; } = new() { Name = "convnet" };
+}
