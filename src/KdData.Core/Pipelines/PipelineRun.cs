@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 
 namespace KdData.Pipelines;
@@ -66,6 +67,40 @@ public sealed class PipelineRun : IAsyncDisposable
                 },
                 CancellationToken.None));
         }
+    }
+
+    /// <summary>
+    /// Reads the pipeline's last channel. Ends when it completes; throws the pipeline's first fault
+    /// (never the cancellation that fault caused) or <see cref="OperationCanceledException"/> when
+    /// <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    public async IAsyncEnumerable<T> ReadAllAsync<T>(ChannelReader<T> reader, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        while (true)
+        {
+            T? item;
+            try
+            {
+                if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    break;
+                }
+
+                if (!reader.TryRead(out item))
+                {
+                    continue;
+                }
+            }
+            catch (Exception) when (Fault is not null)
+            {
+                throw Fault;
+            }
+
+            yield return item;
+        }
+
+        ThrowIfFaulted();
     }
 
     /// <summary>Records a fault raised outside a stage body (e.g. by the consumer) and cancels the run.</summary>

@@ -132,7 +132,7 @@ public sealed class StoreTrainingData : ITrainingData
         });
         run.Start("batch", 1, batches.Writer, ct => BatchInOrderAsync(decoded.Reader, batches.Writer, ct));
 
-        await foreach (var batch in batches.Reader.ReadAllAsync(run.Token).ConfigureAwait(false))
+        await foreach (var batch in run.ReadAllAsync(batches.Reader, cancellationToken).ConfigureAwait(false))
         {
             yield return batch;
         }
