@@ -5,8 +5,6 @@ namespace KdData.Labeling;
 /// <summary>Parquet layout of <see cref="ErrorRow"/>.</summary>
 internal sealed class ErrorTable : IShardTable<ErrorRow>
 {
-    public static readonly ErrorTable Instance = new();
-
     private static readonly DataField Key = new DataField<string>("key", nullable: false);
     private static readonly DataField ETag = new DataField<string>("etag", nullable: false);
     private static readonly DataField Size = new DataField<long>("size");
@@ -14,6 +12,9 @@ internal sealed class ErrorTable : IShardTable<ErrorRow>
     private static readonly DataField Reason = new DataField<string>("reason", nullable: false);
     private static readonly DataField Detail = new DataField<string>("detail", nullable: false);
     private static readonly DataField View = new DataField<int?>("view");
+
+    // Declared after the fields: static initializers run in textual order and the constructor uses them.
+    public static readonly ErrorTable Instance = new();
 
     private ErrorTable()
     {

@@ -6,8 +6,6 @@ namespace KdData.Labeling;
 /// <summary>Parquet layout of <see cref="SoftTargetRow"/>: one row per image view, snake_case columns.</summary>
 internal sealed class SoftTargetTable : IShardTable<SoftTargetRow>
 {
-    public static readonly SoftTargetTable Instance = new();
-
     private static readonly DataField Key = new DataField<string>("key", nullable: false);
     private static readonly DataField ETag = new DataField<string>("etag", nullable: false);
     private static readonly DataField Size = new DataField<long>("size");
@@ -23,6 +21,9 @@ internal sealed class SoftTargetTable : IShardTable<SoftTargetRow>
     private static readonly ListField TopKClasses = new("topk_classes", new DataField<int>("element"));
     private static readonly ListField TopKLogits = new("topk_logits", new DataField<float>("element"));
     private static readonly DataField LogSumExp = new DataField<float>("logsumexp");
+
+    // Declared after the fields: static initializers run in textual order and the constructor uses them.
+    public static readonly SoftTargetTable Instance = new();
 
     private SoftTargetTable()
     {
