@@ -47,6 +47,12 @@ internal sealed class SoftTargetTable : IShardTable<SoftTargetRow>
         {
             throw new ArgumentException($"Soft-target row '{row.Key}' has a negative size ({row.Size}) or view ({row.View}).", nameof(row));
         }
+
+        var box = row.Crop.Box;
+        if (box.X < 0 || box.Y < 0 || box.Width <= 0 || box.Height <= 0)
+        {
+            throw new ArgumentException($"Soft-target row '{row.Key}' view {row.View} has an invalid crop {box}.", nameof(row));
+        }
     }
 
     public async Task WriteColumnsAsync(ShardColumnWriter<SoftTargetRow> columns, CancellationToken cancellationToken)
