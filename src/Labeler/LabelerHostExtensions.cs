@@ -1,4 +1,5 @@
 using KdData.Hosting;
+using KdData.Labeling;
 
 namespace KdData.Labeler;
 
@@ -9,11 +10,9 @@ public static class LabelerHostExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddKdDataCore(builder.Configuration);
-        builder.Services.AddOptions<LabelerOptions>()
-            .Bind(builder.Configuration.GetSection(LabelerOptions.SectionName))
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        builder.Services.AddHostedService<InventoryJob>();
+        builder.Services.AddOptions<LabelingOptions>().Bind(builder.Configuration.GetSection(LabelingOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<PartitionOptions>().Bind(builder.Configuration.GetSection(PartitionOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHostedService<LabelerJob>();
         return builder;
     }
 }
