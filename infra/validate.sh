@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# Syntax and consistency check of everything under infra/ (no cluster or Azure account needed):
+# parses every YAML/JSON file with the npm "yaml" package (installed into a temp dir), then checks
+# the fields and cross-references that a parse alone would not catch. Exit 0 = all good.
+#   bash infra/validate.sh
+set -euo pipefail
+infra="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "validate: node and npm are required" >&2; exit 2
+fi
+
+tools="$(mktemp -d)"
+trap 'rm -rf "$tools"' EXIT
+npm install --no-save --silent --no-audit --no-fund --prefix "$tools" yaml@2 >/dev/null
+
+# The ACA partition template is checked as deploy-partitions.sh renders it.
+bash "$infra/aca/deploy-partitions.sh" --count 3 --render-only "$tools/aca-rendered" >/dev/null
+if command -v shellcheck >/dev/null; then
+  shellcheck "$infra"/*.sh "$infra"/aca/*.sh
+else
+  echo "validate: shellcheck not installed, shell scripts not linted"
+fi
+
+NODE_PATH="$tools/node_modules" node - "$infra" "$tools/aca-rendered" <<'JS'
+const fs = require('fs');
+const path = require('path');
+const YAML = require('yaml');
+const [infra, rendered] = process.argv.slice(2);
+const errors = [];
+let files = 0, docs = 0;
+const fail = (file, msg) => errors.push(`${path.relative(path.dirname(infra), file)}: ${msg}`);
+
+function walk(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap(e =>
+    e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]);
+}
+
+function load(file) {
+  files++;
+  const text = fs.readFileSync(file, 'utf8');
+  if (file.endsWith('.json')) {
+    try { docs++; return [JSON.parse(text)]; } catch (e) { fail(file, `JSON: ${e.message}`); return []; }
+  }
+  const out = [];
+  for (const d of YAML.parseAllDocuments(text, { uniqueKeys: true })) {
+    for (const e of d.errors) fail(file, `YAML: ${e.message}`);
+    for (const w of d.warnings) fail(file, `YAML warning: ${w.message}`);
+    if (d.errors.length === 0) { const v = d.toJS(); if (v !== null) { docs++; out.push(v); } }
+  }
+  return out;
+}
+
+const isObj = v => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+// ---------- Kubernetes ----------
+function podSpecOf(o) {
+  if (o.kind === 'Job') return o.spec?.template?.spec;
+  if (o.kind === 'CronJob') return o.spec?.jobTemplate?.spec?.template?.spec;
+  return undefined;
+}
+function jobSpecOf(o) { return o.kind === 'Job' ? o.spec : o.kind === 'CronJob' ? o.spec?.jobTemplate?.spec : undefined; }
+
+function checkContainer(file, c, where) {
+  if (!c.name) fail(file, `${where}: container without name`);
+  if (!c.image) fail(file, `${where}: container ${c.name} without image`);
+  for (const e of c.env ?? []) {
+    if (!e.name) fail(file, `${where}: env entry without name`);
+    if ('value' in e && typeof e.value !== 'string') fail(file, `${where}: env ${e.name} value must be a quoted string`);
+    if ('value' in e === ('valueFrom' in e)) fail(file, `${where}: env ${e.name} needs exactly one of value/valueFrom`);
+  }
+  for (const r of ['requests', 'limits']) for (const [k, v] of Object.entries(c.resources?.[r] ?? {}))
+    if (!/^[0-9.]+(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(String(v))) fail(file, `${where}: ${r}.${k} '${v}' is not a quantity`);
+}
+
+function checkWorkload(file, o) {
+  const name = `${o.kind} ${o.metadata.name}`;
+  const job = jobSpecOf(o), pod = podSpecOf(o);
+  if (!isObj(job) || !isObj(pod)) { fail(file, `${name}: no job/pod spec`); return; }
+  if (o.kind === 'CronJob') {
+    if (typeof o.spec.schedule !== 'string' || o.spec.schedule.trim().split(/\s+/).length !== 5) fail(file, `${name}: schedule must be a 5-field cron string`);
+    if (!['Allow', 'Forbid', 'Replace'].includes(o.spec.concurrencyPolicy ?? 'Allow')) fail(file, `${name}: bad concurrencyPolicy`);
+  }
+  if (!['Never', 'OnFailure'].includes(pod.restartPolicy)) fail(file, `${name}: restartPolicy must be Never or OnFailure`);
+  const containers = pod.containers ?? [];
+  if (containers.length === 0) fail(file, `${name}: no containers`);
+  const names = new Set(containers.map(c => c.name));
+  [...containers, ...(pod.initContainers ?? [])].forEach(c => checkContainer(file, c, name));
+  for (const c of containers) for (const e of c.env ?? []) {
+    const ref = e.valueFrom?.resourceFieldRef;
+    if (ref && ref.containerName && !names.has(ref.containerName)) fail(file, `${name}: env ${e.name} refers to unknown container ${ref.containerName}`);
+  }
+  // Volumes referenced by mounts exist.
+  const vols = new Set((pod.volumes ?? []).map(v => v.name));
+  for (const c of [...containers, ...(pod.initContainers ?? [])]) for (const m of c.volumeMounts ?? [])
+    if (!vols.has(m.name)) fail(file, `${name}: container ${c.name} mounts unknown volume ${m.name}`);
+  // Pod failure policy: needs restartPolicy Never, names real containers, never matches exit 0.
+  if (job.podFailurePolicy) {
+    if (pod.restartPolicy !== 'Never') fail(file, `${name}: podFailurePolicy needs restartPolicy: Never`);
+    for (const r of job.podFailurePolicy.rules ?? []) {
+      if (!['FailJob', 'FailIndex', 'Ignore', 'Count'].includes(r.action)) fail(file, `${name}: unknown podFailurePolicy action ${r.action}`);
+      if (r.action === 'FailIndex' && job.backoffLimitPerIndex === undefined) fail(file, `${name}: FailIndex needs backoffLimitPerIndex`);
+      const x = r.onExitCodes;
+      if (x) {
+        if (x.containerName && !names.has(x.containerName)) fail(file, `${name}: podFailurePolicy names unknown container ${x.containerName}`);
+        if (x.operator === 'In' && (x.values ?? []).includes(0)) fail(file, `${name}: onExitCodes In must not contain 0`);
+      }
+      if (!x === !r.onPodConditions) fail(file, `${name}: a rule needs exactly one of onExitCodes/onPodConditions`);
+    }
+  }
+  if (job.backoffLimitPerIndex !== undefined && job.completionMode !== 'Indexed') fail(file, `${name}: backoffLimitPerIndex needs completionMode: Indexed`);
+  // Labeler: the partition count must match the Indexed Job's completions, and the SIGTERM
+  // drain (~25 s) must fit in the grace period.
+  for (const c of containers) {
+    if (!(c.args ?? []).some(a => String(a).includes('kddata-labeler'))) continue;
+    const count = (c.env ?? []).find(e => e.name === 'Partition__Count');
+    if (job.completionMode === 'Indexed') {
+      if (!count) fail(file, `${name}: Indexed labeler without Partition__Count`);
+      else if (Number(count.value) !== job.completions) fail(file, `${name}: Partition__Count ${count.value} != completions ${job.completions}`);
+      if ((c.env ?? []).some(e => e.name === 'Partition__Index')) fail(file, `${name}: Partition__Index would override JOB_COMPLETION_INDEX`);
+      if (job.parallelism > job.completions) fail(file, `${name}: parallelism > completions`);
+    }
+    if ((pod.terminationGracePeriodSeconds ?? 30) < 30) fail(file, `${name}: terminationGracePeriodSeconds < 30 cuts the Labeler's 25 s drain`);
+  }
+}
+
+function checkKustomization(file, k) {
+  const dir = path.dirname(file);
+  for (const r of k.resources ?? []) if (!fs.existsSync(path.join(dir, r))) fail(file, `resource ${r} does not exist`);
+  for (const p of k.patches ?? []) {
+    if (!p.patch && !p.path) fail(file, 'patch without patch/path');
+    if (p.path && !fs.existsSync(path.join(dir, p.path))) fail(file, `patch file ${p.path} does not exist`);
+    if (typeof p.patch === 'string') {
+      const d = YAML.parseDocument(p.patch);
+      for (const e of d.errors) fail(file, `inline patch: ${e.message}`);
+      const ops = d.toJS();
+      if (!Array.isArray(ops)) fail(file, 'inline JSON6902 patch must be a list of operations');
+      else for (const op of ops) if (!op.op || typeof op.path !== 'string' || !op.path.startsWith('/')) fail(file, `bad patch operation ${JSON.stringify(op)}`);
+    }
+  }
+}
+
+const k8sDir = path.join(infra, 'k8s');
+const all = walk(infra).filter(f => /\.(ya?ml|json)$/.test(f));
+const byFile = new Map(all.map(f => [f, load(f)]));
+const kustomizations = [];
+for (const [file, list] of byFile) {
+  if (!file.startsWith(k8sDir + path.sep)) continue;
+  for (const o of list) {
+    if (!isObj(o)) { fail(file, 'document is not a mapping'); continue; }
+    if (o.kind === 'Kustomization') { checkKustomization(file, o); kustomizations.push([file, o]); continue; }
+    for (const f of ['apiVersion', 'kind']) if (typeof o[f] !== 'string' || !o[f]) fail(file, `missing ${f}`);
+    if (typeof o.metadata?.name !== 'string' || !o.metadata.name) fail(file, 'missing metadata.name');
+    if (o.kind === 'ConfigMap' || o.kind === 'Secret') {
+      for (const section of ['data', 'stringData']) for (const [k, v] of Object.entries(o[section] ?? {}))
+        if (typeof v !== 'string') fail(file, `${o.kind} ${o.metadata.name}: ${section}.${k} must be a quoted string`);
+      if (o.kind === 'ConfigMap' && 'Partition__Index' in (o.data ?? {})) fail(file, 'ConfigMap must not set Partition__Index (it would override JOB_COMPLETION_INDEX)');
+    }
+    if (o.kind === 'Job' || o.kind === 'CronJob') checkWorkload(file, o);
+  }
+}
+// Every manifest in infra/k8s (except the example Secret) is listed by the top kustomization.
+const top = kustomizations.find(([f]) => f === path.join(k8sDir, 'kustomization.yaml'));
+if (!top) errors.push('infra/k8s/kustomization.yaml is missing');
+else {
+  for (const f of fs.readdirSync(k8sDir).filter(f => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml' && !f.includes('example')))
+    if (!(top[1].resources ?? []).includes(f)) fail(top[0], `${f} is not listed in resources`);
+  // Overlays match the image name as the base has rewritten it.
+  const baseImage = top[1].images?.find(i => i.name === 'kddata');
+  for (const [file, k] of kustomizations.filter(([f]) => f !== top[0]))
+    for (const i of k.images ?? [])
+      if (baseImage?.newName && i.name !== baseImage.newName) fail(file, `images: name ${i.name} must be the base's newName ${baseImage.newName}`);
+}
+
+// ---------- Azure Container Apps ----------
+function checkAcaJob(file, o, renderedTemplate) {
+  const p = o.properties, cfg = p?.configuration, tpl = p?.template;
+  if (!isObj(cfg) || !isObj(tpl)) { fail(file, 'needs properties.configuration and properties.template'); return; }
+  if (typeof o.location !== 'string') fail(file, 'missing location');
+  const trigger = cfg.triggerType;
+  const triggerCfg = { Manual: 'manualTriggerConfig', Schedule: 'scheduleTriggerConfig', Event: 'eventTriggerConfig' }[trigger];
+  if (!triggerCfg) { fail(file, `triggerType must be Manual, Schedule or Event, got ${trigger}`); return; }
+  const tc = cfg[triggerCfg];
+  if (!isObj(tc)) fail(file, `triggerType ${trigger} needs ${triggerCfg}`);
+  if (trigger === 'Schedule' && (typeof tc?.cronExpression !== 'string' || tc.cronExpression.trim().split(/\s+/).length !== 5)) fail(file, 'cronExpression must be 5 fields');
+  for (const f of ['replicaTimeout', 'replicaRetryLimit']) if (!Number.isInteger(cfg[f])) fail(file, `configuration.${f} must be an integer`);
+  for (const f of ['parallelism', 'replicaCompletionCount']) if (tc && !Number.isInteger(tc[f])) fail(file, `${triggerCfg}.${f} must be an integer`);
+  const secrets = new Set((cfg.secrets ?? []).map(s => s.name));
+  for (const s of cfg.secrets ?? []) if (('value' in s) === ('keyVaultUrl' in s)) fail(file, `secret ${s.name} needs exactly one of value/keyVaultUrl`);
+  const vols = new Set((tpl.volumes ?? []).map(v => v.name));
+  if (!(tpl.containers ?? []).length) fail(file, 'template.containers is empty');
+  for (const c of tpl.containers ?? []) {
+    if (!c.name || !c.image) fail(file, 'container needs name and image');
+    if (!c.resources || c.resources.cpu === undefined || !c.resources.memory) fail(file, `container ${c.name} needs resources.cpu and resources.memory`);
+    for (const e of c.env ?? []) {
+      if (('value' in e) === ('secretRef' in e)) fail(file, `env ${e.name} needs exactly one of value/secretRef`);
+      if ('value' in e && typeof e.value !== 'string') fail(file, `env ${e.name} value must be a quoted string`);
+      if (e.secretRef && !secrets.has(e.secretRef)) fail(file, `env ${e.name} refers to undeclared secret ${e.secretRef}`);
+    }
+    for (const m of c.volumeMounts ?? []) if (!vols.has(m.volumeName)) fail(file, `mount of unknown volume ${m.volumeName}`);
+    // No replica index on ACA: a partitioned labeler must run one replica with a fixed index.
+    const env = Object.fromEntries((c.env ?? []).filter(e => 'value' in e).map(e => [e.name, e.value]));
+    if ('Partition__Count' in env) {
+      if (tc?.parallelism !== 1) fail(file, 'a partitioned labeler job must have parallelism 1 (ACA gives replicas no index)');
+      if (renderedTemplate) {
+        const i = Number(env.Partition__Index), n = Number(env.Partition__Count);
+        if (!(Number.isInteger(i) && Number.isInteger(n) && i >= 0 && i < n)) fail(file, `rendered Partition__Index ${env.Partition__Index} / Count ${env.Partition__Count} are not 0 <= index < count`);
+      }
+    }
+  }
+}
+const acaDir = path.join(infra, 'aca');
+for (const [file, list] of byFile) if (file.startsWith(acaDir + path.sep)) list.forEach(o => checkAcaJob(file, o, false));
+const renderedFiles = fs.existsSync(rendered) ? walk(rendered) : [];
+if (renderedFiles.length !== 3) errors.push(`deploy-partitions.sh rendered ${renderedFiles.length} files, expected 3`);
+const seen = new Set();
+for (const f of renderedFiles) for (const o of load(f)) {
+  checkAcaJob(f, o, true);
+  seen.add(o.properties?.template?.containers?.[0]?.env?.find(e => e.name === 'Partition__Index')?.value);
+}
+if (renderedFiles.length && ['0', '1', '2'].some(i => !seen.has(i))) errors.push(`rendered partition indexes ${[...seen]} are not 0,1,2`);
+
+if (errors.length) { console.error(errors.map(e => `  ${e}`).join('\n')); console.error(`validate: ${errors.length} problem(s)`); process.exit(1); }
+console.log(`validate: ${files} files, ${docs} documents: OK`);
+JS
