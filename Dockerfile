@@ -1,11 +1,12 @@
 # KdData: one image with both hosts (Labeler and Trainer); the job chooses which to run.
 #   docker build -t kddata .
 #   docker run --rm kddata                              # Labeler (default command)
-#   docker run --rm kddata dotnet kddata-trainer.dll    # Trainer
+#   docker run --rm kddata kddata-trainer.dll teacher   # Trainer (ENTRYPOINT is dotnet)
 # The .NET 10 images are Ubuntu 24.04 based: its libstdc++ has GLIBCXX_3.4.32, so the build's
 # TorchSharp patch (build/torchsharp-glibcxx) detects that and does nothing.
 # CUDA: build with --build-arg TORCH_BACKEND=cuda on a registry that serves TorchSharp-cuda-linux,
-# and run on a CUDA base image with the NVIDIA container runtime; Torch__Device=auto picks the GPU.
+# and swap the runtime stage's base for a CUDA one (the dotnet/runtime image is CPU-only), run with the
+# NVIDIA container runtime; Torch__Device=auto picks the GPU.
 ARG DOTNET_VERSION=10.0
 
 FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION}-noble AS build
