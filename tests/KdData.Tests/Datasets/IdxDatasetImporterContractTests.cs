@@ -122,37 +122,3 @@ public abstract class IdxDatasetImporterContractTests : IAsyncLifetime
         Assert.Equal(descriptor.LabeledCount + descriptor.PoolCount + descriptor.TestCount + 4, count);
     }
 }
-
-public sealed class LocalIdxDatasetImporterTests : IdxDatasetImporterContractTests
-{
-    private string _folder = string.Empty;
-
-    protected override Task<IObjectStore> CreateStoreAsync() => Task.FromResult(TestStores.Local(out _folder));
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        Directory.Delete(_folder, recursive: true);
-    }
-}
-
-[Collection(AzuriteCollectionDefinition.Name)]
-public sealed class AzuriteIdxDatasetImporterTests : IdxDatasetImporterContractTests
-{
-    private readonly AzuriteFixture _azurite;
-    private string _container = string.Empty;
-
-    public AzuriteIdxDatasetImporterTests(AzuriteFixture azurite) => _azurite = azurite;
-
-    protected override async Task<IObjectStore> CreateStoreAsync()
-    {
-        (var store, _container) = await TestStores.AzuriteAsync(_azurite);
-        return store;
-    }
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _azurite.DeleteContainerAsync(_container);
-    }
-}
