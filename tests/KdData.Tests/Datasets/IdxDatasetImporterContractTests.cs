@@ -2,7 +2,6 @@ using System.Text.Json;
 using KdData.Datasets;
 using KdData.Imaging;
 using KdData.Storage;
-using KdData.Tests.Infrastructure;
 
 namespace KdData.Tests.Datasets;
 
