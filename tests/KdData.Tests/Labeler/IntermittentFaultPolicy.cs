@@ -1,0 +1,62 @@
+using Azure;
+using Azure.Core;
+using Azure.Core.Pipeline;
+
+namespace KdData.Tests.Labeler;
+
+/// <summary>
+/// Azure SDK pipeline policy failing every <c>every</c>-th request (a 503 or a connection reset, alternately),
+/// either before it reaches the service or after the service has done it (the response is lost).
+/// </summary>
+internal sealed class IntermittentFaultPolicy : HttpPipelinePolicy
+{
+    private readonly int _every;
+    private readonly bool _afterService;
+    private int _requests;
+    private int _injected;
+
+    public IntermittentFaultPolicy(int every, bool afterService)
+    {
+        _every = every;
+        _afterService = afterService;
+    }
+
+    public int Injected => Volatile.Read(ref _injected);
+
+    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        var fail = ShouldFail();
+        if (fail && !_afterService)
+        {
+            throw Fault();
+        }
+
+        ProcessNext(message, pipeline);
+        if (fail)
+        {
+            throw Fault();
+        }
+    }
+
+    public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        var fail = ShouldFail();
+        if (fail && !_afterService)
+        {
+            throw Fault();
+        }
+
+        await ProcessNextAsync(message, pipeline);
+        if (fail)
+        {
+            throw Fault();
+        }
+    }
+
+    private bool ShouldFail() => Interlocked.Increment(ref _requests) % _every == 0;
+
+    private Exception Fault() =>
+        Interlocked.Increment(ref _injected) % 2 == 1
+            ? new RequestFailedException(503, "Injected fault: service unavailable.", "ServerBusy", null)
+            : new IOException("Injected fault: connection reset by peer.");
+}
