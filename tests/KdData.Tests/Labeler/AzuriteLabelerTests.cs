@@ -44,7 +44,35 @@ public sealed class AzuriteLabelerTests : LabelerContractTests
         var (input, output, inputStore, outputStore) = await NewAreaAsync();
         var listed = await LabelerSamples.UploadAsync(inputStore, 60);
         var faults = new IntermittentFaultPolicy(every: 6, afterService: loseResponses);
-        var faulty = new ObjectStoreFactory(
+
+        var summary = await RunAsync(input, output, o => o.ViewsPerImage = 2, factory: FaultyFactory(faults));
+
+        Assert.Equal(LabelingOutcome.Completed, summary.Outcome);
+        Assert.True(faults.Injected > 10, $"only {faults.Injected} faults injected");
+        var labels = await CommittedLabels.ReadAsync(outputStore, TeacherId);
+        labels.AssertExactlyOnce(listed, views: 2);
+        labels.AssertNoUncommittedFiles();
+        Assert.Empty(labels.Errors);
+    }
+
+    [Fact]
+    public async Task RunAsync_RunSummaryWriteResponseLost_RunStillCompletes()
+    {
+        var (input, output, inputStore, outputStore) = await NewAreaAsync();
+        var listed = await LabelerSamples.UploadAsync(inputStore, 10);
+        var faults = new IntermittentFaultPolicy(every: 1, afterService: true, pathContains: "/_runs/", limit: 1);
+
+        var summary = await RunAsync(input, output, factory: FaultyFactory(faults));
+
+        Assert.Equal(LabelingOutcome.Completed, summary.Outcome);
+        Assert.Equal(1, faults.Injected);
+        var written = await outputStore.ListAllAsync($"teacher={TeacherId}/_runs/").ToListAsync();
+        Assert.Single(written);
+        (await CommittedLabels.ReadAsync(outputStore, TeacherId)).AssertExactlyOnce(listed, views: 1);
+    }
+
+    private ObjectStoreFactory FaultyFactory(IntermittentFaultPolicy faults) =>
+        new(
             Microsoft.Extensions.Options.Options.Create(new StorageOptions
             {
                 ConnectionString = _azurite.ConnectionString,
@@ -57,16 +85,6 @@ public sealed class AzuriteLabelerTests : LabelerContractTests
             loggerFactory: null,
             hostEnvironment: null,
             configureBlobClientOptions: o => o.AddPolicy(faults, Azure.Core.HttpPipelinePosition.PerRetry));
-
-        var summary = await RunAsync(input, output, o => o.ViewsPerImage = 2, factory: faulty);
-
-        Assert.Equal(LabelingOutcome.Completed, summary.Outcome);
-        Assert.True(faults.Injected > 10, $"only {faults.Injected} faults injected");
-        var labels = await CommittedLabels.ReadAsync(outputStore, TeacherId);
-        labels.AssertExactlyOnce(listed, views: 2);
-        labels.AssertNoUncommittedFiles();
-        Assert.Empty(labels.Errors);
-    }
 
     protected override Task<string> NewLocationAsync(string name) =>
         Task.FromResult($"{_azurite.BlobEndpoint}/{_container}/{name}-{Guid.NewGuid():N}/");
