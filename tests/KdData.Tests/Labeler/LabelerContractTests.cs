@@ -150,8 +150,9 @@ public abstract class LabelerContractTests : IAsyncLifetime
     public async Task Process_Sigterm_ExitsInterruptedThenRerunCompletes()
     {
         var (input, output, inputStore, outputStore) = await NewAreaAsync();
-        var listed = await LabelerSamples.UploadAsync(inputStore, LabelerSamples.ImageNames.Count, copies: 5);
-        var arguments = ProcessArguments(input, output, "--Labeler:BatchSize=4");
+        var listed = await LabelerSamples.UploadAsync(inputStore, LabelerSamples.ImageNames.Count, copies: 3);
+        // Small batches and channels: the listing is far from complete when the stop arrives.
+        var arguments = ProcessArguments(input, output, "--Labeler:BatchSize=4", "--Labeler:ChannelCapacity=16");
 
         int code;
         LabelingSummary? first;
@@ -379,6 +380,17 @@ public abstract class LabelerContractTests : IAsyncLifetime
             Assert.Equal(rows.Count * 5, row.GetProperty("classes_len").GetInt32());
             Assert.Equal(rows.Select(r => r.Key).Distinct().Count(), row.GetProperty("keys").GetInt32());
         }
+
+        // Rejected views use the accepted views' schema.
+        var schemas = new List<string>();
+        foreach (var file in new[] { paths.First(p => !p.Key.Contains('/', StringComparison.Ordinal)), paths.First(p => p.Key.StartsWith("rejected/", StringComparison.Ordinal)) })
+        {
+            var columns = await duckDb.QueryAsync($"DESCRIBE SELECT * FROM read_parquet({DuckDbRunner.Literal(file.Value)})");
+            schemas.Add(string.Join(", ", columns.Select(c => $"{c.GetProperty("column_name").GetString()} {c.GetProperty("column_type").GetString()}")));
+        }
+
+        Assert.Equal(schemas[0], schemas[1]);
+        Assert.Contains("topk_logits FLOAT[]", schemas[0], StringComparison.Ordinal);
 
         var anyFile = DuckDbRunner.Literal(paths.Values.First());
         var metadata = (await duckDb.QueryAsync($"SELECT decode(key) AS key, decode(value) AS value FROM parquet_kv_metadata({anyFile})"))
