@@ -84,7 +84,7 @@ public abstract class LabelerContractTests : IAsyncLifetime
             {
                 // At least some kills land after a commit, so the rerun has something to continue from.
                 await WaitForCommitsAsync(outputStore, labeler, commitsBefore);
-                await Task.Delay(random.Next(0, 400));
+                await Task.Delay(random.Next(0, 250));
             }
             else
             {
