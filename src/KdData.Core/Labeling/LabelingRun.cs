@@ -533,7 +533,15 @@ public sealed class LabelingRun
     private async Task WriteSummaryAsync(IObjectStore output, LabelingSummary summary, CancellationToken cancellationToken)
     {
         var key = string.Create(CultureInfo.InvariantCulture, $"{TeacherFolder}_runs/{summary.StartedAt:yyyyMMdd'T'HHmmss'Z'}-{PartitionTag}-{Guid.NewGuid():N}.json");
-        await output.CreateAsync(key, JsonSerializer.SerializeToUtf8Bytes(summary, IndentedJson), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await output.CreateAsync(key, JsonSerializer.SerializeToUtf8Bytes(summary, IndentedJson), cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectAlreadyExistsException)
+        {
+            // The name is unique to this run (a fresh GUID): only our own retried write, whose first
+            // response was lost, can have created it.
+        }
     }
 
     private static ErrorRow Error(ObjectInfo info, string stage, string reason, string detail) =>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using KdData.Storage;
 
 namespace KdData.Labeling;
@@ -139,9 +140,20 @@ internal sealed class ShardCommitter
         var next = _manifest with { NextSequence = sequence + 1, Commits = [.. _manifest.Commits, commit] };
         var json = next.ToJson();
         // The commit point: after this the files count; before it they are invisible leftovers.
-        var info = _manifestETag is null
-            ? await _output.CreateAsync(_manifestKey, json, cancellationToken).ConfigureAwait(false)
-            : await _output.ReplaceAsync(_manifestKey, json, _manifestETag, cancellationToken).ConfigureAwait(false);
+        ObjectInfo info;
+        try
+        {
+            info = _manifestETag is null
+                ? await _output.CreateAsync(_manifestKey, json, cancellationToken).ConfigureAwait(false)
+                : await _output.ReplaceAsync(_manifestKey, json, _manifestETag, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ObjectChangedException or ObjectAlreadyExistsException)
+        {
+            // A retried write whose first attempt went through (its response was lost) finds the manifest
+            // already changed: by itself. Anything else means someone else wrote it, which the lease forbids.
+            info = await ConfirmOwnManifestAsync(json, e, cancellationToken).ConfigureAwait(false);
+        }
+
         _manifest = next;
         _manifestETag = info.ETag;
 
@@ -160,6 +172,19 @@ internal sealed class ShardCommitter
         _errors.Clear();
         _pendingImages = 0;
         _sinceCommit.Restart();
+    }
+
+    private async Task<ObjectInfo> ConfirmOwnManifestAsync(byte[] json, Exception conflict, CancellationToken cancellationToken)
+    {
+        var info = await _output.GetPropertiesAsync(_manifestKey, cancellationToken).ConfigureAwait(false);
+        var current = await _output.ReadAllBytesAsync(_manifestKey, cancellationToken).ConfigureAwait(false);
+        if (!current.AsSpan().SequenceEqual(json))
+        {
+            ExceptionDispatchInfo.Throw(conflict);
+        }
+
+        // Should the content change between the two reads, the next replace with this ETag fails safely.
+        return info;
     }
 
     private ShardOptions ShardOptionsFor(int rows) => new()

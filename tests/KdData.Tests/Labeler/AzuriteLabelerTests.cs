@@ -1,0 +1,111 @@
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Azure.Storage.Blobs.Specialized;
+using KdData.Labeling;
+using KdData.Storage;
+using KdData.Tests.Infrastructure;
+
+namespace KdData.Tests.Labeler;
+
+/// <summary>The Labeler contract on Azure Blob Storage (Azurite), plus surviving transient faults.</summary>
+[Collection(AzuriteCollectionDefinition.Name)]
+public sealed class AzuriteLabelerTests : LabelerContractTests
+{
+    private readonly AzuriteFixture _azurite;
+    private readonly List<string> _folders = [];
+    private string _container = null!;
+
+    public AzuriteLabelerTests(AzuriteFixture azurite)
+    {
+        _azurite = azurite;
+        Factory = TestStores.Factory(azurite.ConnectionString);
+    }
+
+    protected override ObjectStoreFactory Factory { get; }
+
+    protected override IReadOnlyList<string> StorageArguments => [$"--Storage:ConnectionString={_azurite.ConnectionString}"];
+
+    public override async Task InitializeAsync() => _container = await _azurite.CreateContainerAsync();
+
+    public override async Task DisposeAsync()
+    {
+        await _azurite.DeleteContainerAsync(_container);
+        foreach (var folder in _folders.Where(Directory.Exists))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RunAsync_TransientStorageFaults_SurvivedAndEveryImageExactlyOnce(bool loseResponses)
+    {
+        var (input, output, inputStore, outputStore) = await NewAreaAsync();
+        var listed = await LabelerSamples.UploadAsync(inputStore, 60);
+        var faults = new IntermittentFaultPolicy(every: 6, afterService: loseResponses);
+
+        var summary = await RunAsync(input, output, o => o.ViewsPerImage = 2, factory: FaultyFactory(faults));
+
+        Assert.Equal(LabelingOutcome.Completed, summary.Outcome);
+        Assert.True(faults.Injected > 10, $"only {faults.Injected} faults injected");
+        var labels = await CommittedLabels.ReadAsync(outputStore, TeacherId);
+        labels.AssertExactlyOnce(listed, views: 2);
+        labels.AssertNoUncommittedFiles();
+        Assert.Empty(labels.Errors);
+    }
+
+    [Fact]
+    public async Task RunAsync_RunSummaryWriteResponseLost_RunStillCompletes()
+    {
+        var (input, output, inputStore, outputStore) = await NewAreaAsync();
+        var listed = await LabelerSamples.UploadAsync(inputStore, 10);
+        var faults = new IntermittentFaultPolicy(every: 1, afterService: true, pathContains: "/_runs/", limit: 1);
+
+        var summary = await RunAsync(input, output, factory: FaultyFactory(faults));
+
+        Assert.Equal(LabelingOutcome.Completed, summary.Outcome);
+        Assert.Equal(1, faults.Injected);
+        var written = await outputStore.ListAllAsync($"teacher={TeacherId}/_runs/").ToListAsync();
+        Assert.Single(written);
+        (await CommittedLabels.ReadAsync(outputStore, TeacherId)).AssertExactlyOnce(listed, views: 1);
+    }
+
+    private ObjectStoreFactory FaultyFactory(IntermittentFaultPolicy faults) =>
+        new(
+            Microsoft.Extensions.Options.Options.Create(new StorageOptions
+            {
+                ConnectionString = _azurite.ConnectionString,
+                SdkMaxRetries = 0,
+                RetryMaxAttempts = 6,
+                RetryBaseDelay = TimeSpan.FromMilliseconds(5),
+                RetryMaxDelay = TimeSpan.FromMilliseconds(50),
+                CircuitBreakerEnabled = false,
+            }),
+            loggerFactory: null,
+            hostEnvironment: null,
+            configureBlobClientOptions: o => o.AddPolicy(faults, Azure.Core.HttpPipelinePosition.PerRetry));
+
+    protected override Task<string> NewLocationAsync(string name) =>
+        Task.FromResult($"{_azurite.BlobEndpoint}/{_container}/{name}-{Guid.NewGuid():N}/");
+
+    protected override Task<string> NewLocalFolderAsync()
+    {
+        var folder = Directory.CreateTempSubdirectory("kd-labeler-").FullName;
+        _folders.Add(folder);
+        return Task.FromResult(folder);
+    }
+
+    /// <summary>Breaks every held lease in the container at once, as if the killed holder's lease had expired.</summary>
+    protected override async Task ExpireLeasesAsync(string outputLocation)
+    {
+        var container = new BlobContainerClient(_azurite.ConnectionString, _container);
+        await foreach (var blob in container.GetBlobsAsync())
+        {
+            if (blob.Properties.LeaseState == LeaseState.Leased)
+            {
+                await container.GetBlobClient(blob.Name).GetBlobLeaseClient().BreakAsync(TimeSpan.Zero);
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using KdData.Hosting;
+
+namespace KdData.Tests.Labeler;
+
+/// <summary>The Labeler program refuses bad partition settings before doing any work.</summary>
+public sealed class LabelerSettingsTests : IDisposable
+{
+    private readonly string _output = Directory.CreateTempSubdirectory("kd-labeler-settings-").FullName;
+
+    public void Dispose() => Directory.Delete(_output, recursive: true);
+
+    [Theory]
+    [InlineData("abc", new string[0])]
+    [InlineData("2", new[] { "--Partition:Count=2" })]
+    [InlineData(null, new[] { "--Partition:Count=2", "--Partition:Index=5" })]
+    public async Task Program_InvalidPartition_ExitsWithBadConfigurationAndWritesNothing(string? jobCompletionIndex, string[] settings)
+    {
+        var environment = jobCompletionIndex is null ? null : new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = jobCompletionIndex };
+
+        var (code, _, log) = await LabelerProcess.RunAsync(
+            [
+                $"--Labeler:Input={LabelerSamples.UnlabeledFolder}/",
+                $"--Labeler:Output={_output}/",
+                $"--Labeler:Teacher={LabelerSamples.TeacherRecord}",
+                .. settings,
+            ],
+            environment);
+
+        Assert.True(code == ExitCodes.InvalidConfiguration, log);
+        Assert.Contains(jobCompletionIndex == "abc" ? "JOB_COMPLETION_INDEX" : "Partition:Index", log, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_output));
+    }
+}
