@@ -91,6 +91,13 @@ public sealed class LabelingOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
     public TimeSpan CommitInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long to wait for the partition's lease when another holder has it. Default 00:01:30: longer than
+    /// the lease (60 s), so a replica restarted after its predecessor was killed waits it out instead of failing.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan LeaseWait { get; set; } = TimeSpan.FromSeconds(90);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         foreach (var (name, value) in ClassThresholds)

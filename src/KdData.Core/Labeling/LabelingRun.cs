@@ -104,8 +104,7 @@ public sealed class LabelingRun
         var output = _stores.Open(_options.Output);
         var manifestKey = $"{TeacherFolder}_manifests/partition-{PartitionTag}.json";
 
-        var lease = await output.TryAcquireLeaseAsync($"{TeacherFolder}_leases/partition-{PartitionTag}", LeaseDuration, abort).ConfigureAwait(false)
-            ?? throw new InvalidOperationException($"Partition {PartitionTag} of teacher {_teacher.Id} in {output.Location} is being labeled by another replica (its lease is held).");
+        var lease = await AcquireLeaseAsync(output, abort).ConfigureAwait(false);
         using var leaseStop = CancellationTokenSource.CreateLinkedTokenSource(abort);
         var run = new PipelineRun(abort);
         await using var runScope = run.ConfigureAwait(false);
@@ -450,6 +449,33 @@ public sealed class LabelingRun
             {
                 yield return row;
             }
+        }
+    }
+
+    private async Task<ObjectLease> AcquireLeaseAsync(IObjectStore output, CancellationToken cancellationToken)
+    {
+        var key = $"{TeacherFolder}_leases/partition-{PartitionTag}";
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            if (await output.TryAcquireLeaseAsync(key, LeaseDuration, cancellationToken).ConfigureAwait(false) is { } lease)
+            {
+                return lease;
+            }
+
+            // Held: by a live replica, or by one that was killed and whose lease has not expired yet.
+            if (waited.Elapsed >= _options.LeaseWait)
+            {
+                throw new InvalidOperationException(
+                    $"Partition {PartitionTag} of teacher {_teacher.Id} in {output.Location} is being labeled by another replica (its lease is still held after {_options.LeaseWait.TotalSeconds:F0} s).");
+            }
+
+            if (waited.Elapsed < TimeSpan.FromSeconds(1))
+            {
+                _logger.LogWarning("Partition {Partition}'s lease is held; waiting up to {Seconds:F0} s for it", PartitionTag, _options.LeaseWait.TotalSeconds);
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -68,6 +68,27 @@ public abstract class LabelerContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RunAsync_PartitionLeaseHeld_WaitsThenFailsClearly_AndRunsOnceReleased()
+    {
+        var (input, output, inputStore, outputStore) = await NewAreaAsync();
+        await LabelerSamples.UploadAsync(inputStore, 3);
+        var holder = await outputStore.TryAcquireLeaseAsync($"teacher={TeacherId}/_leases/partition-0000of0001", TimeSpan.FromSeconds(60));
+        Assert.NotNull(holder);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => RunAsync(input, output, o => o.LeaseWait = TimeSpan.FromSeconds(1)));
+        Assert.Contains("another replica", error.Message, StringComparison.Ordinal);
+        Assert.Empty(await ListAsync(Factory.Open(output + $"teacher={TeacherId}/_manifests/")));
+
+        // Released while a second run waits: that run proceeds and labels everything.
+        var waiting = RunAsync(input, output, o => o.LeaseWait = TimeSpan.FromSeconds(60));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.True(await outputStore.ReleaseLeaseAsync(holder));
+        var summary = await waiting;
+        Assert.Equal(LabelingOutcome.Completed, summary.Outcome);
+        Assert.Equal(3, summary.Images);
+    }
+
+    [Fact]
     public async Task Process_KilledAtRandomPointsThenRerun_EveryImageExactlyOnce()
     {
         var (input, output, inputStore, outputStore) = await NewAreaAsync();
