@@ -3,6 +3,7 @@ using KdData.Storage;
 using KdData.Torch;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Metrics;
 
 namespace KdData.Hosting;
 
@@ -16,6 +17,31 @@ public static class CoreServiceCollectionExtensions
         services.AddKdDataStorage(configuration);
         services.AddOptions<TorchOptions>().Bind(configuration.GetSection(TorchOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ImageOptions>().Bind(configuration.GetSection(ImageOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<TelemetryOptions>().Bind(configuration.GetSection(TelemetryOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+
+        // Exporters are chosen at registration time, so the section is read here as well.
+        var telemetry = configuration.GetSection(TelemetryOptions.SectionName).Get<TelemetryOptions>() ?? new TelemetryOptions();
+        if (telemetry.Enabled)
+        {
+            services.AddOpenTelemetry().WithMetrics(metrics =>
+            {
+                metrics.AddMeter("KdData.*");
+                if (telemetry.OtlpEndpoint is { } endpoint)
+                {
+                    metrics.AddOtlpExporter((exporter, reader) =>
+                    {
+                        exporter.Endpoint = new Uri(endpoint);
+                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)telemetry.ExportInterval.TotalMilliseconds;
+                    });
+                }
+
+                if (telemetry.Console)
+                {
+                    metrics.AddConsoleExporter((_, reader) => reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)telemetry.ExportInterval.TotalMilliseconds);
+                }
+            });
+        }
+
         return services;
     }
 }
