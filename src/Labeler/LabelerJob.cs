@@ -17,6 +17,9 @@ namespace KdData.Labeler;
 public sealed class LabelerJob : JobService
 {
     private static readonly JsonSerializerOptions IndentedJson = new() { WriteIndented = true };
+
+    /// <summary>Time allowed for in-flight work after SIGTERM (the host waits 25 s in all).</summary>
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(15);
     private readonly ObjectStoreFactory _stores;
     private readonly LabelingOptions _options;
     private readonly PartitionOptions _partition;
@@ -48,15 +51,29 @@ public sealed class LabelerJob : JobService
         Logger.LogInformation(
             "Teacher {Id}: {Architecture}, {Classes} classes, from {Source}; device {Device}",
             teacher.Id, teacher.Record.Architecture.Name, teacher.ClassCount, teacher.Source, device);
-        var run = new LabelingRun(_stores, teacher, _options, _partition, _imageOptions, Logger);
+        LabelingRun run;
+        try
+        {
+            run = new LabelingRun(_stores, teacher, _options, _partition, _imageOptions, Logger);
+        }
+        catch (ArgumentException e)
+        {
+            // Settings that only make sense against the teacher (class names in thresholds or caps).
+            Logger.LogCritical("Invalid configuration: {Message}", e.Message);
+            return ExitCodes.InvalidConfiguration;
+        }
 
-        // SIGTERM stops the intake only: in-flight images are finished and committed.
+        // SIGTERM stops the intake only: in-flight images are finished and committed. If draining takes
+        // too long for the host's shutdown timeout, the rest is abandoned (redone next run) so that the
+        // final commit still happens in time.
+        using var abort = new CancellationTokenSource();
+        using var abortOnStop = stoppingToken.Register(() => abort.CancelAfter(DrainTimeout));
         using var reporting = new CancellationTokenSource();
         var reporter = ReportProgressAsync(run.Status, reporting.Token);
         LabelingSummary summary;
         try
         {
-            summary = await run.RunAsync(stopIntake: stoppingToken);
+            summary = await run.RunAsync(stopIntake: stoppingToken, abort: abort.Token);
         }
         finally
         {
@@ -100,6 +117,12 @@ public sealed class LabelerJob : JobService
         catch (OperationCanceledException)
         {
             reporter.EndLine();
+        }
+#pragma warning disable CA1031 // Progress display must never change the run's outcome.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Logger.LogWarning("Progress reporting stopped: {Message}", e.Message);
         }
     }
 }

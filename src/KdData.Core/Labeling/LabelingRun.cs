@@ -33,6 +33,9 @@ public sealed class LabelingRun
     private static readonly JsonSerializerOptions IndentedJson = new() { WriteIndented = true };
     private static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(60);
 
+    /// <summary>Error reason of an image whose bytes could not be read after retries; retried by the next run.</summary>
+    public const string UnreadableReason = "unreadable";
+
     private readonly ObjectStoreFactory _stores;
     private readonly TeacherModel _teacher;
     private readonly LabelingOptions _options;
@@ -104,21 +107,24 @@ public sealed class LabelingRun
         var output = _stores.Open(_options.Output);
         var manifestKey = $"{TeacherFolder}_manifests/partition-{PartitionTag}.json";
 
-        var lease = await AcquireLeaseAsync(output, abort).ConfigureAwait(false);
+        // Start-up (waiting for the lease, cleaning up, reading what is done) has nothing to commit,
+        // so a shutdown request stops it at once.
+        using var startup = CancellationTokenSource.CreateLinkedTokenSource(stopIntake, abort);
+        var lease = new PartitionLease(await AcquireLeaseAsync(output, startup.Token).ConfigureAwait(false), LeaseDuration);
         using var leaseStop = CancellationTokenSource.CreateLinkedTokenSource(abort);
         var run = new PipelineRun(abort);
         await using var runScope = run.ConfigureAwait(false);
         var renewal = RenewLeaseAsync(output, lease, run, leaseStop.Token);
         try
         {
-            var (manifest, manifestETag) = await ReadManifestAsync(output, manifestKey, abort).ConfigureAwait(false);
-            await DeleteUncommittedFilesAsync(output, manifest, abort).ConfigureAwait(false);
-            var done = await LoadDoneSetAsync(output, abort).ConfigureAwait(false);
+            var (manifest, manifestETag) = await ReadManifestAsync(output, manifestKey, startup.Token).ConfigureAwait(false);
+            await DeleteUncommittedFilesAsync(output, manifest, startup.Token).ConfigureAwait(false);
+            var done = await LoadDoneSetAsync(output, startup.Token).ConfigureAwait(false);
             _logger.LogInformation(
                 "Labeling {Input} partition {Partition}/{Count} with teacher {Teacher} into {Output}{Folder}; {Done} images already labeled by this teacher",
                 input.Location, _partition, _partitionCount, _teacher.Id, output.Location, TeacherFolder, done.Count);
 
-            var committer = new ShardCommitter(output, TeacherFolder, PartitionTag, manifestKey, manifest, manifestETag, Metadata(), _options);
+            var committer = new ShardCommitter(output, TeacherFolder, PartitionTag, manifestKey, manifest, manifestETag, Metadata(), _options, lease);
             var outcome = await PipelineAsync(input, run, done, committer, stopIntake).ConfigureAwait(false);
             var summary = Summarise(input, output, startedAt, clock.Elapsed, outcome, committer);
             await WriteSummaryAsync(output, summary, abort).ConfigureAwait(false);
@@ -130,7 +136,7 @@ public sealed class LabelingRun
             await renewal.ConfigureAwait(false);
             try
             {
-                await output.ReleaseLeaseAsync(lease, CancellationToken.None).ConfigureAwait(false);
+                await output.ReleaseLeaseAsync(lease.Current, CancellationToken.None).ConfigureAwait(false);
             }
             catch (ObjectStoreException e)
             {
@@ -197,7 +203,7 @@ public sealed class LabelingRun
                 catch (StorageOperationException e)
                 {
                     // Already retried by the resilience pipeline: record it and go on.
-                    fetched = new Fetched(item, null, Error(item, "fetch", "unreadable", e.Message));
+                    fetched = new Fetched(item, null, Error(item, "fetch", UnreadableReason, e.Message));
                 }
 
                 await toDecode.Writer.WriteAsync(fetched, ct).ConfigureAwait(false);
@@ -426,7 +432,12 @@ public sealed class LabelingRun
                 {
                     await foreach (var row in ReadRowsAsync<ErrorRow>(output, errors, ErrorShard.OpenReaderAsync, cancellationToken).ConfigureAwait(false))
                     {
-                        done.Add((row.Key, row.ETag));
+                        // A storage failure says nothing about the image: try it again next run (its new
+                        // row then supersedes this error; see README "Exactly once").
+                        if (row.Reason != UnreadableReason)
+                        {
+                            done.Add((row.Key, row.ETag));
+                        }
                     }
                 }
             }
@@ -479,14 +490,15 @@ public sealed class LabelingRun
         }
     }
 
-    private static async Task RenewLeaseAsync(IObjectStore output, ObjectLease lease, PipelineRun run, CancellationToken cancellationToken)
+    private static async Task RenewLeaseAsync(IObjectStore output, PartitionLease lease, PipelineRun run, CancellationToken cancellationToken)
     {
         try
         {
             while (true)
             {
                 await Task.Delay(LeaseDuration / 3, cancellationToken).ConfigureAwait(false);
-                lease = await output.RenewLeaseAsync(lease, cancellationToken).ConfigureAwait(false);
+                var requestedAt = Stopwatch.GetTimestamp();
+                lease.Renewed(await output.RenewLeaseAsync(lease.Current, cancellationToken).ConfigureAwait(false), requestedAt);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -6,6 +6,7 @@ namespace KdData.Labeling;
 public sealed class LabelingStatus
 {
     private long _listed;
+    private bool _listingComplete;
     private long _alreadyLabeled;
     private long _images;
     private long _errors;
@@ -28,7 +29,11 @@ public sealed class LabelingStatus
     public long InFlight => Listed - AlreadyLabeled - Images;
 
     /// <summary>True once every key of the partition has been listed (so <see cref="InFlight"/> is what remains).</summary>
-    public bool ListingComplete { get; internal set; }
+    public bool ListingComplete
+    {
+        get => Volatile.Read(ref _listingComplete);
+        internal set => Volatile.Write(ref _listingComplete, value);
+    }
 
     /// <summary>Time spent in teacher forward passes.</summary>
     public TimeSpan InferenceTime => TimeSpan.FromTicks(Interlocked.Read(ref _inferenceTicks));

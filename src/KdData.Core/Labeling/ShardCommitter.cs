@@ -24,12 +24,14 @@ internal sealed class ShardCommitter
     private readonly Dictionary<int, int> _acceptedPerClass = [];
     private readonly Dictionary<string, long> _errorsByReason = new(StringComparer.Ordinal);
     private readonly Stopwatch _sinceCommit = Stopwatch.StartNew();
+    private readonly PartitionLease _lease;
     private LabelingManifest _manifest;
     private string? _manifestETag;
     private int _pendingImages;
 
-    public ShardCommitter(IObjectStore output, string teacherFolder, string partitionTag, string manifestKey, LabelingManifest manifest, string? manifestETag, IReadOnlyDictionary<string, string> metadata, LabelingOptions options)
+    public ShardCommitter(IObjectStore output, string teacherFolder, string partitionTag, string manifestKey, LabelingManifest manifest, string? manifestETag, IReadOnlyDictionary<string, string> metadata, LabelingOptions options, PartitionLease lease)
     {
+        _lease = lease;
         _output = output;
         _folder = teacherFolder;
         _tag = partitionTag;
@@ -137,6 +139,9 @@ internal sealed class ShardCommitter
             ErrorRows = _errors.Count,
             Images = _pendingImages,
         };
+        // Fencing: only a holder whose lease is safely valid may make files count; otherwise another
+        // replica may already own the partition (and delete these files as uncommitted).
+        _lease.EnsureValidFor(TimeSpan.FromSeconds(10));
         var next = _manifest with { NextSequence = sequence + 1, Commits = [.. _manifest.Commits, commit] };
         var json = next.ToJson();
         // The commit point: after this the files count; before it they are invisible leftovers.

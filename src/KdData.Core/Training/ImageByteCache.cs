@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using KdData.Storage;
@@ -39,8 +40,10 @@ public sealed class ImageByteCache
             return await _store.ReadAllBytesAsync(key, cancellationToken).ConfigureAwait(false);
         }
 
-        // Keys were validated by the store (no '..', no absolute paths), so they map safely under the root.
-        var path = Path.Combine(_root, key);
+        // Keys come from manifests: validate before they touch the local disk (no '..', no absolute paths).
+        ObjectKey.Validate(key);
+        var path = Path.GetFullPath(Path.Combine(_root, key));
+        Debug.Assert(path.StartsWith(_root, StringComparison.Ordinal), "a validated key stays under the cache root");
         try
         {
             return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
@@ -53,8 +56,16 @@ public sealed class ImageByteCache
         var bytes = await _store.ReadAllBytesAsync(key, cancellationToken).ConfigureAwait(false);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        await File.WriteAllBytesAsync(temp, bytes, cancellationToken).ConfigureAwait(false);
-        File.Move(temp, path, overwrite: true);
+        try
+        {
+            // Not cancellable: a half-written temp file would only be litter.
+            await File.WriteAllBytesAsync(temp, bytes, CancellationToken.None).ConfigureAwait(false);
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
         return bytes;
     }
 }

@@ -95,12 +95,16 @@ public sealed class StoreTrainingData : ITrainingData
         var batches = Channel.CreateBounded<LabeledBatch>(new BoundedChannelOptions(_options.PrefetchBatches) { SingleWriter = true, SingleReader = true });
         var decodeWorkers = _options.DecodeWorkers > 0 ? _options.DecodeWorkers : Environment.ProcessorCount;
 
+        // The re-order buffer must stay bounded even when one image is slow (a retried fetch) while the
+        // others race ahead: the list stage may run at most `window` items ahead of the batcher.
+        using var window = new SemaphoreSlim(4 * capacity);
         var run = new PipelineRun(cancellationToken);
         await using var runScope = run.ConfigureAwait(false);
         run.Start("list", 1, keys.Writer, async ct =>
         {
             for (var sequence = 0; sequence < order.Length; sequence++)
             {
+                await window.WaitAsync(ct).ConfigureAwait(false);
                 await keys.Writer.WriteAsync(sequence, ct).ConfigureAwait(false);
             }
         });
@@ -130,7 +134,7 @@ public sealed class StoreTrainingData : ITrainingData
                 await decoded.Writer.WriteAsync((sequence, item, pixels), ct).ConfigureAwait(false);
             }
         });
-        run.Start("batch", 1, batches.Writer, ct => BatchInOrderAsync(decoded.Reader, batches.Writer, ct));
+        run.Start("batch", 1, batches.Writer, ct => BatchInOrderAsync(decoded.Reader, batches.Writer, window, ct));
 
         await foreach (var batch in run.ReadAllAsync(batches.Reader, cancellationToken).ConfigureAwait(false))
         {
@@ -168,10 +172,11 @@ public sealed class StoreTrainingData : ITrainingData
     private async Task BatchInOrderAsync(
         ChannelReader<(int Sequence, int Item, float[]? Pixels)> input,
         ChannelWriter<LabeledBatch> output,
+        SemaphoreSlim window,
         CancellationToken cancellationToken)
     {
-        // Workers finish out of order; hold early arrivals until their turn. The window is bounded by
-        // the channels upstream (at most ~3 x capacity items are in flight).
+        // Workers finish out of order; hold early arrivals until their turn. Releasing the window per
+        // item taken in order bounds the dictionary to the window's size.
         var pending = new Dictionary<int, (int Item, float[]? Pixels)>();
         var next = 0;
         var channels = _preprocessor.Channels;
@@ -204,6 +209,7 @@ public sealed class StoreTrainingData : ITrainingData
             while (pending.Remove(next, out var ready))
             {
                 next++;
+                window.Release();
                 if (ready.Pixels is null)
                 {
                     continue;

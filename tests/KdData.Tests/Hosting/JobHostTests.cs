@@ -38,6 +38,15 @@ public sealed class JobHostTests
     }
 
     [Fact]
+    public void ExitCode_NeverRecorded_IsInterruptedNotSuccess()
+    {
+        var outcome = new JobOutcome();
+        Assert.Equal(ExitCodes.Interrupted, outcome.ExitCode);
+        outcome.ExitCode = ExitCodes.Success;
+        Assert.Equal(ExitCodes.Success, outcome.ExitCode);
+    }
+
+    [Fact]
     public async Task RunAsync_JobThrows_ReturnsFailure()
     {
         Assert.Equal(ExitCodes.Failure, await Run([], _ => throw new InvalidDataException("boom")));

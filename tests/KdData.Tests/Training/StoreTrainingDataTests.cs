@@ -120,6 +120,23 @@ public sealed class StoreTrainingDataTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetAsync_WithCache_EscapingKeyIsRejectedBeforeTouchingTheDisk()
+    {
+        var cache = new ImageByteCache(_store, _cache);
+        var outside = Path.Combine(_cache, "..", "outside.png");
+        await File.WriteAllBytesAsync(outside, [1, 2, 3]);
+        try
+        {
+            await Assert.ThrowsAsync<InvalidObjectKeyException>(() => cache.GetAsync("../outside.png"));
+            await Assert.ThrowsAsync<InvalidObjectKeyException>(() => cache.GetAsync("/etc/passwd"));
+        }
+        finally
+        {
+            File.Delete(outside);
+        }
+    }
+
+    [Fact]
     public async Task ReadEpochAsync_WithCache_LaterEpochsDoNotNeedTheStore()
     {
         var data = Data(_test, training: false, cache: _cache);
