@@ -43,4 +43,8 @@ internal sealed record EndToEndResult
     /// <summary>CPU seconds Azurite used during the run (null for the local store).</summary>
     [JsonPropertyName("azurite_cpu_seconds")]
     public double? AzuriteCpuSeconds { get; init; }
+
+    /// <summary>CPU seconds per image of the bench process plus Azurite: the cost with the cores to itself.</summary>
+    [JsonPropertyName("cpu_seconds_per_image")]
+    public double CpuSecondsPerImage => Images > 0 ? (BenchCpuSeconds + (AzuriteCpuSeconds ?? 0)) / Images : 0;
 }

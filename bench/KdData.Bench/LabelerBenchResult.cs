@@ -52,6 +52,16 @@ internal sealed record LabelerBenchResult
     [JsonPropertyName("azurite_ratio")]
     public double? AzuriteRatio => Ratio(Azurite);
 
+    /// <summary>
+    /// Teacher-only CPU per image / end-to-end CPU per image (local): the ratio to expect on an otherwise idle
+    /// machine when everything is CPU-bound. Less disturbed by other load than the wall-clock ratio.
+    /// </summary>
+    [JsonPropertyName("local_cpu_ratio")]
+    public double? LocalCpuRatio => CpuRatio(Local);
+
+    [JsonPropertyName("azurite_cpu_ratio")]
+    public double? AzuriteCpuRatio => CpuRatio(Azurite);
+
     [JsonPropertyName("rss_small")]
     public ChildLabelingResult? RssSmall { get; set; }
 
@@ -61,11 +71,21 @@ internal sealed record LabelerBenchResult
     [JsonPropertyName("rss_ratio")]
     public double? RssRatio => RssSmall is { PeakRssKiB: > 0 } small && RssLarge is { } large ? (double)large.PeakRssKiB / small.PeakRssKiB : null;
 
+    /// <summary>1-minute load average when the measurements started and ended: above the core count, other work shared the machine.</summary>
+    [JsonPropertyName("load_average")]
+    public List<double> LoadAverage { get; init; } = [];
+
     [JsonPropertyName("import_seconds")]
     public Dictionary<string, double> ImportSeconds { get; init; } = [];
 
     [JsonPropertyName("total_seconds")]
     public double TotalSeconds { get; set; }
+
+    private double? CpuRatio(EndToEndResult? run)
+    {
+        var teacher = new[] { TeacherOnlyBefore, TeacherOnlyAfter }.OfType<TeacherThroughputResult>().Select(t => t.CpuSecondsPerImage).DefaultIfEmpty(0).Min();
+        return run is null || run.CpuSecondsPerImage <= 0 || teacher <= 0 ? null : teacher / run.CpuSecondsPerImage;
+    }
 
     private double? Ratio(EndToEndResult? run) =>
         run is null || TeacherOnlyImagesPerSecond <= 0 ? null : run.ImagesPerSecond / TeacherOnlyImagesPerSecond;

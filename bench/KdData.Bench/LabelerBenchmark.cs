@@ -58,6 +58,7 @@ internal sealed class LabelerBenchmark(LabelerBenchSettings settings, string com
                 Teacher = Invariant($"{BenchTeacher.Architecture} (small stem), {BenchTeacher.Size}x{BenchTeacher.Size}x{settings.Channels}, random weights"),
                 TeacherParameters = parameters,
                 ImportSeconds = imports,
+                LoadAverage = [MachineDescription.LoadAverage()],
                 TeacherOnlyBefore = MeasureTeacher(teacher, "before"),
             };
 
@@ -77,6 +78,7 @@ internal sealed class LabelerBenchmark(LabelerBenchSettings settings, string com
             }
 
             result.TeacherOnlyAfter = MeasureTeacher(teacher, "after");
+            result.LoadAverage.Add(MachineDescription.LoadAverage());
 
             if (settings.Rss)
             {
@@ -168,24 +170,25 @@ internal sealed class LabelerBenchmark(LabelerBenchSettings settings, string com
         Line($"Machine: {r.Machine}");
         Line($"Command: {r.Command}");
         Line($"");
-        Line($"{"measurement",-34} {"images",7} {"seconds",8} {"img/s",8} {"teacher img/s in run",21} {"ratio",6} {"goal",7} {"result",6}");
+        Line($"{"measurement",-34} {"images",7} {"seconds",8} {"img/s",8} {"teacher img/s in run",21} {"ratio",6} {"goal",7} {"result",6} {"CPU ms/img",10} {"CPU ratio",9}");
         foreach (var (name, t) in new[] { ("teacher only (before)", r.TeacherOnlyBefore), ("teacher only (after)", r.TeacherOnlyAfter) })
         {
             if (t is not null)
             {
-                Line($"{name,-34} {t.Batches * s.Batch,7} {t.Seconds,8:F1} {t.ImagesPerSecond,8:F1} {"",21} {"",6} {"",7} {"",6}");
+                Line($"{name,-34} {t.Batches * s.Batch,7} {t.Seconds,8:F1} {t.ImagesPerSecond,8:F1} {"",21} {"",6} {"",7} {"",6} {t.CpuSecondsPerImage * 1000,10:F2} {"",9}");
             }
         }
 
-        foreach (var (name, run, ratio, goal) in new[] { ("end-to-end, local store", r.Local, r.LocalRatio, LabelerBenchResult.LocalGoal), ("end-to-end, Azurite", r.Azurite, r.AzuriteRatio, LabelerBenchResult.AzuriteGoal) })
+        foreach (var (name, run, ratio, goal, cpuRatio) in new[] { ("end-to-end, local store", r.Local, r.LocalRatio, LabelerBenchResult.LocalGoal, r.LocalCpuRatio), ("end-to-end, Azurite", r.Azurite, r.AzuriteRatio, LabelerBenchResult.AzuriteGoal, r.AzuriteCpuRatio) })
         {
             if (run is not null)
             {
-                Line($"{name,-34} {run.Images,7} {run.Seconds,8:F1} {run.ImagesPerSecond,8:F1} {run.InferenceImagesPerSecond,21:F1} {ratio,6:F3} {">=" + goal.ToString("F2", CultureInfo.InvariantCulture),7} {Verdict(ratio, goal, atMost: false),6}");
+                Line($"{name,-34} {run.Images,7} {run.Seconds,8:F1} {run.ImagesPerSecond,8:F1} {run.InferenceImagesPerSecond,21:F1} {ratio,6:F3} {">=" + goal.ToString("F2", CultureInfo.InvariantCulture),7} {Verdict(ratio, goal, atMost: false),6} {run.CpuSecondsPerImage * 1000,10:F2} {cpuRatio,9:F3}");
             }
         }
 
-        Line($"(ratio = end-to-end img/s / teacher-only img/s, the higher of before and after = {r.TeacherOnlyImagesPerSecond:F1})");
+        Line($"(ratio = end-to-end img/s / teacher-only img/s, the higher of before and after = {r.TeacherOnlyImagesPerSecond:F1};");
+        Line($" CPU ratio = teacher-only CPU ms/img (lower of the two) / end-to-end CPU ms/img incl. Azurite's: the ratio expected on an idle machine)");
         foreach (var run in new[] { r.Local, r.Azurite })
         {
             if (run is not null)
@@ -200,6 +203,7 @@ internal sealed class LabelerBenchmark(LabelerBenchSettings settings, string com
             Line($"Peak RSS (VmHWM, child process each): {small.Run.Images} images {small.PeakRssKiB / 1024.0:F1} MiB ({small.Run.Seconds:F0} s), {large.Run.Images} images {large.PeakRssKiB / 1024.0:F1} MiB ({large.Run.Seconds:F0} s); ratio {r.RssRatio:F3} (goal <=1.15) {Verdict(r.RssRatio, LabelerBenchResult.RssGoal, atMost: true)}");
         }
 
+        Line($"Load average (1 min) at start and end of the throughput part: {string.Join(" / ", r.LoadAverage.Select(l => l.ToString("F1", CultureInfo.InvariantCulture)))} on {r.Machine.LogicalCores} cores{(r.LoadAverage.Any(l => l > r.Machine.LogicalCores) ? " (other work shared the machine: figures are noisy)" : string.Empty)}");
         Line($"Imports (not measured): {string.Join(", ", r.ImportSeconds.Select(i => $"{i.Key} {i.Value:F0} s"))}; total bench time {r.TotalSeconds:F0} s");
         return text.ToString();
     }

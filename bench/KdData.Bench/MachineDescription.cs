@@ -39,6 +39,20 @@ internal sealed record MachineDescription
         TorchThreads = get_num_threads(),
     };
 
+    /// <summary>The 1-minute load average (0 where /proc/loadavg is unavailable).</summary>
+    public static double LoadAverage()
+    {
+        try
+        {
+            var first = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+            return double.Parse(first, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return 0;
+        }
+    }
+
     public override string ToString() =>
         $"{LogicalCores} logical cores ({Cpu}), {MemoryGiB} GiB RAM, {(Gpu ? "CUDA GPU" : "no GPU")}, {Os}, {Runtime}";
 

@@ -36,6 +36,8 @@ internal static class TeacherThroughput
         }
 
         var batchSeconds = new List<double>();
+        using var self = Process.GetCurrentProcess();
+        var cpuBefore = self.TotalProcessorTime;
         var total = Stopwatch.StartNew();
         while (total.Elapsed.TotalSeconds < seconds || batchSeconds.Count < MinBatches)
         {
@@ -45,6 +47,8 @@ internal static class TeacherThroughput
         }
 
         var elapsed = total.Elapsed.TotalSeconds;
+        self.Refresh();
+        var cpu = (self.TotalProcessorTime - cpuBefore).TotalSeconds;
         batchSeconds.Sort();
         var median = batchSeconds[batchSeconds.Count / 2];
         return new TeacherThroughputResult(
@@ -52,6 +56,7 @@ internal static class TeacherThroughput
             elapsed,
             batchSeconds.Count * batch / elapsed,
             batch / median,
-            batch / batchSeconds[0]);
+            batch / batchSeconds[0],
+            cpu / (batchSeconds.Count * batch));
     }
 }
