@@ -203,7 +203,7 @@ internal sealed class LabelerBenchmark(LabelerBenchSettings settings, string com
             Line($"Peak RSS (VmHWM, child process each): {small.Run.Images} images {small.PeakRssKiB / 1024.0:F1} MiB ({small.Run.Seconds:F0} s), {large.Run.Images} images {large.PeakRssKiB / 1024.0:F1} MiB ({large.Run.Seconds:F0} s); ratio {r.RssRatio:F3} (goal <=1.15) {Verdict(r.RssRatio, LabelerBenchResult.RssGoal, atMost: true)}");
         }
 
-        Line($"Load average (1 min) at start and end of the throughput part: {string.Join(" / ", r.LoadAverage.Select(l => l.ToString("F1", CultureInfo.InvariantCulture)))} on {r.Machine.LogicalCores} cores{(r.LoadAverage.Any(l => l > r.Machine.LogicalCores) ? " (other work shared the machine: figures are noisy)" : string.Empty)}");
+        Line($"Load average (1 min) at start and end of the throughput part: {string.Join(" / ", r.LoadAverage.Select(l => l.ToString("F1", CultureInfo.InvariantCulture)))} on {r.Machine.LogicalCores} cores{(r.LoadAverage.Any(l => l > Math.Max(r.Machine.LogicalCores, s.Threads) + 1) ? " (above what the bench itself explains: other work shared the machine, figures are noisy)" : string.Empty)}");
         Line($"Imports (not measured): {string.Join(", ", r.ImportSeconds.Select(i => $"{i.Key} {i.Value:F0} s"))}; total bench time {r.TotalSeconds:F0} s");
         return text.ToString();
     }
