@@ -1,0 +1,53 @@
+using KdData.Bench;
+
+// dotnet run -c Release --project bench/KdData.Bench -- labeler [--images 10000] [--batch 128] [--threads 2] [--azurite true] [--rss true]
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    // First Ctrl+C: stop and clean up (Azurite, temp folders); a second one kills the process.
+    e.Cancel = !cancel.IsCancellationRequested;
+    cancel.Cancel();
+};
+
+try
+{
+    var arguments = BenchArguments.Parse(args);
+    switch (arguments.Command)
+    {
+        case "labeler":
+            await new LabelerBenchmark(LabelerBenchSettings.From(arguments), "dotnet run -c Release --project bench/KdData.Bench -- " + string.Join(' ', args)).RunAsync(cancel.Token);
+            return 0;
+        case ChildLabelingCommand.Name:
+            return await ChildLabelingCommand.RunAsync(arguments, cancel.Token);
+        default:
+            Console.Error.WriteLine(
+                """
+                usage: dotnet run -c Release --project bench/KdData.Bench -- labeler [options]
+                  --images N           Fashion-MNIST train images per throughput run (default 10000)
+                  --batch N            teacher batch size (default 128)
+                  --threads N          Torch intra-op threads (default 2)
+                  --decode-workers N   Labeler decode workers (default 0 = one per core)
+                  --fetch N            Labeler concurrent downloads (default 16)
+                  --channels 1|3       teacher input channels (default 1)
+                  --local true|false   end-to-end from the local store (default true)
+                  --azurite true|false end-to-end from Azurite (default true; needs Node.js/npm)
+                  --rss true|false     peak RSS of N vs --rss-images images, each in a child process (default false)
+                  --rss-images N       images of the large RSS run (default 60000)
+                  --teacher-seconds S  timed teacher-only seconds, before and after (default 20)
+                  --data DIR           cache of imported datasets (default $TMPDIR/kddata-bench)
+                  --idx DIR            Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist)
+                  --out DIR            JSON results (default out/bench)
+                """);
+            return 2;
+    }
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}
+catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+{
+    Console.Error.WriteLine("cancelled");
+    return 130;
+}
