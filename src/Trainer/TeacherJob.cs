@@ -90,15 +90,9 @@ public sealed class TeacherJob : JobService
                 string.Create(CultureInfo.InvariantCulture, $"loss {p.Loss:F4} lr {p.LearningRate:G3} {p.ImagesPerSecond:F0} img/s"));
         });
 
-        long parameters;
-        using (var probe = ModelZoo.Create(spec))
-        {
-            parameters = ModelZoo.CountParameters(probe);
-        }
-
         Logger.LogInformation(
-            "Training teacher {Architecture} ({Parameters} parameters) on {Train} labeled images of {Dataset}, evaluating on {Eval}; device {Device}; output {Output}",
-            spec.Name, parameters, train.Count, dataset.Location, eval.Count, device, Path.GetFullPath(_options.Output));
+            "Training teacher {Architecture} on {Train} labeled images of {Dataset}, evaluating on {Eval}; device {Device}; output {Output}",
+            spec.Name, train.Count, dataset.Location, eval.Count, device, Path.GetFullPath(_options.Output));
         var clock = Stopwatch.StartNew();
         var trainer = new SupervisedTrainer(_teacherOptions, device, progress, _loggerFactory.CreateLogger<SupervisedTrainer>());
         var result = await trainer.RunAsync(

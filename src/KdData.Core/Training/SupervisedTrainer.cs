@@ -92,6 +92,7 @@ public sealed class SupervisedTrainer
         ArgumentNullException.ThrowIfNull(job.Train);
         ArgumentNullException.ThrowIfNull(job.Eval);
         ArgumentException.ThrowIfNullOrWhiteSpace(job.OutputDirectory);
+        _logger.LogInformation("Model {Architecture}: {Parameters} parameters", job.Architecture.Name, ModelZoo.CountParameters(model));
         var batchesPerEpoch = job.Train.BatchesPerEpoch;
         if (batchesPerEpoch < 1)
         {
