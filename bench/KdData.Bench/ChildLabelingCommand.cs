@@ -1,5 +1,5 @@
 using System.Text.Json;
-using KdData.Labeling;
+using KdData.Models;
 using KdData.Storage;
 using Microsoft.Extensions.Options;
 using static TorchSharp.torch;
@@ -35,7 +35,7 @@ internal static class ChildLabelingCommand
         try
         {
             var stores = new ObjectStoreFactory(Options.Create(new StorageOptions()));
-            using var teacher = await TeacherModel.LoadAsync(stores, teacherPath, CPU, cancellationToken);
+            using var teacher = await InferenceModel.LoadAsync(stores, teacherPath, CPU, cancellationToken);
             var result = await EndToEndRun.RunAsync(stores, teacher, "child", input, new Uri(output + "/").AbsoluteUri, settings, cancellationToken: cancellationToken);
             var report = new ChildLabelingResult(result, PeakMemory.ReadVmHwmKiB());
             Console.WriteLine(ResultPrefix + JsonSerializer.Serialize(report));

@@ -4,6 +4,7 @@ using KdData.Imaging;
 using KdData.Labeling;
 using KdData.Storage;
 
+using KdData.Models;
 namespace KdData.Bench;
 
 /// <summary>One real Labeler run (<see cref="LabelingRun"/>) over an imported pool, into an empty output.</summary>
@@ -21,7 +22,7 @@ internal static class EndToEndRun
     /// <param name="cancellationToken">Aborts the run.</param>
     public static async Task<EndToEndResult> RunAsync(
         ObjectStoreFactory stores,
-        TeacherModel teacher,
+        InferenceModel teacher,
         string source,
         string input,
         string output,

@@ -2,11 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using KdData.Labeling;
 using KdData.Storage;
 using Microsoft.Extensions.Options;
 using static TorchSharp.torch;
 
+using KdData.Models;
 namespace KdData.Bench;
 
 /// <summary>
@@ -48,7 +48,7 @@ internal sealed class LabelerBenchmark(LabelerBenchSettings settings, string com
                 imports["azurite"] = await BenchDataset.EnsureAsync(azureStores.Open(azureData), settings.IdxDirectory, settings.Images, cancellationToken);
             }
 
-            using var teacher = await TeacherModel.LoadAsync(localStores, teacherPath, CPU, cancellationToken);
+            using var teacher = await InferenceModel.LoadAsync(localStores, teacherPath, CPU, cancellationToken);
             var result = new LabelerBenchResult
             {
                 StartedAt = DateTimeOffset.UtcNow,
@@ -114,7 +114,7 @@ internal sealed class LabelerBenchmark(LabelerBenchSettings settings, string com
         }
     }
 
-    private TeacherThroughputResult MeasureTeacher(TeacherModel teacher, string when)
+    private TeacherThroughputResult MeasureTeacher(InferenceModel teacher, string when)
     {
         Console.WriteLine(Invariant($"Teacher only ({when}): {settings.TeacherSeconds:F0} s of batches of {settings.Batch} ..."));
         var measured = TeacherThroughput.Measure(teacher, settings.Batch, settings.Channels, BenchTeacher.Size, settings.TeacherSeconds);

@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using KdData.Labeling;
 
+using KdData.Models;
 namespace KdData.Bench;
 
-/// <summary>Teacher-only speed: <see cref="TeacherModel.Forward"/> on pre-made random batches, nothing else running.</summary>
+/// <summary>Teacher-only speed: <see cref="InferenceModel.Forward"/> on pre-made random batches, nothing else running.</summary>
 internal static class TeacherThroughput
 {
     private const int WarmupBatches = 3;
@@ -14,7 +14,7 @@ internal static class TeacherThroughput
     /// Runs warm-up batches, then times whole batches for at least <paramref name="seconds"/>.
     /// Forward includes the float[] -> tensor copy and the logits copy-out, exactly as the Labeler calls it.
     /// </summary>
-    public static TeacherThroughputResult Measure(TeacherModel teacher, int batch, int channels, int size, double seconds)
+    public static TeacherThroughputResult Measure(InferenceModel teacher, int batch, int channels, int size, double seconds)
     {
         ArgumentNullException.ThrowIfNull(teacher);
         var length = batch * channels * size * size;

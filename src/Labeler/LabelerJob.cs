@@ -3,6 +3,7 @@ using System.Text.Json;
 using KdData.Hosting;
 using KdData.Imaging;
 using KdData.Labeling;
+using KdData.Models;
 using KdData.Storage;
 using KdData.Torch;
 using Microsoft.Extensions.Options;
@@ -47,7 +48,7 @@ public sealed class LabelerJob : JobService
     protected override async Task<int> RunJobAsync(CancellationToken stoppingToken)
     {
         var device = TorchDeviceSelector.Initialize(_torchOptions);
-        using var teacher = await TeacherModel.LoadAsync(_stores, _options.Teacher, device, stoppingToken);
+        using var teacher = await InferenceModel.LoadAsync(_stores, _options.Teacher, device, stoppingToken);
         Logger.LogInformation(
             "Teacher {Id}: {Architecture}, {Classes} classes, from {Source}; device {Device}",
             teacher.Id, teacher.Record.Architecture.Name, teacher.ClassCount, teacher.Source, device);

@@ -53,7 +53,7 @@ public sealed class TeacherJob : JobService
     {
         var device = TorchDeviceSelector.Initialize(_torchOptions);
         var dataset = _stores.Open(_dataOptions.Dataset);
-        var manifest = await LabelManifest.ReadAsync(await dataset.ReadAllBytesAsync(DatasetLayout.ManifestKey, stoppingToken), $"{dataset.Location}{DatasetLayout.ManifestKey}", stoppingToken);
+        var manifest = await DatasetManifest.ReadAsync(await dataset.ReadAllBytesAsync(DatasetLayout.ManifestKey, stoppingToken), $"{dataset.Location}{DatasetLayout.ManifestKey}", stoppingToken);
         var classes = JsonSerializer.Deserialize<string[]>(await dataset.ReadAllBytesAsync(DatasetLayout.ClassesKey, stoppingToken)) ?? [];
         var train = manifest.Where(r => r.Split == DatasetSplits.Train).ToList();
         var eval = manifest.Where(r => r.Split == DatasetSplits.Test).ToList();

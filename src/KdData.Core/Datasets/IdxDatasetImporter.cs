@@ -115,8 +115,8 @@ public sealed class IdxDatasetImporter
         }).ConfigureAwait(false);
 
         await CreateIfAbsentAsync(DatasetLayout.ClassesKey, JsonSerializer.SerializeToUtf8Bytes(classes), cancellationToken).ConfigureAwait(false);
-        await CreateIfAbsentAsync(DatasetLayout.ManifestKey, await LabelManifest.WriteAsync(manifest, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-        await CreateIfAbsentAsync(DatasetLayout.PoolLabelsKey, await LabelManifest.WriteAsync(pool, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        await CreateIfAbsentAsync(DatasetLayout.ManifestKey, await DatasetManifest.WriteAsync(manifest, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        await CreateIfAbsentAsync(DatasetLayout.PoolLabelsKey, await DatasetManifest.WriteAsync(pool, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         // Last: the descriptor marks the import complete.
         var descriptorJson = JsonSerializer.SerializeToUtf8Bytes(descriptor, IndentedJson);
         await CreateIfAbsentAsync(DatasetLayout.DescriptorKey, descriptorJson, cancellationToken).ConfigureAwait(false);

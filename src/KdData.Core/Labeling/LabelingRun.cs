@@ -3,7 +3,9 @@ using System.Globalization;
 using System.Text.Json;
 using System.Threading.Channels;
 using KdData.Imaging;
+using KdData.Models;
 using KdData.Pipelines;
+using KdData.SoftTargets;
 using KdData.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -37,7 +39,7 @@ public sealed class LabelingRun
     public const string UnreadableReason = "unreadable";
 
     private readonly ObjectStoreFactory _stores;
-    private readonly TeacherModel _teacher;
+    private readonly InferenceModel _teacher;
     private readonly LabelingOptions _options;
     private readonly int _partition;
     private readonly int _partitionCount;
@@ -54,7 +56,7 @@ public sealed class LabelingRun
     /// <param name="partition">Which share of the keys to label.</param>
     /// <param name="imageLimits">Decoding limits and resize mode (size, channels, mean and std come from the teacher).</param>
     /// <param name="logger">Progress and warnings.</param>
-    public LabelingRun(ObjectStoreFactory stores, TeacherModel teacher, LabelingOptions options, PartitionOptions partition, ImageOptions imageLimits, ILogger? logger = null)
+    public LabelingRun(ObjectStoreFactory stores, InferenceModel teacher, LabelingOptions options, PartitionOptions partition, ImageOptions imageLimits, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(stores);
         ArgumentNullException.ThrowIfNull(teacher);
@@ -371,23 +373,23 @@ public sealed class LabelingRun
         return images >= _options.ErrorPercentMinImages && errors * 100.0 / images > _options.MaxErrorPercent;
     }
 
-    private async Task<(LabelingManifest Manifest, string? ETag)> ReadManifestAsync(IObjectStore output, string key, CancellationToken cancellationToken)
+    private async Task<(PartitionManifest Manifest, string? ETag)> ReadManifestAsync(IObjectStore output, string key, CancellationToken cancellationToken)
     {
         try
         {
             var info = await output.GetPropertiesAsync(key, cancellationToken).ConfigureAwait(false);
             var bytes = await output.ReadAllBytesAsync(key, cancellationToken).ConfigureAwait(false);
-            var manifest = LabelingManifest.Parse(bytes, key);
+            var manifest = PartitionManifest.Parse(bytes, key);
             // The ETag read with the properties may be older than the bytes; a replace with it fails safely.
             return (manifest, info.ETag);
         }
         catch (ObjectNotFoundException)
         {
-            return (new LabelingManifest { Teacher = _teacher.Id, Partition = _partition, PartitionCount = _partitionCount }, null);
+            return (new PartitionManifest { Teacher = _teacher.Id, Partition = _partition, PartitionCount = _partitionCount }, null);
         }
     }
 
-    private async Task DeleteUncommittedFilesAsync(IObjectStore output, LabelingManifest manifest, CancellationToken cancellationToken)
+    private async Task DeleteUncommittedFilesAsync(IObjectStore output, PartitionManifest manifest, CancellationToken cancellationToken)
     {
         var committed = manifest.Commits.SelectMany(c => c.Files).ToHashSet(StringComparer.Ordinal);
         foreach (var folder in new[] { string.Empty, "rejected/", "errors/" })
@@ -417,7 +419,7 @@ public sealed class LabelingRun
         var done = new HashSet<(string, string)>();
         await foreach (var item in output.ListAllAsync($"{TeacherFolder}_manifests/", cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            var manifest = LabelingManifest.Parse(await output.ReadAllBytesAsync(item.Key, cancellationToken).ConfigureAwait(false), item.Key);
+            var manifest = PartitionManifest.Parse(await output.ReadAllBytesAsync(item.Key, cancellationToken).ConfigureAwait(false), item.Key);
             foreach (var commit in manifest.Commits)
             {
                 foreach (var file in new[] { commit.Accepted, commit.Rejected }.OfType<string>())

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.ExceptionServices;
+using KdData.SoftTargets;
 using KdData.Storage;
 
 namespace KdData.Labeling;
@@ -25,11 +26,11 @@ internal sealed class ShardCommitter
     private readonly Dictionary<string, long> _errorsByReason = new(StringComparer.Ordinal);
     private readonly Stopwatch _sinceCommit = Stopwatch.StartNew();
     private readonly PartitionLease _lease;
-    private LabelingManifest _manifest;
+    private PartitionManifest _manifest;
     private string? _manifestETag;
     private int _pendingImages;
 
-    public ShardCommitter(IObjectStore output, string teacherFolder, string partitionTag, string manifestKey, LabelingManifest manifest, string? manifestETag, IReadOnlyDictionary<string, string> metadata, LabelingOptions options, PartitionLease lease)
+    public ShardCommitter(IObjectStore output, string teacherFolder, string partitionTag, string manifestKey, PartitionManifest manifest, string? manifestETag, IReadOnlyDictionary<string, string> metadata, LabelingOptions options, PartitionLease lease)
     {
         _lease = lease;
         _output = output;
@@ -127,7 +128,7 @@ internal sealed class ShardCommitter
             await WriteAsync(errors, stream => ErrorShard.CreateWriterAsync(stream, _metadata, ShardOptionsFor(_errors.Count), cancellationToken), _errors, cancellationToken).ConfigureAwait(false);
         }
 
-        var commit = new LabelingCommit
+        var commit = new PartitionCommit
         {
             Sequence = sequence,
             CommittedAt = DateTimeOffset.UtcNow,

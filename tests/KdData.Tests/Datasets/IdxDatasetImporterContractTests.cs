@@ -42,7 +42,7 @@ public abstract class IdxDatasetImporterContractTests : IAsyncLifetime
     {
         await new IdxDatasetImporter(Store).ImportAsync(Options());
 
-        var manifest = await LabelManifest.ReadAsync(await Store.ReadAllBytesAsync(DatasetLayout.ManifestKey), "manifest");
+        var manifest = await DatasetManifest.ReadAsync(await Store.ReadAllBytesAsync(DatasetLayout.ManifestKey), "manifest");
         var decoder = new ImageDecoder(new ImageOptions());
         foreach (var row in manifest.Where(r => r.Split == DatasetSplits.Test).Take(3))
         {
@@ -64,8 +64,8 @@ public abstract class IdxDatasetImporterContractTests : IAsyncLifetime
     {
         var descriptor = await new IdxDatasetImporter(Store).ImportAsync(Options());
 
-        var manifest = await LabelManifest.ReadAsync(await Store.ReadAllBytesAsync(DatasetLayout.ManifestKey), "manifest");
-        var pool = await LabelManifest.ReadAsync(await Store.ReadAllBytesAsync(DatasetLayout.PoolLabelsKey), "pool");
+        var manifest = await DatasetManifest.ReadAsync(await Store.ReadAllBytesAsync(DatasetLayout.ManifestKey), "manifest");
+        var pool = await DatasetManifest.ReadAsync(await Store.ReadAllBytesAsync(DatasetLayout.PoolLabelsKey), "pool");
         var labeled = manifest.Where(r => r.Split == DatasetSplits.Train).ToList();
 
         // 60 train images, 15 per class, 25% labeled: 4 per class (3.75 rounded), the rest in the pool.

@@ -1,4 +1,4 @@
-using KdData.Labeling;
+using KdData.SoftTargets;
 using KdData.Storage;
 
 namespace KdData.Tests.Labeler;
@@ -16,7 +16,7 @@ internal sealed class CommittedLabels
 
     public string TeacherFolder { get; }
 
-    public List<(string Key, LabelingManifest Manifest)> Manifests { get; } = [];
+    public List<(string Key, PartitionManifest Manifest)> Manifests { get; } = [];
 
     public List<SoftTargetRow> Accepted { get; } = [];
 
@@ -46,7 +46,7 @@ internal sealed class CommittedLabels
             var relative = item.Key[labels.TeacherFolder.Length..];
             if (relative.StartsWith("_manifests/", StringComparison.Ordinal))
             {
-                labels.Manifests.Add((item.Key, LabelingManifest.Parse(await output.ReadAllBytesAsync(item.Key), item.Key)));
+                labels.Manifests.Add((item.Key, PartitionManifest.Parse(await output.ReadAllBytesAsync(item.Key), item.Key)));
             }
             else if (relative.EndsWith(".parquet", StringComparison.Ordinal))
             {

@@ -3,7 +3,9 @@ using System.Text.Json;
 using KdData.Hosting;
 using KdData.Imaging;
 using KdData.Labeling;
+using KdData.Models;
 using KdData.Pipelines;
+using KdData.SoftTargets;
 using KdData.Storage;
 using KdData.Tests.Infrastructure;
 using static TorchSharp.torch;
@@ -545,7 +547,7 @@ public abstract class LabelerContractTests : IAsyncLifetime
         return await run.RunAsync();
     }
 
-    protected async Task<TeacherModel> LoadTeacherAsync(string record) => await TeacherModel.LoadAsync(Factory, record, CPU);
+    protected async Task<InferenceModel> LoadTeacherAsync(string record) => await InferenceModel.LoadAsync(Factory, record, CPU);
 
     protected async Task<(string Input, string Output, IObjectStore InputStore, IObjectStore OutputStore)> NewAreaAsync()
     {
@@ -577,7 +579,7 @@ public abstract class LabelerContractTests : IAsyncLifetime
         var count = 0;
         await foreach (var item in output.ListAllAsync($"teacher={TeacherId}/_manifests/"))
         {
-            count += LabelingManifest.Parse(await output.ReadAllBytesAsync(item.Key), item.Key).Commits.Count;
+            count += PartitionManifest.Parse(await output.ReadAllBytesAsync(item.Key), item.Key).Commits.Count;
         }
 
         return count;

@@ -26,7 +26,7 @@ public sealed class StoreTrainingDataTests : IAsyncLifetime
         var options = IdxImportOptions.FromDirectory(_source);
         options.LabeledFraction = 1.0;
         await new IdxDatasetImporter(_store).ImportAsync(options);
-        var manifest = await LabelManifest.ReadAsync(await _store.ReadAllBytesAsync(DatasetLayout.ManifestKey), "manifest");
+        var manifest = await DatasetManifest.ReadAsync(await _store.ReadAllBytesAsync(DatasetLayout.ManifestKey), "manifest");
         _train = [.. manifest.Where(r => r.Split == DatasetSplits.Train)];
         _test = [.. manifest.Where(r => r.Split == DatasetSplits.Test)];
     }

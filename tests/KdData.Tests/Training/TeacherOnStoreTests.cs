@@ -31,7 +31,7 @@ public sealed class TeacherOnStoreTests : IDisposable
         var import = IdxImportOptions.FromDirectory(_source);
         import.LabeledFraction = 0.5;
         await new IdxDatasetImporter(store).ImportAsync(import);
-        var manifest = await LabelManifest.ReadAsync(await store.ReadAllBytesAsync(DatasetLayout.ManifestKey), "manifest");
+        var manifest = await DatasetManifest.ReadAsync(await store.ReadAllBytesAsync(DatasetLayout.ManifestKey), "manifest");
         var classes = JsonSerializer.Deserialize<string[]>(await store.ReadAllBytesAsync(DatasetLayout.ClassesKey))!;
 
         var images = new ImageOptions { OutputSize = 28, ResizeSize = 28, Channels = 1, Mean = [0.3f], Std = [0.3f] };

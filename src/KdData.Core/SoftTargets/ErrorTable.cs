@@ -1,6 +1,6 @@
 using Parquet.Schema;
 
-namespace KdData.Labeling;
+namespace KdData.SoftTargets;
 
 /// <summary>Parquet layout of <see cref="ErrorRow"/>.</summary>
 internal sealed class ErrorTable : IShardTable<ErrorRow>

@@ -1,9 +1,9 @@
 using System.Text.Json;
-using KdData.Labeling;
+using KdData.SoftTargets;
 using KdData.Tests.Infrastructure;
 using KdData.Tests.Models;
 
-namespace KdData.Tests.Labeling;
+namespace KdData.Tests.SoftTargets;
 
 /// <summary>Proves another engine (DuckDB) reads our shards: types, lists, row groups, compression, metadata.</summary>
 public sealed class ShardDuckDbTests

@@ -1,4 +1,4 @@
-namespace KdData.Labeling;
+namespace KdData.SoftTargets;
 
 /// <summary>Entry points for error tables (one <see cref="ErrorRow"/> per failed object or view).</summary>
 public static class ErrorShard

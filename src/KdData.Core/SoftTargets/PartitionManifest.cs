@@ -1,14 +1,14 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace KdData.Labeling;
+namespace KdData.SoftTargets;
 
 /// <summary>
 /// One partition's commit log, <c>teacher=&lt;id&gt;/_manifests/partition-IIIIofNNNN.json</c>: the shard
 /// files that are committed. A shard file counts only once listed here; the manifest is replaced
 /// only if unchanged since it was read (ETag), so a commit is all-or-nothing.
 /// </summary>
-public sealed record LabelingManifest
+public sealed record PartitionManifest
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
@@ -26,11 +26,11 @@ public sealed record LabelingManifest
     public int NextSequence { get; init; }
 
     [JsonPropertyName("commits")]
-    public IReadOnlyList<LabelingCommit> Commits { get; init; } = [];
+    public IReadOnlyList<PartitionCommit> Commits { get; init; } = [];
 
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
 
-    public static LabelingManifest Parse(byte[] json, string name) =>
-        JsonSerializer.Deserialize<LabelingManifest>(json)
+    public static PartitionManifest Parse(byte[] json, string name) =>
+        JsonSerializer.Deserialize<PartitionManifest>(json)
         ?? throw new InvalidDataException($"Labeling manifest '{name}' is empty.");
 }

@@ -1,7 +1,7 @@
 using KdData.Imaging;
-using KdData.Labeling;
+using KdData.SoftTargets;
 
-namespace KdData.Tests.Labeling;
+namespace KdData.Tests.SoftTargets;
 
 /// <summary>Deterministic rows for shard tests: varied crops, flips, and top-k lengths from 1 to C.</summary>
 internal static class SampleRows

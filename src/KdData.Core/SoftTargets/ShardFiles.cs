@@ -1,4 +1,4 @@
-namespace KdData.Labeling;
+namespace KdData.SoftTargets;
 
 /// <summary>Opening shard files by path, shared by <see cref="SoftTargetShard"/> and <see cref="ErrorShard"/>.</summary>
 internal static class ShardFiles

@@ -1,7 +1,7 @@
-using KdData.Labeling;
+using KdData.SoftTargets;
 using KdData.Tests.Models;
 
-namespace KdData.Tests.Labeling;
+namespace KdData.Tests.SoftTargets;
 
 public sealed class ShardRoundTripTests
 {

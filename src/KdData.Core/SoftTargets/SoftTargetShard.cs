@@ -1,4 +1,4 @@
-namespace KdData.Labeling;
+namespace KdData.SoftTargets;
 
 /// <summary>Entry points for soft-target shards (one <see cref="SoftTargetRow"/> per image view).</summary>
 public static class SoftTargetShard

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace KdData.Labeling;
+namespace KdData.SoftTargets;
 
 /// <summary>
 /// The teacher's output for one image view, reduced to what a student needs: the arg-max class, the

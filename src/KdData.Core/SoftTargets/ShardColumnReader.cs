@@ -1,7 +1,7 @@
 using Parquet;
 using Parquet.Schema;
 
-namespace KdData.Labeling;
+namespace KdData.SoftTargets;
 
 /// <summary>
 /// Reads the columns of one row group, resolving each expected field against the file's own schema so a file

@@ -1,9 +1,9 @@
 using System.Text.Json.Serialization;
 
-namespace KdData.Labeling;
+namespace KdData.SoftTargets;
 
 /// <summary>One commit of a partition: its shard files (keys relative to the teacher folder) and row counts.</summary>
-public sealed record LabelingCommit
+public sealed record PartitionCommit
 {
     [JsonPropertyName("sequence")]
     public int Sequence { get; init; }

@@ -1,7 +1,7 @@
 using KdData.Imaging;
 using Parquet.Schema;
 
-namespace KdData.Labeling;
+namespace KdData.SoftTargets;
 
 /// <summary>Parquet layout of <see cref="SoftTargetRow"/>: one row per image view, snake_case columns.</summary>
 internal sealed class SoftTargetTable : IShardTable<SoftTargetRow>

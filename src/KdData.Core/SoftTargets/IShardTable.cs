@@ -1,6 +1,6 @@
 using Parquet.Schema;
 
-namespace KdData.Labeling;
+namespace KdData.SoftTargets;
 
 /// <summary>
 /// Maps one row type to its Parquet schema and columns, so a single writer and reader serve both the

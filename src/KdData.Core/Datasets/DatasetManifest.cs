@@ -4,7 +4,7 @@ using Parquet.Serialization;
 namespace KdData.Datasets;
 
 /// <summary>Reads and writes labels manifests: Parquet files of <see cref="LabelRecord"/> rows (Zstd).</summary>
-public static class LabelManifest
+public static class DatasetManifest
 {
     /// <summary>Serialises <paramref name="rows"/> as Parquet into a byte array.</summary>
     public static async Task<byte[]> WriteAsync(IReadOnlyCollection<LabelRecord> rows, CancellationToken cancellationToken = default)

@@ -1,7 +1,7 @@
 using Parquet;
 using Parquet.Schema;
 
-namespace KdData.Labeling;
+namespace KdData.SoftTargets;
 
 /// <summary>Writes the columns of one row group from a batch of rows; columns must come in schema order.</summary>
 internal sealed class ShardColumnWriter<TRow>(ParquetRowGroupWriter writer, IReadOnlyList<TRow> rows)

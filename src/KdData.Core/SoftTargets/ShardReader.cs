@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using Parquet;
 using Parquet.Schema;
 
-namespace KdData.Labeling;
+namespace KdData.SoftTargets;
 
 /// <summary>
 /// Reads a shard written by <see cref="ShardWriter{TRow}"/> (or any Parquet file with the same columns) back

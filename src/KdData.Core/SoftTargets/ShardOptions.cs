@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace KdData.Labeling;
+namespace KdData.SoftTargets;
 
 /// <summary>Layout of soft-target and error shards (bound from the <c>Shards</c> configuration section).</summary>
 public sealed class ShardOptions

@@ -1,4 +1,4 @@
-namespace KdData.Labeling;
+namespace KdData.SoftTargets;
 
 /// <summary>One row of an error table: a source object (or one view of it) that could not be labelled.</summary>
 /// <param name="Key">Storage key of the source image.</param>

@@ -1,6 +1,6 @@
-using KdData.Labeling;
+using KdData.SoftTargets;
 
-namespace KdData.Tests.Labeling;
+namespace KdData.Tests.SoftTargets;
 
 public sealed class SoftTargetTests
 {

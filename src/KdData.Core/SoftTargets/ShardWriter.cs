@@ -1,6 +1,6 @@
 using Parquet;
 
-namespace KdData.Labeling;
+namespace KdData.SoftTargets;
 
 /// <summary>
 /// Streams rows into one Zstd-compressed Parquet file, a row group at a time, with caller-supplied footer

@@ -1,6 +1,6 @@
 using KdData.Imaging;
 
-namespace KdData.Labeling;
+namespace KdData.SoftTargets;
 
 /// <summary>
 /// One row of a soft-target shard: which source object and which view of it was labelled, and the teacher's

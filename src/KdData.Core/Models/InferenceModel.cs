@@ -1,9 +1,8 @@
 using System.Diagnostics;
-using KdData.Models;
 using KdData.Storage;
 using static TorchSharp.torch;
 
-namespace KdData.Labeling;
+namespace KdData.Models;
 
 /// <summary>
 /// The teacher network, loaded from a checkpoint in any store, ready for inference. Its
@@ -11,12 +10,12 @@ namespace KdData.Labeling;
 /// a different teacher never mixes its labels with another's.
 /// Not thread-safe: one consumer thread runs <see cref="Forward"/>.
 /// </summary>
-public sealed class TeacherModel : IDisposable
+public sealed class InferenceModel : IDisposable
 {
     private readonly Checkpoint _checkpoint;
     private readonly Device _device;
 
-    private TeacherModel(Checkpoint checkpoint, Device device, string source)
+    private InferenceModel(Checkpoint checkpoint, Device device, string source)
     {
         _checkpoint = checkpoint;
         _device = device;
@@ -40,7 +39,7 @@ public sealed class TeacherModel : IDisposable
     /// Loads the checkpoint whose record is at <paramref name="recordLocation"/>: a path
     /// (<c>samples/x/teacher.json</c>) or a location URL (<c>file:</c>, <c>az://</c>, <c>https://</c>); the weights sit beside it.
     /// </summary>
-    public static async Task<TeacherModel> LoadAsync(ObjectStoreFactory stores, string recordLocation, Device device, CancellationToken cancellationToken = default)
+    public static async Task<InferenceModel> LoadAsync(ObjectStoreFactory stores, string recordLocation, Device device, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stores);
         ArgumentNullException.ThrowIfNull(recordLocation);
@@ -69,7 +68,7 @@ public sealed class TeacherModel : IDisposable
         var weightsKey = Path.GetFileName(CheckpointSerializer.WeightsPathFor(recordKey, record.WeightsFormat));
         var weights = await store.ReadAllBytesAsync(weightsKey, cancellationToken).ConfigureAwait(false);
         var checkpoint = CheckpointSerializer.Decode(weights, recordJson, device);
-        return new TeacherModel(checkpoint, device, recordLocation);
+        return new InferenceModel(checkpoint, device, recordLocation);
     }
 
     /// <summary>
