@@ -126,7 +126,7 @@ public sealed class LabelingRun
                 "Labeling {Input} partition {Partition}/{Count} with teacher {Teacher} into {Output}{Folder}; {Done} images already labeled by this teacher",
                 input.Location, _partition, _partitionCount, _teacher.Id, output.Location, TeacherFolder, done.Count);
 
-            var committer = new ShardCommitter(output, TeacherFolder, PartitionTag, manifestKey, manifest, manifestETag, Metadata(), _options, lease);
+            var committer = new ShardCommitter(output, TeacherFolder, PartitionTag, manifestKey, manifest, manifestETag, Metadata(input), _options, lease);
             var outcome = await PipelineAsync(input, run, done, committer, stopIntake).ConfigureAwait(false);
             var summary = Summarise(input, output, startedAt, clock.Elapsed, outcome, committer);
             await WriteSummaryAsync(output, summary, abort).ConfigureAwait(false);
@@ -514,12 +514,14 @@ public sealed class LabelingRun
         }
     }
 
-    private Dictionary<string, string> Metadata()
+    private Dictionary<string, string> Metadata(IObjectStore input)
     {
         var record = _teacher.Record;
         return new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["kddata.labeler_version"] = Version,
+            // Where the keys are relative to (no credentials), so a trainer can fetch the images the teacher saw.
+            ["kddata.input"] = input.Location.ToString(),
             ["kddata.teacher"] = JsonSerializer.Serialize(new
             {
                 id = _teacher.Id,

@@ -1,0 +1,28 @@
+using static TorchSharp.torch;
+
+namespace KdData.Objectives;
+
+/// <summary>
+/// The tensors of one batch an objective may use, all on the training device, first dimension N (samples).
+/// </summary>
+public sealed class ObjectiveInputs
+{
+    /// <summary>Student logits, (N, C) float32, with grad.</summary>
+    public required Tensor StudentLogits { get; init; }
+
+    /// <summary>Ground-truth class per sample, (N) int64; <see cref="NoLabel"/> (-1) for pseudo-labeled samples.</summary>
+    public required Tensor Labels { get; init; }
+
+    /// <summary>
+    /// Teacher logits, (N, C) float32, finite, no grad: rows of samples without a teacher output are ignored (see
+    /// <see cref="HasTeacher"/>). Cached soft targets arrive here densely rebuilt from their top-k logits (see
+    /// <c>SoftTarget.DenseLogits</c>); an online teacher's are its raw logits. Null when no sample has one.
+    /// </summary>
+    public Tensor? TeacherLogits { get; init; }
+
+    /// <summary>(N) bool: the sample has a teacher output in <see cref="TeacherLogits"/>. Null = all have one (when logits are given).</summary>
+    public Tensor? HasTeacher { get; init; }
+
+    /// <summary>Label value of a sample that has no ground truth (a pseudo-labeled pool image).</summary>
+    public const long NoLabel = -1;
+}
