@@ -5,6 +5,7 @@ using KdData.Datasets;
 using KdData.Hosting;
 using KdData.Imaging;
 using KdData.Models;
+using KdData.Objectives;
 using KdData.Storage;
 using KdData.Torch;
 using KdData.Training;
@@ -23,7 +24,7 @@ public sealed class TeacherJob : JobService
     private readonly ObjectStoreFactory _stores;
     private readonly TrainerOptions _options;
     private readonly TrainingDataOptions _dataOptions;
-    private readonly TeacherTrainingOptions _teacherOptions;
+    private readonly TrainingLoopOptions _teacherOptions;
     private readonly ImageOptions _imageOptions;
     private readonly TorchOptions _torchOptions;
     private readonly ILoggerFactory _loggerFactory;
@@ -32,7 +33,7 @@ public sealed class TeacherJob : JobService
         ObjectStoreFactory stores,
         IOptions<TrainerOptions> options,
         IOptions<TrainingDataOptions> dataOptions,
-        IOptions<TeacherTrainingOptions> teacherOptions,
+        IOptions<TrainingLoopOptions> teacherOptions,
         IOptions<ImageOptions> imageOptions,
         IOptions<TorchOptions> torchOptions,
         IHostApplicationLifetime lifetime,
@@ -94,9 +95,9 @@ public sealed class TeacherJob : JobService
             "Training teacher {Architecture} on {Train} labeled images of {Dataset}, evaluating on {Eval}; device {Device}; output {Output}",
             spec.Name, train.Count, dataset.Location, eval.Count, device, Path.GetFullPath(_options.Output));
         var clock = Stopwatch.StartNew();
-        var trainer = new SupervisedTrainer(_teacherOptions, device, progress, _loggerFactory.CreateLogger<SupervisedTrainer>());
+        var trainer = new TrainingLoop(_teacherOptions, new CrossEntropyObjective(_teacherOptions.LabelSmoothing), device, progress, _loggerFactory.CreateLogger<TrainingLoop>());
         var result = await trainer.RunAsync(
-            new TrainingJob
+            new TrainingSetup
             {
                 Architecture = spec,
                 Train = trainData,

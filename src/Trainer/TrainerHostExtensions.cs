@@ -19,7 +19,7 @@ public static class TrainerHostExtensions
             case TrainerCommandLine.Teacher:
                 builder.Services.AddOptions<TrainerOptions>().Bind(builder.Configuration.GetSection(TrainerOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
                 builder.Services.AddOptions<TrainingDataOptions>().Bind(builder.Configuration.GetSection(TrainingDataOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-                builder.Services.AddOptions<TeacherTrainingOptions>().Bind(builder.Configuration.GetSection(TeacherTrainingOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+                builder.Services.AddOptions<TrainingLoopOptions>().Bind(builder.Configuration.GetSection(TrainingLoopOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
                 builder.Services.AddHostedService<TeacherJob>();
                 break;
             default:

@@ -36,4 +36,34 @@ public sealed record EpochMetrics
     /// <summary>Training samples per second (training steps only).</summary>
     [JsonPropertyName("images_per_second")]
     public required double ImagesPerSecond { get; init; }
+
+    /// <summary>Mean cross-entropy part of the objective over the epoch's steps that had one; null when none did.</summary>
+    [JsonPropertyName("ce")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? CrossEntropy { get; init; }
+
+    /// <summary>Mean distillation (T^2-scaled KL) part of the objective; null when the objective has none.</summary>
+    [JsonPropertyName("kd")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Distillation { get; init; }
+
+    /// <summary>Mean KL(teacher || student) at T = 1 on the evaluation samples that have teacher logits; null without.</summary>
+    [JsonPropertyName("teacher_kl")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? TeacherKl { get; init; }
+
+    /// <summary>Top-1 agreement of student and teacher on the evaluation samples that have teacher logits; null without.</summary>
+    [JsonPropertyName("agreement")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Agreement { get; init; }
+
+    /// <summary>Distillation temperature of the epoch (curriculum); null for objectives without a teacher.</summary>
+    [JsonPropertyName("temperature")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Temperature { get; init; }
+
+    /// <summary>KD weight alpha of the epoch (curriculum); null for objectives without a teacher.</summary>
+    [JsonPropertyName("alpha")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Alpha { get; init; }
 }

@@ -1,9 +1,11 @@
 namespace KdData.Training;
 
 /// <summary>
-/// A batch of labeled images ready for a network: <see cref="Pixels"/> holds <see cref="Count"/> samples of
+/// A batch of images ready for a network: <see cref="Pixels"/> holds <see cref="Count"/> samples of
 /// <see cref="Channels"/> x <see cref="Height"/> x <see cref="Width"/> floats each (CHW per sample, already
-/// preprocessed), <see cref="Labels"/> the class index of each sample.
+/// preprocessed), <see cref="Labels"/> the class index of each sample (<c>-1</c> for a pseudo-labeled sample with no
+/// ground truth) and, for distillation, <see cref="TeacherLogits"/>: the teacher's (dense) logits of the samples
+/// that have them.
 /// </summary>
 public sealed class LabeledBatch
 {
@@ -22,6 +24,13 @@ public sealed class LabeledBatch
                 $"Batch pixels hold {pixels.LongLength} values but {labels.LongLength} labels of {channels}x{height}x{width} need {labels.LongLength * sampleSize}.",
                 nameof(pixels));
         }
+        foreach (var label in labels)
+        {
+            if (label < -1)
+            {
+                throw new ArgumentException($"Label {label} is invalid; labels are class indices or -1 (no label).", nameof(labels));
+            }
+        }
         Pixels = pixels;
         Labels = labels;
         Channels = channels;
@@ -35,7 +44,36 @@ public sealed class LabeledBatch
 
     /// <summary>Class index of each sample, length <see cref="Count"/>.</summary>
     public long[] Labels { get; }
+
+    /// <summary>
+    /// Teacher logits, N*<see cref="TeacherClasses"/> values (row-major), or null when no sample has any. Rows of samples
+    /// whose <see cref="HasTeacher"/> entry is false are ignored (any finite value).
+    /// </summary>
+    public float[]? TeacherLogits { get; private init; }
+
+    /// <summary>Per sample: whether its <see cref="TeacherLogits"/> row is real. Null with logits means all are.</summary>
+    public bool[]? HasTeacher { get; private init; }
 #pragma warning restore CA1819
+
+    /// <summary>Classes per teacher row (C); 0 without teacher logits.</summary>
+    public int TeacherClasses { get; private init; }
+
+    /// <summary>A copy of this batch's references with teacher logits attached (validated against N).</summary>
+    /// <exception cref="ArgumentException">The lengths do not match N.</exception>
+    public LabeledBatch WithTeacher(float[] logits, int classes, bool[]? hasTeacher = null)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(classes);
+        if (logits.LongLength != (long)Count * classes)
+        {
+            throw new ArgumentException($"Teacher logits hold {logits.LongLength} values but {Count} samples of {classes} classes need {(long)Count * classes}.", nameof(logits));
+        }
+        if (hasTeacher is not null && hasTeacher.Length != Count)
+        {
+            throw new ArgumentException($"HasTeacher has {hasTeacher.Length} entries for {Count} samples.", nameof(hasTeacher));
+        }
+        return new LabeledBatch(Pixels, Labels, Channels, Height, Width) { TeacherLogits = logits, TeacherClasses = classes, HasTeacher = hasTeacher };
+    }
 
     /// <summary>Number of samples (N).</summary>
     public int Count => Labels.Length;

@@ -1,6 +1,6 @@
 namespace KdData.Training;
 
-/// <summary>Outcome of <see cref="SupervisedTrainer.RunAsync(TrainingJob, CancellationToken)"/>.</summary>
+/// <summary>Outcome of <see cref="TrainingLoop.RunAsync(TrainingSetup, CancellationToken)"/>.</summary>
 public sealed record TrainingResult
 {
     /// <summary>Epochs completed so far, counting those done before a resume.</summary>

@@ -2,6 +2,7 @@ using System.Text.Json;
 using KdData.Datasets;
 using KdData.Imaging;
 using KdData.Models;
+using KdData.Objectives;
 using KdData.Tests.Datasets;
 using KdData.Tests.Infrastructure;
 using KdData.Training;
@@ -37,11 +38,11 @@ public sealed class TeacherOnStoreTests : IDisposable
         var images = new ImageOptions { OutputSize = 28, ResizeSize = 28, Channels = 1, Mean = [0.3f], Std = [0.3f] };
         var dataOptions = new TrainingDataOptions { DecodeWorkers = 2, CropPadding = 2, HorizontalFlip = false };
         var cache = new ImageByteCache(store, null);
-        var options = new TeacherTrainingOptions { Epochs = 3, BatchSize = 16, LearningRate = 3e-3, WarmupEpochs = 0.5, Seed = 1 };
+        var options = new TrainingLoopOptions { Epochs = 3, BatchSize = 16, LearningRate = 3e-3, WarmupEpochs = 0.5, Seed = 1 };
         var train = new StoreTrainingData(cache, [.. manifest.Where(r => r.Split == DatasetSplits.Train)], images, dataOptions, options.BatchSize, training: true, seed: 1);
         var eval = new StoreTrainingData(cache, [.. manifest.Where(r => r.Split == DatasetSplits.Test)], images, dataOptions, options.BatchSize, training: false, seed: 1);
 
-        var result = await new SupervisedTrainer(options).RunAsync(new TrainingJob
+        var result = await new TrainingLoop(options, new CrossEntropyObjective(0.1)).RunAsync(new TrainingSetup
         {
             Architecture = new ModelSpec { Name = "convnet", NumClasses = classes.Length, InChannels = 1, Width = 8 },
             Train = train,
@@ -55,6 +56,6 @@ public sealed class TeacherOnStoreTests : IDisposable
         Assert.True(result.BestEvalAccuracy >= 0.7, $"best eval accuracy {result.BestEvalAccuracy} (chance 0.25)");
         using var checkpoint = await CheckpointSerializer.LoadAsync(result.BestCheckpointPath!);
         Assert.Equal(classes, checkpoint.Record.Classes);
-        Assert.Equal(3, File.ReadAllLines(Path.Combine(_output, SupervisedTrainer.MetricsFileName)).Length);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(_output, TrainingLoop.MetricsFileName)).Length);
     }
 }

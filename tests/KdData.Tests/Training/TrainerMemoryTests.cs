@@ -1,4 +1,5 @@
 using KdData.Models;
+using KdData.Objectives;
 using KdData.Tests.Models;
 using KdData.Training;
 using static TorchSharp.torch;
@@ -23,7 +24,7 @@ public sealed class TrainerMemoryTests
     {
         using var directory = new TempDirectory();
         var spec = new ModelSpec { Name = "convnet", NumClasses = QuadrantImages.Classes, InChannels = 1, Width = 4, Depth = 1 };
-        var job = new TrainingJob
+        var job = new TrainingSetup
         {
             Architecture = spec,
             Train = QuadrantImages.Data(800, seed: 5, batchSize: 8, shuffleSeed: 1), // 100 steps per epoch
@@ -41,7 +42,7 @@ public sealed class TrainerMemoryTests
         });
 
         // Four epochs, so the measurement spans three evaluations and checkpoint saves as well.
-        var result = await new SupervisedTrainer(new TeacherTrainingOptions { Epochs = 4 }, progress: progress).RunAsync(job);
+        var result = await new TrainingLoop(new TrainingLoopOptions { Epochs = 4 }, new CrossEntropyObjective(0.1), progress: progress).RunAsync(job);
 
         Assert.Equal(4, result.EpochsCompleted);
         Assert.Equal(3, counts.Count);

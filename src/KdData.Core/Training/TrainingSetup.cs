@@ -1,9 +1,11 @@
+using System.Text.Json.Nodes;
 using KdData.Models;
+using KdData.Objectives;
 
 namespace KdData.Training;
 
-/// <summary>What to train, on what, and where the checkpoints and metrics go.</summary>
-public sealed record TrainingJob
+/// <summary>What to train, on what, with which per-epoch objective schedule, and where the checkpoints and metrics go.</summary>
+public sealed record TrainingSetup
 {
     /// <summary>Architecture of the model; written into every checkpoint record. Required.</summary>
     public required ModelSpec Architecture { get; init; }
@@ -25,4 +27,16 @@ public sealed record TrainingJob
 
     /// <summary>Preprocessing the batches went through, copied into the records. Default <c>null</c>.</summary>
     public PreprocessingRecord? Preprocessing { get; init; }
+
+    /// <summary>
+    /// Temperature and alpha of the objective for (epoch, epochs), 1-based: the distillation curriculum. Default
+    /// <c>null</c> = <see cref="ObjectiveSchedule.Supervised"/> every epoch.
+    /// </summary>
+    public Func<int, int, ObjectiveSchedule>? Schedule { get; init; }
+
+    /// <summary>
+    /// What the run derives from (teacher id, shard sets, thresholds, curriculum, parent checkpoint), copied into every
+    /// checkpoint record as <c>training.lineage</c>. Default <c>null</c>.
+    /// </summary>
+    public JsonObject? Lineage { get; init; }
 }

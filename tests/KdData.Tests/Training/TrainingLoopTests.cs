@@ -1,4 +1,5 @@
 using KdData.Models;
+using KdData.Objectives;
 using KdData.Tests.Models;
 using KdData.Training;
 using static TorchSharp.torch;
@@ -25,12 +26,12 @@ public sealed class QuadrantTrainingRun : IAsyncLifetime, IDisposable
 
     public async Task InitializeAsync()
     {
-        var options = new TeacherTrainingOptions { Epochs = Epochs, LearningRate = 0.01, WarmupEpochs = 1 };
-        var trainer = new SupervisedTrainer(options, progress: new CallbackProgress<TrainingProgress>(Reports.Add));
+        var options = new TrainingLoopOptions { Epochs = Epochs, LearningRate = 0.01, WarmupEpochs = 1 };
+        var trainer = new TrainingLoop(options, new CrossEntropyObjective(0.1), progress: new CallbackProgress<TrainingProgress>(Reports.Add));
         Result = await trainer.RunAsync(Job(Directory, Spec, EvalData));
     }
 
-    public static TrainingJob Job(string directory, ModelSpec spec, InMemoryTrainingData? eval = null, int trainCount = 200) => new()
+    public static TrainingSetup Job(string directory, ModelSpec spec, InMemoryTrainingData? eval = null, int trainCount = 200) => new()
     {
         Architecture = spec,
         Train = QuadrantImages.Data(trainCount, seed: 1, batchSize: 16, shuffleSeed: 7),
@@ -45,7 +46,7 @@ public sealed class QuadrantTrainingRun : IAsyncLifetime, IDisposable
     public void Dispose() => _directory.Dispose();
 }
 
-public sealed class SupervisedTrainerTests(QuadrantTrainingRun run) : IClassFixture<QuadrantTrainingRun>
+public sealed class TrainingLoopTests(QuadrantTrainingRun run) : IClassFixture<QuadrantTrainingRun>
 {
     [Fact]
     public void RunAsync_LearnableData_EvalAccuracyWellAboveChance()
@@ -130,10 +131,10 @@ public sealed class SupervisedTrainerTests(QuadrantTrainingRun run) : IClassFixt
     public async Task RunAsync_InterruptedThenRerun_ContinuesEpochNumbering()
     {
         using var directory = new TempDirectory();
-        var options = new TeacherTrainingOptions { Epochs = 3, LearningRate = 0.01 };
+        var options = new TrainingLoopOptions { Epochs = 3, LearningRate = 0.01 };
         using var cancellation = new CancellationTokenSource();
         var firstRun = new List<TrainingProgress>();
-        var trainer = new SupervisedTrainer(options, progress: new CallbackProgress<TrainingProgress>(p =>
+        var trainer = new TrainingLoop(options, new CrossEntropyObjective(0.1), progress: new CallbackProgress<TrainingProgress>(p =>
         {
             firstRun.Add(p);
             if (p is { Epoch: 2, Step: 3 })
@@ -154,13 +155,13 @@ public sealed class SupervisedTrainerTests(QuadrantTrainingRun run) : IClassFixt
         Assert.Equal(3, partial["steps_in_epoch"]!.GetValue<int>());
 
         var secondRun = new List<TrainingProgress>();
-        var resumed = await new SupervisedTrainer(options, progress: new CallbackProgress<TrainingProgress>(secondRun.Add))
+        var resumed = await new TrainingLoop(options, new CrossEntropyObjective(0.1), progress: new CallbackProgress<TrainingProgress>(secondRun.Add))
             .RunAsync(QuadrantTrainingRun.Job(directory.Path, QuadrantTrainingRun.Spec));
 
         Assert.False(resumed.Interrupted);
         Assert.Equal(3, resumed.EpochsCompleted);
         Assert.Equal([2, 3], secondRun.Select(p => p.Epoch).Distinct());
-        Assert.Equal(14, secondRun[0].GlobalStep); // epoch 2 restarts at its first step
+        Assert.Equal(17, secondRun[0].GlobalStep); // epoch 2 continues with its fourth step (13 steps per epoch)
         Assert.Equal([1, 2, 3], TrainingFiles.MetricsLines(directory.Path).Select(l => l.GetProperty("epoch").GetInt32()));
         var final = TrainingFiles.Record(directory.Path, "last")["training"]!;
         Assert.Equal(3, final["epoch"]!.GetValue<int>());
@@ -168,13 +169,48 @@ public sealed class SupervisedTrainerTests(QuadrantTrainingRun run) : IClassFixt
     }
 
     [Fact]
+    public async Task RunAsync_StoppedMidEpochThenResumed_MatchesUninterruptedRun()
+    {
+        // The interrupted epoch's order is replayed and its first steps skipped; per-step reseeding keeps random draws aligned.
+        var options = new TrainingLoopOptions { Epochs = 3, LearningRate = 0.01 };
+        using var straight = new TempDirectory();
+        await new TrainingLoop(options, new CrossEntropyObjective(0.1)).RunAsync(QuadrantTrainingRun.Job(straight.Path, QuadrantTrainingRun.Spec));
+
+        using var resumed = new TempDirectory();
+        using var cancellation = new CancellationTokenSource();
+        var stopInSecond = new CallbackProgress<TrainingProgress>(p =>
+        {
+            if (p is { Epoch: 2, Step: 5, CompletedEpoch: null })
+            {
+                cancellation.Cancel();
+            }
+        });
+        var first = await new TrainingLoop(options, new CrossEntropyObjective(0.1), progress: stopInSecond)
+            .RunAsync(QuadrantTrainingRun.Job(resumed.Path, QuadrantTrainingRun.Spec), cancellation.Token);
+        await new TrainingLoop(options, new CrossEntropyObjective(0.1)).RunAsync(QuadrantTrainingRun.Job(resumed.Path, QuadrantTrainingRun.Spec));
+
+        Assert.True(first.Interrupted);
+        var expected = TrainingFiles.MetricsLines(straight.Path);
+        var actual = TrainingFiles.MetricsLines(resumed.Path);
+        Assert.Equal(3, actual.Count);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(expected[i].GetProperty("eval_loss").GetDouble(), actual[i].GetProperty("eval_loss").GetDouble(), 5);
+            Assert.Equal(expected[i].GetProperty("eval_accuracy").GetDouble(), actual[i].GetProperty("eval_accuracy").GetDouble(), 9);
+        }
+        Assert.Equal(
+            TrainingFiles.Record(straight.Path, "last")["weights_sha256"]!.GetValue<string>(),
+            TrainingFiles.Record(resumed.Path, "last")["weights_sha256"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task RunAsync_StoppedAtEpochBoundaryThenResumed_MatchesUninterruptedRun()
     {
         // Weights, BatchNorm statistics, optimizer moments, schedule position, data order and random state must
         // all come back for the resumed epochs to reproduce the uninterrupted ones.
-        var options = new TeacherTrainingOptions { Epochs = 3, LearningRate = 0.01 };
+        var options = new TrainingLoopOptions { Epochs = 3, LearningRate = 0.01 };
         using var straight = new TempDirectory();
-        await new SupervisedTrainer(options).RunAsync(QuadrantTrainingRun.Job(straight.Path, QuadrantTrainingRun.Spec));
+        await new TrainingLoop(options, new CrossEntropyObjective(0.1)).RunAsync(QuadrantTrainingRun.Job(straight.Path, QuadrantTrainingRun.Spec));
 
         using var resumed = new TempDirectory();
         using var cancellation = new CancellationTokenSource();
@@ -185,9 +221,9 @@ public sealed class SupervisedTrainerTests(QuadrantTrainingRun run) : IClassFixt
                 cancellation.Cancel();
             }
         });
-        var first = await new SupervisedTrainer(options, progress: stopAfterFirst)
+        var first = await new TrainingLoop(options, new CrossEntropyObjective(0.1), progress: stopAfterFirst)
             .RunAsync(QuadrantTrainingRun.Job(resumed.Path, QuadrantTrainingRun.Spec), cancellation.Token);
-        await new SupervisedTrainer(options).RunAsync(QuadrantTrainingRun.Job(resumed.Path, QuadrantTrainingRun.Spec));
+        await new TrainingLoop(options, new CrossEntropyObjective(0.1)).RunAsync(QuadrantTrainingRun.Job(resumed.Path, QuadrantTrainingRun.Spec));
 
         Assert.Equal(1, first.EpochsCompleted);
         var expected = TrainingFiles.MetricsLines(straight.Path);
@@ -206,14 +242,14 @@ public sealed class SupervisedTrainerTests(QuadrantTrainingRun run) : IClassFixt
     public async Task RunAsync_BestMissingAfterCrash_RestoresItFromLastWhenLastIsBest()
     {
         using var directory = new TempDirectory();
-        var options = new TeacherTrainingOptions { Epochs = 1, LearningRate = 0.01 };
-        await new SupervisedTrainer(options).RunAsync(QuadrantTrainingRun.Job(directory.Path, QuadrantTrainingRun.Spec));
+        var options = new TrainingLoopOptions { Epochs = 1, LearningRate = 0.01 };
+        await new TrainingLoop(options, new CrossEntropyObjective(0.1)).RunAsync(QuadrantTrainingRun.Job(directory.Path, QuadrantTrainingRun.Spec));
         var lastWeights = File.ReadAllBytes(Path.Combine(directory.Path, "last.safetensors"));
         // As if the process died after writing 'last' and before writing 'best'.
         File.Delete(Path.Combine(directory.Path, "best.json"));
         File.Delete(Path.Combine(directory.Path, "best.safetensors"));
 
-        var result = await new SupervisedTrainer(options).RunAsync(QuadrantTrainingRun.Job(directory.Path, QuadrantTrainingRun.Spec));
+        var result = await new TrainingLoop(options, new CrossEntropyObjective(0.1)).RunAsync(QuadrantTrainingRun.Job(directory.Path, QuadrantTrainingRun.Spec));
 
         Assert.Equal(1, result.BestEpoch);
         Assert.NotNull(result.BestCheckpointPath);
@@ -225,9 +261,9 @@ public sealed class SupervisedTrainerTests(QuadrantTrainingRun run) : IClassFixt
     public async Task RunAsync_MetricsAheadOfCheckpoint_DropsLinesTheCheckpointDoesNotCover()
     {
         using var directory = new TempDirectory();
-        var options = new TeacherTrainingOptions { Epochs = 2, LearningRate = 0.01 };
+        var options = new TrainingLoopOptions { Epochs = 2, LearningRate = 0.01 };
         using var cancellation = new CancellationTokenSource();
-        var trainer = new SupervisedTrainer(options, progress: new CallbackProgress<TrainingProgress>(p =>
+        var trainer = new TrainingLoop(options, new CrossEntropyObjective(0.1), progress: new CallbackProgress<TrainingProgress>(p =>
         {
             if (p.CompletedEpoch is { Epoch: 1 })
             {
@@ -242,7 +278,7 @@ public sealed class SupervisedTrainerTests(QuadrantTrainingRun run) : IClassFixt
         var metricsPath = Path.Combine(directory.Path, "metrics.jsonl");
         await File.AppendAllTextAsync(metricsPath, "{\"epoch\":2,\"eval_accuracy\":-1}\n{\"epoch\":3,\"eval_acc");
 
-        await new SupervisedTrainer(options).RunAsync(QuadrantTrainingRun.Job(directory.Path, QuadrantTrainingRun.Spec));
+        await new TrainingLoop(options, new CrossEntropyObjective(0.1)).RunAsync(QuadrantTrainingRun.Job(directory.Path, QuadrantTrainingRun.Spec));
 
         var lines = TrainingFiles.MetricsLines(directory.Path);
         Assert.Equal([1, 2], lines.Select(l => l.GetProperty("epoch").GetInt32()));
@@ -255,9 +291,9 @@ public sealed class SupervisedTrainerTests(QuadrantTrainingRun run) : IClassFixt
     {
         var before = File.ReadAllText(Path.Combine(run.Directory, "metrics.jsonl"));
         var reports = new List<TrainingProgress>();
-        var options = new TeacherTrainingOptions { Epochs = QuadrantTrainingRun.Epochs, LearningRate = 0.01, WarmupEpochs = 1 };
+        var options = new TrainingLoopOptions { Epochs = QuadrantTrainingRun.Epochs, LearningRate = 0.01, WarmupEpochs = 1 };
 
-        var result = await new SupervisedTrainer(options, progress: new CallbackProgress<TrainingProgress>(reports.Add))
+        var result = await new TrainingLoop(options, new CrossEntropyObjective(0.1), progress: new CallbackProgress<TrainingProgress>(reports.Add))
             .RunAsync(QuadrantTrainingRun.Job(run.Directory, QuadrantTrainingRun.Spec, run.EvalData));
 
         Assert.Empty(reports);
@@ -272,7 +308,7 @@ public sealed class SupervisedTrainerTests(QuadrantTrainingRun run) : IClassFixt
         async Task<double> FirstEpochLossAsync(int seed)
         {
             using var directory = new TempDirectory();
-            await new SupervisedTrainer(new TeacherTrainingOptions { Epochs = 1, Seed = seed, LearningRate = 0.01 })
+            await new TrainingLoop(new TrainingLoopOptions { Epochs = 1, Seed = seed, LearningRate = 0.01 }, new CrossEntropyObjective(0.1))
                 .RunAsync(QuadrantTrainingRun.Job(directory.Path, QuadrantTrainingRun.Spec));
             return TrainingFiles.MetricsLines(directory.Path)[0].GetProperty("train_loss").GetDouble();
         }
@@ -290,7 +326,7 @@ public sealed class SupervisedTrainerTests(QuadrantTrainingRun run) : IClassFixt
     {
         using var directory = new TempDirectory();
 
-        var result = await new SupervisedTrainer(new TeacherTrainingOptions { Epochs = 2 })
+        var result = await new TrainingLoop(new TrainingLoopOptions { Epochs = 2 }, new CrossEntropyObjective(0.1))
             .RunAsync(QuadrantTrainingRun.Job(directory.Path, QuadrantTrainingRun.Spec), new CancellationToken(canceled: true));
 
         Assert.True(result.Interrupted);
@@ -305,9 +341,9 @@ public sealed class SupervisedTrainerTests(QuadrantTrainingRun run) : IClassFixt
     public async Task RunAsync_EachOptimizer_ReducesLossAndRecordsItsName(string optimizer)
     {
         using var directory = new TempDirectory();
-        var options = new TeacherTrainingOptions { Epochs = 2, Optimizer = optimizer, LearningRate = optimizer == "sgd" ? 0.05 : 0.01 };
+        var options = new TrainingLoopOptions { Epochs = 2, Optimizer = optimizer, LearningRate = optimizer == "sgd" ? 0.05 : 0.01 };
 
-        var result = await new SupervisedTrainer(options).RunAsync(QuadrantTrainingRun.Job(directory.Path, QuadrantTrainingRun.Spec));
+        var result = await new TrainingLoop(options, new CrossEntropyObjective(0.1)).RunAsync(QuadrantTrainingRun.Job(directory.Path, QuadrantTrainingRun.Spec));
 
         var lines = TrainingFiles.MetricsLines(directory.Path);
         Assert.Equal(2, result.EpochsCompleted);
@@ -322,7 +358,7 @@ public sealed class SupervisedTrainerTests(QuadrantTrainingRun run) : IClassFixt
         var other = QuadrantTrainingRun.Spec with { Width = 4 };
 
         var error = await Assert.ThrowsAsync<InvalidDataException>(() =>
-            new SupervisedTrainer(new TeacherTrainingOptions { Epochs = 7 }).RunAsync(QuadrantTrainingRun.Job(run.Directory, other)));
+            new TrainingLoop(new TrainingLoopOptions { Epochs = 7 }, new CrossEntropyObjective(0.1)).RunAsync(QuadrantTrainingRun.Job(run.Directory, other)));
 
         Assert.Contains("last.json", error.Message, StringComparison.Ordinal);
         Assert.Contains("architecture", error.Message, StringComparison.Ordinal);
@@ -339,7 +375,7 @@ public sealed class SupervisedTrainerTests(QuadrantTrainingRun run) : IClassFixt
             Train = new InMemoryTrainingData(pixels, labels, 1, 8, 8, batchSize: 8, shuffleSeed: null),
         };
 
-        var error = await Assert.ThrowsAsync<InvalidDataException>(() => new SupervisedTrainer(new TeacherTrainingOptions { Epochs = 1 }).RunAsync(job));
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => new TrainingLoop(new TrainingLoopOptions { Epochs = 1 }, new CrossEntropyObjective(0.1)).RunAsync(job));
 
         Assert.Contains("label 9", error.Message, StringComparison.Ordinal);
     }
@@ -351,8 +387,8 @@ public sealed class SupervisedTrainerTests(QuadrantTrainingRun run) : IClassFixt
         var logits = zeros(3, 4);
         var labels = tensor(new long[] { 0, 2, 3 });
 
-        Assert.Equal(Math.Log(4), SupervisedTrainer.Loss(logits, labels, 0.0).item<float>(), 5);
-        Assert.Equal(Math.Log(4), SupervisedTrainer.Loss(logits, labels, 0.1).item<float>(), 5);
+        Assert.Equal(Math.Log(4), CeLoss(logits, labels, 0.0).item<float>(), 5);
+        Assert.Equal(Math.Log(4), CeLoss(logits, labels, 0.1).item<float>(), 5);
     }
 
     [Fact]
@@ -366,13 +402,16 @@ public sealed class SupervisedTrainerTests(QuadrantTrainingRun run) : IClassFixt
         // Smoothed target: 0.9 on the label plus 0.1/4 on every class.
         var expectedSmoothed = (0.9 * a) + (0.1 * (a + (3 * (10 + a))) / 4);
 
-        var plain = SupervisedTrainer.Loss(logits, labels, 0.0).item<float>();
-        var smoothed = SupervisedTrainer.Loss(logits, labels, 0.1).item<float>();
+        var plain = CeLoss(logits, labels, 0.0).item<float>();
+        var smoothed = CeLoss(logits, labels, 0.1).item<float>();
 
         Assert.Equal(a, plain, 5);
         Assert.Equal(expectedSmoothed, smoothed, 4);
         Assert.True(smoothed > plain);
     }
+
+    private static Tensor CeLoss(Tensor logits, Tensor labels, double smoothing) =>
+        new CrossEntropyObjective(smoothing).Compute(new ObjectiveInputs { StudentLogits = logits, Labels = labels }, ObjectiveSchedule.Supervised).Loss;
 
     private static async Task<double> AccuracyAsync(nn.Module<Tensor, Tensor> model, InMemoryTrainingData data)
     {

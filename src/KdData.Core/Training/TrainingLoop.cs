@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using KdData.Models;
+using KdData.Objectives;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
@@ -13,8 +14,11 @@ using static TorchSharp.torch;
 namespace KdData.Training;
 
 /// <summary>
-/// Supervised classification training (the Trainer's <c>teacher</c> stage): cross-entropy with label smoothing,
-/// AdamW or Nesterov SGD, <see cref="CosineWarmupSchedule"/> applied every step, evaluation after every epoch.
+/// The one training loop every stage shares (teacher, distill, later fine-tune after pruning and QAT): steps,
+/// <see cref="CosineWarmupSchedule"/> applied every step, AdamW or Nesterov SGD (no weight decay on biases and
+/// normalisation weights), evaluation after every epoch, checkpoints, resume, metrics and cancellation. What a step
+/// minimises is the pluggable <see cref="ITrainingObjective"/>; the objective's temperature and alpha per epoch
+/// come from <see cref="TrainingSetup.Schedule"/> (the distillation curriculum).
 /// Writes into the job's output directory, per epoch and in this order: a line of <c>metrics.jsonl</c>, the
 /// <c>last</c> checkpoint (weights, optimizer state, record), and the <c>best</c> checkpoint when the evaluation
 /// accuracy improved. Every file is replaced atomically.
@@ -25,12 +29,15 @@ namespace KdData.Training;
 /// </para>
 /// <para>
 /// Cancellation: the loop finishes the current step, saves the weights and optimizer state as <c>last</c> with
-/// the epoch marked incomplete (no metrics line), and returns <see cref="TrainingResult.Interrupted"/>. A resume
-/// restarts that epoch from those weights, so the samples seen before the interruption are seen again. The
-/// end-of-epoch evaluation and checkpoint writes are not cancelled (they are short and must not be torn).
+/// the epoch marked incomplete after <c>S</c> steps (no metrics line), and returns
+/// <see cref="TrainingResult.Interrupted"/>. A resume replays that epoch's batch order (sources are deterministic
+/// per epoch), skips its first <c>S</c> batches and continues, and the torch generator is reseeded per step, so an
+/// interrupted run ends with the same weights as an uninterrupted one (on CPU). The end-of-epoch evaluation and
+/// checkpoint writes are not cancelled (they are short and must not be torn); the metrics of a resumed epoch cover
+/// the steps after the resume.
 /// </para>
 /// </summary>
-public sealed class SupervisedTrainer
+public sealed class TrainingLoop
 {
     /// <summary>Name of the per-epoch metrics file in the output directory.</summary>
     public const string MetricsFileName = "metrics.jsonl";
@@ -46,19 +53,23 @@ public sealed class SupervisedTrainer
 
     private static readonly JsonSerializerOptions OptionsJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    private readonly TeacherTrainingOptions _options;
+    private readonly TrainingLoopOptions _options;
+    private readonly ITrainingObjective _objective;
     private readonly Device _device;
     private readonly IProgress<TrainingProgress>? _progress;
     private readonly ILogger _logger;
 
     /// <param name="options">Validated here as well as by the host.</param>
+    /// <param name="objective">What each step minimises.</param>
     /// <param name="device">Device to train on; default CPU.</param>
     /// <param name="progress">Receives a report after every step and at the end of every epoch; called synchronously on the training thread.</param>
     /// <param name="logger">Logs resume and interruption; default none.</param>
     /// <exception cref="ValidationException">The options are invalid.</exception>
-    public SupervisedTrainer(TeacherTrainingOptions options, Device? device = null, IProgress<TrainingProgress>? progress = null, ILogger<SupervisedTrainer>? logger = null)
+    public TrainingLoop(TrainingLoopOptions options, ITrainingObjective objective, Device? device = null, IProgress<TrainingProgress>? progress = null, ILogger<TrainingLoop>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(objective);
+        _objective = objective;
         Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
         _options = options;
         _device = device ?? CPU;
@@ -67,10 +78,10 @@ public sealed class SupervisedTrainer
     }
 
     /// <summary>
-    /// Builds the model with <see cref="ModelZoo.Create"/> (weights seeded with <see cref="TeacherTrainingOptions.Seed"/>)
+    /// Builds the model with <see cref="ModelZoo.Create"/> (weights seeded with <see cref="TrainingLoopOptions.Seed"/>)
     /// and trains it, resuming from the output directory when it holds a <c>last</c> checkpoint.
     /// </summary>
-    public async Task<TrainingResult> RunAsync(TrainingJob job, CancellationToken cancellationToken = default)
+    public async Task<TrainingResult> RunAsync(TrainingSetup job, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(job);
         manual_seed(_options.Seed);
@@ -80,11 +91,11 @@ public sealed class SupervisedTrainer
 
     /// <summary>
     /// Trains an existing model (e.g. pretrained weights to fine-tune) whose architecture is
-    /// <see cref="TrainingJob.Architecture"/>; the caller keeps ownership. On resume its weights are replaced by
+    /// <see cref="TrainingSetup.Architecture"/>; the caller keeps ownership. On resume its weights are replaced by
     /// the <c>last</c> checkpoint's.
     /// </summary>
     /// <exception cref="InvalidDataException">Bad batches, or a <c>last</c> checkpoint that cannot be resumed from.</exception>
-    public async Task<TrainingResult> RunAsync(TrainingJob job, nn.Module<Tensor, Tensor> model, CancellationToken cancellationToken = default)
+    public async Task<TrainingResult> RunAsync(TrainingSetup job, nn.Module<Tensor, Tensor> model, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(model);
@@ -92,7 +103,7 @@ public sealed class SupervisedTrainer
         ArgumentNullException.ThrowIfNull(job.Train);
         ArgumentNullException.ThrowIfNull(job.Eval);
         ArgumentException.ThrowIfNullOrWhiteSpace(job.OutputDirectory);
-        _logger.LogInformation("Model {Architecture}: {Parameters} parameters", job.Architecture.Name, ModelZoo.CountParameters(model));
+        _logger.LogInformation("Model {Architecture}: {Parameters} parameters; objective {Objective}", job.Architecture.Name, ModelZoo.CountParameters(model), _objective.Name);
         var batchesPerEpoch = job.Train.BatchesPerEpoch;
         if (batchesPerEpoch < 1)
         {
@@ -126,22 +137,23 @@ public sealed class SupervisedTrainer
                 break;
             }
             var clock = Stopwatch.StartNew();
-            // Reseeding per epoch makes the epoch's random draws (dropout, ...) independent of how the run got here.
-            manual_seed(unchecked(_options.Seed + epoch));
-            var train = await TrainEpochAsync(job, model, optimizer, schedule, epoch, batchesPerEpoch, cancellationToken).ConfigureAwait(false);
+            // An epoch interrupted after S steps continues at step S + 1 (its batch order is replayed).
+            var skip = !state.EpochComplete && state.Epoch == epoch ? state.StepsInEpoch : 0;
+            var objectiveSchedule = job.Schedule?.Invoke(epoch, _options.Epochs) ?? ObjectiveSchedule.Supervised;
+            var train = await TrainEpochAsync(job, model, optimizer, schedule, objectiveSchedule, epoch, batchesPerEpoch, skip, cancellationToken).ConfigureAwait(false);
             if (train.Interrupted)
             {
                 interrupted = true;
-                if (train.Steps > 0)
+                if (train.Steps > skip)
                 {
                     state = await SaveLastAsync(job, model, optimizer, directory,
                         state with { Epoch = epoch, EpochComplete = false, StepsInEpoch = train.Steps },
                         new Dictionary<string, double>()).ConfigureAwait(false);
                 }
-                _logger.LogInformation("Training interrupted in epoch {Epoch} after {Steps} steps; resume restarts the epoch.", epoch, train.Steps);
+                _logger.LogInformation("Training interrupted in epoch {Epoch} after {Steps} steps; a resume continues from there.", epoch, train.Steps);
                 break;
             }
-            if (train.Samples == 0)
+            if (train.Samples == 0 && skip == 0)
             {
                 throw new InvalidDataException($"The training data yielded no samples in epoch {epoch}.");
             }
@@ -150,13 +162,19 @@ public sealed class SupervisedTrainer
             var metrics = new EpochMetrics
             {
                 Epoch = epoch,
-                TrainLoss = train.LossSum / train.Samples,
-                TrainAccuracy = (double)train.Correct / train.Samples,
+                TrainLoss = train.LossSum / Math.Max(train.Samples, 1),
+                TrainAccuracy = train.LabeledSamples > 0 ? (double)train.Correct / train.LabeledSamples : double.NaN,
                 EvalLoss = eval.LossSum / eval.Samples,
                 EvalAccuracy = (double)eval.Correct / eval.Samples,
                 LearningRate = train.LastLearningRate,
                 Seconds = clock.Elapsed.TotalSeconds,
                 ImagesPerSecond = train.Samples / Math.Max(train.Seconds, 1e-9),
+                CrossEntropy = train.CrossEntropySteps > 0 ? train.CrossEntropySum / train.CrossEntropySteps : null,
+                Distillation = train.DistillationSteps > 0 ? train.DistillationSum / train.DistillationSteps : null,
+                TeacherKl = eval.TeacherSamples > 0 ? eval.TeacherKlSum / eval.TeacherSamples : null,
+                Agreement = eval.TeacherSamples > 0 ? (double)eval.Agreements / eval.TeacherSamples : null,
+                Temperature = _objective.NeedsTeacher ? objectiveSchedule.Temperature : null,
+                Alpha = _objective.NeedsTeacher ? objectiveSchedule.Alpha : null,
             };
             var improved = state.BestEpoch == 0 || metrics.EvalAccuracy > state.BestEvalAccuracy;
             var completed = state with
@@ -202,23 +220,33 @@ public sealed class SupervisedTrainer
         };
     }
 
-    /// <summary>The training objective: mean cross-entropy of <paramref name="logits"/> (N, K) against class indices with label smoothing.</summary>
-    internal static Tensor Loss(Tensor logits, Tensor labels, double labelSmoothing) =>
-        nn.functional.cross_entropy(logits, labels, label_smoothing: labelSmoothing);
-
     private OptimizerHelper CreateOptimizer(nn.Module model)
     {
         var lr = _options.EffectiveLearningRate;
-        if (string.Equals(_options.Optimizer, TeacherTrainingOptions.Sgd, StringComparison.Ordinal))
+        // Weight decay only on weights that multiply (conv and linear kernels); biases and normalisation scales and
+        // shifts (1-d tensors) are not decayed: shrinking them towards 0 regularises nothing useful and hurts BN nets.
+        var parameters = model.parameters().Where(p => p.requires_grad).ToList();
+        var decayed = parameters.Where(p => p.dim() > 1).ToList();
+        var plain = parameters.Where(p => p.dim() <= 1).ToList();
+        if (string.Equals(_options.Optimizer, TrainingLoopOptions.Sgd, StringComparison.Ordinal))
         {
-            return optim.SGD(model.parameters(), lr, momentum: _options.Momentum, weight_decay: _options.WeightDecay,
-                nesterov: _options.Momentum > 0);
+            return optim.SGD(
+                [
+                    new SGD.ParamGroup(decayed, new SGD.Options { weight_decay = _options.WeightDecay }),
+                    new SGD.ParamGroup(plain, new SGD.Options { weight_decay = 0 }),
+                ],
+                lr, momentum: _options.Momentum, nesterov: _options.Momentum > 0);
         }
-        return optim.AdamW(model.parameters(), lr, weight_decay: _options.WeightDecay);
+        return optim.AdamW(
+            [
+                new AdamW.ParamGroup(decayed, new AdamW.Options { weight_decay = _options.WeightDecay }),
+                new AdamW.ParamGroup(plain, new AdamW.Options { weight_decay = 0 }),
+            ],
+            lr);
     }
 
-    private async Task<EpochTotals> TrainEpochAsync(TrainingJob job, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer,
-        CosineWarmupSchedule schedule, int epoch, int batchesPerEpoch, CancellationToken cancellationToken)
+    private async Task<EpochTotals> TrainEpochAsync(TrainingSetup job, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer,
+        CosineWarmupSchedule schedule, ObjectiveSchedule objectiveSchedule, int epoch, int batchesPerEpoch, int skip, CancellationToken cancellationToken)
     {
         model.train();
         var totals = new EpochTotals();
@@ -244,6 +272,12 @@ public sealed class SupervisedTrainer
                 }
 
                 var batch = enumerator.Current;
+                if (totals.Steps < skip)
+                {
+                    // Replaying the order of an interrupted epoch: these steps are already in the weights.
+                    totals.Steps++;
+                    continue;
+                }
                 CheckBatch(batch, job.Architecture, "training", epoch);
                 var scheduleStep = ((long)(epoch - 1) * batchesPerEpoch) + totals.Steps;
                 var lr = schedule.At(scheduleStep);
@@ -252,11 +286,25 @@ public sealed class SupervisedTrainer
                     group.LearningRate = lr;
                 }
 
-                var (loss, correct) = TrainStep(model, optimizer, batch);
+                // Reseeding per step makes its random draws (dropout, ...) independent of how the run got here.
+                manual_seed(unchecked((long)Seeds.Mix((ulong)_options.Seed, (ulong)scheduleStep)));
+                var step = TrainStep(model, optimizer, batch, objectiveSchedule);
                 totals.Steps++;
                 totals.Samples += batch.Count;
-                totals.LossSum += loss * batch.Count;
-                totals.Correct += correct;
+                totals.LossSum += step.Loss * batch.Count;
+                totals.Correct += step.Correct;
+                totals.LabeledSamples += step.Labeled;
+                if (double.IsFinite(step.CrossEntropy))
+                {
+                    totals.CrossEntropySum += step.CrossEntropy;
+                    totals.CrossEntropySteps++;
+                }
+                if (double.IsFinite(step.Distillation))
+                {
+                    totals.DistillationSum += step.Distillation;
+                    totals.DistillationSteps++;
+                }
+                var loss = step.Loss;
                 totals.LastLearningRate = lr;
                 totals.Seconds = clock.Elapsed.TotalSeconds;
                 _progress?.Report(new TrainingProgress
@@ -283,20 +331,38 @@ public sealed class SupervisedTrainer
     }
 
     // Synchronous on purpose: the dispose scope must not span an await (scopes are per thread).
-    private (double Loss, long Correct) TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, LabeledBatch batch)
+    private StepResult TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, LabeledBatch batch, ObjectiveSchedule objectiveSchedule)
     {
         using var scope = NewDisposeScope();
         var (x, y) = ToTensors(batch);
+        var (teacher, hasTeacher) = TeacherTensors(batch);
         optimizer.zero_grad();
         var logits = model.call(x);
-        var loss = Loss(logits, y, _options.LabelSmoothing);
-        loss.backward();
+        var result = _objective.Compute(new ObjectiveInputs { StudentLogits = logits, Labels = y, TeacherLogits = teacher, HasTeacher = hasTeacher }, objectiveSchedule);
+        result.Loss.backward();
         optimizer.step();
-        var correct = logits.argmax(1).eq(y).sum().item<long>();
-        return (loss.item<float>(), correct);
+        var labeled = y.ge(0);
+        var correct = logits.argmax(1).eq(y).logical_and(labeled).sum().item<long>();
+        return new StepResult(result.Loss.item<float>(), correct, labeled.sum().item<long>(), result.CrossEntropy, result.Distillation);
     }
 
-    private async Task<EpochTotals> EvaluateAsync(TrainingJob job, nn.Module<Tensor, Tensor> model, int epoch)
+    private (Tensor? Logits, Tensor? HasTeacher) TeacherTensors(LabeledBatch batch)
+    {
+        if (batch.TeacherLogits is null)
+        {
+            return (null, null);
+        }
+        var logits = tensor(batch.TeacherLogits, [batch.Count, batch.TeacherClasses]);
+        var has = batch.HasTeacher is null ? null : tensor(batch.HasTeacher);
+        if (_device.type != DeviceType.CPU)
+        {
+            logits = logits.to(_device);
+            has = has?.to(_device);
+        }
+        return (logits, has);
+    }
+
+    private async Task<EpochTotals> EvaluateAsync(TrainingSetup job, nn.Module<Tensor, Tensor> model, int epoch)
     {
         model.eval();
         var totals = new EpochTotals();
@@ -306,11 +372,14 @@ public sealed class SupervisedTrainer
             await foreach (var batch in job.Eval.ReadEpochAsync(epoch, CancellationToken.None).ConfigureAwait(false))
             {
                 CheckBatch(batch, job.Architecture, "evaluation", epoch);
-                var (lossSum, correct) = EvalStep(model, batch);
+                var step = EvalStep(model, batch);
                 totals.Steps++;
                 totals.Samples += batch.Count;
-                totals.LossSum += lossSum;
-                totals.Correct += correct;
+                totals.LossSum += step.LossSum;
+                totals.Correct += step.Correct;
+                totals.TeacherSamples += step.TeacherSamples;
+                totals.TeacherKlSum += step.TeacherKlSum;
+                totals.Agreements += step.Agreements;
             }
         }
         finally
@@ -325,15 +394,30 @@ public sealed class SupervisedTrainer
     }
 
     // Synchronous for the same reason as TrainStep; no_grad is per thread as well.
-    private (double LossSum, long Correct) EvalStep(nn.Module<Tensor, Tensor> model, LabeledBatch batch)
+    private EvalStepResult EvalStep(nn.Module<Tensor, Tensor> model, LabeledBatch batch)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var (x, y) = ToTensors(batch);
         var logits = model.call(x);
         var lossSum = nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>();
-        var correct = logits.argmax(1).eq(y).sum().item<long>();
-        return (lossSum, correct);
+        var predicted = logits.argmax(1);
+        var correct = predicted.eq(y).sum().item<long>();
+        var (teacher, hasTeacher) = TeacherTensors(batch);
+        if (teacher is null)
+        {
+            return new EvalStepResult(lossSum, correct, 0, 0, 0);
+        }
+
+        // KL(p_t || p_s) at T = 1 per sample, and whether the arg-maxes agree, over samples with a teacher row.
+        var logPt = nn.functional.log_softmax(teacher, 1);
+        var kl = logPt.exp().mul(logPt.sub(nn.functional.log_softmax(logits, 1))).sum(1);
+        var agree = predicted.eq(teacher.argmax(1));
+        var mask = hasTeacher ?? ones(batch.Count, ScalarType.Bool, device: logits.device);
+        var samples = mask.sum().item<long>();
+        var klSum = kl.masked_fill(mask.logical_not(), 0).sum().item<float>();
+        var agreements = agree.logical_and(mask).sum().item<long>();
+        return new EvalStepResult(lossSum, correct, samples, klSum, agreements);
     }
 
     private (Tensor X, Tensor Y) ToTensors(LabeledBatch batch)
@@ -357,15 +441,20 @@ public sealed class SupervisedTrainer
         }
         foreach (var label in batch.Labels)
         {
-            if (label < 0 || label >= architecture.NumClasses)
+            if (label >= architecture.NumClasses || (label < 0 && string.Equals(source, "evaluation", StringComparison.Ordinal)))
             {
                 throw new InvalidDataException(
                     $"A {source} batch of epoch {epoch} has label {label}, outside [0, {architecture.NumClasses}) for the model's {architecture.NumClasses} classes.");
             }
         }
+        if (batch.TeacherLogits is not null && batch.TeacherClasses != architecture.NumClasses)
+        {
+            throw new InvalidDataException(
+                $"A {source} batch of epoch {epoch} has teacher logits over {batch.TeacherClasses} classes but the model '{architecture.Name}' has {architecture.NumClasses}.");
+        }
     }
 
-    private async Task<TrainerState> ResumeAsync(TrainingJob job, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer,
+    private async Task<TrainerState> ResumeAsync(TrainingSetup job, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer,
         string directory, CancellationToken cancellationToken)
     {
         var lastPath = RecordPath(directory, LastCheckpointName);
@@ -456,7 +545,7 @@ public sealed class SupervisedTrainer
         }
     }
 
-    private async Task<TrainerState> SaveLastAsync(TrainingJob job, nn.Module model, OptimizerHelper optimizer, string directory,
+    private async Task<TrainerState> SaveLastAsync(TrainingSetup job, nn.Module model, OptimizerHelper optimizer, string directory,
         TrainerState state, IReadOnlyDictionary<string, double> metrics)
     {
         // The optimizer state gets a fresh name each time, so the file named by the current record is never
@@ -499,9 +588,18 @@ public sealed class SupervisedTrainer
         await AtomicFile.WriteAllBytesAsync(recordPath, encoded.RecordJson).ConfigureAwait(false);
     }
 
-    private CheckpointRecord Record(TrainingJob job, TrainerState state, IReadOnlyDictionary<string, double> metrics)
+    private CheckpointRecord Record(TrainingSetup job, TrainerState state, IReadOnlyDictionary<string, double> metrics)
     {
-        var training = new JsonObject { ["options"] = JsonSerializer.SerializeToNode(_options, OptionsJson) };
+        var training = new JsonObject
+        {
+            ["options"] = JsonSerializer.SerializeToNode(_options, OptionsJson),
+            ["objective"] = _objective.Name,
+        };
+        if (job.Lineage is not null)
+        {
+            // What the run was trained from (teacher, shard set, thresholds, curriculum): a checkpoint records its own settings.
+            training["lineage"] = job.Lineage.DeepClone();
+        }
         state.WriteTo(training);
         return new CheckpointRecord
         {
@@ -535,10 +633,30 @@ public sealed class SupervisedTrainer
 
         public long Correct { get; set; }
 
+        public long LabeledSamples { get; set; }
+
+        public double CrossEntropySum { get; set; }
+
+        public int CrossEntropySteps { get; set; }
+
+        public double DistillationSum { get; set; }
+
+        public int DistillationSteps { get; set; }
+
+        public long TeacherSamples { get; set; }
+
+        public double TeacherKlSum { get; set; }
+
+        public long Agreements { get; set; }
+
         public double LastLearningRate { get; set; }
 
         public double Seconds { get; set; }
 
         public bool Interrupted { get; set; }
     }
+
+    private readonly record struct StepResult(double Loss, long Correct, long Labeled, double CrossEntropy, double Distillation);
+
+    private readonly record struct EvalStepResult(double LossSum, long Correct, long TeacherSamples, double TeacherKlSum, long Agreements);
 }

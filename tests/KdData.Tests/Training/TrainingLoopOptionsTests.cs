@@ -1,28 +1,29 @@
 using System.ComponentModel.DataAnnotations;
+using KdData.Objectives;
 using KdData.Training;
 using static TorchSharp.torch;
 
 namespace KdData.Tests.Training;
 
-public sealed class TeacherTrainingOptionsTests
+public sealed class TrainingLoopOptionsTests
 {
     [Fact]
     public void Validate_Defaults_AreValidAndDocumented()
     {
-        var options = new TeacherTrainingOptions();
+        var options = new TrainingLoopOptions();
 
         Assert.Empty(Errors(options));
         Assert.Equal((10, 128, "adamw", 1e-3, 5e-4, 0.9, 1.0, 0.1, 42, 0.0),
             (options.Epochs, options.BatchSize, options.Optimizer, options.EffectiveLearningRate, options.WeightDecay,
              options.Momentum, options.WarmupEpochs, options.LabelSmoothing, options.Seed, options.MinLearningRate));
-        Assert.Equal("Trainer:Teacher", TeacherTrainingOptions.SectionName);
+        Assert.Equal("Trainer:Teacher", TrainingLoopOptions.SectionName);
     }
 
     [Fact]
     public void EffectiveLearningRate_SgdWithoutRate_IsPointOne()
     {
-        Assert.Equal(0.1, new TeacherTrainingOptions { Optimizer = "sgd" }.EffectiveLearningRate);
-        Assert.Equal(0.3, new TeacherTrainingOptions { Optimizer = "sgd", LearningRate = 0.3 }.EffectiveLearningRate);
+        Assert.Equal(0.1, new TrainingLoopOptions { Optimizer = "sgd" }.EffectiveLearningRate);
+        Assert.Equal(0.3, new TrainingLoopOptions { Optimizer = "sgd", LearningRate = 0.3 }.EffectiveLearningRate);
     }
 
     [Theory]
@@ -30,7 +31,7 @@ public sealed class TeacherTrainingOptionsTests
     [InlineData("SGD", "Optimizer")]
     public void Validate_UnknownOptimizer_FailsNamingTheSetting(string optimizer, string member)
     {
-        var errors = Errors(new TeacherTrainingOptions { Optimizer = optimizer });
+        var errors = Errors(new TrainingLoopOptions { Optimizer = optimizer });
 
         Assert.Contains(errors, e => e.MemberNames.Contains(member));
     }
@@ -38,15 +39,15 @@ public sealed class TeacherTrainingOptionsTests
     [Fact]
     public void Validate_MinAboveLearningRate_Fails()
     {
-        var errors = Errors(new TeacherTrainingOptions { LearningRate = 0.01, MinLearningRate = 0.02 });
+        var errors = Errors(new TrainingLoopOptions { LearningRate = 0.01, MinLearningRate = 0.02 });
 
-        Assert.Contains(errors, e => e.MemberNames.Contains(nameof(TeacherTrainingOptions.MinLearningRate)));
+        Assert.Contains(errors, e => e.MemberNames.Contains(nameof(TrainingLoopOptions.MinLearningRate)));
     }
 
     [Fact]
     public void Constructor_InvalidOptions_Throws()
     {
-        Assert.Throws<ValidationException>(() => new SupervisedTrainer(new TeacherTrainingOptions { Epochs = 0 }));
+        Assert.Throws<ValidationException>(() => new TrainingLoop(new TrainingLoopOptions { Epochs = 0 }, new CrossEntropyObjective(0.1)));
     }
 
     // The trainer applies its schedule through the param groups; this pins that TorchSharp's step honours them.
@@ -82,7 +83,7 @@ public sealed class TeacherTrainingOptionsTests
         Assert.False(linear.weight!.equal(before).all().item<bool>());
     }
 
-    private static List<ValidationResult> Errors(TeacherTrainingOptions options)
+    private static List<ValidationResult> Errors(TrainingLoopOptions options)
     {
         var results = new List<ValidationResult>();
         Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);

@@ -7,7 +7,7 @@ namespace KdData.Training;
 /// The learning rate follows <see cref="CosineWarmupSchedule"/>: linear warm-up, then cosine decay to
 /// <see cref="MinLearningRate"/> at the last step.
 /// </summary>
-public sealed class TeacherTrainingOptions : IValidatableObject
+public sealed class TrainingLoopOptions : IValidatableObject
 {
     public const string SectionName = "Trainer:Teacher";
 
