@@ -1,8 +1,5 @@
-using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using KdData.Datasets;
 using KdData.Imaging;
-using KdData.Pipelines;
 using KdData.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -10,7 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace KdData.Training;
 
 /// <summary>
-/// Labeled images from any store, as batches, through bounded channels:
+/// Labeled images from any store, as batches, through <see cref="OrderedBatchPipeline"/>:
 /// order (seeded shuffle per epoch) -> fetch bytes (N concurrent, via <see cref="ImageByteCache"/>)
 /// -> decode + preprocess + augment (M workers) -> re-order and batch.
 /// Every channel is bounded, so at most a few hundred images are in memory whatever the dataset
@@ -30,6 +27,7 @@ public sealed class StoreTrainingData : ITrainingData
     private readonly bool _shuffle;
     private readonly ulong _seed;
     private readonly ILogger _logger;
+    private readonly OrderedBatchPipeline _pipeline;
     private long _skipped;
 
     /// <param name="cache">Where image bytes come from.</param>
@@ -64,6 +62,7 @@ public sealed class StoreTrainingData : ITrainingData
         _shuffle = training;
         _seed = seed;
         _logger = logger ?? NullLogger.Instance;
+        _pipeline = new OrderedBatchPipeline(options);
         if (training && (options.CropPadding > 0 || options.HorizontalFlip))
         {
             // The fill is what a black pixel becomes after normalisation, i.e. true zero padding.
@@ -84,67 +83,41 @@ public sealed class StoreTrainingData : ITrainingData
     public long SkippedImages => Interlocked.Read(ref _skipped);
 
     /// <inheritdoc/>
-    public async IAsyncEnumerable<LabeledBatch> ReadEpochAsync(int epoch, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<LabeledBatch> ReadEpochAsync(int epoch, CancellationToken cancellationToken = default)
     {
         var epochSeed = Seeds.Mix(_seed, (ulong)epoch);
         var order = _shuffle ? Seeds.Permutation(_items.Count, epochSeed) : Enumerable.Range(0, _items.Count).ToArray();
-        var capacity = _options.ChannelCapacity;
-        var keys = Channel.CreateBounded<int>(new BoundedChannelOptions(capacity) { SingleWriter = true });
-        var fetched = Channel.CreateBounded<(int Sequence, int Item, byte[]? Bytes)>(capacity);
-        var decoded = Channel.CreateBounded<(int Sequence, int Item, float[]? Pixels)>(capacity);
-        var batches = Channel.CreateBounded<LabeledBatch>(new BoundedChannelOptions(_options.PrefetchBatches) { SingleWriter = true, SingleReader = true });
-        var decodeWorkers = _options.DecodeWorkers > 0 ? _options.DecodeWorkers : Environment.ProcessorCount;
-
-        // The re-order buffer must stay bounded even when one image is slow (a retried fetch) while the
-        // others race ahead: the list stage may run at most `window` items ahead of the batcher.
-        using var window = new SemaphoreSlim(4 * capacity);
-        var run = new PipelineRun(cancellationToken);
-        await using var runScope = run.ConfigureAwait(false);
-        run.Start("list", 1, keys.Writer, async ct =>
-        {
-            for (var sequence = 0; sequence < order.Length; sequence++)
-            {
-                await window.WaitAsync(ct).ConfigureAwait(false);
-                await keys.Writer.WriteAsync(sequence, ct).ConfigureAwait(false);
-            }
-        });
-        run.Start("fetch", _options.FetchConcurrency, fetched.Writer, async ct =>
-        {
-            await foreach (var sequence in keys.Reader.ReadAllAsync(ct).ConfigureAwait(false))
-            {
-                var item = order[sequence];
-                byte[]? bytes;
-                try
-                {
-                    bytes = await _cache.GetAsync(_items[item].Key, ct).ConfigureAwait(false);
-                }
-                catch (ObjectNotFoundException)
-                {
-                    bytes = null; // listed in the manifest but gone from the store: skipped, not fatal
-                }
-
-                await fetched.Writer.WriteAsync((sequence, item, bytes), ct).ConfigureAwait(false);
-            }
-        });
-        run.Start("decode", decodeWorkers, decoded.Writer, async ct =>
-        {
-            await foreach (var (sequence, item, bytes) in fetched.Reader.ReadAllAsync(ct).ConfigureAwait(false))
-            {
-                var pixels = Decode(item, bytes, epochSeed);
-                await decoded.Writer.WriteAsync((sequence, item, pixels), ct).ConfigureAwait(false);
-            }
-        });
-        run.Start("batch", 1, batches.Writer, ct => BatchInOrderAsync(decoded.Reader, batches.Writer, window, ct));
-
-        await foreach (var batch in run.ReadAllAsync(batches.Reader, cancellationToken).ConfigureAwait(false))
-        {
-            yield return batch;
-        }
-
-        await run.CompleteAsync().ConfigureAwait(false);
+        return _pipeline.RunAsync(order, _batchSize, FetchAsync, (item, bytes) => Decode(item, bytes, epochSeed), Assemble, cancellationToken);
     }
 
-    private float[]? Decode(int item, byte[]? bytes, ulong epochSeed)
+    private async ValueTask<byte[]?> FetchAsync(int item, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _cache.GetAsync(_items[item].Key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectNotFoundException)
+        {
+            return null; // listed in the manifest but gone from the store: skipped, not fatal
+        }
+    }
+
+    private LabeledBatch Assemble(List<Sample> samples)
+    {
+        var sampleLength = _preprocessor.PayloadLength;
+        var flat = new float[samples.Count * sampleLength];
+        var labels = new long[samples.Count];
+        for (var i = 0; i < samples.Count; i++)
+        {
+            samples[i].Pixels.CopyTo(flat, i * sampleLength);
+            labels[i] = samples[i].Label;
+        }
+
+        var size = _preprocessor.OutputSize;
+        return new LabeledBatch(flat, labels, _preprocessor.Channels, size, size);
+    }
+
+    private Sample? Decode(int item, byte[]? bytes, ulong epochSeed)
     {
         var key = _items[item].Key;
         if (bytes is null)
@@ -159,7 +132,8 @@ public sealed class StoreTrainingData : ITrainingData
             using var image = _decoder.Decode(bytes, key);
             var pixels = _preprocessor.Preprocess(image);
             var size = _preprocessor.OutputSize;
-            return _augmentation?.Apply(pixels, _preprocessor.Channels, size, size, Seeds.Mix(epochSeed, (ulong)item)) ?? pixels;
+            var augmented = _augmentation?.Apply(pixels, _preprocessor.Channels, size, size, Seeds.Mix(epochSeed, (ulong)item)) ?? pixels;
+            return new Sample(augmented, _items[item].Label);
         }
         catch (ImageDecodeException e)
         {
@@ -169,61 +143,5 @@ public sealed class StoreTrainingData : ITrainingData
         }
     }
 
-    private async Task BatchInOrderAsync(
-        ChannelReader<(int Sequence, int Item, float[]? Pixels)> input,
-        ChannelWriter<LabeledBatch> output,
-        SemaphoreSlim window,
-        CancellationToken cancellationToken)
-    {
-        // Workers finish out of order; hold early arrivals until their turn. Releasing the window per
-        // item taken in order bounds the dictionary to the window's size.
-        var pending = new Dictionary<int, (int Item, float[]? Pixels)>();
-        var next = 0;
-        var channels = _preprocessor.Channels;
-        var size = _preprocessor.OutputSize;
-        var sampleLength = _preprocessor.PayloadLength;
-        var pixels = new List<float[]>(_batchSize);
-        var labels = new List<long>(_batchSize);
-
-        async ValueTask FlushAsync()
-        {
-            if (labels.Count == 0)
-            {
-                return;
-            }
-
-            var flat = new float[labels.Count * sampleLength];
-            for (var i = 0; i < pixels.Count; i++)
-            {
-                pixels[i].CopyTo(flat, i * sampleLength);
-            }
-
-            await output.WriteAsync(new LabeledBatch(flat, [.. labels], channels, size, size), cancellationToken).ConfigureAwait(false);
-            pixels.Clear();
-            labels.Clear();
-        }
-
-        await foreach (var (sequence, item, sample) in input.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-        {
-            pending.Add(sequence, (item, sample));
-            while (pending.Remove(next, out var ready))
-            {
-                next++;
-                window.Release();
-                if (ready.Pixels is null)
-                {
-                    continue;
-                }
-
-                pixels.Add(ready.Pixels);
-                labels.Add(_items[ready.Item].Label);
-                if (labels.Count == _batchSize)
-                {
-                    await FlushAsync().ConfigureAwait(false);
-                }
-            }
-        }
-
-        await FlushAsync().ConfigureAwait(false);
-    }
+    private sealed record Sample(float[] Pixels, long Label);
 }
