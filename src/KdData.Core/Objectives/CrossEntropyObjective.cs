@@ -1,30 +1,38 @@
-using static TorchSharp.torch;
-
 namespace KdData.Objectives;
 
 /// <summary>
-/// Supervised cross-entropy (key <c>ce</c>): <c>L = -(1/|S|) sum_{i in S} sum_c q_ic log softmax(s_i)_c</c> over the
-/// samples S that have a label, with the label-smoothed target <c>q_ic = (1 - eps) [c = y_i] + eps / C</c>
-/// (Szegedy et al. 2016, "Rethinking the Inception Architecture", label smoothing). Pseudo-labeled samples are ignored.
+/// Supervised cross-entropy with label smoothing (<c>ce</c>): the teacher stage's objective, and the
+/// "student from scratch" baseline.
 /// </summary>
+/// <remarks>
+/// <para>Per labeled sample i with C classes, smoothing <c>eps</c> and <c>log p_i = log_softmax(s_i)</c>:
+/// <c>CE_i = (1 - eps) * (-log p_{i,y_i}) + eps * (1/C) * sum_c (-log p_{i,c})</c>, i.e. the cross-entropy against the
+/// target <c>(1 - eps) * onehot(y_i) + eps / C</c> (Szegedy et al. 2016, "Rethinking the Inception Architecture for
+/// Computer Vision", section 7). Batch loss: <c>sum_{i labeled} CE_i / #labeled</c>. Samples without a label
+/// (<see cref="ObjectiveInputs.NoLabel"/>, pseudo-labeled pool images) are ignored, so with every row labeled this
+/// equals <c>nn.functional.cross_entropy(s, y, label_smoothing: eps)</c>. A batch with no labeled row gives a zero loss
+/// that still depends on the logits (backward works, gradients are 0) and <see cref="ObjectiveLoss.CrossEntropy"/> NaN.</para>
+/// <para>The temperature and alpha of the schedule are ignored; teacher logits, if any, are not read.</para>
+/// </remarks>
 public sealed class CrossEntropyObjective : ITrainingObjective
 {
-    /// <summary>Configuration key.</summary>
-    public const string Key = "ce";
-
     /// <param name="labelSmoothing">eps in [0, 1).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="labelSmoothing"/> is outside [0, 1).</exception>
     public CrossEntropyObjective(double labelSmoothing = 0.0)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(labelSmoothing);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(labelSmoothing, 1.0);
+        if (!(labelSmoothing >= 0 && labelSmoothing < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "Label smoothing must be in [0, 1).");
+        }
+
         LabelSmoothing = labelSmoothing;
     }
 
-    /// <summary>eps.</summary>
+    /// <summary>eps: weight of the uniform distribution in the CE target.</summary>
     public double LabelSmoothing { get; }
 
     /// <inheritdoc />
-    public string Name => Key;
+    public string Name => TrainingObjectives.CrossEntropy;
 
     /// <inheritdoc />
     public bool NeedsTeacher => false;
@@ -32,10 +40,13 @@ public sealed class CrossEntropyObjective : ITrainingObjective
     /// <inheritdoc />
     public ObjectiveLoss Compute(ObjectiveInputs inputs, ObjectiveSchedule schedule)
     {
-        ArgumentNullException.ThrowIfNull(inputs);
-        // ignore_index drops pseudo-labeled rows from both the sum and the mean's denominator.
-        var loss = nn.functional.cross_entropy(inputs.StudentLogits, inputs.Labels, ignore_index: ObjectiveInputs.NoLabel, label_smoothing: LabelSmoothing);
-        var value = loss.item<float>();
-        return new ObjectiveLoss(loss, value, double.NaN);
+        var (hasLabel, _) = LossTerms.Masks(inputs);
+        var logProbabilities = inputs.StudentLogits.log_softmax(1);
+        var crossEntropy = LossTerms.CrossEntropy(logProbabilities, inputs.Labels, LabelSmoothing);
+        var sum = LossTerms.MaskedSum(crossEntropy, hasLabel);
+        var count = LossTerms.Count(hasLabel);
+        var loss = sum / count.clamp_min(1);
+        var host = LossTerms.ToHost(sum, count);
+        return new ObjectiveLoss(loss, LossTerms.Mean(host[0], host[1]), double.NaN);
     }
 }

@@ -189,6 +189,59 @@ public sealed record SoftTarget
             throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "Temperature must be positive and finite.");
         }
 
+        CheckDestination(destination);
+        var numClasses = destination.Length;
+
+        double top = _topKLogits[0];
+        var tailCount = numClasses - K;
+        var tailLogit = TailLogit(numClasses);
+        var tailTerm = double.IsNegativeInfinity(tailLogit) ? 0.0 : Math.Exp((tailLogit - top) / temperature);
+
+        var sum = tailCount * tailTerm;
+        foreach (var z in _topKLogits)
+        {
+            sum += Math.Exp((z - top) / temperature);
+        }
+
+        destination.Fill((float)(tailTerm / sum));
+        for (var i = 0; i < K; i++)
+        {
+            destination[_topKClasses[i]] = (float)(Math.Exp((_topKLogits[i] - top) / temperature) / sum);
+        }
+    }
+
+    /// <summary>
+    /// How far below the top logit <see cref="DenseLogits"/> puts unstored classes when the tail mass is 0: 1e4.
+    /// </summary>
+    public const float TailLogitFloor = 1e4f;
+
+    /// <summary>
+    /// Writes a dense row of C logits (C = <paramref name="destination"/>'s length) whose <c>softmax(z / T)</c> is
+    /// <see cref="ProbabilitiesAt(double, Span{float})"/> at every T: the stored logits at their classes and the tail
+    /// logit <c>z_r</c> (see the remarks on <see cref="SoftTarget"/>) at every unstored class. This is how cached soft
+    /// targets reach a loss that takes teacher logits, such as <c>HintonDistillationObjective</c>.
+    /// </summary>
+    /// <remarks>
+    /// When the tail mass is 0 (the stored classes' probabilities sum to 1 in float precision) <c>z_r</c> is
+    /// <c>-inf</c>. It is written as the finite floor <see cref="TailLogitFloor"/> below the top logit instead:
+    /// <c>exp(-1e4 / T)</c> is 0 in float32 for any T below about 96, so the probabilities are unchanged, while a
+    /// loss that forms <c>p * log p</c> (a KL divergence) sees <c>0 * (finite)</c> = 0 rather than
+    /// <c>0 * -inf</c> = NaN, and no NaN reaches the gradient.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The destination is shorter than k or than a stored class index.</exception>
+    public void DenseLogits(Span<float> destination)
+    {
+        CheckDestination(destination);
+        var tailLogit = TailLogit(destination.Length);
+        destination.Fill(double.IsNegativeInfinity(tailLogit) ? _topKLogits[0] - TailLogitFloor : (float)tailLogit);
+        for (var i = 0; i < K; i++)
+        {
+            destination[_topKClasses[i]] = _topKLogits[i];
+        }
+    }
+
+    private void CheckDestination(ReadOnlySpan<float> destination)
+    {
         var numClasses = destination.Length;
         if (numClasses < K)
         {
@@ -202,38 +255,31 @@ public sealed record SoftTarget
                 throw new ArgumentException($"Stored class {c} does not fit a destination of {numClasses} classes.", nameof(destination));
             }
         }
+    }
 
-        double top = _topKLogits[0];
+    /// <summary>
+    /// The logit <c>z_r</c> shared by the C - k unstored classes (see the remarks on <see cref="SoftTarget"/>):
+    /// <c>LogSumExp + ln(R / (C - k))</c>, clamped to at most <c>z_k</c>; <c>-inf</c> when R &lt;= 0 or k = C.
+    /// </summary>
+    private double TailLogit(int numClasses)
+    {
         var tailCount = numClasses - K;
-        var tailTerm = 0.0;
-        if (tailCount > 0)
+        if (tailCount <= 0)
         {
-            var storedMass = 0.0;
-            foreach (var z in _topKLogits)
-            {
-                storedMass += Math.Exp(z - (double)LogSumExp);
-            }
-
-            var tailMass = 1.0 - storedMass;
-            if (tailMass > 0)
-            {
-                // The average tail probability never exceeds the smallest stored one; clamp float rounding.
-                var tailLogit = Math.Min(LogSumExp + Math.Log(tailMass / tailCount), _topKLogits[^1]);
-                tailTerm = Math.Exp((tailLogit - top) / temperature);
-            }
+            return double.NegativeInfinity;
         }
 
-        var sum = tailCount * tailTerm;
+        var storedMass = 0.0;
         foreach (var z in _topKLogits)
         {
-            sum += Math.Exp((z - top) / temperature);
+            storedMass += Math.Exp(z - (double)LogSumExp);
         }
 
-        destination.Fill((float)(tailTerm / sum));
-        for (var i = 0; i < K; i++)
-        {
-            destination[_topKClasses[i]] = (float)(Math.Exp((_topKLogits[i] - top) / temperature) / sum);
-        }
+        var tailMass = 1.0 - storedMass;
+        // The average tail probability never exceeds the smallest stored one; clamp float rounding.
+        return tailMass > 0
+            ? Math.Min(LogSumExp + Math.Log(tailMass / tailCount), _topKLogits[^1])
+            : double.NegativeInfinity;
     }
 
     /// <summary>Allocating form of <see cref="ProbabilitiesAt(double, Span{float})"/>.</summary>
