@@ -1,0 +1,282 @@
+using System.Diagnostics;
+using KdData.Imaging;
+using KdData.Storage;
+using KdData.Training;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace KdData.Distillation;
+
+/// <summary>
+/// Batches that mix labeled and pseudo-labeled images for offline distillation, through the same bounded-channel
+/// <see cref="OrderedBatchPipeline"/> as supervised training: plan (seeded per epoch) -> fetch bytes (N concurrent,
+/// via <see cref="ImageByteCache"/>) -> decode, replay the cached view's crop box and flip exactly, augment only in
+/// target-preserving ways (M workers) -> in-order batches carrying each sample's label (-1 for pool images) and the
+/// teacher's dense logits (<see cref="SoftTargets.SoftTarget.DenseLogits"/>).
+/// <para>
+/// Augmentation: a sample with cached views draws one view per epoch (seeded by epoch and image), replayed exactly,
+/// and is otherwise left alone (optionally mirrored, see <see cref="DistillationMixOptions.MirrorPseudoLabeled"/>);
+/// a labeled image the teacher never saw gets the supervised stage's padded random crop and flip.
+/// </para>
+/// Memory holds the sample list (a few hundred bytes per image) and a few hundred decoded images in flight,
+/// independent of how many shards the samples came from.
+/// </summary>
+public sealed class DistillationData : ITrainingData
+{
+    private readonly IReadOnlyList<ImageByteCache> _sources;
+    private readonly IReadOnlyList<DistillationSample> _labeled;
+    private readonly IReadOnlyList<DistillationSample> _pseudo;
+    private readonly int _classes;
+    private readonly ImageDecoder _decoder;
+    private readonly ImagePreprocessor _preprocessor;
+    private readonly PaddedCropAugmentation? _augmentation;
+    private readonly OrderedBatchPipeline _pipeline;
+    private readonly DistillationMixOptions _mix;
+    private readonly int _batchSize;
+    private readonly ulong _seed;
+    private readonly ILogger _logger;
+    private long _skipped;
+
+    /// <param name="sources">Image stores; <see cref="DistillationSample.Source"/> indexes them.</param>
+    /// <param name="labeled">Labeled images (label &gt;= 0), with or without cached teacher views.</param>
+    /// <param name="pseudo">Pseudo-labeled images (label -1, at least one view each).</param>
+    /// <param name="classes">C, the length of a teacher logit row.</param>
+    /// <param name="imageOptions">Decoding and preprocessing (must match the teacher's, checked by the caller).</param>
+    /// <param name="dataOptions">Pipeline concurrency and the supervised augmentation for labeled images without views.</param>
+    /// <param name="mix">Batch composition.</param>
+    /// <param name="batchSize">B, images per batch.</param>
+    /// <param name="seed">Seed of the plan, the view draws and the augmentation.</param>
+    /// <param name="logger">Where skipped images are reported.</param>
+    /// <exception cref="ArgumentException">Both sets are empty, or a sample contradicts its set.</exception>
+    public DistillationData(
+        IReadOnlyList<ImageByteCache> sources,
+        IReadOnlyList<DistillationSample> labeled,
+        IReadOnlyList<DistillationSample> pseudo,
+        int classes,
+        ImageOptions imageOptions,
+        TrainingDataOptions dataOptions,
+        DistillationMixOptions mix,
+        int batchSize,
+        ulong seed,
+        ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        ArgumentNullException.ThrowIfNull(labeled);
+        ArgumentNullException.ThrowIfNull(pseudo);
+        ArgumentNullException.ThrowIfNull(imageOptions);
+        ArgumentNullException.ThrowIfNull(dataOptions);
+        ArgumentNullException.ThrowIfNull(mix);
+        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        if (labeled.Count + pseudo.Count == 0)
+        {
+            throw new ArgumentException("Distillation needs at least one labeled or pseudo-labeled image.", nameof(labeled));
+        }
+        if (labeled.FirstOrDefault(s => s.IsPseudoLabeled) is { } unlabeled)
+        {
+            throw new ArgumentException($"Image '{unlabeled.Key}' is in the labeled set without a label.", nameof(labeled));
+        }
+        if (pseudo.FirstOrDefault(s => !s.IsPseudoLabeled || s.Views.Count == 0) is { } bad)
+        {
+            throw new ArgumentException($"Image '{bad.Key}' is in the pseudo-labeled set with a label or without a teacher view.", nameof(pseudo));
+        }
+        _sources = sources;
+        _labeled = labeled;
+        _pseudo = pseudo;
+        _classes = classes;
+        _decoder = new ImageDecoder(imageOptions);
+        _preprocessor = new ImagePreprocessor(imageOptions);
+        _pipeline = new OrderedBatchPipeline(dataOptions);
+        _mix = mix;
+        _batchSize = batchSize;
+        _seed = seed;
+        _logger = logger ?? NullLogger.Instance;
+        (LabeledPerBatch, PseudoPerBatch) = Split(batchSize, labeled.Count, pseudo.Count, mix.UnlabeledRatio);
+        BatchesPerEpoch = Math.Max(
+            LabeledPerBatch > 0 ? (labeled.Count + LabeledPerBatch - 1) / LabeledPerBatch : 0,
+            PseudoPerBatch > 0 ? (pseudo.Count + PseudoPerBatch - 1) / PseudoPerBatch : 0);
+        if (dataOptions.CropPadding > 0 || dataOptions.HorizontalFlip)
+        {
+            var mean = imageOptions.GetEffectiveMean();
+            var std = imageOptions.GetEffectiveStd();
+            _augmentation = new PaddedCropAugmentation(dataOptions.CropPadding, dataOptions.HorizontalFlip, [.. mean.Select((m, c) => -m / std[c])]);
+        }
+    }
+
+    /// <inheritdoc />
+    public int BatchesPerEpoch { get; }
+
+    /// <summary>Labeled images in every batch (L).</summary>
+    public int LabeledPerBatch { get; }
+
+    /// <summary>Pseudo-labeled images in every batch (B - L).</summary>
+    public int PseudoPerBatch { get; }
+
+    /// <summary>Images skipped so far because they could not be read or decoded.</summary>
+    public long SkippedImages => Interlocked.Read(ref _skipped);
+
+    /// <summary>
+    /// The composition rule: <c>L = round(B / (1 + mu))</c>, at least one of each kind when both sets are non-empty
+    /// and B &gt; 1; mu defaults to the sets' ratio.
+    /// </summary>
+    public static (int Labeled, int Pseudo) Split(int batchSize, int labeled, int pseudo, double? unlabeledRatio)
+    {
+        if (pseudo == 0)
+        {
+            return (batchSize, 0);
+        }
+        if (labeled == 0)
+        {
+            return (0, batchSize);
+        }
+        var mu = unlabeledRatio ?? ((double)pseudo / labeled);
+        var l = (int)Math.Round(batchSize / (1 + mu), MidpointRounding.AwayFromZero);
+        if (batchSize > 1)
+        {
+            l = Math.Clamp(l, mu > 0 ? 1 : batchSize, mu > 0 ? batchSize - 1 : batchSize);
+        }
+        return (l, batchSize - l);
+    }
+
+    /// <summary>
+    /// The epoch's plan: for each step, L labeled then B - L pseudo-labeled references, each set drawn from
+    /// successive seeded permutations (the smaller set cycles). Deterministic per (seed, epoch).
+    /// </summary>
+    public IReadOnlyList<(bool Pseudo, int Index)> PlanEpoch(int epoch)
+    {
+        var epochSeed = Seeds.Mix(_seed, (ulong)epoch);
+        var labeled = new CyclingOrder(_labeled.Count, Seeds.Mix(epochSeed, 1));
+        var pseudo = new CyclingOrder(_pseudo.Count, Seeds.Mix(epochSeed, 2));
+        var plan = new List<(bool, int)>(BatchesPerEpoch * _batchSize);
+        for (var step = 0; step < BatchesPerEpoch; step++)
+        {
+            for (var i = 0; i < LabeledPerBatch; i++)
+            {
+                plan.Add((false, labeled.Next()));
+            }
+            for (var i = 0; i < PseudoPerBatch; i++)
+            {
+                plan.Add((true, pseudo.Next()));
+            }
+        }
+        return plan;
+    }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<LabeledBatch> ReadEpochAsync(int epoch, CancellationToken cancellationToken = default)
+    {
+        var epochSeed = Seeds.Mix(_seed, (ulong)epoch);
+        var plan = PlanEpoch(epoch);
+        var positions = Enumerable.Range(0, plan.Count).ToArray();
+        return _pipeline.RunAsync(
+            positions,
+            _batchSize,
+            (position, ct) => FetchAsync(Sample(plan[position]), ct),
+            (position, bytes) => Decode(Sample(plan[position]), bytes, Seeds.Mix(epochSeed, (ulong)position)),
+            Assemble,
+            cancellationToken);
+    }
+
+    private DistillationSample Sample((bool Pseudo, int Index) reference) =>
+        reference.Pseudo ? _pseudo[reference.Index] : _labeled[reference.Index];
+
+    private async ValueTask<byte[]?> FetchAsync(DistillationSample sample, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _sources[sample.Source].GetAsync(sample.Key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectNotFoundException)
+        {
+            return null; // labeled or pseudo-labeled once, gone from the store now: skipped, not fatal
+        }
+    }
+
+    private Decoded? Decode(DistillationSample sample, byte[]? bytes, ulong drawSeed)
+    {
+        if (bytes is null)
+        {
+            Interlocked.Increment(ref _skipped);
+            _logger.LogWarning("Skipping distillation image {Key}: missing from its store", sample.Key);
+            return null;
+        }
+
+        try
+        {
+            using var image = _decoder.Decode(bytes, sample.Key);
+            var size = _preprocessor.OutputSize;
+            if (sample.Views.Count == 0)
+            {
+                var pixels = _preprocessor.Preprocess(image);
+                return new Decoded(_augmentation?.Apply(pixels, _preprocessor.Channels, size, size, drawSeed) ?? pixels, sample.Label, null);
+            }
+
+            var view = sample.Views[(int)(drawSeed % (ulong)sample.Views.Count)];
+            var mirror = sample.IsPseudoLabeled && _mix.MirrorPseudoLabeled && (Seeds.Mix(drawSeed, 3) & 1) == 1;
+            // Exactly the teacher's view: its crop box, and its flip (a mirror on top undoes or adds one).
+            var viewPixels = _preprocessor.Preprocess(image, view.Crop.Box, view.Crop.FlipHorizontal ^ mirror);
+            var logits = new float[_classes];
+            view.Target.DenseLogits(logits);
+            return new Decoded(viewPixels, sample.Label, logits);
+        }
+        catch (ImageDecodeException e)
+        {
+            Interlocked.Increment(ref _skipped);
+            _logger.LogWarning("Skipping distillation image {Key}: {Reason} ({Detail})", e.Key, e.Reason, e.Detail);
+            return null;
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            // A cached crop box that does not fit the image: the object changed since the teacher saw it.
+            Interlocked.Increment(ref _skipped);
+            _logger.LogWarning("Skipping distillation image {Key}: its cached view does not fit ({Detail})", sample.Key, e.Message);
+            return null;
+        }
+    }
+
+    private LabeledBatch Assemble(List<Decoded> samples)
+    {
+        var sampleLength = _preprocessor.PayloadLength;
+        var pixels = new float[samples.Count * sampleLength];
+        var labels = new long[samples.Count];
+        var teacher = new float[samples.Count * _classes];
+        var hasTeacher = new bool[samples.Count];
+        var any = false;
+        for (var i = 0; i < samples.Count; i++)
+        {
+            samples[i].Pixels.CopyTo(pixels, i * sampleLength);
+            labels[i] = samples[i].Label;
+            if (samples[i].TeacherLogits is { } row)
+            {
+                row.CopyTo(teacher, i * _classes);
+                hasTeacher[i] = true;
+                any = true;
+            }
+        }
+
+        var size = _preprocessor.OutputSize;
+        var batch = new LabeledBatch(pixels, labels, _preprocessor.Channels, size, size);
+        Debug.Assert(any || labels.All(l => l >= 0), "a pseudo-labeled sample always has teacher logits");
+        return any ? batch.WithTeacher(teacher, _classes, hasTeacher) : batch;
+    }
+
+    private sealed record Decoded(float[] Pixels, long Label, float[]? TeacherLogits);
+
+    /// <summary>Successive seeded permutations of 0..count-1, so a set smaller than the epoch's demand cycles evenly.</summary>
+    private sealed class CyclingOrder(int count, ulong seed)
+    {
+        private int[] _order = [];
+        private int _position;
+        private ulong _cycle;
+
+        public int Next()
+        {
+            if (_position == _order.Length)
+            {
+                _order = Seeds.Permutation(count, Seeds.Mix(seed, _cycle++));
+                _position = 0;
+            }
+            return _order[_position++];
+        }
+    }
+}
