@@ -12,7 +12,8 @@ public static class ExitCodes
     /// <summary>An unexpected error stopped the job; the log says which and why.</summary>
     public const int Failure = 1;
 
-    /// <summary>A setting is missing or invalid; the log names the key and the reason. Nothing was done.</summary>
+    /// <summary>A setting is missing or invalid, or an input is unusable (<see cref="InvalidInputException"/>);
+    /// the log names the key or file and the reason. Nothing was done.</summary>
     public const int InvalidConfiguration = 2;
 
     /// <summary>Stopped by a signal (SIGTERM/Ctrl+C) after saving its progress; rerun to continue.</summary>

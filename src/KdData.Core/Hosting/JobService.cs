@@ -43,6 +43,12 @@ public abstract class JobService : BackgroundService
             Logger.LogWarning("Stopped by a shutdown request before the job finished; rerun to continue.");
             _outcome.ExitCode = ExitCodes.Interrupted;
         }
+        catch (InvalidInputException e)
+        {
+            // Bad input, not a bug: the message names the file and the fix, a stack trace adds nothing.
+            Logger.LogCritical("Invalid input: {Message}", e.Message);
+            _outcome.ExitCode = ExitCodes.InvalidConfiguration;
+        }
 #pragma warning disable CA1031 // The job's last line of defence: log once and turn it into an exit code.
         catch (Exception e)
 #pragma warning restore CA1031

@@ -51,4 +51,10 @@ public sealed class JobHostTests
     {
         Assert.Equal(ExitCodes.Failure, await Run([], _ => throw new InvalidDataException("boom")));
     }
+
+    [Fact]
+    public async Task RunAsync_JobThrowsInvalidInput_ReturnsInvalidConfiguration()
+    {
+        Assert.Equal(ExitCodes.InvalidConfiguration, await Run([], _ => throw new InvalidInputException("shard 'x' is for other classes")));
+    }
 }

@@ -1,0 +1,43 @@
+using KdData.Storage;
+
+namespace KdData.Distillation;
+
+/// <summary>
+/// The rows selected from one or more committed shard sets, ready for the distill data path: each row
+/// names its image by <see cref="PseudoLabel.Source"/> (a store) and key, and carries the crop to replay
+/// and the teacher's soft target.
+/// </summary>
+public sealed class PseudoLabelSet
+{
+    internal PseudoLabelSet(
+        IReadOnlyList<string> classes,
+        PseudoLabel[] rows,
+        IReadOnlyList<ImageSource> sources,
+        IReadOnlyList<ShardSetInfo> sets,
+        SelectionReport report)
+    {
+        Classes = classes;
+        Rows = rows;
+        Sources = sources;
+        Sets = sets;
+        Report = report;
+    }
+
+    /// <summary>The student's class names (every shard was checked to have exactly these, in this order).</summary>
+    public IReadOnlyList<string> Classes { get; }
+
+    /// <summary>Selected rows, ordered by source, key (ordinal) and view, so the order does not depend on file layout.</summary>
+    public IReadOnlyList<PseudoLabel> Rows { get; }
+
+    /// <summary>Image stores; <see cref="PseudoLabel.Source"/> indexes this list.</summary>
+    public IReadOnlyList<ImageSource> Sources { get; }
+
+    /// <summary>The shard sets read, in the order they were given.</summary>
+    public IReadOnlyList<ShardSetInfo> Sets { get; }
+
+    /// <summary>What each selection rule kept and dropped, per class.</summary>
+    public SelectionReport Report { get; }
+
+    /// <summary>The store to fetch <paramref name="row"/>'s image from (with <see cref="PseudoLabel.Key"/>).</summary>
+    public IObjectStore StoreOf(in PseudoLabel row) => Sources[row.Source].Store;
+}
