@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using KdData.Datasets;
 using KdData.Hosting;
@@ -72,25 +71,7 @@ public sealed class TeacherJob : JobService
         var evalData = new StoreTrainingData(cache, eval, _imageOptions, _dataOptions, _teacherOptions.BatchSize, training: false, seed, dataLogger);
         var spec = _options.Model with { NumClasses = classes.Length, InChannels = _imageOptions.Channels };
 
-        var reporter = new ProgressReporter(Logger);
-        var progress = new SynchronousProgress<TrainingProgress>(p =>
-        {
-            if (p.CompletedEpoch is { } m)
-            {
-                reporter.EndLine();
-                Logger.LogInformation(
-                    "Epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4} acc {TrainAccuracy:F4}, eval loss {EvalLoss:F4} acc {EvalAccuracy:F4}, {ImagesPerSecond:F0} images/s",
-                    m.Epoch, p.Epochs, m.TrainLoss, m.TrainAccuracy, m.EvalLoss, m.EvalAccuracy, m.ImagesPerSecond);
-                return;
-            }
-
-            reporter.Report(
-                string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch}/{p.Epochs}"),
-                p.Step,
-                p.StepsPerEpoch,
-                string.Create(CultureInfo.InvariantCulture, $"loss {p.Loss:F4} lr {p.LearningRate:G3} {p.ImagesPerSecond:F0} img/s"));
-        });
-
+        var progress = TrainingProgressLog.Create(Logger);
         Logger.LogInformation(
             "Training teacher {Architecture} on {Train} labeled images of {Dataset}, evaluating on {Eval}; device {Device}; output {Output}",
             spec.Name, train.Count, dataset.Location, eval.Count, device, Path.GetFullPath(_options.Output));
@@ -114,7 +95,7 @@ public sealed class TeacherJob : JobService
                 },
             },
             stoppingToken);
-        reporter.EndLine();
+        progress.EndLine();
 
         if (trainData.SkippedImages + evalData.SkippedImages > 0)
         {

@@ -9,6 +9,7 @@ public static class TrainerCommandLine
 {
     public const string Teacher = "teacher";
     public const string Import = "import";
+    public const string Distill = "distill";
 
     /// <summary>Short switches and the settings they set.</summary>
     public static IDictionary<string, string> SwitchMappings { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
@@ -34,7 +35,7 @@ public static class TrainerCommandLine
         if (args.Length > 0 && !args[0].StartsWith('-'))
         {
             var command = args[0].ToLowerInvariant();
-            if (command is not (Teacher or Import))
+            if (command is not (Teacher or Import or Distill))
             {
                 throw new ArgumentException($"Unknown command '{args[0]}'; expected '{Teacher}' or '{Import}'.", nameof(args));
             }

@@ -1,4 +1,6 @@
+using KdData.Distillation;
 using KdData.Hosting;
+using KdData.Objectives;
 using KdData.Training;
 
 namespace KdData.Trainer;
@@ -21,6 +23,15 @@ public static class TrainerHostExtensions
                 builder.Services.AddOptions<TrainingDataOptions>().Bind(builder.Configuration.GetSection(TrainingDataOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
                 builder.Services.AddOptions<TrainingLoopOptions>().Bind(builder.Configuration.GetSection(TrainingLoopOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
                 builder.Services.AddHostedService<TeacherJob>();
+                break;
+            case TrainerCommandLine.Distill:
+                builder.Services.AddOptions<DistillOptions>().Bind(builder.Configuration.GetSection(DistillOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+                builder.Services.AddOptions<TrainingLoopOptions>().Bind(builder.Configuration.GetSection(DistillOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+                builder.Services.AddOptions<TrainingDataOptions>().Bind(builder.Configuration.GetSection(TrainingDataOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+                builder.Services.AddOptions<ObjectiveOptions>().Bind(builder.Configuration.GetSection(ObjectiveOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+                builder.Services.AddOptions<ShardSelectionOptions>().Bind(builder.Configuration.GetSection(ShardSelectionOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+                builder.Services.AddOptions<DistillationMixOptions>().Bind(builder.Configuration.GetSection(DistillationMixOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+                builder.Services.AddHostedService<DistillJob>();
                 break;
             default:
                 throw new ArgumentException($"Unknown command '{command}'.", nameof(command));

@@ -1,0 +1,29 @@
+using System.ComponentModel.DataAnnotations;
+using KdData.Models;
+
+namespace KdData.Trainer;
+
+/// <summary>
+/// The <c>distill</c> stage, bound from <c>Trainer:Distill</c> (the training loop's own settings — epochs, batch size,
+/// optimizer, learning rate, warm-up, weight decay, seed — are bound from the same section into
+/// <see cref="Training.TrainingLoopOptions"/>).
+/// </summary>
+public sealed class DistillOptions
+{
+    public const string SectionName = "Trainer:Distill";
+
+    /// <summary>Local folder for the student's checkpoints (best, last) and metrics.jsonl. Default <c>out/student</c>.</summary>
+    [Required]
+    public string Output { get; set; } = "out/student";
+
+    /// <summary>Student architecture (see <see cref="ModelZoo"/>). Default: <c>convnet</c> of width 16 (~24k parameters).</summary>
+    [Required]
+    public ModelSpec Model { get; set; } = new() { Name = "convnet", Width = 16 };
+
+    /// <summary>
+    /// Teacher checkpoint used only to measure teacher-student KL and top-1 agreement on the evaluation split each
+    /// epoch (training never runs it). Default <c>null</c> = the checkpoint the shards' footer names, when it is
+    /// reachable and its weights match the shards' teacher id; <c>none</c> turns the measurement off.
+    /// </summary>
+    public string? EvalTeacher { get; set; }
+}
