@@ -48,6 +48,37 @@ step row1-teacher-10pct "${trainer[@]}" teacher --dataset file:data/fashion-mnis
 # 2. student from scratch on 10 % labels
 step row2-student-10pct "${trainer[@]}" teacher --dataset file:data/fashion-mnist/ --output "$root/row2-student-10pct" \
   "${student_model[@]}" --epochs $small_epochs --Trainer:Teacher:BatchSize=128 "${threads[@]}"
+
+# The teacher labels what the students learn from: every image 4 times (seeded random resized crops of at least
+# 64 % of the area, boxes stored), so the student's augmentation is replayed views whose soft targets are exact.
+# The last checkpoint is used, not the best one: choosing by test accuracy would leak the test set into the table.
+label() { # name teacher-checkpoint input output
+  step "$1" "${labeler[@]}" --Labeler:Teacher="$2" --Labeler:Input="$3" --Labeler:Output="$4" \
+    --Labeler:ViewsPerImage=4 --Labeler:ViewScaleMin=0.64 --Labeler:BatchSize=256 --Torch:Threads=2
+}
+label label-t10-pool "$root/row1-teacher-10pct/last.json" file:data/fashion-mnist/unlabeled/ "file:$root/labels-t10-pool/"
+label label-t10-train "$root/row1-teacher-10pct/last.json" file:data/fashion-mnist/train/ "file:$root/labels-t10-train/"
+
+distill() { # name dataset epochs shard-locations... -- extra settings...
+  local name=$1 dataset=$2 epochs=$3; shift 3
+  local args=() i=0
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do args+=("--Trainer:Distill:Shards:Locations:$i=file:$root/$1/"); i=$((i + 1)); shift; done
+  [ "${1:-}" = "--" ] && shift
+  step "$name" "${trainer[@]}" distill --dataset "file:$dataset/" --Trainer:Distill:Output="$root/$name" \
+    --Trainer:Distill:Model:Name=convnet --Trainer:Distill:Model:Width=32 --Trainer:Distill:Epochs="$epochs" \
+    --Trainer:Distill:BatchSize=128 "${threads[@]}" "${args[@]}" "$@"
+}
+# 3. student KD on the 10 % labeled images only (teacher views of those images)
+distill row3-kd-10pct data/fashion-mnist $small_epochs labels-t10-train
+# 4. student KD on 10 % labels + the 90 % pool pseudo-labeled by teacher 1 (offline)
+distill row4-kd-10pct-pool data/fashion-mnist $large_epochs labels-t10-train labels-t10-pool
+# 5. as 4, with class-balanced thresholding (every class capped at the smallest class's count)
+distill row5-kd-10pct-pool-balanced data/fashion-mnist $large_epochs labels-t10-train labels-t10-pool -- --Trainer:Distill:Shards:ClassCap=balance
 # 6. student supervised on 100 % labels
 step row6-student-100pct "${trainer[@]}" teacher --dataset file:data/fashion-mnist-all/ --output "$root/row6-student-100pct" \
   "${student_model[@]}" --epochs $large_epochs --Trainer:Teacher:BatchSize=128 "${threads[@]}"
+# 7. teacher on 100 % labels, and a student distilled from it (KD on all 60k labeled images)
+step row7-teacher-100pct "${trainer[@]}" teacher --dataset file:data/fashion-mnist-all/ --output "$root/row7-teacher-100pct" \
+  "${teacher_model[@]}" --epochs $large_epochs --Trainer:Teacher:BatchSize=128 "${threads[@]}"
+label label-t100-train "$root/row7-teacher-100pct/last.json" file:data/fashion-mnist-all/train/ "file:$root/labels-t100-train/"
+distill row7-kd-100pct data/fashion-mnist-all $large_epochs labels-t100-train
