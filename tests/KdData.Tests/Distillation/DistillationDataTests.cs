@@ -1,0 +1,123 @@
+using KdData.Datasets;
+using KdData.Distillation;
+using KdData.Imaging;
+using KdData.Training;
+
+namespace KdData.Tests.Distillation;
+
+public sealed class DistillationDataTests(SampleDistillation sample) : IClassFixture<SampleDistillation>
+{
+    private static readonly TrainingDataOptions Pipeline = new() { DecodeWorkers = 2, ChannelCapacity = 16, PrefetchBatches = 2 };
+
+    [Theory]
+    [InlineData(128, 6000, 54000, null, 13, 115)]
+    [InlineData(16, 100, 300, 3.0, 4, 12)]
+    [InlineData(16, 100, 0, null, 16, 0)]
+    [InlineData(16, 0, 50, null, 0, 16)]
+    [InlineData(8, 1000, 1, null, 7, 1)]
+    public void Split_Sizes_FollowFixMatchRatio(int batch, int labeled, int pseudo, double? mu, int expectedLabeled, int expectedPseudo)
+    {
+        Assert.Equal((expectedLabeled, expectedPseudo), DistillationData.Split(batch, labeled, pseudo, mu));
+    }
+
+    [Fact]
+    public void Build_SampleShards_JoinsLabeledSplitAndKeepsPoolAsPseudoLabeled()
+    {
+        var samples = DistillationSamples.Build(sample.Dataset, sample.Train, sample.Test, sample.SoftTargets);
+
+        Assert.Equal(sample.Train.Count, samples.Labeled.Count);
+        Assert.Equal(0, samples.LabeledWithTeacher); // the Labeler saw only the pool
+        Assert.Equal(480, samples.Pseudo.Count);
+        Assert.All(samples.Pseudo, s => Assert.Equal(2, s.Views.Count));
+        Assert.All(samples.Pseudo, s => Assert.Equal(-1, s.Label));
+    }
+
+    [Fact]
+    public void Build_SoftTargetsOnTestImages_DropsThemAndJoinsTrainImages()
+    {
+        // Pretend the pool images are the dataset's test and train images: the join must use them as such.
+        var pool = sample.SoftTargets.Rows.Select(r => r.Key).Distinct().Order(StringComparer.Ordinal).ToList();
+        var train = pool.Take(10).Select(k => new LabelRecord { Key = "unlabeled/" + k, Label = 3, Split = "train" }).ToList();
+        var test = pool.Skip(10).Take(20).Select(k => new LabelRecord { Key = "unlabeled/" + k, Label = 1, Split = "test" }).ToList();
+
+        var samples = DistillationSamples.Build(sample.Dataset, train, test, sample.SoftTargets);
+
+        Assert.Equal(10, samples.LabeledWithTeacher);
+        Assert.All(samples.Labeled, s => Assert.Equal(3, s.Label));
+        Assert.Equal(20, samples.DroppedHeldOut);
+        Assert.Equal(480 - 30, samples.Pseudo.Count);
+        Assert.DoesNotContain(samples.Pseudo, s => test.Any(t => t.Key == "unlabeled/" + s.Key));
+    }
+
+    [Fact]
+    public async Task ReadEpochAsync_ConfiguredRatio_EveryBatchHoldsTheMix()
+    {
+        var samples = DistillationSamples.Build(sample.Dataset, sample.Train, sample.Test, sample.SoftTargets);
+        var data = Data(samples, new DistillationMixOptions { UnlabeledRatio = 3 }, batchSize: 16);
+
+        var batches = await data.ReadEpochAsync(1).ToListAsync();
+
+        Assert.Equal(480 / 12, data.BatchesPerEpoch);
+        Assert.Equal(data.BatchesPerEpoch, batches.Count);
+        foreach (var batch in batches)
+        {
+            Assert.Equal(4, batch.Labels.Count(l => l >= 0));
+            Assert.Equal(12, batch.Labels.Count(l => l < 0));
+            Assert.NotNull(batch.TeacherLogits);
+            // Teacher rows exist exactly for the pseudo-labeled samples here (the labeled ones have no views).
+            Assert.Equal(batch.Labels.Select(l => l < 0), batch.HasTeacher!);
+        }
+        // Every pool image once per epoch; the 120 labeled images cycle (160 labeled slots).
+        Assert.Equal(480, batches.Sum(b => b.Labels.Count(l => l < 0)));
+    }
+
+    [Fact]
+    public async Task ReadEpochAsync_PseudoLabeledView_ReplaysStoredCropAndTeacherLogits()
+    {
+        var row = sample.SoftTargets.Rows.First(r => r.View == 1);
+        var view = new DistillationView(row.Crop, row.Target);
+        var pseudo = new DistillationSample(1, row.Key, -1, [view]);
+        var caches = new[] { new ImageByteCache(sample.Dataset, null), new ImageByteCache(sample.SoftTargets.Sources[row.Source].Store, null) };
+        var data = new DistillationData(caches, [], [pseudo], sample.Classes.Count, SampleDistillation.ImageOptions, Pipeline, new DistillationMixOptions(), 1, seed: 1);
+
+        var batch = Assert.Single(await data.ReadEpochAsync(1).ToListAsync());
+
+        var bytes = await caches[1].GetAsync(row.Key);
+        using var image = new ImageDecoder(SampleDistillation.ImageOptions).Decode(bytes, row.Key);
+        var expected = new ImagePreprocessor(SampleDistillation.ImageOptions).Preprocess(image, row.Crop.Box, row.Crop.FlipHorizontal);
+        Assert.Equal(expected, batch.Pixels);
+        var logits = new float[sample.Classes.Count];
+        row.Target.DenseLogits(logits);
+        Assert.Equal(logits, batch.TeacherLogits!);
+        Assert.Equal(-1, Assert.Single(batch.Labels));
+        // A real crop of a view, not the whole image (the Labeler drew it with scale >= 0.64 of the area).
+        Assert.True(row.Crop.Box.Width * row.Crop.Box.Height < 28 * 28 || row.Crop.FlipHorizontal);
+    }
+
+    [Fact]
+    public async Task ReadEpochAsync_SameEpochTwice_SameBatches()
+    {
+        var samples = DistillationSamples.Build(sample.Dataset, sample.Train, sample.Test, sample.SoftTargets);
+        var data = Data(samples, new DistillationMixOptions(), batchSize: 32);
+
+        var first = await data.ReadEpochAsync(2).ToListAsync();
+        var second = await data.ReadEpochAsync(2).ToListAsync();
+        var other = await data.ReadEpochAsync(3).ToListAsync();
+
+        Assert.Equal(first.SelectMany(b => b.Pixels), second.SelectMany(b => b.Pixels));
+        Assert.Equal(first.SelectMany(b => b.Labels), second.SelectMany(b => b.Labels));
+        Assert.NotEqual(first.SelectMany(b => b.Pixels), other.SelectMany(b => b.Pixels));
+    }
+
+    private DistillationData Data(DistillationSamples samples, DistillationMixOptions mix, int batchSize) =>
+        new(
+            [.. samples.Stores.Select(s => new ImageByteCache(s, null))],
+            samples.Labeled,
+            samples.Pseudo,
+            sample.Classes.Count,
+            SampleDistillation.ImageOptions,
+            Pipeline,
+            mix,
+            batchSize,
+            seed: 5);
+}
