@@ -1,31 +1,38 @@
-using KdData.Hosting;
 using KdData.Training;
 
 namespace KdData.Trainer;
 
-/// <summary>Registers the Trainer's job for a command, and its settings.</summary>
+/// <summary>Registers each Trainer command's job and its settings (validated at start: a bad one is exit 2).</summary>
 public static class TrainerHostExtensions
 {
-    public static HostApplicationBuilder AddTrainer(this HostApplicationBuilder builder, string command)
+    public static HostApplicationBuilder AddTeacherJob(this HostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddKdDataCore(builder.Configuration);
-        switch (command)
-        {
-            case TrainerCommandLine.Import:
-                builder.Services.AddOptions<ImportOptions>().Bind(builder.Configuration.GetSection(ImportOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-                builder.Services.AddHostedService<ImportJob>();
-                break;
-            case TrainerCommandLine.Teacher:
-                builder.Services.AddOptions<TrainerOptions>().Bind(builder.Configuration.GetSection(TrainerOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-                builder.Services.AddOptions<TrainingDataOptions>().Bind(builder.Configuration.GetSection(TrainingDataOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-                builder.Services.AddOptions<TeacherTrainingOptions>().Bind(builder.Configuration.GetSection(TeacherTrainingOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-                builder.Services.AddHostedService<TeacherJob>();
-                break;
-            default:
-                throw new ArgumentException($"Unknown command '{command}'.", nameof(command));
-        }
-
+        builder.AddValidatedOptions<TrainerOptions>(TrainerOptions.SectionName);
+        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
+        builder.AddValidatedOptions<TeacherTrainingOptions>(TeacherTrainingOptions.SectionName);
+        builder.Services.AddHostedService<TeacherJob>();
         return builder;
     }
+
+    public static HostApplicationBuilder AddImportJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<ImportOptions>(ImportOptions.SectionName);
+        builder.Services.AddHostedService<ImportJob>();
+        return builder;
+    }
+
+    public static HostApplicationBuilder AddEvaluateJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<EvaluateOptions>(EvaluateOptions.SectionName);
+        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
+        builder.Services.AddHostedService<EvaluateJob>();
+        return builder;
+    }
+
+    private static void AddValidatedOptions<TOptions>(this HostApplicationBuilder builder, string section)
+        where TOptions : class =>
+        builder.Services.AddOptions<TOptions>().Bind(builder.Configuration.GetSection(section)).ValidateDataAnnotations().ValidateOnStart();
 }

@@ -94,7 +94,7 @@ public static class EvaluationCharts
         var heatmap = plot.Add.Heatmap(shares);
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
         heatmap.ManualRange = new ScottPlot.Range(0, 1);
-        heatmap.Extent = new CoordinateRect(-0.5, n - 0.5, -0.5, n - 0.5);
+        heatmap.Rectangle = new CoordinateRect(-0.5, n - 0.5, -0.5, n - 0.5);
         var fontSize = n <= 12 ? 12 : n <= 25 ? 9 : 0;
         for (var t = 0; fontSize > 0 && t < n; t++)
         {
