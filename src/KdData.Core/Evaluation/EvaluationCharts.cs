@@ -42,11 +42,12 @@ public static class EvaluationCharts
             }
 
             var (panel, names) = panels[i];
+            var legend = names.Count > 1 || names[0] != panel;
             foreach (var name in names)
             {
                 var points = history[name];
                 var line = plot.Add.ScatterLine(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray());
-                line.LegendText = name;
+                line.LegendText = legend ? name : string.Empty;
                 line.LineWidth = 2;
                 line.MarkerSize = points.Count <= 40 ? 4 : 0;
             }
@@ -54,7 +55,7 @@ public static class EvaluationCharts
             plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
             plot.Title(panel, 14);
             plot.XLabel("epoch", 12);
-            if (names.Count > 1 || names[0] != panel)
+            if (legend)
             {
                 plot.ShowLegend(Alignment.UpperRight);
             }
