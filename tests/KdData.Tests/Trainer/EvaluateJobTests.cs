@@ -136,4 +136,20 @@ public sealed class EvaluateJobTests
         Assert.Contains("classes.json", datasetError.Message, StringComparison.Ordinal);
         Assert.Contains("'validation'", splitError.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task RunAsync_ShardSetOfOtherClasses_ExitsTwo()
+    {
+        using var work = new TempDirectory();
+        var store = Infrastructure.TestStores.Factory().Open(work.Path);
+        string[] digits = [.. Enumerable.Range(0, 10).Select(i => $"digit {i}")];
+        await ShardSetWriter.WriteShardAsync(store, "teacher=0000000000000000/part-0.parquet", [ShardSetWriter.Row("00000.png", 1, 10)], digits, "file:///x/");
+        await ShardSetWriter.WriteManifestAsync(store, "teacher=0000000000000000/", new KdData.SoftTargets.PartitionCommit { Sequence = 0, Accepted = "part-0.parquet", AcceptedRows = 1 });
+        var output = Path.Combine(work.Path, "evaluation");
+
+        var code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--shards", work.Path, "--output", output);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, code);
+        Assert.False(Directory.Exists(output));
+    }
 }

@@ -88,15 +88,36 @@ public sealed class TrainerCommandLineTests
     [Fact]
     public void HostArguments_SwitchAndOverride_ReachTheBoundOptions()
     {
-        var invocation = TrainerCommandLine.Parse(["teacher", "--output", "out/somewhere", "--Trainer:Teacher:Epochs=7", "--Trainer:Data:FetchConcurrency", "5"]);
+        var invocation = TrainerCommandLine.Parse(["teacher", "--model", "wrn", "--Trainer:Output=out/somewhere", "--Trainer:Data:FetchConcurrency", "5"]);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddCommandLine([.. invocation.HostArguments]);
         TrainerCommandLine.AddServices(builder, invocation.Command!);
         using var host = builder.Build();
 
-        Assert.Equal("out/somewhere", host.Services.GetRequiredService<IOptions<TrainerOptions>>().Value.Output);
-        Assert.Equal(7, host.Services.GetRequiredService<IOptions<TeacherTrainingOptions>>().Value.Epochs);
+        var trainer = host.Services.GetRequiredService<IOptions<TrainerOptions>>().Value;
+        Assert.Equal("out/somewhere", trainer.Output);
+        Assert.Equal("wrn", trainer.Model.Name);
         Assert.Equal(5, host.Services.GetRequiredService<IOptions<TrainingDataOptions>>().Value.FetchConcurrency);
+    }
+
+    [Fact]
+    public void Switches_DefaultShownInHelp_IsTheShippedDefault()
+    {
+        // appsettings.json first (what a run actually gets), else the options class's own default; "none" for null.
+        var settings = new ConfigurationBuilder().AddJsonFile(Path.Combine(Labeler.LabelerSamples.RepoRoot, "appsettings.json")).Build();
+        var classes = new Dictionary<string, object> { [EvaluateOptions.SectionName] = new EvaluateOptions(), [ImportOptions.SectionName] = new ImportOptions() };
+        foreach (var entry in TrainerCommands.All.SelectMany(c => c.Switches))
+        {
+            var shipped = settings[entry.ConfigurationKey];
+            if (shipped is null)
+            {
+                var (section, property) = (entry.ConfigurationKey.Split(':')[0], entry.ConfigurationKey.Split(':')[1]);
+                Assert.True(classes.TryGetValue(section, out var options), $"{entry.Name}: no shipped default for {entry.ConfigurationKey}");
+                shipped = options.GetType().GetProperty(property)!.GetValue(options) is { } value ? Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) : "none";
+            }
+
+            Assert.True(shipped == entry.DefaultValue, $"{entry.Name}: --help says '{entry.DefaultValue}' but the shipped default of {entry.ConfigurationKey} is '{shipped}'");
+        }
     }
 
     [Fact]
