@@ -159,9 +159,11 @@ public static class EvaluationCharts
         var barPlot = top.Add.Bars(accuracyBars);
         barPlot.LegendText = "accuracy";
         var diagonal = top.Add.Line(0, 0, 1, 1);
-        diagonal.LineColor = Colors.Gray;
+        diagonal.LineColor = Colors.Black;
+        diagonal.LineWidth = 1.5f;
         diagonal.LinePattern = LinePattern.Dashed;
         diagonal.LegendText = "perfect calibration";
+        top.MoveToFront(diagonal);
         var filled = bins.Where(b => b.Count > 0).ToList();
         var confidence = top.Add.ScatterPoints(
             filled.Select(b => (b.Lower + b.Upper) / 2).ToArray(),
