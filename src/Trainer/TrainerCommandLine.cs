@@ -1,48 +1,163 @@
+using System.CommandLine;
+using KdData.Hosting;
+
 namespace KdData.Trainer;
 
 /// <summary>
-/// The Trainer's command line: <c>kddata-trainer [command] [--switch value ...]</c>.
-/// Commands: <c>teacher</c> (default) trains the teacher; <c>import</c> imports an IDX dataset.
-/// Any setting can also be given as <c>--Section:Key=value</c>.
+/// The Trainer's command line, <c>kddata-trainer [command] [switches] [--Section:Key=value ...]</c>, built with
+/// System.CommandLine from <see cref="TrainerCommands.All"/>. Without a command it runs
+/// <see cref="TrainerCommands.Default"/>. Switches become configuration keys; <c>--Section:Key=value</c> (or
+/// <c>--Section:Key value</c>) overrides any setting and is handed to the host's configuration untouched.
+/// Anything else unknown, a switch without its value or an unknown command is exit 2 with a message.
+/// System.CommandLine only parses and prints help: the job runs in the Generic Host (<see cref="JobHost"/>), which
+/// owns SIGTERM handling and exit codes.
 /// </summary>
 public static class TrainerCommandLine
 {
-    public const string Teacher = "teacher";
-    public const string Import = "import";
-    public const string Distill = "distill";
+    private const string OverridesNote = "Any setting: --Section:Key=value (README \"Configuration\").";
 
-    /// <summary>Short switches and the settings they set.</summary>
-    public static IDictionary<string, string> SwitchMappings { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+    /// <summary>Runs the command line: prints help, or runs the command's job; returns the process exit code.</summary>
+    /// <param name="args">The program's arguments.</param>
+    /// <param name="output">Where help goes. Default: standard output.</param>
+    /// <param name="error">Where command-line errors go. Default: standard error.</param>
+    public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null)
     {
-        ["--source"] = "Import:Source",
-        ["--dest"] = "Import:Destination",
-        ["--labeled-fraction"] = "Import:LabeledFraction",
-        ["--seed"] = "Import:Seed",
-        ["--classes"] = "Import:Classes",
-        ["--train-limit"] = "Import:TrainLimit",
-        ["--test-limit"] = "Import:TestLimit",
-        ["--dataset"] = "Trainer:Data:Dataset",
-        ["--output"] = "Trainer:Output",
-        ["--epochs"] = "Trainer:Teacher:Epochs",
-        ["--model"] = "Trainer:Model:Name",
-        ["--device"] = "Torch:Device",
-    };
-
-    /// <summary>Splits off the command (the first argument when it is not a switch).</summary>
-    public static (string Command, string[] Arguments) Split(string[] args)
-    {
-        ArgumentNullException.ThrowIfNull(args);
-        if (args.Length > 0 && !args[0].StartsWith('-'))
+        output ??= Console.Out;
+        error ??= Console.Error;
+        var invocation = Parse(args);
+        if (invocation.Error is { } message)
         {
-            var command = args[0].ToLowerInvariant();
-            if (command is not (Teacher or Import or Distill))
-            {
-                throw new ArgumentException($"Unknown command '{args[0]}'; expected '{Teacher}' or '{Import}'.", nameof(args));
-            }
-
-            return (command, args[1..]);
+            await error.WriteLineAsync($"error: {message}").ConfigureAwait(false);
+            return ExitCodes.InvalidConfiguration;
         }
 
-        return (Teacher, args);
+        if (invocation.Command is not { } command)
+        {
+            // Help or version: System.CommandLine answers. Its own Ctrl+C handling stays off; nothing long runs here.
+            var configuration = new InvocationConfiguration { Output = output, Error = error, ProcessTerminationTimeout = null };
+            return await invocation.Parse!.InvokeAsync(configuration).ConfigureAwait(false);
+        }
+
+        return await JobHost.RunAsync([.. invocation.HostArguments], builder => AddServices(builder, command)).ConfigureAwait(false);
+    }
+
+    /// <summary>Parses <paramref name="args"/> against the command table without running anything.</summary>
+    public static TrainerInvocation Parse(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var (tokens, overrides) = SplitOverrides(args);
+        if (overrides.FirstOrDefault(o => !o.Contains('=', StringComparison.Ordinal)) is { } bare)
+        {
+            return new TrainerInvocation { Error = $"setting '{bare}' has no value; write {bare}=value." };
+        }
+
+        if (tokens.Count == 0 || (tokens[0].StartsWith('-') && !IsRootOnly(tokens[0])))
+        {
+            tokens.Insert(0, TrainerCommands.Default);
+        }
+        else if (!tokens[0].StartsWith('-') && TrainerCommands.Find(tokens[0]) is null)
+        {
+            return new TrainerInvocation
+            {
+                Error = $"unknown command '{tokens[0]}'; the commands are {string.Join(", ", TrainerCommands.All.Select(c => c.Name))} (run with --help to list them).",
+            };
+        }
+
+        var (root, options) = BuildRoot();
+        var parse = root.Parse(tokens);
+        var commandName = parse.CommandResult.Command == root ? null : parse.CommandResult.Command.Name;
+        if (parse.Errors.Count > 0)
+        {
+            var help = commandName is null ? "--help" : $"{commandName} --help";
+            return new TrainerInvocation { Parse = parse, Error = $"{string.Join(" ", parse.Errors.Select(e => e.Message))} (run '{help}' for the switches)" };
+        }
+
+        if (parse.Action is not null || commandName is null)
+        {
+            return new TrainerInvocation { Parse = parse };
+        }
+
+        var command = TrainerCommands.Find(commandName)!;
+        var hostArguments = new List<string>();
+        foreach (var entry in command.Switches)
+        {
+            if (parse.GetResult(options[(command.Name, entry.Name)]) is not null && parse.GetValue(options[(command.Name, entry.Name)]) is { } value)
+            {
+                hostArguments.Add($"--{entry.ConfigurationKey}={value}");
+            }
+        }
+
+        hostArguments.AddRange(overrides);
+        return new TrainerInvocation { Command = command, HostArguments = hostArguments, Parse = parse };
+    }
+
+    /// <summary>The services of a command's host: the core services plus the command's job and settings.</summary>
+    public static void AddServices(HostApplicationBuilder builder, TrainerCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(command);
+        builder.Services.AddKdDataCore(builder.Configuration);
+        command.AddJob(builder);
+    }
+
+    private static (RootCommand Root, Dictionary<(string Command, string Switch), Option<string>> Options) BuildRoot()
+    {
+        var root = new RootCommand(
+            $"KdData Trainer: imports datasets, trains and evaluates models. Without a command it runs '{TrainerCommands.Default}'. Any setting can also be given as --Section:Key=value (e.g. --Torch:Threads=2); see README \"Configuration\".");
+        var options = new Dictionary<(string Command, string Switch), Option<string>>();
+        foreach (var entry in TrainerCommands.All)
+        {
+            var command = new Command(entry.Name, $"{entry.Description} {OverridesNote}");
+            foreach (var s in entry.Switches)
+            {
+                var option = new Option<string>(s.Name)
+                {
+                    Description = $"{s.Description} (sets {s.ConfigurationKey}) [default: {s.DefaultValue}]",
+                    HelpName = s.ValueName,
+                };
+                command.Options.Add(option);
+                options[(entry.Name, s.Name)] = option;
+            }
+
+            root.Subcommands.Add(command);
+        }
+
+        return (root, options);
+    }
+
+    // Tokens the root answers itself (help and version), so no default command is put before them.
+    private static bool IsRootOnly(string token) => token is "--help" or "-h" or "-?" or "/?" or "/h" or "--version";
+
+    /// <summary>
+    /// Takes the configuration overrides out of the arguments: <c>--Section:Key=value</c>, or <c>--Section:Key</c>
+    /// followed by a value that is not itself a switch. A key is recognised by the colon before any <c>=</c>,
+    /// which no switch has.
+    /// </summary>
+    private static (List<string> Tokens, List<string> Overrides) SplitOverrides(string[] args)
+    {
+        var tokens = new List<string>(args.Length);
+        var overrides = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            var equals = arg.IndexOf('=', StringComparison.Ordinal);
+            var name = equals < 0 ? arg : arg[..equals];
+            if (!arg.StartsWith("--", StringComparison.Ordinal) || !name.Contains(':', StringComparison.Ordinal))
+            {
+                tokens.Add(arg);
+                continue;
+            }
+
+            if (equals < 0 && i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+            {
+                overrides.Add($"{arg}={args[++i]}");
+            }
+            else
+            {
+                overrides.Add(arg);
+            }
+        }
+
+        return (tokens, overrides);
     }
 }

@@ -1,42 +1,54 @@
 using KdData.Distillation;
-using KdData.Hosting;
 using KdData.Objectives;
 using KdData.Training;
 
 namespace KdData.Trainer;
 
-/// <summary>Registers the Trainer's job for a command, and its settings.</summary>
+/// <summary>Registers each Trainer command's job and its settings (validated at start: a bad one is exit 2).</summary>
 public static class TrainerHostExtensions
 {
-    public static HostApplicationBuilder AddTrainer(this HostApplicationBuilder builder, string command)
+    public static HostApplicationBuilder AddTeacherJob(this HostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddKdDataCore(builder.Configuration);
-        switch (command)
-        {
-            case TrainerCommandLine.Import:
-                builder.Services.AddOptions<ImportOptions>().Bind(builder.Configuration.GetSection(ImportOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-                builder.Services.AddHostedService<ImportJob>();
-                break;
-            case TrainerCommandLine.Teacher:
-                builder.Services.AddOptions<TrainerOptions>().Bind(builder.Configuration.GetSection(TrainerOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-                builder.Services.AddOptions<TrainingDataOptions>().Bind(builder.Configuration.GetSection(TrainingDataOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-                builder.Services.AddOptions<TrainingLoopOptions>().Bind(builder.Configuration.GetSection(TrainingLoopOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-                builder.Services.AddHostedService<TeacherJob>();
-                break;
-            case TrainerCommandLine.Distill:
-                builder.Services.AddOptions<DistillOptions>().Bind(builder.Configuration.GetSection(DistillOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-                builder.Services.AddOptions<TrainingLoopOptions>().Bind(builder.Configuration.GetSection(DistillOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-                builder.Services.AddOptions<TrainingDataOptions>().Bind(builder.Configuration.GetSection(TrainingDataOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-                builder.Services.AddOptions<ObjectiveOptions>().Bind(builder.Configuration.GetSection(ObjectiveOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-                builder.Services.AddOptions<ShardSelectionOptions>().Bind(builder.Configuration.GetSection(ShardSelectionOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-                builder.Services.AddOptions<DistillationMixOptions>().Bind(builder.Configuration.GetSection(DistillationMixOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-                builder.Services.AddHostedService<DistillJob>();
-                break;
-            default:
-                throw new ArgumentException($"Unknown command '{command}'.", nameof(command));
-        }
-
+        builder.AddValidatedOptions<TrainerOptions>(TrainerOptions.SectionName);
+        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
+        builder.AddValidatedOptions<TrainingLoopOptions>(TrainingLoopOptions.SectionName);
+        builder.Services.AddHostedService<TeacherJob>();
         return builder;
     }
+
+    public static HostApplicationBuilder AddDistillJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<DistillOptions>(DistillOptions.SectionName);
+        // The loop's settings (epochs, batch size, optimizer, ...) sit in the same section as the stage's own.
+        builder.AddValidatedOptions<TrainingLoopOptions>(DistillOptions.SectionName);
+        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
+        builder.AddValidatedOptions<ObjectiveOptions>(ObjectiveOptions.SectionName);
+        builder.AddValidatedOptions<ShardSelectionOptions>(ShardSelectionOptions.SectionName);
+        builder.AddValidatedOptions<DistillationMixOptions>(DistillationMixOptions.SectionName);
+        builder.Services.AddHostedService<DistillJob>();
+        return builder;
+    }
+
+    public static HostApplicationBuilder AddImportJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<ImportOptions>(ImportOptions.SectionName);
+        builder.Services.AddHostedService<ImportJob>();
+        return builder;
+    }
+
+    public static HostApplicationBuilder AddEvaluateJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<EvaluateOptions>(EvaluateOptions.SectionName);
+        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
+        builder.Services.AddHostedService<EvaluateJob>();
+        return builder;
+    }
+
+    private static void AddValidatedOptions<TOptions>(this HostApplicationBuilder builder, string section)
+        where TOptions : class =>
+        builder.Services.AddOptions<TOptions>().Bind(builder.Configuration.GetSection(section)).ValidateDataAnnotations().ValidateOnStart();
 }
