@@ -388,22 +388,6 @@ public sealed class ShardSetReaderTests : IDisposable
         Assert.Equal(_set.ImageRoot, result.Sources.Single().Location);
     }
 
-    [Theory]
-    [InlineData("none", true)]
-    [InlineData("balance", true)]
-    [InlineData("120", true)]
-    [InlineData("-3", false)]
-    [InlineData("half", false)]
-    public void Validate_ClassCap_AcceptsNoneBalanceOrANumber(string classCap, bool valid)
-    {
-        var options = new ShardSelectionOptions { ClassCap = classCap };
-
-        var ok = System.ComponentModel.DataAnnotations.Validator.TryValidateObject(
-            options, new System.ComponentModel.DataAnnotations.ValidationContext(options), [], validateAllProperties: true);
-
-        Assert.Equal(valid, ok);
-    }
-
     private ShardSelectionOptions Options(Action<ShardSelectionOptions>? configure = null)
     {
         var options = new ShardSelectionOptions();
