@@ -222,6 +222,17 @@ public sealed class ShardSetReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task ReadAsync_ManifestNamesAnInvalidKey_ThrowsNamingTheManifest()
+    {
+        await _set.CommitAsync(T0, accepted: "../outside.parquet");
+
+        var e = await Assert.ThrowsAsync<InvalidInputException>(() => ReadAsync());
+
+        Assert.Contains("partition-0000of0001.json", e.Message, StringComparison.Ordinal);
+        Assert.Contains("../outside.parquet", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ReadAsync_NoLabelerOutput_ThrowsSayingToRunTheLabeler()
     {
         var missing = Path.Combine(Path.GetTempPath(), "kd-no-labels-" + Guid.NewGuid().ToString("N")) + "/";
