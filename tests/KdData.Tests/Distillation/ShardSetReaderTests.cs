@@ -314,6 +314,20 @@ public sealed class ShardSetReaderTests : IDisposable
     }
 
     [Fact]
+    public void ToTable_Report_OneLinePerClassBetweenHeaderAndTotal()
+    {
+        var report = new SelectionReport(
+            [new ClassSelection("T-shirt/top", 10, 4, 4, 1, 3, 2, 0.5, 9, 9), new ClassSelection("Bag", 5, 0, 0, 0, 0, 0, 0.5, null, 5)], IncludeRejected: true, ErrorImages: 2);
+
+        var lines = report.ToTable().Split(Environment.NewLine);
+
+        Assert.Equal(4, lines.Length);
+        Assert.StartsWith("class", lines[0], StringComparison.Ordinal);
+        Assert.Equal(["T-shirt/top", "10", "4", "4", "1", "3", "0.5", "2", "9", "9"], lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["total", "15", "4", "4", "1", "3", "2", "14"], lines[3].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
     public async Task ReadAsync_RejectedRows_TakenOnlyWhenAskedAndThenThresholded()
     {
         await _set.CommitRowsAsync(
