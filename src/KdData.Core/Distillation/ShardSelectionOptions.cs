@@ -40,6 +40,8 @@ public sealed class ShardSelectionOptions : IValidatableObject
     /// <summary>
     /// Where to fetch the images from, whatever the shards record: for a pool that moved (another folder,
     /// another container) since it was labeled. Default: null (use the footer's <c>kddata.input</c>).
+    /// Images are identified by root and key, so with an override, equal keys recorded under different roots
+    /// count as one image (the latest commit wins).
     /// </summary>
     public string? ImageRootOverride { get; set; }
 

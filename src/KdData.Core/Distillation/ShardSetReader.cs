@@ -290,6 +290,10 @@ public sealed class ShardSetReader
                 "(restore the file, or label again into a new output location).",
                 e);
         }
+        catch (InvalidObjectKeyException e)
+        {
+            throw new InvalidInputException($"Partition manifest '{file.Commit.Manifest}' names '{file.File}', which is not a valid shard key: {e.Message}", e);
+        }
 
         using var stream = new MemoryStream(bytes, writable: false);
         try

@@ -8,7 +8,7 @@ using KdData.Tests.Infrastructure;
 namespace KdData.Tests.Distillation;
 
 /// <summary>
-/// A Labeler output root in a temp folder, written by hand: shards through <see cref="SoftTargetShard"/> /
+/// A Labeler output root (a temp folder unless given a store), written by hand: shards through <see cref="SoftTargetShard"/> /
 /// <see cref="ErrorShard"/> with the footer the Labeler writes, and partition manifests that commit them.
 /// Lets tests place exactly the rows, commits and damage they need.
 /// </summary>
@@ -19,13 +19,22 @@ internal sealed class ShardSetFolder : IDisposable
     private static readonly float[] Std = [0.353f];
 
     private readonly Dictionary<string, PartitionManifest> _manifests = new(StringComparer.Ordinal);
-    private readonly string _folder;
+    private readonly string? _folder;
 
     public ShardSetFolder(string teacherId = "0123456789abcdef", string? imageRoot = null)
     {
-        Store = TestStores.Local(out _folder);
+        Store = TestStores.Local(out var folder);
+        _folder = folder;
         TeacherId = teacherId;
-        ImageRoot = imageRoot ?? Path.Combine(_folder, "images") + "/";
+        ImageRoot = imageRoot ?? Path.Combine(folder, "images") + "/";
+    }
+
+    /// <summary>An output root in <paramref name="store"/> (e.g. an Azurite container, removed by its owner).</summary>
+    public ShardSetFolder(IObjectStore store, string imageRoot, string teacherId = "0123456789abcdef")
+    {
+        Store = store;
+        TeacherId = teacherId;
+        ImageRoot = imageRoot;
     }
 
     public IObjectStore Store { get; }
@@ -147,7 +156,7 @@ internal sealed class ShardSetFolder : IDisposable
 
     public void Dispose()
     {
-        if (Directory.Exists(_folder))
+        if (_folder is not null && Directory.Exists(_folder))
         {
             Directory.Delete(_folder, recursive: true);
         }

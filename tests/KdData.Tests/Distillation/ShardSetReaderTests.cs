@@ -222,6 +222,17 @@ public sealed class ShardSetReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task ReadAsync_ManifestNamesAnInvalidKey_ThrowsNamingTheManifest()
+    {
+        await _set.CommitAsync(T0, accepted: "../outside.parquet");
+
+        var e = await Assert.ThrowsAsync<InvalidInputException>(() => ReadAsync());
+
+        Assert.Contains("partition-0000of0001.json", e.Message, StringComparison.Ordinal);
+        Assert.Contains("../outside.parquet", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ReadAsync_NoLabelerOutput_ThrowsSayingToRunTheLabeler()
     {
         var missing = Path.Combine(Path.GetTempPath(), "kd-no-labels-" + Guid.NewGuid().ToString("N")) + "/";
@@ -300,6 +311,20 @@ public sealed class ShardSetReaderTests : IDisposable
         Assert.Equal(8, report.Accepted);
         Assert.Equal(report.Accepted, report.BelowThreshold + report.OverCap + report.Kept);
         Assert.Equal(result.Rows.Count, report.Kept);
+    }
+
+    [Fact]
+    public void ToTable_Report_OneLinePerClassBetweenHeaderAndTotal()
+    {
+        var report = new SelectionReport(
+            [new ClassSelection("T-shirt/top", 10, 4, 4, 1, 3, 2, 0.5, 9, 9), new ClassSelection("Bag", 5, 0, 0, 0, 0, 0, 0.5, null, 5)], IncludeRejected: true, ErrorImages: 2);
+
+        var lines = report.ToTable().Split(Environment.NewLine);
+
+        Assert.Equal(4, lines.Length);
+        Assert.StartsWith("class", lines[0], StringComparison.Ordinal);
+        Assert.Equal(["T-shirt/top", "10", "4", "4", "1", "3", "0.5", "2", "9", "9"], lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(["total", "15", "4", "4", "1", "3", "2", "14"], lines[3].Split(' ', StringSplitOptions.RemoveEmptyEntries));
     }
 
     [Fact]
@@ -386,22 +411,6 @@ public sealed class ShardSetReaderTests : IDisposable
         Assert.Contains(_set.TeacherFolder + file, e.Message, StringComparison.Ordinal);
         Assert.Contains("Trainer:Distill:Shards:ImageRoot", e.Message, StringComparison.Ordinal);
         Assert.Equal(_set.ImageRoot, result.Sources.Single().Location);
-    }
-
-    [Theory]
-    [InlineData("none", true)]
-    [InlineData("balance", true)]
-    [InlineData("120", true)]
-    [InlineData("-3", false)]
-    [InlineData("half", false)]
-    public void Validate_ClassCap_AcceptsNoneBalanceOrANumber(string classCap, bool valid)
-    {
-        var options = new ShardSelectionOptions { ClassCap = classCap };
-
-        var ok = System.ComponentModel.DataAnnotations.Validator.TryValidateObject(
-            options, new System.ComponentModel.DataAnnotations.ValidationContext(options), [], validateAllProperties: true);
-
-        Assert.Equal(valid, ok);
     }
 
     private ShardSelectionOptions Options(Action<ShardSelectionOptions>? configure = null)
