@@ -1,3 +1,5 @@
+using KdData.Datasets;
+
 namespace KdData.Bench;
 
 /// <summary>What <c>labeler</c> measures and how; every value has a command-line switch.</summary>
@@ -72,6 +74,14 @@ internal sealed record LabelerBenchSettings
         }
 
         args.RejectUnknown();
+        var missing = IdxImportOptions.MissingFiles(settings.IdxDirectory);
+        if (missing.Count > 0)
+        {
+            // Checked before anything starts, so a machine without the dataset gets one line instead of a failure midway.
+            throw new ArgumentException(
+                $"no Fashion-MNIST IDX files in '{settings.IdxDirectory}' (missing {string.Join(", ", missing)}): install them with 'apt-get install dataset-fashion-mnist', or pass --idx DIR.");
+        }
+
         return settings;
     }
 }

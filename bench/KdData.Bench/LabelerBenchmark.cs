@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using KdData.Storage;
+using KdData.Testing;
 using Microsoft.Extensions.Options;
 using static TorchSharp.torch;
 

@@ -47,6 +47,17 @@ public sealed class LabelerJob : JobService
 
     protected override async Task<int> RunJobAsync(CancellationToken stoppingToken)
     {
+        try
+        {
+            // A misspelt input would otherwise list as nothing to do and end "successfully".
+            await _stores.Open(_options.Input).ListAsync(string.Empty, 1, null, stoppingToken);
+        }
+        catch (StoreNotFoundException e)
+        {
+            Logger.LogCritical("Invalid configuration: Labeler:Input: {Message}", e.Message);
+            return ExitCodes.InvalidConfiguration;
+        }
+
         var device = TorchDeviceSelector.Initialize(_torchOptions);
         using var teacher = await InferenceModel.LoadAsync(_stores, _options.Teacher, device, stoppingToken);
         Logger.LogInformation(

@@ -1,9 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using KdData.Datasets;
 
 namespace KdData.Trainer;
 
 /// <summary>The <c>import</c> command: an IDX dataset into a store. Bound from the <c>Import</c> section.</summary>
-public sealed class ImportOptions
+public sealed class ImportOptions : IValidatableObject
 {
     public const string SectionName = "Import";
 
@@ -37,4 +38,25 @@ public sealed class ImportOptions
     /// <summary>Concurrent writes. Default 16.</summary>
     [Range(1, 256)]
     public int Concurrency { get; set; } = 16;
+
+    /// <summary>
+    /// Checks at start that <see cref="Source"/> holds the four IDX files, so a machine without the dataset gets one
+    /// line saying what is missing and how to get it (exit code 2) instead of a failure midway.
+    /// </summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (string.IsNullOrEmpty(Source))
+        {
+            yield break;
+        }
+
+        var missing = IdxImportOptions.MissingFiles(Source);
+        if (missing.Count > 0)
+        {
+            var what = Directory.Exists(Source) ? $"'{Source}' lacks {string.Join(", ", missing.Select(m => m + "[.gz]"))}" : $"'{Source}' does not exist";
+            yield return new ValidationResult(
+                $"Import:Source: no IDX dataset: {what}. Install Fashion-MNIST with 'apt-get install dataset-fashion-mnist' (into /usr/share/datasets/fashion-mnist), or pass --source DIR with the four IDX files.",
+                [nameof(Source)]);
+        }
+    }
 }

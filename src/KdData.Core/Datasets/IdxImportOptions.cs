@@ -5,6 +5,8 @@ namespace KdData.Datasets;
 /// <summary>What <see cref="IdxDatasetImporter"/> imports and how.</summary>
 public sealed class IdxImportOptions
 {
+    private static readonly string[] StandardStems = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+
     /// <summary>Train images IDX file (plain or .gz). Required.</summary>
     [Required]
     public string TrainImages { get; set; } = string.Empty;
@@ -62,6 +64,18 @@ public sealed class IdxImportOptions
             TestImages = Find(directory, "t10k-images-idx3-ubyte"),
             TestLabels = Find(directory, "t10k-labels-idx1-ubyte"),
         };
+    }
+
+    /// <summary>
+    /// The standard IDX files (by stem, e.g. <c>train-images-idx3-ubyte</c>) that <see cref="FromDirectory"/> would not
+    /// find in <paramref name="directory"/>: all four when the directory does not exist, none when it can import.
+    /// Lets a program check its source at start and say what is missing, instead of failing midway.
+    /// </summary>
+    public static IReadOnlyList<string> MissingFiles(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        var exists = Directory.Exists(directory);
+        return [.. StandardStems.Where(stem => !exists || !(File.Exists(Path.Combine(directory, stem)) || File.Exists(Path.Combine(directory, stem + ".gz"))))];
     }
 
     private static string Find(string directory, string stem)

@@ -59,6 +59,9 @@ public static class JobHost
             var outcome = host.Services.GetRequiredService<JobOutcome>();
             try
             {
+                // Validate the settings before the host starts: a failure found while starting is also logged by the
+                // host itself, with a stack trace, where one line naming the key and the reason is what helps.
+                host.Services.GetService<IStartupValidator>()?.Validate();
                 await host.RunAsync().ConfigureAwait(false);
             }
             catch (OptionsValidationException e)

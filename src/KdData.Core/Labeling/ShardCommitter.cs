@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.ExceptionServices;
 using KdData.SoftTargets;
 using KdData.Storage;
 
@@ -147,17 +146,31 @@ internal sealed class ShardCommitter
         var json = next.ToJson();
         // The commit point: after this the files count; before it they are invisible leftovers.
         ObjectInfo info;
-        try
+        if (_manifestETag is null)
         {
-            info = _manifestETag is null
-                ? await _output.CreateAsync(_manifestKey, json, cancellationToken).ConfigureAwait(false)
-                : await _output.ReplaceAsync(_manifestKey, json, _manifestETag, cancellationToken).ConfigureAwait(false);
+            // A retried create whose first attempt went through finds the same bytes and succeeds; different bytes
+            // mean someone else created the manifest, which the lease forbids, and fail the commit.
+            info = await _output.CreateOrConfirmAsync(_manifestKey, json, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is ObjectChangedException or ObjectAlreadyExistsException)
+        else
         {
-            // A retried write whose first attempt went through (its response was lost) finds the manifest
-            // already changed: by itself. Anything else means someone else wrote it, which the lease forbids.
-            info = await ConfirmOwnManifestAsync(json, e, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                info = await _output.ReplaceAsync(_manifestKey, json, _manifestETag, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ObjectChangedException)
+            {
+                // A retried replace whose first attempt went through (its response was lost) finds the manifest
+                // already changed: by itself, when it holds exactly our bytes. Anything else means someone else wrote it.
+                // Should the content change after the comparison, the next replace with this ETag fails safely.
+                var own = await _output.GetIfContentEqualsAsync(_manifestKey, json, cancellationToken).ConfigureAwait(false);
+                if (own is null)
+                {
+                    throw;
+                }
+
+                info = own;
+            }
         }
 
         _manifest = next;
@@ -180,19 +193,6 @@ internal sealed class ShardCommitter
         _sinceCommit.Restart();
     }
 
-    private async Task<ObjectInfo> ConfirmOwnManifestAsync(byte[] json, Exception conflict, CancellationToken cancellationToken)
-    {
-        var info = await _output.GetPropertiesAsync(_manifestKey, cancellationToken).ConfigureAwait(false);
-        var current = await _output.ReadAllBytesAsync(_manifestKey, cancellationToken).ConfigureAwait(false);
-        if (!current.AsSpan().SequenceEqual(json))
-        {
-            ExceptionDispatchInfo.Throw(conflict);
-        }
-
-        // Should the content change between the two reads, the next replace with this ETag fails safely.
-        return info;
-    }
-
     private ShardOptions ShardOptionsFor(int rows) => new()
     {
         RowGroupSize = _options.RowGroupSize,
@@ -210,19 +210,9 @@ internal sealed class ShardCommitter
         }
 
         var bytes = buffer.ToArray();
-        var key = _folder + file;
-        try
-        {
-            await _output.CreateAsync(key, bytes, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ObjectAlreadyExistsException)
-        {
-            // Not in the manifest (uncommitted files are removed at start), so it is ours from a retried
-            // write whose first response was lost, or a leftover: replace it while we hold the lease.
-            await _output.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
-            await _output.CreateAsync(key, bytes, cancellationToken).ConfigureAwait(false);
-        }
-
+        // Not in the manifest (uncommitted files are removed at start, and we hold the lease), so whatever is
+        // there is our own write whose response was lost, or a leftover: confirm the first, replace the second.
+        await _output.CreateOrReplaceLeftoverAsync(_folder + file, bytes, cancellationToken).ConfigureAwait(false);
         Bytes += bytes.Length;
     }
 }

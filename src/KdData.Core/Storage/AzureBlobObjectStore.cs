@@ -8,7 +8,9 @@ namespace KdData.Storage;
 /// <summary>
 /// <see cref="IObjectStore"/> over one blob container and prefix. Create-only uses <c>If-None-Match: *</c>,
 /// conditional replace uses <c>If-Match: etag</c>, leases are blob leases (an empty marker blob is created
-/// for a key that does not exist yet). A missing container is created on the first create-only write.
+/// for a key that does not exist yet). A missing container is created on the first create-only write; listing a
+/// missing container throws <see cref="StoreNotFoundException"/>. Failures are told apart by the service's error code
+/// (<see cref="BlobErrorCode"/>), not by HTTP status alone: 404, 409 and 412 each cover several different conditions.
 /// </summary>
 internal sealed class AzureBlobObjectStore : IObjectStore
 {
@@ -59,9 +61,10 @@ internal sealed class AzureBlobObjectStore : IObjectStore
 
                 return new ObjectPage([], null);
             }
-            catch (RequestFailedException ex) when (ex.Status == 404)
+            catch (RequestFailedException ex) when (Is(ex, BlobErrorCode.ContainerNotFound))
             {
-                return new ObjectPage([], null); // no container yet: nothing stored
+                // Not an empty listing: see IObjectStore.ListAsync. Any other 404 (a wrong account or path) is a failure too.
+                throw new StoreNotFoundException(_display, $"no container '{_container.Name}'", ex);
             }
         }, cancellationToken);
     }
@@ -79,7 +82,7 @@ internal sealed class AzureBlobObjectStore : IObjectStore
                     await blob.DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
                 return response.Value.Content;
             }
-            catch (RequestFailedException ex) when (ex.Status == 404)
+            catch (RequestFailedException ex) when (Is(ex, BlobErrorCode.BlobNotFound, BlobErrorCode.ContainerNotFound))
             {
                 throw new ObjectNotFoundException(key, _display, ex);
             }
@@ -96,7 +99,7 @@ internal sealed class AzureBlobObjectStore : IObjectStore
                 Response<BlobDownloadResult> response = await blob.DownloadContentAsync(ct).ConfigureAwait(false);
                 return response.Value.Content.ToArray();
             }
-            catch (RequestFailedException ex) when (ex.Status == 404)
+            catch (RequestFailedException ex) when (Is(ex, BlobErrorCode.BlobNotFound, BlobErrorCode.ContainerNotFound))
             {
                 throw new ObjectNotFoundException(key, _display, ex);
             }
@@ -114,7 +117,7 @@ internal sealed class AzureBlobObjectStore : IObjectStore
                 BlobContentInfo info = await UploadCreateOnlyAsync(blob, content, start, ct).ConfigureAwait(false);
                 return new ObjectInfo(key, content.Length - start, Quoted(info.ETag), info.LastModified);
             }
-            catch (RequestFailedException ex) when (ex.Status is 409 or 412)
+            catch (RequestFailedException ex) when (IsExisting(ex))
             {
                 throw new ObjectAlreadyExistsException(key, _display, ex);
             }
@@ -135,11 +138,11 @@ internal sealed class AzureBlobObjectStore : IObjectStore
                 Response<BlobContentInfo> response = await blob.UploadAsync(content, options, ct).ConfigureAwait(false);
                 return new ObjectInfo(key, content.Length - start, Quoted(response.Value.ETag), response.Value.LastModified);
             }
-            catch (RequestFailedException ex) when (ex.ErrorCode == "LeaseIdMissing")
+            catch (RequestFailedException ex) when (Is(ex, BlobErrorCode.LeaseIdMissing))
             {
                 throw new StorageOperationException("Replace", key, _display, "the object is leased; leased blobs refuse writes", ex);
             }
-            catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+            catch (RequestFailedException ex) when (Is(ex, BlobErrorCode.ConditionNotMet, BlobErrorCode.BlobNotFound, BlobErrorCode.ContainerNotFound))
             {
                 throw new ObjectChangedException(key, _display, ex);
             }
@@ -156,7 +159,7 @@ internal sealed class AzureBlobObjectStore : IObjectStore
                 Response<BlobProperties> response = await blob.GetPropertiesAsync(cancellationToken: ct).ConfigureAwait(false);
                 return new ObjectInfo(key, response.Value.ContentLength, Quoted(response.Value.ETag), response.Value.LastModified);
             }
-            catch (RequestFailedException ex) when (ex.Status == 404)
+            catch (RequestFailedException ex) when (Is(ex, BlobErrorCode.BlobNotFound, BlobErrorCode.ContainerNotFound))
             {
                 throw new ObjectNotFoundException(key, _display, ex);
             }
@@ -173,11 +176,11 @@ internal sealed class AzureBlobObjectStore : IObjectStore
                 Response<bool> response = await blob.DeleteIfExistsAsync(DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: ct).ConfigureAwait(false);
                 return response.Value;
             }
-            catch (RequestFailedException ex) when (ex.ErrorCode == "LeaseIdMissing")
+            catch (RequestFailedException ex) when (Is(ex, BlobErrorCode.LeaseIdMissing))
             {
                 throw new StorageOperationException("Delete", key, _display, "the object is leased; leased blobs refuse deletes", ex);
             }
-            catch (RequestFailedException ex) when (ex.Status == 404)
+            catch (RequestFailedException ex) when (Is(ex, BlobErrorCode.BlobNotFound, BlobErrorCode.ContainerNotFound))
             {
                 return false;
             }
@@ -205,11 +208,11 @@ internal sealed class AzureBlobObjectStore : IObjectStore
                     await leaseClient.AcquireAsync(duration, cancellationToken: ct).ConfigureAwait(false);
                     return new ObjectLease(key, leaseId, duration);
                 }
-                catch (RequestFailedException ex) when (ex.Status == 409)
+                catch (RequestFailedException ex) when (Is(ex, BlobErrorCode.LeaseAlreadyPresent))
                 {
                     return null; // someone else holds it
                 }
-                catch (RequestFailedException ex) when (ex.Status == 404 && attempt == 0)
+                catch (RequestFailedException ex) when (attempt == 0 && Is(ex, BlobErrorCode.BlobNotFound, BlobErrorCode.ContainerNotFound))
                 {
                     await CreateMarkerAsync(blob, ct).ConfigureAwait(false);
                 }
@@ -228,7 +231,7 @@ internal sealed class AzureBlobObjectStore : IObjectStore
                 await blob.GetBlobLeaseClient(lease.LeaseId).RenewAsync(cancellationToken: ct).ConfigureAwait(false);
                 return lease;
             }
-            catch (RequestFailedException ex) when (ex.Status is 404 or 409 or 412)
+            catch (RequestFailedException ex) when (IsLeaseGone(ex))
             {
                 throw new LeaseLostException(lease.Key, _display, ex);
             }
@@ -246,12 +249,49 @@ internal sealed class AzureBlobObjectStore : IObjectStore
                 await blob.GetBlobLeaseClient(lease.LeaseId).ReleaseAsync(cancellationToken: ct).ConfigureAwait(false);
                 return true;
             }
-            catch (RequestFailedException ex) when (ex.Status is 404 or 409 or 412)
+            catch (RequestFailedException ex) when (IsLeaseGone(ex))
             {
                 return false;
             }
         }, cancellationToken);
     }
+
+    /// <summary>Whether the service's error code (not just the HTTP status, which several conditions share) is one of <paramref name="codes"/>.</summary>
+    private static bool Is(RequestFailedException ex, params ReadOnlySpan<BlobErrorCode> codes)
+    {
+        if (ex.ErrorCode is not { Length: > 0 } reported)
+        {
+            return false;
+        }
+
+        var code = new BlobErrorCode(reported);
+        foreach (var candidate in codes)
+        {
+            if (candidate == code)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// A create-only write found the key taken: <c>If-None-Match: *</c> fails with BlobAlreadyExists (or ConditionNotMet),
+    /// and a leased blob, which necessarily exists, refuses the write with LeaseIdMissing.
+    /// </summary>
+    private static bool IsExisting(RequestFailedException ex) =>
+        Is(ex, BlobErrorCode.BlobAlreadyExists, BlobErrorCode.ConditionNotMet, BlobErrorCode.LeaseIdMissing);
+
+    /// <summary>The lease is no longer ours: expired and taken (id mismatch), expired or released (not present), broken, or its blob is gone.</summary>
+    private static bool IsLeaseGone(RequestFailedException ex) =>
+        Is(ex,
+            BlobErrorCode.LeaseIdMismatchWithLeaseOperation,
+            BlobErrorCode.LeaseNotPresentWithLeaseOperation,
+            BlobErrorCode.LeaseIsBrokenAndCannotBeRenewed,
+            BlobErrorCode.LeaseLost,
+            BlobErrorCode.BlobNotFound,
+            BlobErrorCode.ContainerNotFound);
 
     /// <summary>Listings return ETags without quotes, response headers with them; use the header form everywhere.</summary>
     private static string Quoted(ETag etag)
@@ -286,7 +326,7 @@ internal sealed class AzureBlobObjectStore : IObjectStore
         {
             return (await blob.UploadAsync(content, options, cancellationToken).ConfigureAwait(false)).Value;
         }
-        catch (RequestFailedException ex) when (ex.ErrorCode == "ContainerNotFound")
+        catch (RequestFailedException ex) when (Is(ex, BlobErrorCode.ContainerNotFound))
         {
             await _container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             content.Position = start;
@@ -301,7 +341,7 @@ internal sealed class AzureBlobObjectStore : IObjectStore
         {
             await UploadCreateOnlyAsync(blob, empty, 0, cancellationToken).ConfigureAwait(false);
         }
-        catch (RequestFailedException ex) when (ex.Status is 409 or 412)
+        catch (RequestFailedException ex) when (IsExisting(ex))
         {
             // Created concurrently by another worker; acquiring the lease decides who wins.
         }

@@ -4,7 +4,7 @@ namespace KdData.Storage;
 /// Objects under one root (a local folder or an Azure container + prefix). Keys are relative to the root,
 /// '/'-separated and validated (see <see cref="InvalidObjectKeyException"/>) identically on every backend.
 /// Failures: <see cref="ObjectNotFoundException"/>, <see cref="ObjectAlreadyExistsException"/>,
-/// <see cref="ObjectChangedException"/>, <see cref="LeaseLostException"/> describe the key's state and are
+/// <see cref="ObjectChangedException"/>, <see cref="LeaseLostException"/>, <see cref="StoreNotFoundException"/> describe the key's state and are
 /// never retried; anything else surfaces as <see cref="StorageOperationException"/> after the retry budget.
 /// Implementations are thread-safe.
 /// </summary>
@@ -16,7 +16,9 @@ public interface IObjectStore
     /// <summary>
     /// One page of the objects whose key starts with <paramref name="prefix"/> ("" for all), in ordinal key order.
     /// Pass the returned continuation token to get the next page; null means done. A page may hold fewer items than
-    /// <paramref name="pageSize"/> even when more follow.
+    /// <paramref name="pageSize"/> even when more follow. A prefix with no objects lists as empty, but a root that does not
+    /// exist (an Azure container never created, a local root folder that is not there) throws <see cref="StoreNotFoundException"/>:
+    /// a misspelt location must not read as "nothing to do". Any write creates the root.
     /// </summary>
     Task<ObjectPage> ListAsync(string prefix, int pageSize, string? continuationToken, CancellationToken cancellationToken = default);
 

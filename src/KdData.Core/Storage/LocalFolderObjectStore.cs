@@ -296,6 +296,11 @@ internal sealed class LocalFolderObjectStore : IObjectStore
 
     private ObjectPage ListPage(string prefix, int pageSize, string? after)
     {
+        if (!Directory.Exists(_root))
+        {
+            throw new StoreNotFoundException(_display, "no folder " + _root, null);
+        }
+
         int slash = prefix.LastIndexOf('/');
         string start = slash < 0 ? _root : Path.Combine(_root, prefix[..slash].Replace('/', Path.DirectorySeparatorChar));
         if (!Directory.Exists(start))

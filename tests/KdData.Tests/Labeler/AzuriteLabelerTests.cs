@@ -89,6 +89,9 @@ public sealed class AzuriteLabelerTests : LabelerContractTests
     protected override Task<string> NewLocationAsync(string name) =>
         Task.FromResult($"{_azurite.BlobEndpoint}/{_container}/{name}-{Guid.NewGuid():N}/");
 
+    protected override Task<string> NewMissingRootLocationAsync() =>
+        Task.FromResult($"{_azurite.BlobEndpoint}/missing{Guid.NewGuid().ToString("N")[..12]}/images/");
+
     protected override Task<string> NewLocalFolderAsync()
     {
         var folder = Directory.CreateTempSubdirectory("kd-labeler-").FullName;

@@ -33,6 +33,9 @@ public abstract class LabelerContractTests : IAsyncLifetime
     /// <summary>Frees the partition leases a killed process left, as their expiry (60 s) would.</summary>
     protected abstract Task ExpireLeasesAsync(string outputLocation);
 
+    /// <summary>A location whose root does not exist (a folder never created, a container never created).</summary>
+    protected abstract Task<string> NewMissingRootLocationAsync();
+
     public abstract Task InitializeAsync();
 
     public abstract Task DisposeAsync();
@@ -79,7 +82,7 @@ public abstract class LabelerContractTests : IAsyncLifetime
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => RunAsync(input, output, o => o.LeaseWait = TimeSpan.FromSeconds(1)));
         Assert.Contains("another replica", error.Message, StringComparison.Ordinal);
-        Assert.Empty(await ListAsync(Factory.Open(output + $"teacher={TeacherId}/_manifests/")));
+        Assert.Empty(await outputStore.ListAllAsync($"teacher={TeacherId}/_manifests/").ToListAsync());
 
         // Released while a second run waits: that run proceeds and labels everything.
         var waiting = RunAsync(input, output, o => o.LeaseWait = TimeSpan.FromSeconds(60));
@@ -279,6 +282,20 @@ public abstract class LabelerContractTests : IAsyncLifetime
         Assert.All(keys[0], k => Assert.Equal(0, KeyPartitioner.PartitionOf(k, 2)));
         Assert.All(keys[1], k => Assert.Equal(1, KeyPartitioner.PartitionOf(k, 2)));
         Assert.Equal(listed.Count, zero.Listed + one.Listed);
+    }
+
+    [Fact]
+    public async Task Process_InputLocationMissing_ExitsInvalidConfigurationNamingTheSetting()
+    {
+        var input = await NewMissingRootLocationAsync();
+        var output = await NewLocationAsync("output");
+
+        var (code, summary, log) = await LabelerProcess.RunAsync(ProcessArguments(input, output));
+
+        Assert.True(code == ExitCodes.InvalidConfiguration, log);
+        Assert.Null(summary);
+        Assert.Contains("Labeler:Input", log, StringComparison.Ordinal);
+        Assert.Contains("does not exist", log, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -577,9 +594,16 @@ public abstract class LabelerContractTests : IAsyncLifetime
     private static async Task<int> CommitCountAsync(IObjectStore output)
     {
         var count = 0;
-        await foreach (var item in output.ListAllAsync($"teacher={TeacherId}/_manifests/"))
+        try
         {
-            count += PartitionManifest.Parse(await output.ReadAllBytesAsync(item.Key), item.Key).Commits.Count;
+            await foreach (var item in output.ListAllAsync($"teacher={TeacherId}/_manifests/"))
+            {
+                count += PartitionManifest.Parse(await output.ReadAllBytesAsync(item.Key), item.Key).Commits.Count;
+            }
+        }
+        catch (StoreNotFoundException)
+        {
+            // The Labeler has not written anything yet (its first write creates the output location).
         }
 
         return count;

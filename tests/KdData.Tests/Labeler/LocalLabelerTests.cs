@@ -29,6 +29,8 @@ public sealed class LocalLabelerTests : LabelerContractTests
 
     protected override Task<string> NewLocalFolderAsync() => Task.FromResult(NewFolder());
 
+    protected override Task<string> NewMissingRootLocationAsync() => NewLocationAsync("never-written");
+
     /// <summary>A local lease is a sidecar file holding id and expiry; deleting it is what its expiry amounts to.</summary>
     protected override Task ExpireLeasesAsync(string outputLocation)
     {

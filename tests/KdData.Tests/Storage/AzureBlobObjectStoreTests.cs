@@ -48,4 +48,38 @@ public sealed class AzureBlobObjectStoreTests : ObjectStoreContractTests
     {
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Store.TryAcquireLeaseAsync("claims/x", TimeSpan.FromSeconds(5)));
     }
+
+    [Fact]
+    public async Task ListAsync_ContainerMissing_ThrowsStoreNotFoundUntilTheFirstWriteCreatesIt()
+    {
+        var container = "missing" + Guid.NewGuid().ToString("N")[..12];
+        var factory = new ObjectStoreFactory(Options.Create(new StorageOptions { ConnectionString = _azurite.ConnectionString }));
+        IObjectStore store = factory.Open($"{_azurite.BlobEndpoint}/{container}/p/");
+        try
+        {
+            var ex = await Assert.ThrowsAsync<StoreNotFoundException>(() => store.ListAsync("", 10, null));
+            Assert.Contains(container, ex.Message, StringComparison.Ordinal);
+
+            await store.CreateAsync("a.bin", new byte[] { 1 });
+
+            Assert.Equal(["a.bin"], (await store.ListAsync("", 10, null)).Items.Select(i => i.Key));
+            Assert.Empty((await store.ListAsync("other/", 10, null)).Items);
+        }
+        finally
+        {
+            await _azurite.DeleteContainerAsync(container);
+        }
+    }
+
+    [Fact]
+    public async Task ObjectOperations_ContainerMissing_ReportTheKeyStateNotAFailure()
+    {
+        var factory = new ObjectStoreFactory(Options.Create(new StorageOptions { ConnectionString = _azurite.ConnectionString }));
+        IObjectStore store = factory.Open($"{_azurite.BlobEndpoint}/missing{Guid.NewGuid().ToString("N")[..12]}/");
+
+        await Assert.ThrowsAsync<ObjectNotFoundException>(() => store.GetPropertiesAsync("a.bin"));
+        await Assert.ThrowsAsync<ObjectNotFoundException>(() => store.ReadAllBytesAsync("a.bin"));
+        await Assert.ThrowsAsync<ObjectChangedException>(() => store.ReplaceAsync("a.bin", new byte[] { 1 }, "\"0x1\""));
+        Assert.False(await store.DeleteAsync("a.bin"));
+    }
 }

@@ -2,6 +2,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Sas;
 using KdData.Storage;
 using KdData.Tests.Infrastructure;
+using KdData.Tests.Labeler;
 using Microsoft.Extensions.Options;
 using Polly.CircuitBreaker;
 
@@ -116,6 +117,40 @@ public sealed class AzureBlobResilienceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CreateOrConfirmAsync_CreateResponseLost_RetrySucceedsWhereCreateFails()
+    {
+        var lostOnce = new IntermittentFaultPolicy(every: 1, afterService: true, limit: 1);
+        IObjectStore store = OpenWithFaults(lostOnce, retryMaxAttempts: 4, circuitBreaker: false);
+        var lostAgain = new IntermittentFaultPolicy(every: 1, afterService: true, limit: 1);
+        IObjectStore plain = OpenWithFaults(lostAgain, retryMaxAttempts: 4, circuitBreaker: false);
+
+        ObjectInfo created = await store.CreateOrConfirmAsync("lost.bin", new byte[] { 4, 5, 6 });
+        await Assert.ThrowsAsync<ObjectAlreadyExistsException>(() => plain.CreateAsync("lost-plain.bin", new byte[] { 4, 5, 6 }));
+
+        Assert.Equal(1, lostOnce.Injected);
+        Assert.Equal(1, lostAgain.Injected);
+        Assert.Equal(3, created.Size);
+        Assert.Equal(new byte[] { 4, 5, 6 }, await store.ReadAllBytesAsync("lost.bin"));
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceLeftoverAsync_DeleteAndCreateResponsesLost_WritesOnce()
+    {
+        await OpenWithFaults(new FaultInjectionPolicy(0), retryMaxAttempts: 4, circuitBreaker: false).CreateAsync("part.parquet", new byte[] { 9, 9, 9, 9 });
+        // 1 create (409), 2 properties (other size), 3 delete (response lost), 4 delete again (404),
+        // 5 create (response lost), 6 create again (409: our own blob), 7 properties, 8 read: same bytes.
+        var faults = new LostResponsePolicy(3, 5);
+        IObjectStore store = OpenWithFaults(faults, retryMaxAttempts: 4, circuitBreaker: false);
+
+        ObjectInfo written = await store.CreateOrReplaceLeftoverAsync("part.parquet", new byte[] { 1, 2, 3 });
+
+        Assert.Equal(8, faults.Requests);
+        Assert.Equal(3, written.Size);
+        Assert.Equal(new byte[] { 1, 2, 3 }, await store.ReadAllBytesAsync("part.parquet"));
+        Assert.Equal(written.ETag, (await store.GetPropertiesAsync("part.parquet")).ETag);
+    }
+
+    [Fact]
     public async Task CreateAsync_ExistingKey_ConflictIsNotRetried()
     {
         await OpenWithFaults(new FaultInjectionPolicy(0), retryMaxAttempts: 4, circuitBreaker: false).CreateAsync("dup", new byte[] { 1 });
@@ -159,7 +194,7 @@ public sealed class AzureBlobResilienceTests : IAsyncLifetime
         Assert.Equal(requestsBeforeOpenCircuit, faults.Requests);
     }
 
-    private IObjectStore OpenWithFaults(FaultInjectionPolicy faults, int retryMaxAttempts, bool circuitBreaker)
+    private IObjectStore OpenWithFaults(Azure.Core.Pipeline.HttpPipelinePolicy faults, int retryMaxAttempts, bool circuitBreaker)
     {
         var options = new StorageOptions
         {

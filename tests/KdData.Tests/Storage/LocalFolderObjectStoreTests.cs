@@ -106,4 +106,17 @@ public sealed class LocalFolderObjectStoreTests : ObjectStoreContractTests
         Assert.Equal("a/b", ex.Key);
         Assert.Contains("cannot hold both", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ListAsync_RootFolderMissing_ThrowsStoreNotFoundUntilTheFirstWriteCreatesIt()
+    {
+        var factory = new ObjectStoreFactory(Options.Create(new StorageOptions { BaseDirectory = _parent }));
+        IObjectStore store = factory.Open("file:not-yet/");
+
+        await Assert.ThrowsAsync<StoreNotFoundException>(() => store.ListAsync("", 10, null));
+        await store.CreateAsync("x/a.bin", new byte[] { 1 });
+
+        Assert.Equal(["x/a.bin"], (await store.ListAsync("", 10, null)).Items.Select(i => i.Key));
+        Assert.Empty((await store.ListAsync("y/", 10, null)).Items);
+    }
 }

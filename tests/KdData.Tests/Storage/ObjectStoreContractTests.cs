@@ -59,6 +59,51 @@ public abstract class ObjectStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CreateOrConfirmAsync_ExistingKeyWithSameBytes_ReturnsItsProperties()
+    {
+        ObjectInfo first = await Store.CreateAsync("own.bin", new byte[] { 1, 2, 3 });
+
+        ObjectInfo again = await Store.CreateOrConfirmAsync("own.bin", new byte[] { 1, 2, 3 });
+
+        Assert.Equal(first.ETag, again.ETag);
+        Assert.Equal(3, again.Size);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 1, 2, 4 })]
+    [InlineData(new byte[] { 1, 2 })]
+    public async Task CreateOrConfirmAsync_ExistingKeyWithOtherBytes_ThrowsObjectAlreadyExistsAndKeepsContent(byte[] mine)
+    {
+        await Store.CreateAsync("theirs.bin", new byte[] { 1, 2, 3 });
+
+        var ex = await Assert.ThrowsAsync<ObjectAlreadyExistsException>(() => Store.CreateOrConfirmAsync("theirs.bin", mine));
+
+        Assert.Equal("theirs.bin", ex.Key);
+        Assert.Equal(new byte[] { 1, 2, 3 }, await Store.ReadAllBytesAsync("theirs.bin"));
+    }
+
+    [Fact]
+    public async Task CreateOrConfirmAsync_NewKey_Creates()
+    {
+        ObjectInfo created = await Store.CreateOrConfirmAsync("new.bin", new byte[] { 5 });
+
+        Assert.Equal(1, created.Size);
+        Assert.Equal(new byte[] { 5 }, await Store.ReadAllBytesAsync("new.bin"));
+    }
+
+    [Fact]
+    public async Task CreateOrReplaceLeftoverAsync_ExistingKeyWithOtherBytes_ReplacesIt()
+    {
+        await Store.CreateAsync("leftover.bin", new byte[] { 9, 9, 9, 9 });
+
+        ObjectInfo written = await Store.CreateOrReplaceLeftoverAsync("leftover.bin", new byte[] { 1, 2 });
+
+        Assert.Equal(2, written.Size);
+        Assert.Equal(new byte[] { 1, 2 }, await Store.ReadAllBytesAsync("leftover.bin"));
+        Assert.Equal(written.ETag, (await Store.GetPropertiesAsync("leftover.bin")).ETag);
+    }
+
+    [Fact]
     public async Task CreateAsync_StreamWithOffset_WritesFromCurrentPosition()
     {
         using var stream = new MemoryStream([0, 0, 7, 8, 9]);
