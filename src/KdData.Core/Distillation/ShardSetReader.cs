@@ -161,6 +161,21 @@ public sealed class ShardSetReader
         }
 
         var root = store.Location.ToString();
+        try
+        {
+            return await OpenSetAsync(store, root, index, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreNotFoundException e)
+        {
+            // No folder or container at all: the Labeler has not written there yet.
+            throw new InvalidInputException(
+                $"No committed soft-target shards at '{root}' ({e.Message}). " +
+                $"Label the unlabeled images first: {LabelerCommand} (it writes to {ShardSelectionOptions.DefaultLocation}), or set {ShardSelectionOptions.SectionName}:Locations.", e);
+        }
+    }
+
+    private static async Task<SetState> OpenSetAsync(IObjectStore store, string root, int index, CancellationToken cancellationToken)
+    {
         string folder;
         if (await AnyAsync(store, "_manifests/", cancellationToken).ConfigureAwait(false))
         {

@@ -58,6 +58,7 @@ public sealed class TrainingLoop
     private readonly Device _device;
     private readonly IProgress<TrainingProgress>? _progress;
     private readonly ILogger _logger;
+    private JsonObject _complexity = [];
 
     /// <param name="options">Validated here as well as by the host.</param>
     /// <param name="objective">What each step minimises.</param>
@@ -103,7 +104,10 @@ public sealed class TrainingLoop
         ArgumentNullException.ThrowIfNull(job.Train);
         ArgumentNullException.ThrowIfNull(job.Eval);
         ArgumentException.ThrowIfNullOrWhiteSpace(job.OutputDirectory);
-        _logger.LogInformation("Model {Architecture}: {Parameters} parameters; objective {Objective}", job.Architecture.Name, ModelZoo.CountParameters(model), _objective.Name);
+        var parameters = ModelComplexity.Parameters(model);
+        long? macs = job.Preprocessing is { } pre ? ModelComplexity.Macs(model, job.Architecture.InChannels, pre.Height, pre.Width) : null;
+        _complexity = new JsonObject { ["parameters"] = parameters, ["macs"] = macs };
+        _logger.LogInformation("Model {Architecture}: {Parameters} parameters, {Macs} MACs per image; objective {Objective}", job.Architecture.Name, parameters, macs, _objective.Name);
         var batchesPerEpoch = job.Train.BatchesPerEpoch;
         if (batchesPerEpoch < 1)
         {
@@ -594,6 +598,7 @@ public sealed class TrainingLoop
         {
             ["options"] = JsonSerializer.SerializeToNode(_options, OptionsJson),
             ["objective"] = _objective.Name,
+            ["model"] = _complexity.DeepClone(),
         };
         if (job.Lineage is not null)
         {

@@ -184,7 +184,7 @@ public sealed partial class InfraManifestTests
     /// <summary>The Trainer's commands, as its command line defines them (its public string constants).</summary>
     private static string[] TrainerCommands()
     {
-        var type = Assembly.LoadFrom(ProgramDll("Trainer", "kddata-trainer.dll")).GetType("KdData.Trainer.TrainerCommandLine");
+        var type = Assembly.LoadFrom(ProgramDll("Trainer", "kddata-trainer.dll")).GetType("KdData.Trainer.TrainerCommands");
         Assert.NotNull(type);
         var commands = type.GetFields(BindingFlags.Public | BindingFlags.Static)
             .Where(f => f.IsLiteral && f.FieldType == typeof(string))
