@@ -28,6 +28,42 @@ student_model=(--model convnet --Trainer:Model:Width=32)
 small_epochs=30   # 6,000 labeled images
 large_epochs=12   # 60,000 images (labeled or pseudo-labeled)
 
+command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
+
+# The table: each finished row's last checkpoint is evaluated once on the official 10k test set by the
+# evaluate command (accuracy, parameters, MACs); time is the sum of the epochs' wall-clock seconds (metrics.jsonl).
+rows=(
+  "1|teacher (convnet w64) on 10 % labels|row1-teacher-10pct"
+  "2|student (convnet w32) from scratch on 10 % labels|row2-student-10pct"
+  "3|student KD on the 10 % labeled images only|row3-kd-10pct"
+  "4|student KD on 10 % labels + 90 % pool pseudo-labeled by 1 (offline)|row4-kd-10pct-pool"
+  "5|as 4, class-balanced (every class capped at the smallest)|row5-kd-10pct-pool-balanced"
+  "6|student supervised on 100 % labels|row6-student-100pct"
+  "7a|teacher (convnet w64) on 100 % labels|row7-teacher-100pct"
+  "7b|student KD from 7a on 100 % labels|row7-kd-100pct"
+)
+table() {
+  local out=bench/distillation/results.md
+  {
+    echo "| row | run | test accuracy | params | MACs | epochs | training time (s) | seed |"
+    echo "|---|---|---|---|---|---|---|---|"
+    for row in "${rows[@]}"; do
+      IFS='|' read -r n what id <<<"$row"
+      local dir="$root/$id"
+      if [ ! -f "$root/$id.done" ]; then echo "| $n | $what | (not run yet) | | | | | |"; continue; fi
+      if [ ! -f "$dir/evaluation/evaluation.json" ]; then
+        "${trainer[@]}" evaluate --checkpoint "$dir/last.json" --dataset file:data/fashion-mnist/ --output "$dir/evaluation" \
+          --Torch:Threads=2 --Trainer:Data:DecodeWorkers=1 > "$dir/evaluation.log" 2>&1
+      fi
+      local e="$dir/evaluation/evaluation.json" r="$dir/last.json"
+      printf '| %s | %s | %.2f %% | %s | %s | %s | %s | %s |\n' "$n" "$what" \
+        "$(jq '.metrics.accuracy * 100' "$e")" "$(jq '.checkpoint.parameters' "$e")" "$(jq '.checkpoint.macs' "$e")" \
+        "$(jq '.training.epoch' "$r")" "$(jq -s 'map(.seconds) | add | floor' "$dir/metrics.jsonl")" "$(jq '.training.options.seed' "$r")"
+    done
+  } > "$out"
+  cat "$out"
+}
+
 step() {
   local name=$1; shift
   if [ -f "$root/$name.done" ]; then echo "== $name: done"; return 0; fi
@@ -37,6 +73,7 @@ step() {
   local rc=${PIPESTATUS[0]}
   if [ "$rc" -ne 0 ]; then echo "== $name failed (exit $rc); rerun to resume" >&2; exit "$rc"; fi
   echo $((SECONDS - start)) > "$root/$name.done"
+  table
 }
 
 step import-10pct "${trainer[@]}" import --dest "file:data/fashion-mnist/" --labeled-fraction 0.1 --seed 42
@@ -82,3 +119,4 @@ step row7-teacher-100pct "${trainer[@]}" teacher --dataset file:data/fashion-mni
   "${teacher_model[@]}" --epochs $large_epochs --Trainer:Teacher:BatchSize=128 "${threads[@]}"
 label label-t100-train "$root/row7-teacher-100pct/last.json" file:data/fashion-mnist-all/train/ "file:$root/labels-t100-train/"
 distill row7-kd-100pct data/fashion-mnist-all $large_epochs labels-t100-train
+table

@@ -237,6 +237,9 @@ public sealed class EvaluateJob : JobService
         Path = path,
         Id = checkpoint.Record.WeightsSha256 is { Length: >= 16 } sha ? sha[..16] : string.Empty,
         Architecture = checkpoint.Record.Architecture.Name,
-        Parameters = checkpoint.Model.parameters().Sum(p => p.numel()),
+        Parameters = ModelComplexity.Parameters(checkpoint.Model),
+        Macs = checkpoint.Record.Preprocessing is { } pre
+            ? ModelComplexity.Macs(checkpoint.Model, checkpoint.Record.Architecture.InChannels, pre.Height, pre.Width)
+            : null,
     };
 }

@@ -14,4 +14,7 @@ public sealed record EvaluatedModel
 
     /// <summary>Number of parameters.</summary>
     public required long Parameters { get; init; }
+
+    /// <summary>Multiply-accumulates of one forward pass of one image (see <c>ModelComplexity</c>); null when the record has no input size.</summary>
+    public long? Macs { get; init; }
 }
