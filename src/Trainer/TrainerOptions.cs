@@ -12,7 +12,7 @@ public sealed class TrainerOptions
     [Required]
     public string Output { get; set; } = "out/teacher";
 
-    /// <summary>Teacher architecture (see <see cref="ModelZoo"/>). Default: <c>convnet</c> with its default width and depth.</summary>
+    /// <summary>Architecture the <c>teacher</c> stage trains (see <see cref="ModelZoo"/>); the student of <c>distill</c> is <c>Trainer:Distill:Model</c>. Default: <c>convnet</c> with its default width and depth.</summary>
     [Required]
     public ModelSpec Model { get; set; } = new() { Name = "convnet" };
 }

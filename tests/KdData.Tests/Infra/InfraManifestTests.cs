@@ -61,6 +61,10 @@ public sealed partial class InfraManifestTests
         Assert.NotNull(Explain("Labeler__BatchSzie", sections));
         Assert.NotNull(Explain("Labler__BatchSize", sections));
         Assert.NotNull(Explain("Labeler__BatchSize__Extra", sections));
+        Assert.Null(Explain("Trainer__Distill__Shards__Locations__0", sections));
+        Assert.Null(Explain("Trainer__Distill__Epochs", sections));
+        Assert.NotNull(Explain("Trainer__Distill__Shards__Locations__first", sections));
+        Assert.NotNull(Explain("Trainer__Distill__Epochz", sections));
     }
 
     [Fact]
@@ -119,7 +123,7 @@ public sealed partial class InfraManifestTests
     }
 
     /// <summary>Why <paramref name="variable"/> (<c>Section__Key</c>) names no bound option property, or null when it does.</summary>
-    private static string? Explain(string variable, IReadOnlyDictionary<string, Type> sections)
+    private static string? Explain(string variable, IReadOnlyDictionary<string, Type[]> sections)
     {
         var path = variable.Split("__");
         if (FrameworkSections.Contains(path[0], StringComparer.OrdinalIgnoreCase))
@@ -130,9 +134,11 @@ public sealed partial class InfraManifestTests
         // The longest section that prefixes the path (Trainer:Data before Trainer).
         for (var length = path.Length - 1; length >= 1; length--)
         {
-            if (sections.TryGetValue(string.Join(':', path[..length]), out var type))
+            if (sections.TryGetValue(string.Join(':', path[..length]), out var types))
             {
-                return ExplainProperty(type, path[length..]);
+                // A section may be bound to several classes (the training loop's settings share a stage's section).
+                var problems = types.Select(t => ExplainProperty(t, path[length..])).ToList();
+                return problems.Any(p => p is null) ? null : string.Join("; ", problems);
             }
         }
 
@@ -158,23 +164,40 @@ public sealed partial class InfraManifestTests
             return rest.Length == 2 ? null : $"{type.Name}.{property.Name} is a dictionary of plain values";
         }
 
+        if (valueType.IsGenericType && valueType.GetGenericTypeDefinition() == typeof(List<>))
+        {
+            // A list element by index (Locations__0); elements are plain values or option objects.
+            var element = valueType.GetGenericArguments()[0];
+            if (!int.TryParse(rest[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+            {
+                return $"{type.Name}.{property.Name} is a list: '{rest[1]}' is not an index";
+            }
+            return rest.Length == 2 ? null
+                : element.IsClass && element != typeof(string) ? ExplainProperty(element, rest[2..])
+                : $"{type.Name}.{property.Name} holds plain values";
+        }
+
         return valueType.IsClass && valueType != typeof(string) && !valueType.IsArray
             ? ExplainProperty(valueType, rest[1..])
             : $"{type.Name}.{property.Name} is a plain value, it has no '{rest[1]}'";
     }
 
     /// <summary>Options classes by configuration section (<c>SectionName</c>), from KdData.Core and the Trainer program.</summary>
-    private static Dictionary<string, Type> OptionsSections()
+    private static Dictionary<string, Type[]> OptionsSections()
     {
         var assemblies = new[] { typeof(LabelingOptions).Assembly, Assembly.LoadFrom(ProgramDll("Trainer", "kddata-trainer.dll")) };
-        var sections = new Dictionary<string, Type>(StringComparer.OrdinalIgnoreCase);
+        var sections = new Dictionary<string, Type[]>(StringComparer.OrdinalIgnoreCase);
         foreach (var type in assemblies.SelectMany(a => a.GetExportedTypes()))
         {
             if (type.GetField("SectionName", BindingFlags.Public | BindingFlags.Static) is { IsLiteral: true } field && field.GetRawConstantValue() is string section)
             {
-                sections.Add(section, type);
+                sections[section] = [.. sections.GetValueOrDefault(section, []), type];
             }
         }
+
+        // The distill stage binds the training loop's settings from its own section too (TrainerHostExtensions.AddDistillJob).
+        var distill = "Trainer:Distill";
+        sections[distill] = [.. sections[distill], typeof(KdData.Training.TrainingLoopOptions)];
 
         Assert.Contains("Labeler", sections.Keys);
         Assert.Contains("Import", sections.Keys);
