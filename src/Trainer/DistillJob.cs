@@ -77,14 +77,7 @@ public sealed class DistillJob : JobService
             throw new InvalidInputException($"Dataset {dataset.Location} has no '{DatasetSplits.Test}' rows in {DatasetLayout.ManifestKey}; distillation evaluates on them.");
         }
 
-        var preprocessing = new PreprocessingRecord
-        {
-            Width = _imageOptions.OutputSize,
-            Height = _imageOptions.OutputSize,
-            Channels = _imageOptions.Channels,
-            Mean = [.. _imageOptions.GetEffectiveMean()],
-            Std = [.. _imageOptions.GetEffectiveStd()],
-        };
+        var preprocessing = _imageOptions.ToPreprocessingRecord();
         var reader = new ShardSetReader(_stores, _shardOptions, _loggerFactory.CreateLogger<ShardSetReader>());
         var softTargets = objective.NeedsTeacher || _shardOptions.Locations.Count > 0
             ? await reader.ReadAsync(classes, preprocessing, stoppingToken)

@@ -1,4 +1,5 @@
 using KdData.Datasets;
+using KdData.Distillation;
 using KdData.Evaluation;
 using KdData.Hosting;
 using KdData.Imaging;
@@ -171,25 +172,28 @@ public sealed class EvaluateJob : JobService
         return ExitCodes.Success;
     }
 
-    private PseudoLabelEvaluation ScorePseudoLabels(EvaluationInputs inputs, CommittedPseudoLabels committed)
+    private PseudoLabelEvaluation ScorePseudoLabels(EvaluationInputs inputs, PseudoLabelSet committed)
     {
-        var prefix = _options.ShardKeyPrefix ?? DerivePrefix(inputs.Dataset.Location.ToString(), committed.Input);
+        var set = committed.Sets[0];
+        var input = committed.Sources.Count > 0 ? committed.Sources[0].Location : null;
+        var prefix = _options.ShardKeyPrefix ?? DerivePrefix(inputs.Dataset.Location.ToString(), input);
         var classes = inputs.Classes.Count;
-        var accepted = PseudoLabelAccuracy.Compute(committed.Accepted.Select(v => (prefix + v.Key, v.Predicted)), inputs.PoolLabels!, classes);
-        var all = committed.Rejected.Count == 0
+        var acceptedRows = committed.Rows.Where(r => !r.FromRejected).Select(r => (prefix + r.Key, r.Predicted)).ToList();
+        var accepted = PseudoLabelAccuracy.Compute(acceptedRows, inputs.PoolLabels!, classes);
+        var all = acceptedRows.Count == committed.Rows.Count
             ? null
-            : PseudoLabelAccuracy.Compute(committed.Accepted.Concat(committed.Rejected).Select(v => (prefix + v.Key, v.Predicted)), inputs.PoolLabels!, classes);
+            : PseudoLabelAccuracy.Compute(committed.Rows.Select(r => (prefix + r.Key, r.Predicted)), inputs.PoolLabels!, classes);
         if (accepted.Matched == 0 && accepted.Predictions > 0)
         {
             Logger.LogWarning(
                 "No shard key matched a pool label with prefix '{Prefix}' (first shard key '{Key}'); set Evaluate:ShardKeyPrefix",
-                prefix, committed.Accepted[0].Key);
+                prefix, acceptedRows[0].Item1);
         }
 
         return new PseudoLabelEvaluation
         {
-            Location = $"{inputs.ShardStore!.Location}{committed.Folder}",
-            Files = committed.Files,
+            Location = set.Location,
+            Files = set.Files,
             KeyPrefix = prefix,
             Accepted = accepted,
             IncludingRejected = all,

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using KdData.Datasets;
-using KdData.Evaluation;
+using KdData.Distillation;
 using KdData.Models;
 using KdData.Storage;
 using KdData.Training;
@@ -34,9 +34,8 @@ internal sealed class EvaluationInputs : IDisposable
 
     public Checkpoint? Teacher { get; private set; }
 
-    public IObjectStore? ShardStore { get; private set; }
 
-    public CommittedPseudoLabels? PseudoLabels { get; private set; }
+    public PseudoLabelSet? PseudoLabels { get; private set; }
 
     /// <summary>The pool's true labels by dataset key; present with <see cref="PseudoLabels"/>.</summary>
     public IReadOnlyDictionary<string, int>? PoolLabels { get; private set; }
@@ -98,13 +97,10 @@ internal sealed class EvaluationInputs : IDisposable
             await ReadDatasetFileAsync(Dataset, DatasetLayout.PoolLabelsKey, "the pool's withheld labels, needed for --shards", cancellationToken).ConfigureAwait(false),
             $"{Dataset.Location}{DatasetLayout.PoolLabelsKey}",
             cancellationToken).ConfigureAwait(false);
-        ShardStore = stores.Open(location);
-        PseudoLabels = await CommittedPseudoLabels.ReadAsync(ShardStore, cancellationToken).ConfigureAwait(false);
-        if (PseudoLabels.TeacherClasses is { Count: > 0 } teacherClasses && !teacherClasses.SequenceEqual(Classes, StringComparer.Ordinal))
-        {
-            throw new InvalidDataException(
-                $"Shard set '{ShardStore.Location}{PseudoLabels.Folder}' was labeled with classes [{string.Join(", ", teacherClasses)}] but the dataset's classes.json has [{string.Join(", ", Classes)}].");
-        }
+        // The same reader as distillation: committed files only, latest commit per image, classes checked (exit 2,
+        // naming the file); every row, rejected ones included, so both accuracies can be reported.
+        var reader = new ShardSetReader(stores, new ShardSelectionOptions { Locations = [location], IncludeRejected = true });
+        PseudoLabels = await reader.ReadAsync(Classes, preprocessing: null, cancellationToken).ConfigureAwait(false);
 
         var truth = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var row in pool)

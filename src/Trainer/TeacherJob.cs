@@ -3,7 +3,6 @@ using System.Text.Json;
 using KdData.Datasets;
 using KdData.Hosting;
 using KdData.Imaging;
-using KdData.Models;
 using KdData.Objectives;
 using KdData.Storage;
 using KdData.Torch;
@@ -85,14 +84,7 @@ public sealed class TeacherJob : JobService
                 Eval = evalData,
                 OutputDirectory = _options.Output,
                 Classes = classes,
-                Preprocessing = new PreprocessingRecord
-                {
-                    Width = _imageOptions.OutputSize,
-                    Height = _imageOptions.OutputSize,
-                    Channels = _imageOptions.Channels,
-                    Mean = [.. _imageOptions.GetEffectiveMean()],
-                    Std = [.. _imageOptions.GetEffectiveStd()],
-                },
+                Preprocessing = _imageOptions.ToPreprocessingRecord(),
             },
             stoppingToken);
         progress.EndLine();

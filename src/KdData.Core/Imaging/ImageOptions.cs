@@ -71,6 +71,16 @@ public sealed class ImageOptions : IValidatableObject
     public IReadOnlyList<float> GetEffectiveStd() =>
         Std ?? (Channels == 3 ? ImageNetStd : [0.226f]);
 
+    /// <summary>What a checkpoint records of this preprocessing: the input a model trained on it expects.</summary>
+    public Models.PreprocessingRecord ToPreprocessingRecord() => new()
+    {
+        Width = OutputSize,
+        Height = OutputSize,
+        Channels = Channels,
+        Mean = [.. GetEffectiveMean()],
+        Std = [.. GetEffectiveStd()],
+    };
+
     /// <summary>Cross-property rules that attributes cannot express.</summary>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

@@ -8,6 +8,9 @@ namespace KdData.Tests.Evaluation;
 /// <summary>Writes a small committed shard set (shards + a partition manifest) the way the Labeler lays it out.</summary>
 internal static class ShardSetWriter
 {
+    private static readonly float[] SampleMean = [0.286f];
+    private static readonly float[] SampleStd = [0.353f];
+
     public static SoftTargetRow Row(string key, int predicted, int classes, int view = 0)
     {
         var logits = new float[classes];
@@ -22,6 +25,7 @@ internal static class ShardSetWriter
         {
             ["kddata.input"] = input,
             ["kddata.teacher"] = JsonSerializer.Serialize(new { id = "0000000000000000", classes }),
+            ["kddata.preprocessing"] = JsonSerializer.Serialize(new { size = 28, channels = 1, mean = SampleMean, std = SampleStd, resize_mode = "ShorterSideCenterCrop", views_per_image = 1 }),
         };
         using var buffer = new MemoryStream();
         var writer = await SoftTargetShard.CreateWriterAsync(buffer, metadata, new ShardOptions());
