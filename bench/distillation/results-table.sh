@@ -62,6 +62,12 @@ table() {
     done
   } > "$out"
   cat "$out"
+  # The README shows the same table between its markers.
+  awk -v table="$out" '
+    /<!-- results-table:end -->/ { while ((getline line < table) > 0) print line; skip = 0 }
+    !skip { print }
+    /<!-- results-table:start -->/ { skip = 1 }
+  ' README.md > README.md.tmp && mv README.md.tmp README.md
 }
 
 step() {
