@@ -69,14 +69,14 @@ internal sealed class DistillLoaderBenchmark(DistillLoaderSettings settings, str
                 Std = [.. Imaging.GetEffectiveStd()],
             };
 
-            var datasetRoot = await EnsureDatasetAsync(stores, settings.Labeled, settings.Pool, setup, cancellationToken);
+            var (datasetRoot, poolImages) = await EnsureDatasetAsync(stores, settings.Labeled, settings.Pool, setup, cancellationToken);
             var dataset = stores.Open(datasetRoot);
             var (manifest, classes) = await ReadDatasetAsync(dataset, cancellationToken);
             var teacherSpec = new ModelSpec { Name = "convnet", NumClasses = classes.Count, InChannels = Imaging.Channels, Width = settings.Width };
             var (teacherPath, teacherParameters) = await BenchTeacher.CreateAsync(Path.Combine(work, "teacher"), teacherSpec, preprocessing, classes, cancellationToken);
             using var teacher = await InferenceModel.LoadAsync(stores, teacherPath, CPU, cancellationToken);
             var labels = FileUri(Path.Combine(work, "labels"));
-            setup["label-pool"] = await LabelAsync(stores, teacher, datasetRoot + DatasetLayout.UnlabeledPrefix, labels, settings.Pool, cancellationToken);
+            setup["label-pool"] = await LabelAsync(stores, teacher, datasetRoot + DatasetLayout.UnlabeledPrefix, labels, poolImages, cancellationToken);
 
             // What DistillJob does before training: read and select the shard rows, join them with the manifest.
             var reader = new ShardSetReader(stores, new ShardSelectionOptions { Locations = { labels } });
@@ -241,19 +241,22 @@ internal sealed class DistillLoaderBenchmark(DistillLoaderSettings settings, str
 
     private async Task<ChildDistillResult> RssAsync(ObjectStoreFactory stores, InferenceModel teacher, int pool, string work, Dictionary<string, double> setup, CancellationToken cancellationToken)
     {
-        var root = await EnsureDatasetAsync(stores, settings.RssLabeled, pool, setup, cancellationToken);
+        var (root, images) = await EnsureDatasetAsync(stores, settings.RssLabeled, pool, setup, cancellationToken);
         var labels = FileUri(Path.Combine(work, Invariant($"labels-rss-{pool}")));
-        setup[Invariant($"label-rss-{pool}")] = await LabelAsync(stores, teacher, root + DatasetLayout.UnlabeledPrefix, labels, pool, cancellationToken);
+        setup[Invariant($"label-rss-{pool}")] = await LabelAsync(stores, teacher, root + DatasetLayout.UnlabeledPrefix, labels, images, cancellationToken);
         Console.WriteLine(Invariant($"Peak RSS: kddata-trainer distill over {settings.RssLabeled} labeled + {pool} pseudo-labeled images in a child process, stopped {settings.RssSeconds:F0} s into training ..."));
         var child = Path.Combine(work, Invariant($"child-{pool}"));
         Directory.CreateDirectory(child);
-        var result = await ChildDistillProcess.RunAsync(root, labels, pool, child, settings, cancellationToken);
+        var result = await ChildDistillProcess.RunAsync(root, labels, images, child, settings, cancellationToken);
         Console.WriteLine(Invariant($"  peak RSS {result.PeakRssKiB / 1024.0:F1} MiB ({result.PseudoRows} pseudo-labeled rows, exit {result.ExitCode})"));
         return result;
     }
 
-    /// <summary>Imports (or reuses) <paramref name="labeled"/> labeled + <paramref name="pool"/> pool train images and a small test split; returns the root.</summary>
-    private async Task<string> EnsureDatasetAsync(ObjectStoreFactory stores, int labeled, int pool, Dictionary<string, double> setup, CancellationToken cancellationToken)
+    /// <summary>
+    /// Imports (or reuses) about <paramref name="labeled"/> labeled + <paramref name="pool"/> pool train images and a small
+    /// test split; returns the root and the pool's actual size (the labeled split is stratified, rounded per class).
+    /// </summary>
+    private async Task<(string Root, int Pool)> EnsureDatasetAsync(ObjectStoreFactory stores, int labeled, int pool, Dictionary<string, double> setup, CancellationToken cancellationToken)
     {
         var name = Invariant($"fashion-mnist-distill-{labeled}-{pool}");
         var root = FileUri(Path.Combine(Path.GetFullPath(settings.DataDirectory), name));
@@ -272,9 +275,9 @@ internal sealed class DistillLoaderBenchmark(DistillLoaderSettings settings, str
                 Console.WriteLine(Invariant($"  importing: {written}/{labeled + pool + TestImages}"));
             }
         });
-        await new IdxDatasetImporter(stores.Open(root)).ImportAsync(options, progress, cancellationToken);
+        var descriptor = await new IdxDatasetImporter(stores.Open(root)).ImportAsync(options, progress, cancellationToken);
         setup["import-" + name] = clock.Elapsed.TotalSeconds;
-        return root;
+        return (root, descriptor.PoolCount);
     }
 
     /// <summary>The real Labeler engine over <paramref name="input"/>; 4 views per image as in the results table. Returns the seconds.</summary>
