@@ -17,16 +17,11 @@ internal static class BenchTeacher
     private const float Std = 0.3530f;
 
     /// <summary>Writes <c>teacher.json</c> (+ weights) into <paramref name="directory"/>; returns the record's path and the parameter count.</summary>
-    public static async Task<(string RecordPath, long Parameters)> CreateAsync(string directory, int channels, CancellationToken cancellationToken = default)
-    {
-        var spec = new ModelSpec { Name = Architecture, NumClasses = 10, InChannels = channels, Stem = "small" };
-        manual_seed(1234);
-        using var model = ModelZoo.Create(spec);
-        var record = new CheckpointRecord
-        {
-            Architecture = spec,
-            Classes = [.. Enumerable.Range(0, 10).Select(i => $"class{i}")],
-            Preprocessing = new PreprocessingRecord
+    public static Task<(string RecordPath, long Parameters)> CreateAsync(string directory, int channels, CancellationToken cancellationToken = default) =>
+        CreateAsync(
+            directory,
+            new ModelSpec { Name = Architecture, NumClasses = 10, InChannels = channels, Stem = "small" },
+            new PreprocessingRecord
             {
                 Width = Size,
                 Height = Size,
@@ -34,6 +29,24 @@ internal static class BenchTeacher
                 Mean = [.. Enumerable.Repeat(Mean, channels)],
                 Std = [.. Enumerable.Repeat(Std, channels)],
             },
+            [.. Enumerable.Range(0, 10).Select(i => $"class{i}")],
+            cancellationToken);
+
+    /// <summary>
+    /// Any architecture with random (seeded) weights, saved as <c>teacher.json</c> (+ weights) in
+    /// <paramref name="directory"/>; returns the record's path and the parameter count. <paramref name="classes"/> must
+    /// be the data set's when its shards are to be distilled from (the shard reader checks them).
+    /// </summary>
+    public static async Task<(string RecordPath, long Parameters)> CreateAsync(
+        string directory, ModelSpec spec, PreprocessingRecord preprocessing, IReadOnlyList<string> classes, CancellationToken cancellationToken = default)
+    {
+        manual_seed(1234);
+        using var model = ModelZoo.Create(spec);
+        var record = new CheckpointRecord
+        {
+            Architecture = spec,
+            Classes = classes,
+            Preprocessing = preprocessing,
         };
         var path = await CheckpointSerializer.SaveAsync(model, record, directory, "teacher", cancellationToken);
         return (path, ModelZoo.CountParameters(model));

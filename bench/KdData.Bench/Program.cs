@@ -1,6 +1,7 @@
 using KdData.Bench;
 
 // dotnet run -c Release --project bench/KdData.Bench -- labeler [--images 10000] [--batch 128] [--threads 2] [--azurite true] [--rss true]
+// dotnet run -c Release --project bench/KdData.Bench -- distill-loader [--labeled 6000] [--pool 12000] [--rounds 2] [--rss true]
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
@@ -17,12 +18,16 @@ try
         case "labeler":
             await new LabelerBenchmark(LabelerBenchSettings.From(arguments), "dotnet run -c Release --project bench/KdData.Bench -- " + string.Join(' ', args)).RunAsync(cancel.Token);
             return 0;
+        case "distill-loader":
+            await new DistillLoaderBenchmark(DistillLoaderSettings.From(arguments), "dotnet run -c Release --project bench/KdData.Bench -- " + string.Join(' ', args)).RunAsync(cancel.Token);
+            return 0;
         case ChildLabelingCommand.Name:
             return await ChildLabelingCommand.RunAsync(arguments, cancel.Token);
         default:
             Console.Error.WriteLine(
                 """
-                usage: dotnet run -c Release --project bench/KdData.Bench -- labeler [options]
+                usage: dotnet run -c Release --project bench/KdData.Bench -- labeler|distill-loader [options]
+                labeler:
                   --images N           Fashion-MNIST train images per throughput run (default 10000)
                   --batch N            teacher batch size (default 128)
                   --threads N          Torch intra-op threads (default 2)
@@ -37,6 +42,20 @@ try
                   --data DIR           cache of imported datasets (default $TMPDIR/kddata-bench)
                   --idx DIR            Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist)
                   --out DIR            JSON results (default out/bench)
+                distill-loader (loader ratio, KD vs CE epoch, peak RSS of kddata-trainer distill):
+                  --labeled N          labeled images of the loader runs (default 6000)
+                  --pool N             pseudo-labeled pool images of the loader runs (default 12000)
+                  --batch N            student batch size (default 128)
+                  --threads N          Torch intra-op threads (default 2)
+                  --width N            convnet student (and teacher) width (default 32)
+                  --decode-workers N   distillation loader decode workers (default 1, as in the results table)
+                  --rounds N           interleaved rounds of loader / pre-made KD / pre-made CE epochs (default 2)
+                  --rss true|false     peak RSS of kddata-trainer distill, small vs large pool, child processes (default true)
+                  --rss-small N        pool of the small RSS run (default 10000)
+                  --rss-large N        pool of the large RSS run (default 54000)
+                  --rss-labeled N      labeled images of both RSS runs (default 1000)
+                  --rss-seconds S      seconds each RSS child trains before SIGTERM (default 60)
+                  --data DIR, --idx DIR, --out DIR   as for labeler
                 """);
             return 2;
     }
