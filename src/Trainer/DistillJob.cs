@@ -83,6 +83,10 @@ public sealed class DistillJob : JobService
             ? await reader.ReadAsync(classes, preprocessing, stoppingToken)
             : null;
         var samples = DistillationSamples.Build(dataset, train, eval, softTargets);
+        // The samples hold what training needs; the row set itself need not live through the run (async locals
+        // are fields of the state machine, so it would).
+        var sets = softTargets?.Sets ?? [];
+        softTargets = null;
         Logger.LogInformation(
             "Distilling from {Labeled} labeled images ({WithTeacher} with teacher views) and {Pseudo} pseudo-labeled images; {HeldOut} soft-targeted images of the test split left out",
             samples.Labeled.Count, samples.LabeledWithTeacher, samples.Pseudo.Count, samples.DroppedHeldOut);
@@ -96,7 +100,7 @@ public sealed class DistillJob : JobService
 
         var evalSource = new StoreTrainingData(caches[0], eval, _imageOptions, _dataOptions, 256, training: false, seed, _loggerFactory.CreateLogger<StoreTrainingData>());
         var evalData = await InMemoryTrainingData.LoadAsync(evalSource, 256, stoppingToken);
-        var evalTeacher = await AttachTeacherAsync(evalData, softTargets, classes.Count, device, stoppingToken);
+        var evalTeacher = await AttachTeacherAsync(evalData, sets, classes.Count, device, stoppingToken);
 
         var spec = _options.Model with { NumClasses = classes.Count, InChannels = _imageOptions.Channels };
         var lineage = new JsonObject
@@ -106,8 +110,8 @@ public sealed class DistillJob : JobService
             ["objective"] = JsonSerializer.SerializeToNode(_objectiveOptions, SnakeCase),
             ["mix"] = JsonSerializer.SerializeToNode(_mixOptions, SnakeCase),
             ["shards"] = JsonSerializer.SerializeToNode(_shardOptions, SnakeCase),
-            ["shard_sets"] = JsonSerializer.SerializeToNode(softTargets?.Sets ?? [], SnakeCase),
-            ["teachers"] = new JsonArray([.. (softTargets?.Sets ?? []).Select(s => (JsonNode?)s.TeacherId).Distinct()]),
+            ["shard_sets"] = JsonSerializer.SerializeToNode(sets, SnakeCase),
+            ["teachers"] = new JsonArray([.. sets.Select(s => (JsonNode?)s.TeacherId).Distinct()]),
             ["labeled_images"] = samples.Labeled.Count,
             ["labeled_with_teacher"] = samples.LabeledWithTeacher,
             ["pseudo_labeled_images"] = samples.Pseudo.Count,
@@ -165,13 +169,13 @@ public sealed class DistillJob : JobService
     }
 
     /// <summary>Runs the teacher once over the evaluation images (never over training data) for the per-epoch KL and agreement.</summary>
-    private async Task<string?> AttachTeacherAsync(InMemoryTrainingData evalData, PseudoLabelSet? softTargets, int classes, TorchSharp.torch.Device device, CancellationToken cancellationToken)
+    private async Task<string?> AttachTeacherAsync(InMemoryTrainingData evalData, IReadOnlyList<ShardSetInfo> sets, int classes, TorchSharp.torch.Device device, CancellationToken cancellationToken)
     {
         if (string.Equals(_options.EvalTeacher, "none", StringComparison.OrdinalIgnoreCase))
         {
             return null;
         }
-        var set = softTargets is { Sets.Count: > 0 } ? softTargets.Sets[0] : null;
+        var set = sets.Count > 0 ? sets[0] : null;
         var location = _options.EvalTeacher ?? set?.TeacherSource;
         if (location is null)
         {
