@@ -1,7 +1,7 @@
 # KdData: one image with both hosts (Labeler and Trainer); the job chooses which to run.
 #   docker build -t kddata .
 #   docker run --rm kddata                              # Labeler (default command)
-#   docker run --rm kddata kddata-trainer.dll teacher   # Trainer (ENTRYPOINT is dotnet)
+#   docker run --rm kddata kddata-trainer.dll distill   # Trainer: distil / teacher / import / evaluate (ENTRYPOINT is dotnet)
 # The .NET 10 images are Ubuntu 24.04 based: its libstdc++ has GLIBCXX_3.4.32, so the build's
 # TorchSharp patch (build/torchsharp-glibcxx) detects that and does nothing.
 # CUDA: build with --build-arg TORCH_BACKEND=cuda on a registry that serves TorchSharp-cuda-linux,
