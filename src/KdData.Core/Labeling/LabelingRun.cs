@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using KdData.Imaging;
 using KdData.Models;
@@ -116,7 +117,8 @@ public sealed class LabelingRun
 
             var metadata = ShardFooter.Metadata(_teacher, input.Location.ToString(), _imageOptions, _options, _topK, _thresholds.Confidence, _layout.Partition, _layout.Count);
             var committer = new ShardCommitter(output, _layout.TeacherFolder, _layout.Tag, _layout.ManifestKey, state.Manifest, state.ManifestETag, metadata, _options, lease.Lease);
-            var outcome = await PipelineAsync(input, run, state.Done, committer, stopIntake).ConfigureAwait(false);
+            var outage = new StorageOutage(lease.Lease, _logger);
+            var outcome = await PipelineAsync(input, output, run, state.Done, committer, outage, stopIntake).ConfigureAwait(false);
             var summary = RunSummary.Create(_teacher.Id, _teacher.Source, input, output, _layout, startedAt, clock.Elapsed, outcome, _status, committer);
             await RunSummary.WriteAsync(output, _layout, summary, abort).ConfigureAwait(false);
             return summary;
@@ -129,7 +131,8 @@ public sealed class LabelingRun
         }
     }
 
-    private async Task<LabelingOutcome> PipelineAsync(IObjectStore input, PipelineRun run, HashSet<(string Key, string ETag)> done, ShardCommitter committer, CancellationToken stopIntake)
+    private async Task<LabelingOutcome> PipelineAsync(
+        IObjectStore input, IObjectStore output, PipelineRun run, HashSet<(string Key, string ETag)> done, ShardCommitter committer, StorageOutage outage, CancellationToken stopIntake)
     {
         var capacity = _options.ChannelCapacity;
         var toFetch = Channel.CreateBounded<ObjectInfo>(new BoundedChannelOptions(capacity) { SingleWriter = true });
@@ -145,7 +148,7 @@ public sealed class LabelingRun
             using var intake = CancellationTokenSource.CreateLinkedTokenSource(ct, stopIntake);
             try
             {
-                await foreach (var item in input.ListAllAsync(string.Empty, _options.ListPageSize, intake.Token).ConfigureAwait(false))
+                await foreach (var item in ListAsync(input, outage, intake.Token).ConfigureAwait(false))
                 {
                     if (KeyPartitioner.PartitionOf(item.Key, _layout.Count) != _layout.Partition)
                     {
@@ -175,22 +178,7 @@ public sealed class LabelingRun
         {
             await foreach (var item in toFetch.Reader.ReadAllAsync(ct).ConfigureAwait(false))
             {
-                FetchedImage fetched;
-                try
-                {
-                    fetched = new FetchedImage(item, await input.ReadAllBytesAsync(item.Key, ct).ConfigureAwait(false), null);
-                }
-                catch (ObjectNotFoundException)
-                {
-                    fetched = new FetchedImage(item, null, PreparedImage.FailureRow(item, "fetch", "missing", "listed but gone before it was read"));
-                }
-                catch (StorageOperationException e)
-                {
-                    // Already retried by the resilience pipeline: record it and go on.
-                    fetched = new FetchedImage(item, null, PreparedImage.FailureRow(item, "fetch", UnreadableReason, e.Message));
-                }
-
-                await toDecode.Writer.WriteAsync(fetched, ct).ConfigureAwait(false);
+                await toDecode.Writer.WriteAsync(await FetchAsync(input, item, outage, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
             }
         });
         run.Start("decode", decodeWorkers, toLabel.Writer, async ct =>
@@ -221,17 +209,108 @@ public sealed class LabelingRun
 
             if (committer.ShouldCommit)
             {
-                await committer.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                await CommitAsync(committer, output, outage).ConfigureAwait(false);
             }
         }
 
         // Commit even when stopping or over the threshold: what is labeled stays labeled.
-        await committer.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+        await CommitAsync(committer, output, outage).ConfigureAwait(false);
         if (outcome == LabelingOutcome.Completed && !listingComplete)
         {
             outcome = LabelingOutcome.Interrupted;
         }
 
         return outcome;
+    }
+
+    /// <summary>The input's keys page by page; a page that fails because storage is unreachable is asked again once it answers.</summary>
+    private async IAsyncEnumerable<ObjectInfo> ListAsync(IObjectStore input, StorageOutage outage, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        string? token = null;
+        var retriesWhileAnswering = 0;
+        while (true)
+        {
+            ObjectPage page;
+            try
+            {
+                page = await input.ListAsync(string.Empty, _options.ListPageSize, token, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StorageOperationException e) when (StorageOutage.IsUnreachable(e))
+            {
+                // Storage may have come back while the operation's own retries ran out: then ask again, a few times.
+                if (!await outage.WaitUntilReachableAsync(input, "list", cancellationToken).ConfigureAwait(false) && ++retriesWhileAnswering > StorageOutage.RetriesWhileAnswering)
+                {
+                    throw;
+                }
+
+                continue;
+            }
+
+            retriesWhileAnswering = 0;
+
+            foreach (var item in page.Items)
+            {
+                yield return item;
+            }
+
+            token = page.ContinuationToken;
+            if (token is null)
+            {
+                yield break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// An image's bytes, or an error row. An image that was merely unreachable during an outage is fetched again once
+    /// storage answers; one that fails while storage answers is recorded as <see cref="UnreadableReason"/> (retried next run).
+    /// </summary>
+    private static async Task<FetchedImage> FetchAsync(IObjectStore input, ObjectInfo item, StorageOutage outage, CancellationToken cancellationToken)
+    {
+        var retriesWhileAnswering = 0;
+        while (true)
+        {
+            try
+            {
+                return new FetchedImage(item, await input.ReadAllBytesAsync(item.Key, cancellationToken).ConfigureAwait(false), null);
+            }
+            catch (ObjectNotFoundException)
+            {
+                return new FetchedImage(item, null, PreparedImage.FailureRow(item, "fetch", "missing", "listed but gone before it was read"));
+            }
+            catch (StorageOperationException e)
+            {
+                // Storage may have come back while the read's own retries ran out: then read once more before blaming the image.
+                if (StorageOutage.IsUnreachable(e)
+                    && (await outage.WaitUntilReachableAsync(input, "fetch", cancellationToken).ConfigureAwait(false) || ++retriesWhileAnswering <= 1))
+                {
+                    continue;
+                }
+
+                // Already retried by the resilience pipeline: record it and go on.
+                return new FetchedImage(item, null, PreparedImage.FailureRow(item, "fetch", UnreadableReason, e.Message));
+            }
+        }
+    }
+
+    /// <summary>Commits, pausing while storage is unreachable: a commit is safe to repeat (idempotent shard writes, a manifest write confirmed by its bytes).</summary>
+    private static async Task CommitAsync(ShardCommitter committer, IObjectStore output, StorageOutage outage)
+    {
+        var retriesWhileAnswering = 0;
+        while (true)
+        {
+            try
+            {
+                await committer.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+            catch (StorageOperationException e) when (StorageOutage.IsUnreachable(e))
+            {
+                if (!await outage.WaitUntilReachableAsync(output, "commit", CancellationToken.None).ConfigureAwait(false) && ++retriesWhileAnswering > StorageOutage.RetriesWhileAnswering)
+                {
+                    throw;
+                }
+            }
+        }
     }
 }

@@ -54,16 +54,30 @@ internal sealed class LeaseKeeper
         }
     }
 
-    /// <summary>Renews until <paramref name="cancellationToken"/> ends the run; a failed renewal faults <paramref name="run"/> (the "lease" stage).</summary>
+    /// <summary>
+    /// Renews until <paramref name="cancellationToken"/> ends the run. While storage is unreachable it keeps trying
+    /// (every <see cref="StorageOutage.ProbeInterval"/>) for as long as the lease is known to be valid; a lease taken
+    /// over, or one that may have expired, faults <paramref name="run"/> (the "lease" stage).
+    /// </summary>
     public async Task RenewAsync(PipelineRun run, CancellationToken cancellationToken = default)
     {
         try
         {
+            var delay = Duration / 3;
             while (true)
             {
-                await Task.Delay(Duration / 3, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                 var requestedAt = Stopwatch.GetTimestamp();
-                Lease.Renewed(await _output.RenewLeaseAsync(Lease.Current, cancellationToken).ConfigureAwait(false), requestedAt);
+                try
+                {
+                    Lease.Renewed(await _output.RenewLeaseAsync(Lease.Current, cancellationToken).ConfigureAwait(false), requestedAt);
+                    delay = Duration / 3;
+                }
+                catch (StorageOperationException e) when (StorageOutage.IsUnreachable(e) && Lease.Remaining > TimeSpan.Zero)
+                {
+                    _logger.LogWarning("Could not renew the partition lease ({Message}); still valid for {Seconds:F0} s, trying again", e.Message, Lease.Remaining.TotalSeconds);
+                    delay = StorageOutage.ProbeInterval;
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
