@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using KdData.Imaging;
 using KdData.Models;
@@ -148,7 +147,7 @@ public sealed class LabelingRun
             using var intake = CancellationTokenSource.CreateLinkedTokenSource(ct, stopIntake);
             try
             {
-                await foreach (var item in ListAsync(input, outage, intake.Token).ConfigureAwait(false))
+                await foreach (var item in outage.ListAsync(input, _options.ListPageSize, intake.Token).ConfigureAwait(false))
                 {
                     if (KeyPartitioner.PartitionOf(item.Key, _layout.Count) != _layout.Partition)
                     {
@@ -178,7 +177,7 @@ public sealed class LabelingRun
         {
             await foreach (var item in toFetch.Reader.ReadAllAsync(ct).ConfigureAwait(false))
             {
-                await toDecode.Writer.WriteAsync(await FetchAsync(input, item, outage, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+                await toDecode.Writer.WriteAsync(await outage.FetchAsync(input, item, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
             }
         });
         run.Start("decode", decodeWorkers, toLabel.Writer, async ct =>
@@ -209,108 +208,17 @@ public sealed class LabelingRun
 
             if (committer.ShouldCommit)
             {
-                await CommitAsync(committer, output, outage).ConfigureAwait(false);
+                await outage.CommitAsync(committer, output).ConfigureAwait(false);
             }
         }
 
         // Commit even when stopping or over the threshold: what is labeled stays labeled.
-        await CommitAsync(committer, output, outage).ConfigureAwait(false);
+        await outage.CommitAsync(committer, output).ConfigureAwait(false);
         if (outcome == LabelingOutcome.Completed && !listingComplete)
         {
             outcome = LabelingOutcome.Interrupted;
         }
 
         return outcome;
-    }
-
-    /// <summary>The input's keys page by page; a page that fails because storage is unreachable is asked again once it answers.</summary>
-    private async IAsyncEnumerable<ObjectInfo> ListAsync(IObjectStore input, StorageOutage outage, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        string? token = null;
-        var retriesWhileAnswering = 0;
-        while (true)
-        {
-            ObjectPage page;
-            try
-            {
-                page = await input.ListAsync(string.Empty, _options.ListPageSize, token, cancellationToken).ConfigureAwait(false);
-            }
-            catch (StorageOperationException e) when (StorageOutage.IsUnreachable(e))
-            {
-                // Storage may have come back while the operation's own retries ran out: then ask again, a few times.
-                if (!await outage.WaitUntilReachableAsync(input, "list", cancellationToken).ConfigureAwait(false) && ++retriesWhileAnswering > StorageOutage.RetriesWhileAnswering)
-                {
-                    throw;
-                }
-
-                continue;
-            }
-
-            retriesWhileAnswering = 0;
-
-            foreach (var item in page.Items)
-            {
-                yield return item;
-            }
-
-            token = page.ContinuationToken;
-            if (token is null)
-            {
-                yield break;
-            }
-        }
-    }
-
-    /// <summary>
-    /// An image's bytes, or an error row. An image that was merely unreachable during an outage is fetched again once
-    /// storage answers; one that fails while storage answers is recorded as <see cref="UnreadableReason"/> (retried next run).
-    /// </summary>
-    private static async Task<FetchedImage> FetchAsync(IObjectStore input, ObjectInfo item, StorageOutage outage, CancellationToken cancellationToken)
-    {
-        var retriesWhileAnswering = 0;
-        while (true)
-        {
-            try
-            {
-                return new FetchedImage(item, await input.ReadAllBytesAsync(item.Key, cancellationToken).ConfigureAwait(false), null);
-            }
-            catch (ObjectNotFoundException)
-            {
-                return new FetchedImage(item, null, PreparedImage.FailureRow(item, "fetch", "missing", "listed but gone before it was read"));
-            }
-            catch (StorageOperationException e)
-            {
-                // Storage may have come back while the read's own retries ran out: then read once more before blaming the image.
-                if (StorageOutage.IsUnreachable(e)
-                    && (await outage.WaitUntilReachableAsync(input, "fetch", cancellationToken).ConfigureAwait(false) || ++retriesWhileAnswering <= 1))
-                {
-                    continue;
-                }
-
-                // Already retried by the resilience pipeline: record it and go on.
-                return new FetchedImage(item, null, PreparedImage.FailureRow(item, "fetch", UnreadableReason, e.Message));
-            }
-        }
-    }
-
-    /// <summary>Commits, pausing while storage is unreachable: a commit is safe to repeat (idempotent shard writes, a manifest write confirmed by its bytes).</summary>
-    private static async Task CommitAsync(ShardCommitter committer, IObjectStore output, StorageOutage outage)
-    {
-        var retriesWhileAnswering = 0;
-        while (true)
-        {
-            try
-            {
-                await committer.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-                return;
-            }
-            catch (StorageOperationException e) when (StorageOutage.IsUnreachable(e))
-            {
-                if (!await outage.WaitUntilReachableAsync(output, "commit", CancellationToken.None).ConfigureAwait(false) && ++retriesWhileAnswering > StorageOutage.RetriesWhileAnswering)
-                {
-                    throw;
-                }
-            }
-        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using KdData.Storage;
 using Microsoft.Extensions.Logging;
 using Polly.CircuitBreaker;
@@ -71,6 +72,97 @@ internal sealed class StorageOutage
             {
                 _logger.LogInformation("Storage {Location} answers again after {Seconds:F1} s; resuming ({Stage})", store.Location, paused.Elapsed.TotalSeconds, stage);
                 return true;
+            }
+        }
+    }
+
+    /// <summary>The input's keys page by page; a page that fails because storage is unreachable is asked again once it answers.</summary>
+    public async IAsyncEnumerable<ObjectInfo> ListAsync(IObjectStore input, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        string? token = null;
+        var retriesWhileAnswering = 0;
+        while (true)
+        {
+            ObjectPage page;
+            try
+            {
+                page = await input.ListAsync(string.Empty, pageSize, token, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StorageOperationException e) when (IsUnreachable(e))
+            {
+                // Storage may have come back while the operation's own retries ran out: then ask again, a few times.
+                if (!await WaitUntilReachableAsync(input, "list", cancellationToken).ConfigureAwait(false) && ++retriesWhileAnswering > RetriesWhileAnswering)
+                {
+                    throw;
+                }
+
+                continue;
+            }
+
+            retriesWhileAnswering = 0;
+
+            foreach (var item in page.Items)
+            {
+                yield return item;
+            }
+
+            token = page.ContinuationToken;
+            if (token is null)
+            {
+                yield break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// An image's bytes, or an error row. An image that was merely unreachable during an outage is fetched again once
+    /// storage answers; one that fails while storage answers is recorded as <see cref="LabelingRun.UnreadableReason"/> (retried next run).
+    /// </summary>
+    public async Task<FetchedImage> FetchAsync(IObjectStore input, ObjectInfo item, CancellationToken cancellationToken = default)
+    {
+        var retriesWhileAnswering = 0;
+        while (true)
+        {
+            try
+            {
+                return new FetchedImage(item, await input.ReadAllBytesAsync(item.Key, cancellationToken).ConfigureAwait(false), null);
+            }
+            catch (ObjectNotFoundException)
+            {
+                return new FetchedImage(item, null, PreparedImage.FailureRow(item, "fetch", "missing", "listed but gone before it was read"));
+            }
+            catch (StorageOperationException e)
+            {
+                // Storage may have come back while the read's own retries ran out: then read once more before blaming the image.
+                if (IsUnreachable(e)
+                    && (await WaitUntilReachableAsync(input, "fetch", cancellationToken).ConfigureAwait(false) || ++retriesWhileAnswering <= 1))
+                {
+                    continue;
+                }
+
+                // Already retried by the resilience pipeline: record it and go on.
+                return new FetchedImage(item, null, PreparedImage.FailureRow(item, "fetch", LabelingRun.UnreadableReason, e.Message));
+            }
+        }
+    }
+
+    /// <summary>Commits, pausing while storage is unreachable: a commit is safe to repeat (idempotent shard writes, a manifest write confirmed by its bytes).</summary>
+    public async Task CommitAsync(ShardCommitter committer, IObjectStore output)
+    {
+        var retriesWhileAnswering = 0;
+        while (true)
+        {
+            try
+            {
+                await committer.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+            catch (StorageOperationException e) when (IsUnreachable(e))
+            {
+                if (!await WaitUntilReachableAsync(output, "commit", CancellationToken.None).ConfigureAwait(false) && ++retriesWhileAnswering > RetriesWhileAnswering)
+                {
+                    throw;
+                }
             }
         }
     }
