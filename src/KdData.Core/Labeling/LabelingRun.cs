@@ -80,10 +80,14 @@ public sealed class LabelingRun
         var classes = teacher.ClassCount;
         _topK = options.TopK > 0 ? Math.Min(options.TopK, classes) : Math.Min(classes, 100);
         _thresholds = LabelingThresholds.Resolve(options, teacher.Record.Classes, classes, teacher.Id);
+        LeaseWait = options.LeaseWait;
     }
 
     /// <summary>Live counters for progress reporting.</summary>
     public LabelingStatus Status => _status;
+
+    /// <summary>How long to wait for a partition lease held by another; claim mode tries once. Default <see cref="LabelingOptions.LeaseWait"/>.</summary>
+    internal TimeSpan LeaseWait { get; init; }
 
     /// <summary>The folder (relative to the output location) this teacher writes to.</summary>
     public string TeacherFolder => _layout.TeacherFolder;
@@ -102,7 +106,7 @@ public sealed class LabelingRun
         // Start-up (waiting for the lease, cleaning up, reading what is done) has nothing to commit,
         // so a shutdown request stops it at once.
         using var startup = CancellationTokenSource.CreateLinkedTokenSource(stopIntake, abort);
-        var lease = await LeaseKeeper.AcquireAsync(output, _layout, _teacher.Id, _options.LeaseWait, _logger, startup.Token).ConfigureAwait(false);
+        var lease = await LeaseKeeper.AcquireAsync(output, _layout, _teacher.Id, LeaseWait, _logger, startup.Token).ConfigureAwait(false);
         using var leaseStop = CancellationTokenSource.CreateLinkedTokenSource(abort);
         var run = new PipelineRun(abort);
         await using var runScope = run.ConfigureAwait(false);

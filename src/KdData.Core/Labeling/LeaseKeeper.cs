@@ -27,7 +27,7 @@ internal sealed class LeaseKeeper
 
     public PartitionLease Lease { get; }
 
-    /// <exception cref="InvalidOperationException">Another holder kept the lease for longer than <paramref name="wait"/>.</exception>
+    /// <exception cref="PartitionBusyException">Another holder kept the lease for longer than <paramref name="wait"/>.</exception>
     public static async Task<LeaseKeeper> AcquireAsync(IObjectStore output, PartitionLayout layout, string teacherId, TimeSpan wait, ILogger logger, CancellationToken cancellationToken = default)
     {
         var waited = Stopwatch.StartNew();
@@ -41,11 +41,11 @@ internal sealed class LeaseKeeper
             // Held: by a live replica, or by one that was killed and whose lease has not expired yet.
             if (waited.Elapsed >= wait)
             {
-                throw new InvalidOperationException(
+                throw new PartitionBusyException(
                     $"Partition {layout.Tag} of teacher {teacherId} in {output.Location} is being labeled by another replica (its lease is still held after {wait.TotalSeconds:F0} s).");
             }
 
-            if (waited.Elapsed < TimeSpan.FromSeconds(1))
+            if (waited.Elapsed < TimeSpan.FromSeconds(1) && wait > TimeSpan.Zero)
             {
                 logger.LogWarning("Partition {Partition}'s lease is held; waiting up to {Seconds:F0} s for it", layout.Tag, wait.TotalSeconds);
             }

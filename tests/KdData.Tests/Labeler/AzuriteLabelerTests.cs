@@ -56,6 +56,48 @@ public sealed class AzuriteLabelerTests : LabelerContractTests
     }
 
     [Fact]
+    public async Task Process_ThreeClaimingReplicasOneKilled_EveryImageOnceAndEveryPartitionComplete()
+    {
+        var (input, output, inputStore, outputStore) = await NewAreaAsync();
+        var listed = await LabelerSamples.UploadAsync(inputStore, LabelerSamples.ImageNames.Count, copies: 5);
+        var arguments = ProcessArguments(input, output, "--Partition:Claim=true", "--Partition:Count=8", "--Partition:ClaimRun=run-1", "--Labeler:DecodeWorkers=1");
+        var replicas = Enumerable.Range(0, 3).Select(_ => LabelerProcess.Start(arguments)).ToList();
+        try
+        {
+            // SIGKILL one replica once it is labeling (it holds a partition's lease, which must expire before takeover).
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+            while (!replicas[0].Output.Contains("Labeling ", StringComparison.Ordinal))
+            {
+                Assert.False(replicas[0].HasExited, replicas[0].Output);
+                Assert.True(DateTime.UtcNow < deadline, "replica 0 never started labeling: " + replicas[0].Output);
+                await Task.Delay(50);
+            }
+
+            await Task.Delay(500);
+            Assert.False(replicas[0].HasExited, "replica 0 finished before it could be killed");
+            replicas[0].Kill();
+            await replicas[0].WaitForExitAsync();
+
+            foreach (var replica in replicas.Skip(1))
+            {
+                Assert.True(await replica.WaitForExitAsync() == KdData.Hosting.ExitCodes.Success, replica.Output);
+            }
+        }
+        finally
+        {
+            replicas.ForEach(r => r.Dispose());
+        }
+
+        var labels = await CommittedLabels.ReadAsync(outputStore, TeacherId);
+        labels.AssertExactlyOnce(listed, views: 1);
+        labels.AssertNoUncommittedFiles();
+        Assert.Equal(8, labels.Manifests.Count);
+        var claims = $"teacher={TeacherId}/_claims/run-1/";
+        var complete = await outputStore.ListAllAsync(claims).Select(i => i.Key[claims.Length..]).ToListAsync();
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => $"partition-{i:D4}of0008"), complete.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task RunAsync_RunSummaryWriteResponseLost_RunStillCompletes()
     {
         var (input, output, inputStore, outputStore) = await NewAreaAsync();
