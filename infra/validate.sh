@@ -199,7 +199,10 @@ function checkAcaJob(file, o, renderedTemplate) {
     for (const m of c.volumeMounts ?? []) if (!vols.has(m.volumeName)) fail(file, `mount of unknown volume ${m.volumeName}`);
     // No replica index on ACA: a partitioned labeler must run one replica with a fixed index.
     const env = Object.fromEntries((c.env ?? []).filter(e => 'value' in e).map(e => [e.name, e.value]));
-    if ('Partition__Count' in env) {
+    if ('Partition__Count' in env && env.Partition__Claim === 'true') {
+      // Lease-claimed partitions: any parallelism, but no fixed index.
+      if ('Partition__Index' in env) fail(file, 'a claim-mode labeler must not set Partition__Index');
+    } else if ('Partition__Count' in env) {
       if (tc?.parallelism !== 1) fail(file, 'a partitioned labeler job must have parallelism 1 (ACA gives replicas no index)');
       if (renderedTemplate) {
         const i = Number(env.Partition__Index), n = Number(env.Partition__Count);

@@ -63,6 +63,11 @@ public sealed class LabelerJob : JobService
         Logger.LogInformation(
             "Teacher {Id}: {Architecture}, {Classes} classes, from {Source}; device {Device}",
             teacher.Id, teacher.Record.Architecture.Name, teacher.ClassCount, teacher.Source, device);
+        if (_partition.Claim)
+        {
+            return await RunClaimedAsync(teacher, stoppingToken);
+        }
+
         LabelingRun run;
         try
         {
@@ -103,6 +108,33 @@ public sealed class LabelerJob : JobService
             LabelingOutcome.Interrupted => ExitCodes.Interrupted,
             _ => ExitCodes.ErrorThresholdExceeded,
         };
+    }
+
+    /// <summary>Claim mode (<c>Partition:Claim</c>): partitions one after another until all are complete; a summary per partition labeled.</summary>
+    private async Task<int> RunClaimedAsync(InferenceModel teacher, CancellationToken stoppingToken)
+    {
+        ClaimedPartitions claimed;
+        try
+        {
+            claimed = new ClaimedPartitions(_stores, teacher, _options, _partition, _imageOptions, Logger);
+        }
+        catch (ArgumentException e)
+        {
+            Logger.LogCritical("Invalid configuration: {Message}", e.Message);
+            return ExitCodes.InvalidConfiguration;
+        }
+
+        using var abort = new CancellationTokenSource();
+        using var abortOnStop = stoppingToken.Register(() => abort.CancelAfter(DrainTimeout));
+        var summaries = await claimed.RunAsync(stopIntake: stoppingToken, abort: abort.Token);
+        foreach (var summary in summaries)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(summary, IndentedJson));
+        }
+
+        return summaries.Count > 0 && summaries[^1].Outcome != LabelingOutcome.Completed
+            ? summaries[^1].Outcome == LabelingOutcome.Interrupted ? ExitCodes.Interrupted : ExitCodes.ErrorThresholdExceeded
+            : stoppingToken.IsCancellationRequested ? ExitCodes.Interrupted : ExitCodes.Success;
     }
 
     private async Task ReportProgressAsync(LabelingStatus status, CancellationToken cancellationToken)

@@ -113,6 +113,37 @@ internal sealed class AzuriteServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops Azurite gracefully (SIGTERM: it closes its server and saves its metadata), keeping its data folder and
+    /// port for <see cref="RestartAsync"/>; killed if it has not exited within 20 s.
+    /// </summary>
+    public async Task StopGracefullyAsync()
+    {
+        var process = _process;
+        if (process is null || process.HasExited)
+        {
+            await StopAsync().ConfigureAwait(false);
+            return;
+        }
+
+        using (var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", process.Id.ToString(CultureInfo.InvariantCulture) }, UseShellExecute = false }))
+        {
+            await kill!.WaitForExitAsync().ConfigureAwait(false);
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // StopAsync below kills it.
+        }
+
+        await StopAsync().ConfigureAwait(false);
+    }
+
     /// <summary>Starts Azurite again on the same port and data folder, as a storage service coming back after an outage.</summary>
     public async Task RestartAsync(CancellationToken cancellationToken = default)
     {

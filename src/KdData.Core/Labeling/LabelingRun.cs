@@ -80,10 +80,14 @@ public sealed class LabelingRun
         var classes = teacher.ClassCount;
         _topK = options.TopK > 0 ? Math.Min(options.TopK, classes) : Math.Min(classes, 100);
         _thresholds = LabelingThresholds.Resolve(options, teacher.Record.Classes, classes, teacher.Id);
+        LeaseWait = options.LeaseWait;
     }
 
     /// <summary>Live counters for progress reporting.</summary>
     public LabelingStatus Status => _status;
+
+    /// <summary>How long to wait for a partition lease held by another; claim mode tries once. Default <see cref="LabelingOptions.LeaseWait"/>.</summary>
+    internal TimeSpan LeaseWait { get; init; }
 
     /// <summary>The folder (relative to the output location) this teacher writes to.</summary>
     public string TeacherFolder => _layout.TeacherFolder;
@@ -102,7 +106,7 @@ public sealed class LabelingRun
         // Start-up (waiting for the lease, cleaning up, reading what is done) has nothing to commit,
         // so a shutdown request stops it at once.
         using var startup = CancellationTokenSource.CreateLinkedTokenSource(stopIntake, abort);
-        var lease = await LeaseKeeper.AcquireAsync(output, _layout, _teacher.Id, _options.LeaseWait, _logger, startup.Token).ConfigureAwait(false);
+        var lease = await LeaseKeeper.AcquireAsync(output, _layout, _teacher.Id, LeaseWait, _logger, startup.Token).ConfigureAwait(false);
         using var leaseStop = CancellationTokenSource.CreateLinkedTokenSource(abort);
         var run = new PipelineRun(abort);
         await using var runScope = run.ConfigureAwait(false);
@@ -116,7 +120,8 @@ public sealed class LabelingRun
 
             var metadata = ShardFooter.Metadata(_teacher, input.Location.ToString(), _imageOptions, _options, _topK, _thresholds.Confidence, _layout.Partition, _layout.Count);
             var committer = new ShardCommitter(output, _layout.TeacherFolder, _layout.Tag, _layout.ManifestKey, state.Manifest, state.ManifestETag, metadata, _options, lease.Lease);
-            var outcome = await PipelineAsync(input, run, state.Done, committer, stopIntake).ConfigureAwait(false);
+            var outage = new StorageOutage(lease.Lease, _logger);
+            var outcome = await PipelineAsync(input, output, run, state.Done, committer, outage, stopIntake).ConfigureAwait(false);
             var summary = RunSummary.Create(_teacher.Id, _teacher.Source, input, output, _layout, startedAt, clock.Elapsed, outcome, _status, committer);
             await RunSummary.WriteAsync(output, _layout, summary, abort).ConfigureAwait(false);
             return summary;
@@ -129,7 +134,8 @@ public sealed class LabelingRun
         }
     }
 
-    private async Task<LabelingOutcome> PipelineAsync(IObjectStore input, PipelineRun run, HashSet<(string Key, string ETag)> done, ShardCommitter committer, CancellationToken stopIntake)
+    private async Task<LabelingOutcome> PipelineAsync(
+        IObjectStore input, IObjectStore output, PipelineRun run, HashSet<(string Key, string ETag)> done, ShardCommitter committer, StorageOutage outage, CancellationToken stopIntake)
     {
         var capacity = _options.ChannelCapacity;
         var toFetch = Channel.CreateBounded<ObjectInfo>(new BoundedChannelOptions(capacity) { SingleWriter = true });
@@ -145,7 +151,7 @@ public sealed class LabelingRun
             using var intake = CancellationTokenSource.CreateLinkedTokenSource(ct, stopIntake);
             try
             {
-                await foreach (var item in input.ListAllAsync(string.Empty, _options.ListPageSize, intake.Token).ConfigureAwait(false))
+                await foreach (var item in outage.ListAsync(input, _options.ListPageSize, intake.Token).ConfigureAwait(false))
                 {
                     if (KeyPartitioner.PartitionOf(item.Key, _layout.Count) != _layout.Partition)
                     {
@@ -175,22 +181,7 @@ public sealed class LabelingRun
         {
             await foreach (var item in toFetch.Reader.ReadAllAsync(ct).ConfigureAwait(false))
             {
-                FetchedImage fetched;
-                try
-                {
-                    fetched = new FetchedImage(item, await input.ReadAllBytesAsync(item.Key, ct).ConfigureAwait(false), null);
-                }
-                catch (ObjectNotFoundException)
-                {
-                    fetched = new FetchedImage(item, null, PreparedImage.FailureRow(item, "fetch", "missing", "listed but gone before it was read"));
-                }
-                catch (StorageOperationException e)
-                {
-                    // Already retried by the resilience pipeline: record it and go on.
-                    fetched = new FetchedImage(item, null, PreparedImage.FailureRow(item, "fetch", UnreadableReason, e.Message));
-                }
-
-                await toDecode.Writer.WriteAsync(fetched, ct).ConfigureAwait(false);
+                await toDecode.Writer.WriteAsync(await outage.FetchAsync(input, item, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
             }
         });
         run.Start("decode", decodeWorkers, toLabel.Writer, async ct =>
@@ -221,12 +212,12 @@ public sealed class LabelingRun
 
             if (committer.ShouldCommit)
             {
-                await committer.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                await outage.CommitAsync(committer, output).ConfigureAwait(false);
             }
         }
 
         // Commit even when stopping or over the threshold: what is labeled stays labeled.
-        await committer.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+        await outage.CommitAsync(committer, output).ConfigureAwait(false);
         if (outcome == LabelingOutcome.Completed && !listingComplete)
         {
             outcome = LabelingOutcome.Interrupted;

@@ -27,7 +27,7 @@ internal sealed class LeaseKeeper
 
     public PartitionLease Lease { get; }
 
-    /// <exception cref="InvalidOperationException">Another holder kept the lease for longer than <paramref name="wait"/>.</exception>
+    /// <exception cref="PartitionBusyException">Another holder kept the lease for longer than <paramref name="wait"/>.</exception>
     public static async Task<LeaseKeeper> AcquireAsync(IObjectStore output, PartitionLayout layout, string teacherId, TimeSpan wait, ILogger logger, CancellationToken cancellationToken = default)
     {
         var waited = Stopwatch.StartNew();
@@ -41,11 +41,11 @@ internal sealed class LeaseKeeper
             // Held: by a live replica, or by one that was killed and whose lease has not expired yet.
             if (waited.Elapsed >= wait)
             {
-                throw new InvalidOperationException(
+                throw new PartitionBusyException(
                     $"Partition {layout.Tag} of teacher {teacherId} in {output.Location} is being labeled by another replica (its lease is still held after {wait.TotalSeconds:F0} s).");
             }
 
-            if (waited.Elapsed < TimeSpan.FromSeconds(1))
+            if (waited.Elapsed < TimeSpan.FromSeconds(1) && wait > TimeSpan.Zero)
             {
                 logger.LogWarning("Partition {Partition}'s lease is held; waiting up to {Seconds:F0} s for it", layout.Tag, wait.TotalSeconds);
             }
@@ -54,16 +54,30 @@ internal sealed class LeaseKeeper
         }
     }
 
-    /// <summary>Renews until <paramref name="cancellationToken"/> ends the run; a failed renewal faults <paramref name="run"/> (the "lease" stage).</summary>
+    /// <summary>
+    /// Renews until <paramref name="cancellationToken"/> ends the run. While storage is unreachable it keeps trying
+    /// (every <see cref="StorageOutage.ProbeInterval"/>) for as long as the lease is known to be valid; a lease taken
+    /// over, or one that may have expired, faults <paramref name="run"/> (the "lease" stage).
+    /// </summary>
     public async Task RenewAsync(PipelineRun run, CancellationToken cancellationToken = default)
     {
         try
         {
+            var delay = Duration / 3;
             while (true)
             {
-                await Task.Delay(Duration / 3, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
                 var requestedAt = Stopwatch.GetTimestamp();
-                Lease.Renewed(await _output.RenewLeaseAsync(Lease.Current, cancellationToken).ConfigureAwait(false), requestedAt);
+                try
+                {
+                    Lease.Renewed(await _output.RenewLeaseAsync(Lease.Current, cancellationToken).ConfigureAwait(false), requestedAt);
+                    delay = Duration / 3;
+                }
+                catch (StorageOperationException e) when (StorageOutage.IsUnreachable(e) && Lease.Remaining > TimeSpan.Zero)
+                {
+                    _logger.LogWarning("Could not renew the partition lease ({Message}); still valid for {Seconds:F0} s, trying again", e.Message, Lease.Remaining.TotalSeconds);
+                    delay = StorageOutage.ProbeInterval;
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

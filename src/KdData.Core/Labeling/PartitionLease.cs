@@ -42,6 +42,18 @@ internal sealed class PartitionLease
         }
     }
 
+    /// <summary>How long the lease is known to stay valid (negative once it may have expired).</summary>
+    public TimeSpan Remaining
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _duration - Stopwatch.GetElapsedTime(_validFrom);
+            }
+        }
+    }
+
     /// <summary>Throws <see cref="LeaseLostException"/> unless the lease stays valid for at least <paramref name="margin"/>.</summary>
     public void EnsureValidFor(TimeSpan margin)
     {

@@ -112,19 +112,21 @@ internal sealed class ShardCommitter
         var accepted = _accepted.Count > 0 ? name : null;
         var rejected = _rejected.Count > 0 ? "rejected/" + name : null;
         var errors = _errors.Count > 0 ? "errors/" + name : null;
+        // Counted once the commit succeeds: a commit interrupted by a storage outage is repeated.
+        long written = 0;
         if (accepted is not null)
         {
-            await WriteAsync(accepted, stream => SoftTargetShard.CreateWriterAsync(stream, _metadata, ShardOptionsFor(_accepted.Count), cancellationToken), _accepted, cancellationToken).ConfigureAwait(false);
+            written += await WriteAsync(accepted, stream => SoftTargetShard.CreateWriterAsync(stream, _metadata, ShardOptionsFor(_accepted.Count), cancellationToken), _accepted, cancellationToken).ConfigureAwait(false);
         }
 
         if (rejected is not null)
         {
-            await WriteAsync(rejected, stream => SoftTargetShard.CreateWriterAsync(stream, _metadata, ShardOptionsFor(_rejected.Count), cancellationToken), _rejected, cancellationToken).ConfigureAwait(false);
+            written += await WriteAsync(rejected, stream => SoftTargetShard.CreateWriterAsync(stream, _metadata, ShardOptionsFor(_rejected.Count), cancellationToken), _rejected, cancellationToken).ConfigureAwait(false);
         }
 
         if (errors is not null)
         {
-            await WriteAsync(errors, stream => ErrorShard.CreateWriterAsync(stream, _metadata, ShardOptionsFor(_errors.Count), cancellationToken), _errors, cancellationToken).ConfigureAwait(false);
+            written += await WriteAsync(errors, stream => ErrorShard.CreateWriterAsync(stream, _metadata, ShardOptionsFor(_errors.Count), cancellationToken), _errors, cancellationToken).ConfigureAwait(false);
         }
 
         var commit = new PartitionCommit
@@ -177,6 +179,7 @@ internal sealed class ShardCommitter
         _manifestETag = info.ETag;
 
         Commits++;
+        Bytes += written;
         CommittedImages += _pendingImages;
         CommittedAccepted += _accepted.Count;
         CommittedRejected += _rejected.Count;
@@ -199,7 +202,7 @@ internal sealed class ShardCommitter
         MaxRowsPerShard = Math.Max(rows, 1),
     };
 
-    private async Task WriteAsync<TRow>(string file, Func<Stream, Task<ShardWriter<TRow>>> create, List<TRow> rows, CancellationToken cancellationToken)
+    private async Task<long> WriteAsync<TRow>(string file, Func<Stream, Task<ShardWriter<TRow>>> create, List<TRow> rows, CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream();
         var writer = await create(buffer).ConfigureAwait(false);
@@ -213,6 +216,6 @@ internal sealed class ShardCommitter
         // Not in the manifest (uncommitted files are removed at start, and we hold the lease), so whatever is
         // there is our own write whose response was lost, or a leftover: confirm the first, replace the second.
         await _output.CreateOrReplaceLeftoverAsync(_folder + file, bytes, cancellationToken).ConfigureAwait(false);
-        Bytes += bytes.Length;
+        return bytes.Length;
     }
 }

@@ -32,7 +32,8 @@ public interface IObjectStore
     /// <summary>
     /// Writes a new object; fails with <see cref="ObjectAlreadyExistsException"/> if the key exists. No partially written
     /// object is ever visible. <paramref name="content"/> must be seekable (it is rewound to its current position for a retry).
-    /// Note: if a transient failure hides a successful write, the retry reports <see cref="ObjectAlreadyExistsException"/>.
+    /// Note: if a transient failure hides a successful write, the retry reports <see cref="ObjectAlreadyExistsException"/>;
+    /// callers that know the bytes they meant to write use <see cref="IdempotentWrites.CreateOrConfirmAsync"/> instead.
     /// </summary>
     Task<ObjectInfo> CreateAsync(string key, Stream content, CancellationToken cancellationToken = default);
 

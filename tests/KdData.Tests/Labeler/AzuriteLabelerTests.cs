@@ -56,6 +56,51 @@ public sealed class AzuriteLabelerTests : LabelerContractTests
     }
 
     [Fact]
+    public async Task Process_ThreeClaimingReplicasOneKilled_EveryImageOnceAndEveryPartitionComplete()
+    {
+        var (input, output, inputStore, outputStore) = await NewAreaAsync();
+        var listed = await LabelerSamples.UploadAsync(inputStore, LabelerSamples.ImageNames.Count, copies: 5);
+        var arguments = ProcessArguments(input, output, "--Partition:Claim=true", "--Partition:Count=8", "--Partition:ClaimRun=run-1", "--Labeler:DecodeWorkers=1");
+        var replicas = Enumerable.Range(0, 3).Select(_ => LabelerProcess.Start(arguments)).ToList();
+        try
+        {
+            // SIGKILL the first replica seen labeling (it holds a partition's lease, which must expire before takeover).
+            // Which one starts first depends on the machine's load, so the victim is chosen as they go.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+            LabelerProcess? victim = null;
+            while (victim is null)
+            {
+                victim = replicas.FirstOrDefault(r => !r.HasExited && r.Output.Contains("Labeling ", StringComparison.Ordinal));
+                Assert.True(replicas.Any(r => !r.HasExited), "every replica finished before one could be killed: " + replicas[0].Output);
+                Assert.True(DateTime.UtcNow < deadline, "no replica started labeling within 90 s: " + replicas[0].Output);
+                await Task.Delay(50);
+            }
+
+            await Task.Delay(300);
+            Assert.False(victim.HasExited, "the victim finished before it could be killed");
+            victim.Kill();
+            await victim.WaitForExitAsync();
+
+            foreach (var replica in replicas.Where(r => r != victim))
+            {
+                Assert.True(await replica.WaitForExitAsync() == KdData.Hosting.ExitCodes.Success, replica.Output);
+            }
+        }
+        finally
+        {
+            replicas.ForEach(r => r.Dispose());
+        }
+
+        var labels = await CommittedLabels.ReadAsync(outputStore, TeacherId);
+        labels.AssertExactlyOnce(listed, views: 1);
+        labels.AssertNoUncommittedFiles();
+        Assert.Equal(8, labels.Manifests.Count);
+        var claims = $"teacher={TeacherId}/_claims/run-1/";
+        var complete = await outputStore.ListAllAsync(claims).Select(i => i.Key[claims.Length..]).ToListAsync();
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => $"partition-{i:D4}of0008"), complete.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task RunAsync_RunSummaryWriteResponseLost_RunStillCompletes()
     {
         var (input, output, inputStore, outputStore) = await NewAreaAsync();

@@ -80,7 +80,7 @@ public abstract class LabelerContractTests : IAsyncLifetime
         var holder = await outputStore.TryAcquireLeaseAsync($"teacher={TeacherId}/_leases/partition-0000of0001", TimeSpan.FromSeconds(60));
         Assert.NotNull(holder);
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => RunAsync(input, output, o => o.LeaseWait = TimeSpan.FromSeconds(1)));
+        var error = await Assert.ThrowsAsync<PartitionBusyException>(() => RunAsync(input, output, o => o.LeaseWait = TimeSpan.FromSeconds(1)));
         Assert.Contains("another replica", error.Message, StringComparison.Ordinal);
         Assert.Empty(await outputStore.ListAllAsync($"teacher={TeacherId}/_manifests/").ToListAsync());
 
@@ -578,7 +578,7 @@ public abstract class LabelerContractTests : IAsyncLifetime
     /// <summary>A local temp folder removed with the test's other resources.</summary>
     protected abstract Task<string> NewLocalFolderAsync();
 
-    private List<string> ProcessArguments(string input, string output, params string[] extra) =>
+    protected List<string> ProcessArguments(string input, string output, params string[] extra) =>
     [
         $"--Labeler:Input={input}",
         $"--Labeler:Output={output}",

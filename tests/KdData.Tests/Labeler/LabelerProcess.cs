@@ -72,6 +72,7 @@ internal sealed class LabelerProcess : IDisposable
         }
 
         startInfo.Environment.Remove("JOB_COMPLETION_INDEX");
+        startInfo.Environment.Remove("CONTAINER_APP_JOB_EXECUTION_NAME");
         startInfo.Environment["DOTNET_ENVIRONMENT"] = "Production";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {

@@ -30,4 +30,23 @@ public sealed class LabelerSettingsTests : IDisposable
         Assert.Contains(jobCompletionIndex == "abc" ? "JOB_COMPLETION_INDEX" : "Partition:Index", log, StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFileSystemEntries(_output));
     }
+
+    [Theory]
+    [InlineData("Partition:ClaimRun", new[] { "--Partition:Claim=true" })]
+    [InlineData("Partition:Index", new[] { "--Partition:Claim=true", "--Partition:ClaimRun=r1", "--Partition:Index=0" })]
+    [InlineData("Partition:ClaimRun", new[] { "--Partition:Claim=true", "--Partition:ClaimRun=a/b" })]
+    public async Task Program_InvalidClaimSettings_ExitsWithBadConfigurationNamingTheSetting(string setting, string[] settings)
+    {
+        var (code, _, log) = await LabelerProcess.RunAsync(
+        [
+            $"--Labeler:Input={LabelerSamples.UnlabeledFolder}/",
+            $"--Labeler:Output={_output}/",
+            $"--Labeler:Teacher={LabelerSamples.TeacherRecord}",
+            .. settings,
+        ]);
+
+        Assert.True(code == ExitCodes.InvalidConfiguration, log);
+        Assert.Contains(setting, log, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_output));
+    }
 }
