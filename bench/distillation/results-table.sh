@@ -6,8 +6,21 @@
 # The table is printed and written to bench/distillation/results.md after every step, so it grows as it goes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The data set and every step's output live outside the work tree (KDDATA_BENCH_HOME, default
+# /var/tmp/kddata-bench), reached through the links data/ and out/bench/fmnist, so a later session on the same
+# machine with a fresh checkout continues where this one stopped. Shards record image locations by path, so the
+# links keep the paths the Labeler saw.
+home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
+mkdir -p "$home/data" "$home/fmnist" out/bench
+for link in data:"$home/data" out/bench/fmnist:"$home/fmnist"; do
+  name=${link%%:*} target=${link#*:}
+  if [ -d "$name" ] && [ ! -L "$name" ]; then
+    # An earlier run kept its files in the work tree: move them out once (a rename on the same file system).
+    cp -a "$name/." "$target/" && rm -rf "$name"
+  fi
+  [ -L "$name" ] || ln -s "$target" "$name"
+done
 root=out/bench/fmnist
-mkdir -p "$root"
 [ -d /usr/share/datasets/fashion-mnist ] || { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; }
 
 # A private copy of the binaries, so rebuilding the working tree never changes a running step.
