@@ -27,6 +27,10 @@ internal sealed record EndToEndResult
     [JsonPropertyName("inference_images_per_second")]
     public double InferenceImagesPerSecond { get; init; }
 
+    /// <summary>Inference seconds / wall seconds: how busy the pipeline kept the teacher (1 = the teacher is the bottleneck).</summary>
+    [JsonPropertyName("teacher_busy")]
+    public double TeacherBusy => Seconds > 0 ? InferenceSeconds / Seconds : 0;
+
     [JsonPropertyName("shard_bytes")]
     public long ShardBytes { get; init; }
 
