@@ -24,13 +24,12 @@ internal static class BenchTeacher
 
     /// <summary>A description of the named bench teacher for the table.</summary>
     public static string Describe(string teacher, int channels) => teacher == "trivial"
-        ? $"trivial (convnet width 4, depth 1), {TrivialSize}x{TrivialSize}x{channels}, random weights"
+        ? $"trivial (avgpool_linear: global average pool + linear), {TrivialSize}x{TrivialSize}x{channels}, random weights"
         : $"{Architecture} (small stem), {Size}x{Size}x{channels}, random weights";
 
     /// <summary>
-    /// Writes the named bench teacher: resnet18, or the trivial one — a convnet of width 4 and depth 1 (one 3x3 conv
-    /// with 4 filters, BN, ReLU, max-pool, global average pool, linear to 10 classes) at 28x28, whose forward pass
-    /// costs next to nothing, so an end-to-end run measures the rest of the pipeline. The architecture comes from
+    /// Writes the named bench teacher: resnet18, or the trivial one — <c>avgpool_linear</c> (global average pool,
+    /// then a linear layer to 10 classes) at 28x28, whose forward pass costs next to nothing, so an end-to-end run measures the rest of the pipeline. The architecture comes from
     /// the model zoo so the Labeler loads it exactly as it loads a real teacher.
     /// </summary>
     public static Task<(string RecordPath, long Parameters)> CreateAsync(string directory, string teacher, int channels, CancellationToken cancellationToken = default) =>
@@ -38,7 +37,7 @@ internal static class BenchTeacher
             ? CreateAsync(directory, channels, cancellationToken)
             : CreateAsync(
                 directory,
-                new ModelSpec { Name = "convnet", NumClasses = 10, InChannels = channels, Width = 4, Depth = 1 },
+                new ModelSpec { Name = "avgpool_linear", NumClasses = 10, InChannels = channels },
                 new PreprocessingRecord
                 {
                     Width = TrivialSize,

@@ -21,9 +21,8 @@ internal sealed record LabelerBenchSettings
     public int FetchConcurrency { get; init; } = 16;
 
     /// <summary>
-    /// The teacher (<c>--teacher</c>): <c>resnet18</c> (small stem, 32x32, the default) or <c>trivial</c> (convnet of
-    /// width 4 and depth 1 at 28x28, the images' own size: one 3x3 conv with 4 filters, pooling and a linear layer,
-    /// same 10-class output), which takes the teacher's cost out so the images/s and CPU ms per image are the feed path's.
+    /// The teacher (<c>--teacher</c>): <c>resnet18</c> (small stem, 32x32, the default) or <c>trivial</c>
+    /// (<c>avgpool_linear</c>: global average pool + linear at 28x28, the images' own size; same 10-class output), which takes the teacher's cost out so the images/s and CPU ms per image are the feed path's.
     /// </summary>
     public string Teacher { get; init; } = "resnet18";
 
