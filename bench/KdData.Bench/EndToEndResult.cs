@@ -44,6 +44,14 @@ internal sealed record EndToEndResult
     [JsonPropertyName("bench_cpu_seconds")]
     public double BenchCpuSeconds { get; init; }
 
+    /// <summary>Managed bytes the bench process allocated per image during the run (all threads).</summary>
+    [JsonPropertyName("allocated_bytes_per_image")]
+    public double AllocatedBytesPerImage { get; init; }
+
+    /// <summary>Gen-2 garbage collections during the run.</summary>
+    [JsonPropertyName("gen2_collections")]
+    public int Gen2Collections { get; init; }
+
     /// <summary>CPU seconds Azurite used during the run (null for the local store).</summary>
     [JsonPropertyName("azurite_cpu_seconds")]
     public double? AzuriteCpuSeconds { get; init; }

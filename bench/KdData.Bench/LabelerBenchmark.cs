@@ -218,7 +218,8 @@ internal sealed class LabelerBenchmark(LabelerBenchSettings settings, string com
             if (run is not null)
             {
                 var azuriteCpu = run.AzuriteCpuSeconds is { } a ? $", Azurite CPU {a:F1} s" : string.Empty;
-                Line($"{run.Source}: shard bytes/image {run.ShardBytesPerImage:F1} ({run.ShardBytes} bytes, {run.Commits} commits); bench CPU {run.BenchCpuSeconds:F1} s{azuriteCpu} in {run.Seconds:F1} s wall");
+                var azuriteMs = run.AzuriteCpuSeconds is { } am ? $" + Azurite {am * 1000 / run.Images:F3}" : string.Empty;
+                Line($"{run.Source}: shard bytes/image {run.ShardBytesPerImage:F1} ({run.ShardBytes} bytes, {run.Commits} commits); bench CPU {run.BenchCpuSeconds:F1} s{azuriteCpu} in {run.Seconds:F1} s wall; CPU ms/img: bench process {run.BenchCpuSeconds * 1000 / run.Images:F3}{azuriteMs}; allocated {run.AllocatedBytesPerImage / 1024:F1} KiB/img, {run.Gen2Collections} gen-2 GCs");
             }
         }
 
