@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using KdData.Imaging;
@@ -10,7 +11,8 @@ namespace KdData.Bench;
 /// Where the feed path's CPU goes: each stage of the Labeler's per-image work run on its own, on one thread, over the
 /// same in-memory PNGs (read from the store beforehand, not measured), timed in thread CPU: decode, preprocess
 /// (crop/resize/normalise), batch copy, soft targets from logits, and building the rows + writing them as a
-/// Parquet shard to memory. The teacher's forward pass and storage I/O are not in it.
+/// Parquet shard to memory; and, before those, listing the pool and reading objects from the store (process CPU).
+/// The teacher's forward pass is not in it, nor the channels and tasks that join the stages in a real run.
 /// </summary>
 internal static class StageProfile
 {
@@ -29,6 +31,34 @@ internal static class StageProfile
             {
                 break;
             }
+        }
+
+        // Storage stages, in process CPU (their awaits may hop threads; nothing else runs meanwhile). Listing is
+        // charged per listed object of the whole pool; reads are one at a time.
+        using var self = Process.GetCurrentProcess();
+        var storage = new Dictionary<string, double>(StringComparer.Ordinal);
+        for (var round = 0; round < Rounds; round++)
+        {
+            self.Refresh();
+            var before = self.TotalProcessorTime;
+            var listed = 0;
+            await foreach (var item in pool.ListAllAsync(string.Empty, 1000, cancellationToken))
+            {
+                listed++;
+            }
+
+            self.Refresh();
+            var listMs = (self.TotalProcessorTime - before).TotalMilliseconds / Math.Max(listed, 1);
+            before = self.TotalProcessorTime;
+            foreach (var (info, _) in encoded)
+            {
+                await pool.ReadAllBytesAsync(info.Key, cancellationToken);
+            }
+
+            self.Refresh();
+            var readMs = (self.TotalProcessorTime - before).TotalMilliseconds / encoded.Count;
+            storage["list (whole pool, process CPU)"] = Math.Min(storage.GetValueOrDefault("list (whole pool, process CPU)", double.MaxValue), listMs);
+            storage["read one object (process CPU)"] = Math.Min(storage.GetValueOrDefault("read one object (process CPU)", double.MaxValue), readMs);
         }
 
         var imageOptions = new ImageOptions
@@ -117,7 +147,7 @@ internal static class StageProfile
             Record("rows + Parquet shard (Zstd, to memory)", ThreadCpu.Seconds() - started);
         }
 
-        return [.. best.Select(b => (b.Key, b.Value))];
+        return [.. storage.Select(b => (b.Key, b.Value)), .. best.Select(b => (b.Key, b.Value))];
     }
 
     public static string Table(IReadOnlyList<(string Stage, double CpuMsPerImage)> stages, int images)

@@ -28,6 +28,51 @@ public sealed class ImagePreprocessorTests
         TestImages.Fill(32, 32, (x, y) => new SKColor((byte)(x * 8), (byte)(y * 8), 77));
 
     [Fact]
+    public void Preprocess_GrayPngAtOutputSize_ReturnsEachPixelOver255()
+    {
+        // 28x28 grayscale at 28x28: the 1:1 path that reads the bitmap without a Skia draw.
+        var preprocessor = new ImagePreprocessor(Identity(28, channels: 1));
+        using var image = Decoder.Decode(TestImages.EncodeGrayPng(28, 28, (x, y) => (byte)((x * 9) + y)), "gray.png");
+
+        var payload = preprocessor.Preprocess(image);
+
+        for (var y = 0; y < 28; y++)
+        {
+            for (var x = 0; x < 28; x++)
+            {
+                Assert.Equal((byte)((x * 9) + y) / 255f, payload[(y * 28) + x], Exact);
+            }
+        }
+    }
+
+    [Fact]
+    public void Preprocess_OpaqueCropAtOutputSizeFlipped_MirrorsTheUnflippedCrop()
+    {
+        var preprocessor = new ImagePreprocessor(Identity(16));
+        using var image = DecodePng(CoordinatePattern());
+        var box = new CropBox(5, 3, 16, 16);
+
+        var plain = preprocessor.Preprocess(image, box);
+        var flipped = preprocessor.Preprocess(image, box, flipHorizontal: true);
+
+        var plane = 16 * 16;
+        for (var c = 0; c < 3; c++)
+        {
+            for (var y = 0; y < 16; y++)
+            {
+                for (var x = 0; x < 16; x++)
+                {
+                    Assert.Equal(plain[(c * plane) + (y * 16) + 15 - x], flipped[(c * plane) + (y * 16) + x]);
+                }
+            }
+        }
+
+        // Red encodes x and green y (8 per pixel), so the crop's first pixel is (5, 3) of the source.
+        Assert.Equal(40 / 255f, plain[0], Exact);
+        Assert.Equal(24 / 255f, plain[plane], Exact);
+    }
+
+    [Fact]
     public void Preprocess_DefaultOptions_ReturnsChwPayloadOfExpectedLength()
     {
         var preprocessor = new ImagePreprocessor(new ImageOptions());
