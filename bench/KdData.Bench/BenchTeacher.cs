@@ -16,6 +16,39 @@ internal static class BenchTeacher
     private const float Mean = 0.2860f;
     private const float Std = 0.3530f;
 
+    /// <summary>Side of the trivial teacher's input: Fashion-MNIST's own 28, so no resize happens.</summary>
+    public const int TrivialSize = 28;
+
+    /// <summary>Input side of the named bench teacher (<c>resnet18</c> or <c>trivial</c>).</summary>
+    public static int SizeOf(string teacher) => teacher == "trivial" ? TrivialSize : Size;
+
+    /// <summary>A description of the named bench teacher for the table.</summary>
+    public static string Describe(string teacher, int channels) => teacher == "trivial"
+        ? $"trivial (avgpool_linear: global average pool + linear), {TrivialSize}x{TrivialSize}x{channels}, random weights"
+        : $"{Architecture} (small stem), {Size}x{Size}x{channels}, random weights";
+
+    /// <summary>
+    /// Writes the named bench teacher: resnet18, or the trivial one — <c>avgpool_linear</c> (global average pool,
+    /// then a linear layer to 10 classes) at 28x28, whose forward pass costs next to nothing, so an end-to-end run measures the rest of the pipeline. The architecture comes from
+    /// the model zoo so the Labeler loads it exactly as it loads a real teacher.
+    /// </summary>
+    public static Task<(string RecordPath, long Parameters)> CreateAsync(string directory, string teacher, int channels, CancellationToken cancellationToken = default) =>
+        teacher != "trivial"
+            ? CreateAsync(directory, channels, cancellationToken)
+            : CreateAsync(
+                directory,
+                new ModelSpec { Name = "avgpool_linear", NumClasses = 10, InChannels = channels },
+                new PreprocessingRecord
+                {
+                    Width = TrivialSize,
+                    Height = TrivialSize,
+                    Channels = channels,
+                    Mean = [.. Enumerable.Repeat(Mean, channels)],
+                    Std = [.. Enumerable.Repeat(Std, channels)],
+                },
+                [.. Enumerable.Range(0, 10).Select(i => $"class{i}")],
+                cancellationToken);
+
     /// <summary>Writes <c>teacher.json</c> (+ weights) into <paramref name="directory"/>; returns the record's path and the parameter count.</summary>
     public static Task<(string RecordPath, long Parameters)> CreateAsync(string directory, int channels, CancellationToken cancellationToken = default) =>
         CreateAsync(

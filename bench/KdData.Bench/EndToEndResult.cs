@@ -27,6 +27,10 @@ internal sealed record EndToEndResult
     [JsonPropertyName("inference_images_per_second")]
     public double InferenceImagesPerSecond { get; init; }
 
+    /// <summary>Inference seconds / wall seconds: how busy the pipeline kept the teacher (1 = the teacher is the bottleneck).</summary>
+    [JsonPropertyName("teacher_busy")]
+    public double TeacherBusy => Seconds > 0 ? InferenceSeconds / Seconds : 0;
+
     [JsonPropertyName("shard_bytes")]
     public long ShardBytes { get; init; }
 
@@ -39,6 +43,14 @@ internal sealed record EndToEndResult
     /// <summary>CPU seconds the bench process (Labeler engine + Torch) used during the run.</summary>
     [JsonPropertyName("bench_cpu_seconds")]
     public double BenchCpuSeconds { get; init; }
+
+    /// <summary>Managed bytes the bench process allocated per image during the run (all threads).</summary>
+    [JsonPropertyName("allocated_bytes_per_image")]
+    public double AllocatedBytesPerImage { get; init; }
+
+    /// <summary>Gen-2 garbage collections during the run.</summary>
+    [JsonPropertyName("gen2_collections")]
+    public int Gen2Collections { get; init; }
 
     /// <summary>CPU seconds Azurite used during the run (null for the local store).</summary>
     [JsonPropertyName("azurite_cpu_seconds")]

@@ -46,6 +46,8 @@ internal static class EndToEndRun
         using var self = Process.GetCurrentProcess();
         var cpuBefore = self.TotalProcessorTime;
         var otherBefore = otherCpu?.Invoke() ?? TimeSpan.Zero;
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
+        var gen2Before = GC.CollectionCount(2);
         using var progressStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var progress = ReportProgressAsync(source, run.Status, settings.Images, progressStop.Token);
         LabelingSummary summary;
@@ -61,6 +63,8 @@ internal static class EndToEndRun
 
         self.Refresh();
         var benchCpu = (self.TotalProcessorTime - cpuBefore).TotalSeconds;
+        var allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
+        var gen2 = GC.CollectionCount(2) - gen2Before;
         double? azuriteCpu = otherCpu is null ? null : (otherCpu() - otherBefore).TotalSeconds;
         if (summary.Outcome != LabelingOutcome.Completed || summary.Errors > 0)
         {
@@ -81,6 +85,8 @@ internal static class EndToEndRun
             Commits = summary.Commits,
             BenchCpuSeconds = benchCpu,
             AzuriteCpuSeconds = azuriteCpu,
+            AllocatedBytesPerImage = summary.Images > 0 ? (double)allocated / summary.Images : 0,
+            Gen2Collections = gen2,
         };
     }
 

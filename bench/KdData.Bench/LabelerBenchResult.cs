@@ -31,6 +31,14 @@ internal sealed record LabelerBenchResult
     [JsonPropertyName("teacher_only_before")]
     public TeacherThroughputResult? TeacherOnlyBefore { get; init; }
 
+    /// <summary>Teacher-only, measured between the local and the Azurite part (when both run).</summary>
+    [JsonPropertyName("teacher_only_between")]
+    public TeacherThroughputResult? TeacherOnlyBetween { get; set; }
+
+    /// <summary>Single-threaded CPU per image of each stage on in-memory images (<c>--stages true</c>).</summary>
+    [JsonPropertyName("stage_cpu")]
+    public List<StageCpuResult>? StageCpu { get; set; }
+
     /// <summary>Teacher-only, measured again after them: the two show how steady the machine was.</summary>
     [JsonPropertyName("teacher_only_after")]
     public TeacherThroughputResult? TeacherOnlyAfter { get; set; }
@@ -41,16 +49,18 @@ internal sealed record LabelerBenchResult
     [JsonPropertyName("azurite")]
     public EndToEndResult? Azurite { get; set; }
 
-    /// <summary>The teacher-only figure the ratios divide by: the higher of before and after (the stricter choice).</summary>
+    /// <summary>The highest teacher-only figure measured (for reference; each ratio divides by its neighbours' mean).</summary>
     [JsonPropertyName("teacher_only_images_per_second")]
     public double TeacherOnlyImagesPerSecond =>
-        Math.Max(TeacherOnlyBefore?.ImagesPerSecond ?? 0, TeacherOnlyAfter?.ImagesPerSecond ?? 0);
+        Math.Max(Math.Max(TeacherOnlyBefore?.ImagesPerSecond ?? 0, TeacherOnlyAfter?.ImagesPerSecond ?? 0), TeacherOnlyBetween?.ImagesPerSecond ?? 0);
 
+    /// <summary>Local end-to-end img/s over the mean of the teacher-only figures measured right before and after it.</summary>
     [JsonPropertyName("local_ratio")]
-    public double? LocalRatio => Ratio(Local);
+    public double? LocalRatio => Ratio(Local, TeacherOnlyBefore, TeacherOnlyBetween ?? TeacherOnlyAfter);
 
+    /// <summary>Azurite end-to-end img/s over the mean of the teacher-only figures measured right before and after it.</summary>
     [JsonPropertyName("azurite_ratio")]
-    public double? AzuriteRatio => Ratio(Azurite);
+    public double? AzuriteRatio => Ratio(Azurite, TeacherOnlyBetween ?? TeacherOnlyBefore, TeacherOnlyAfter);
 
     /// <summary>
     /// Teacher-only CPU per image / end-to-end CPU per image (local): the ratio to expect on an otherwise idle
@@ -83,10 +93,13 @@ internal sealed record LabelerBenchResult
 
     private double? CpuRatio(EndToEndResult? run)
     {
-        var teacher = new[] { TeacherOnlyBefore, TeacherOnlyAfter }.OfType<TeacherThroughputResult>().Select(t => t.CpuSecondsPerImage).DefaultIfEmpty(0).Min();
+        var teacher = new[] { TeacherOnlyBefore, TeacherOnlyBetween, TeacherOnlyAfter }.OfType<TeacherThroughputResult>().Select(t => t.CpuSecondsPerImage).DefaultIfEmpty(0).Min();
         return run is null || run.CpuSecondsPerImage <= 0 || teacher <= 0 ? null : teacher / run.CpuSecondsPerImage;
     }
 
-    private double? Ratio(EndToEndResult? run) =>
-        run is null || TeacherOnlyImagesPerSecond <= 0 ? null : run.ImagesPerSecond / TeacherOnlyImagesPerSecond;
+    private static double? Ratio(EndToEndResult? run, TeacherThroughputResult? before, TeacherThroughputResult? after)
+    {
+        var reference = new[] { before, after }.OfType<TeacherThroughputResult>().Select(t => t.ImagesPerSecond).DefaultIfEmpty(0).Average();
+        return run is null || reference <= 0 ? null : run.ImagesPerSecond / reference;
+    }
 }

@@ -20,6 +20,15 @@ internal sealed record LabelerBenchSettings
     /// <summary>Labeler concurrent downloads (<c>--fetch</c>). Default 16 (the engine's default).</summary>
     public int FetchConcurrency { get; init; } = 16;
 
+    /// <summary>
+    /// The teacher (<c>--teacher</c>): <c>resnet18</c> (small stem, 32x32, the default) or <c>trivial</c>
+    /// (<c>avgpool_linear</c>: global average pool + linear at 28x28, the images' own size; same 10-class output), which takes the teacher's cost out so the images/s and CPU ms per image are the feed path's.
+    /// </summary>
+    public string Teacher { get; init; } = "resnet18";
+
+    /// <summary>Whether to measure the single-threaded CPU time of each pipeline stage on in-memory images first (<c>--stages</c>). Default false.</summary>
+    public bool Stages { get; init; }
+
     /// <summary>Teacher input channels (<c>--channels</c>): 1 (Fashion-MNIST is grayscale) or 3. Default 1.</summary>
     public int Channels { get; init; } = 1;
 
@@ -58,6 +67,8 @@ internal sealed record LabelerBenchSettings
             Threads = args.GetInt("threads", defaults.Threads, 1, 1024),
             DecodeWorkers = args.GetInt("decode-workers", defaults.DecodeWorkers, 0, 256),
             FetchConcurrency = args.GetInt("fetch", defaults.FetchConcurrency, 1, 1024),
+            Teacher = args.GetString("teacher") ?? defaults.Teacher,
+            Stages = args.GetBool("stages", defaults.Stages),
             Channels = args.GetInt("channels", defaults.Channels, 1, 3),
             Local = args.GetBool("local", defaults.Local),
             Azurite = args.GetBool("azurite", defaults.Azurite),
@@ -71,6 +82,11 @@ internal sealed record LabelerBenchSettings
         if (settings.Channels == 2)
         {
             throw new ArgumentException("--channels is 2; the teacher takes 1 (grayscale) or 3 (RGB) channels.");
+        }
+
+        if (settings.Teacher is not ("resnet18" or "trivial"))
+        {
+            throw new ArgumentException($"--teacher is '{settings.Teacher}'; expected resnet18 or trivial.");
         }
 
         args.RejectUnknown();

@@ -32,7 +32,7 @@ internal sealed class LabelerBenchmark(LabelerBenchSettings settings, string com
         AzuriteServer? azurite = null;
         try
         {
-            var (teacherPath, parameters) = await BenchTeacher.CreateAsync(Path.Combine(work, "teacher"), settings.Channels, cancellationToken);
+            var (teacherPath, parameters) = await BenchTeacher.CreateAsync(Path.Combine(work, "teacher"), settings.Teacher, settings.Channels, cancellationToken);
             var imports = new Dictionary<string, double>(StringComparer.Ordinal);
             var localStores = Stores(null);
             var localData = await EnsureLocalDatasetAsync(localStores, settings.Images, imports, cancellationToken);
@@ -56,18 +56,35 @@ internal sealed class LabelerBenchmark(LabelerBenchSettings settings, string com
                 Command = command,
                 Machine = machine,
                 Settings = settings,
-                Teacher = Invariant($"{BenchTeacher.Architecture} (small stem), {BenchTeacher.Size}x{BenchTeacher.Size}x{settings.Channels}, random weights"),
+                Teacher = BenchTeacher.Describe(settings.Teacher, settings.Channels),
                 TeacherParameters = parameters,
                 ImportSeconds = imports,
                 LoadAverage = [MachineDescription.LoadAverage()],
                 TeacherOnlyBefore = MeasureTeacher(teacher, "before"),
             };
 
+            if (settings.Stages)
+            {
+                var size = BenchTeacher.SizeOf(settings.Teacher);
+                var stageImages = Math.Min(settings.Images, 5000);
+                Console.WriteLine(Invariant($"Stage CPU profile over {stageImages} images at {size}x{size}x{settings.Channels} ..."));
+                result.StageCpu = [.. (await StageProfile.MeasureAsync(localStores.Open(localData), stageImages, size, settings.Channels, settings.Batch, cancellationToken))
+                    .Select(s => new StageCpuResult(s.Stage, s.CpuMsPerImage))];
+                Console.Write(StageProfile.Table([.. result.StageCpu.Select(s => (s.Stage, s.CpuMsPerImage))], stageImages));
+            }
+
             if (settings.Local)
             {
                 Console.WriteLine("End-to-end from the local store ...");
                 result.Local = await EndToEndRun.RunAsync(localStores, teacher, "local", localData, FileUri(Path.Combine(work, "labels-local")), settings, cancellationToken: cancellationToken);
                 Console.WriteLine(Invariant($"  local: {result.Local.ImagesPerSecond:F1} img/s"));
+            }
+
+            if (settings.Local && azurite is not null)
+            {
+                // ABA(B)A: a teacher-only reference right next to each end-to-end part, so each ratio divides by
+                // the machine's speed at that time rather than minutes earlier.
+                result.TeacherOnlyBetween = MeasureTeacher(teacher, "between");
             }
 
             if (azurite is not null && azureStores is not null && azureData is not null)
@@ -118,7 +135,7 @@ internal sealed class LabelerBenchmark(LabelerBenchSettings settings, string com
     private TeacherThroughputResult MeasureTeacher(InferenceModel teacher, string when)
     {
         Console.WriteLine(Invariant($"Teacher only ({when}): {settings.TeacherSeconds:F0} s of batches of {settings.Batch} ..."));
-        var measured = TeacherThroughput.Measure(teacher, settings.Batch, settings.Channels, BenchTeacher.Size, settings.TeacherSeconds);
+        var measured = TeacherThroughput.Measure(teacher, settings.Batch, settings.Channels, BenchTeacher.SizeOf(settings.Teacher), settings.TeacherSeconds);
         Console.WriteLine(Invariant($"  teacher only ({when}): {measured.ImagesPerSecond:F1} img/s ({measured.Batches} batches; median batch {measured.MedianBatchImagesPerSecond:F1} img/s)"));
         return measured;
     }
@@ -171,12 +188,17 @@ internal sealed class LabelerBenchmark(LabelerBenchSettings settings, string com
         Line($"Machine: {r.Machine}");
         Line($"Command: {r.Command}");
         Line($"");
-        Line($"{"measurement",-34} {"images",7} {"seconds",8} {"img/s",8} {"teacher img/s in run",21} {"ratio",6} {"goal",7} {"result",6} {"CPU ms/img",10} {"CPU ratio",9}");
-        foreach (var (name, t) in new[] { ("teacher only (before)", r.TeacherOnlyBefore), ("teacher only (after)", r.TeacherOnlyAfter) })
+        if (r.StageCpu is { Count: > 0 } stages)
+        {
+            Line($"Stage CPU, one thread, in-memory images (ms/img): {string.Join(", ", stages.Select(st => $"{st.Stage} {st.CpuMsPerImage:F4}"))}; sum {stages.Sum(st => st.CpuMsPerImage):F4}");
+        }
+
+        Line($"{"measurement",-34} {"images",7} {"seconds",8} {"img/s",8} {"teacher busy",12} {"teacher img/s in run",21} {"ratio",6} {"goal",7} {"result",6} {"CPU ms/img",10} {"CPU ratio",9}");
+        foreach (var (name, t) in new[] { ("teacher only (before)", r.TeacherOnlyBefore), ("teacher only (between)", r.TeacherOnlyBetween), ("teacher only (after)", r.TeacherOnlyAfter) })
         {
             if (t is not null)
             {
-                Line($"{name,-34} {t.Batches * s.Batch,7} {t.Seconds,8:F1} {t.ImagesPerSecond,8:F1} {"",21} {"",6} {"",7} {"",6} {t.CpuSecondsPerImage * 1000,10:F2} {"",9}");
+                Line($"{name,-34} {t.Batches * s.Batch,7} {t.Seconds,8:F1} {t.ImagesPerSecond,8:F1} {"",12} {"",21} {"",6} {"",7} {"",6} {t.CpuSecondsPerImage * 1000,10:F2} {"",9}");
             }
         }
 
@@ -184,18 +206,20 @@ internal sealed class LabelerBenchmark(LabelerBenchSettings settings, string com
         {
             if (run is not null)
             {
-                Line($"{name,-34} {run.Images,7} {run.Seconds,8:F1} {run.ImagesPerSecond,8:F1} {run.InferenceImagesPerSecond,21:F1} {ratio,6:F3} {">=" + goal.ToString("F2", CultureInfo.InvariantCulture),7} {Verdict(ratio, goal, atMost: false),6} {run.CpuSecondsPerImage * 1000,10:F2} {cpuRatio,9:F3}");
+                Line($"{name,-34} {run.Images,7} {run.Seconds,8:F1} {run.ImagesPerSecond,8:F1} {run.TeacherBusy,12:P1} {run.InferenceImagesPerSecond,21:F1} {ratio,6:F3} {">=" + goal.ToString("F2", CultureInfo.InvariantCulture),7} {Verdict(ratio, goal, atMost: false),6} {run.CpuSecondsPerImage * 1000,10:F2} {cpuRatio,9:F3}");
             }
         }
 
-        Line($"(ratio = end-to-end img/s / teacher-only img/s, the higher of before and after = {r.TeacherOnlyImagesPerSecond:F1};");
+        Line($"(teacher busy = time in teacher forward passes / run wall time: the in-run utilisation, the headline figure;");
+        Line($" ratio = end-to-end img/s / the mean of the teacher-only measurements taken right before and after that part;");
         Line($" CPU ratio = teacher-only CPU ms/img (lower of the two) / end-to-end CPU ms/img incl. Azurite's: the ratio expected on an idle machine)");
         foreach (var run in new[] { r.Local, r.Azurite })
         {
             if (run is not null)
             {
                 var azuriteCpu = run.AzuriteCpuSeconds is { } a ? $", Azurite CPU {a:F1} s" : string.Empty;
-                Line($"{run.Source}: shard bytes/image {run.ShardBytesPerImage:F1} ({run.ShardBytes} bytes, {run.Commits} commits); bench CPU {run.BenchCpuSeconds:F1} s{azuriteCpu} in {run.Seconds:F1} s wall");
+                var azuriteMs = run.AzuriteCpuSeconds is { } am ? $" + Azurite {am * 1000 / run.Images:F3}" : string.Empty;
+                Line($"{run.Source}: shard bytes/image {run.ShardBytesPerImage:F1} ({run.ShardBytes} bytes, {run.Commits} commits); bench CPU {run.BenchCpuSeconds:F1} s{azuriteCpu} in {run.Seconds:F1} s wall; CPU ms/img: bench process {run.BenchCpuSeconds * 1000 / run.Images:F3}{azuriteMs}; allocated {run.AllocatedBytesPerImage / 1024:F1} KiB/img, {run.Gen2Collections} gen-2 GCs");
             }
         }
 

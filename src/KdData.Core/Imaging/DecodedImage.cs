@@ -11,7 +11,7 @@ namespace KdData.Imaging;
 public sealed class DecodedImage : IDisposable
 {
     private readonly SKBitmap _bitmap;
-    private readonly SKImage _image;
+    private SKImage? _image;
 
     internal DecodedImage(string key, SKBitmap orientedBitmap, SKEncodedImageFormat format, SKEncodedOrigin origin)
     {
@@ -19,10 +19,6 @@ public sealed class DecodedImage : IDisposable
         Key = key;
         _bitmap = orientedBitmap;
         _bitmap.SetImmutable();
-
-        // From an immutable bitmap Skia shares the pixels instead of copying them.
-        _image = SKImage.FromBitmap(_bitmap)
-            ?? throw new InvalidOperationException($"Skia could not wrap the decoded pixels of '{key}' in an image.");
         Format = format;
         Origin = origin;
     }
@@ -45,7 +41,39 @@ public sealed class DecodedImage : IDisposable
     /// <summary>False when the source declared itself opaque.</summary>
     public bool HasAlpha => _bitmap.AlphaType != SKAlphaType.Opaque;
 
-    internal SKImage Image => _image;
+    /// <summary>
+    /// The pixels as a Skia image, made on first use: the preprocessor's 1:1 path reads <see cref="Pixels"/> and never
+    /// needs one, and each Skia object costs a native allocation and a handle-table entry per image.
+    /// </summary>
+    internal SKImage Image
+    {
+        get
+        {
+            if (_image is { } image)
+            {
+                return image;
+            }
+
+            // From an immutable bitmap Skia shares the pixels instead of copying them.
+            var created = SKImage.FromBitmap(_bitmap)
+                ?? throw new InvalidOperationException($"Skia could not wrap the decoded pixels of '{Key}' in an image.");
+            var existing = Interlocked.CompareExchange(ref _image, created, null);
+            if (existing is not null)
+            {
+                // Another thread won the race: keep one image.
+                created.Dispose();
+                return existing;
+            }
+
+            return created;
+        }
+    }
+
+    /// <summary>The RGBA8888 pixels, <see cref="RowBytes"/> per row (premultiplied unless opaque).</summary>
+    internal ReadOnlySpan<byte> Pixels => _bitmap.GetPixelSpan();
+
+    /// <summary>Bytes per row of <see cref="Pixels"/>.</summary>
+    internal int RowBytes => _bitmap.RowBytes;
 
     /// <summary>The (unpremultiplied) colour at (<paramref name="x"/>, <paramref name="y"/>) in oriented
     /// coordinates, before any background compositing. Meant for inspection and tests, not bulk access.</summary>
@@ -60,7 +88,7 @@ public sealed class DecodedImage : IDisposable
 
     public void Dispose()
     {
-        _image.Dispose();
+        _image?.Dispose();
         _bitmap.Dispose();
     }
 }

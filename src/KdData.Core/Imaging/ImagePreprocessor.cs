@@ -29,6 +29,13 @@ public sealed class ImagePreprocessor
     private readonly float[] _mean;
     private readonly float[] _invStd;
 
+    /// <summary>
+    /// Normalised value of each 8-bit level, per output channel (<c>[c * 256 + v]</c>), computed with exactly the
+    /// arithmetic of the per-pixel formula, so a lookup gives bit-identical floats; for one channel, the entry is
+    /// the luma of the grey (v, v, v), which is what grayscale sources decode to.
+    /// </summary>
+    private readonly float[] _levels;
+
     public ImagePreprocessor(ImageOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -41,6 +48,14 @@ public sealed class ImagePreprocessor
         _mean = [.. options.GetEffectiveMean()];
         _invStd = [.. options.GetEffectiveStd().Select(s => 1f / s)];
         Debug.Assert(_mean.Length == Channels && _invStd.Length == Channels, "options validation guarantees one mean/std per channel");
+        _levels = new float[Channels * 256];
+        for (var c = 0; c < Channels; c++)
+        {
+            for (var v = 0; v < 256; v++)
+            {
+                _levels[(c * 256) + v] = Channels == 3 ? Normalise((byte)v, c) : NormaliseLuma((byte)v, (byte)v, (byte)v);
+            }
+        }
     }
 
     /// <summary>Output channels (1 or 3).</summary>
@@ -77,9 +92,26 @@ public sealed class ImagePreprocessor
             source = WholeImageSource(image.Width, image.Height);
         }
 
+        if (IsExactCopy(image, source))
+        {
+            // 1:1, integer-aligned and opaque: Skia's nearest-sampled draw would copy these pixels unchanged (no
+            // filtering, nothing to composite), so read them straight from the bitmap and skip the surface.
+            var output = new float[PayloadLength];
+            ToTensorPayload(image.Pixels, image.RowBytes, (int)source.Left, (int)source.Top, flipHorizontal, output);
+            return output;
+        }
+
         var pixels = Render(image, source, flipHorizontal);
-        return ToTensorPayload(pixels);
+        var payload = new float[PayloadLength];
+        ToTensorPayload(pixels, _size * 4, 0, 0, flipHorizontal: false, payload);
+        return payload;
     }
+
+    /// <summary>True when the draw would be a plain copy: a source square of the output's size on whole pixels of an opaque image.</summary>
+    private bool IsExactCopy(DecodedImage image, SKRect source) =>
+        !image.HasAlpha
+        && source.Width == _size && source.Height == _size
+        && source.Left == MathF.Floor(source.Left) && source.Top == MathF.Floor(source.Top);
 
     private SKRect WholeImageSource(int width, int height)
     {
@@ -145,32 +177,48 @@ public sealed class ImagePreprocessor
         return new SKSamplingOptions(SKCubicResampler.Mitchell);
     }
 
-    private float[] ToTensorPayload(byte[] rgba)
+    /// <summary>
+    /// Normalises the S x S RGBA square at (<paramref name="left"/>, <paramref name="top"/>) of <paramref name="rgba"/>
+    /// (rows <paramref name="rowBytes"/> apart) into CHW <paramref name="output"/>, mirrored when
+    /// <paramref name="flipHorizontal"/>. Values come from the level tables except for the luma of a non-grey pixel.
+    /// </summary>
+    private void ToTensorPayload(ReadOnlySpan<byte> rgba, int rowBytes, int left, int top, bool flipHorizontal, float[] output)
     {
         var plane = _size * _size;
-        var output = new float[Channels * plane];
-        const float Inv255 = 1f / 255f;
-        if (Channels == 3)
+        var levels = _levels.AsSpan();
+        for (var y = 0; y < _size; y++)
         {
-            for (var i = 0; i < plane; i++)
+            var row = rgba.Slice(((top + y) * rowBytes) + (left * 4), _size * 4);
+            var o = y * _size;
+            for (var x = 0; x < _size; x++, o++)
             {
-                var p = i * 4;
-                output[i] = ((rgba[p] * Inv255) - _mean[0]) * _invStd[0];
-                output[plane + i] = ((rgba[p + 1] * Inv255) - _mean[1]) * _invStd[1];
-                output[(2 * plane) + i] = ((rgba[p + 2] * Inv255) - _mean[2]) * _invStd[2];
+                var p = (flipHorizontal ? _size - 1 - x : x) * 4;
+                byte r = row[p], g = row[p + 1], b = row[p + 2];
+                if (Channels == 3)
+                {
+                    output[o] = levels[r];
+                    output[plane + o] = levels[256 + g];
+                    output[(2 * plane) + o] = levels[512 + b];
+                }
+                else
+                {
+                    output[o] = r == g && g == b ? levels[r] : NormaliseLuma(r, g, b);
+                }
             }
         }
-        else
-        {
-            for (var i = 0; i < plane; i++)
-            {
-                var p = i * 4;
-                var luma = ((LumaR * rgba[p]) + (LumaG * rgba[p + 1]) + (LumaB * rgba[p + 2])) * Inv255;
-                output[i] = (luma - _mean[0]) * _invStd[0];
-            }
-        }
+    }
 
-        return output;
+    private float Normalise(byte value, int channel)
+    {
+        const float Inv255 = 1f / 255f;
+        return ((value * Inv255) - _mean[channel]) * _invStd[channel];
+    }
+
+    private float NormaliseLuma(byte r, byte g, byte b)
+    {
+        const float Inv255 = 1f / 255f;
+        var luma = ((LumaR * r) + (LumaG * g) + (LumaB * b)) * Inv255;
+        return (luma - _mean[0]) * _invStd[0];
     }
 
     private static SKColor ParseBackground(string value)

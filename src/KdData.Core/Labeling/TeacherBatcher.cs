@@ -37,12 +37,16 @@ internal sealed class TeacherBatcher
         // Images waiting for (some of) their views' soft targets, in arrival order.
         var pending = new Queue<(PreparedImage Image, SoftTarget[] Targets)>();
         var batch = new List<(SoftTarget[] Targets, int View, float[] Pixels)>(_batchSize);
+        // One input buffer for the whole run: Forward copies it into a tensor and returns before the next batch is
+        // packed, and a fresh batch-sized array each time (400 KB for 128 views of 28x28) lands on the large
+        // object heap and drives gen-2 collections. A partial (last) batch gets an array of its own size.
+        var full = new float[_batchSize * viewLength];
 
         async Task RunBatchAsync()
         {
             if (batch.Count > 0)
             {
-                var flat = new float[batch.Count * viewLength];
+                var flat = batch.Count == _batchSize ? full : new float[batch.Count * viewLength];
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Pixels.CopyTo(flat, i * viewLength);
@@ -62,13 +66,10 @@ internal sealed class TeacherBatcher
                 batch.Clear();
             }
 
-            while (pending.Count > 0 && Array.TrueForAll(pending.Peek().Targets, t => t is not null))
+            while (pending.Count > 0 && AllLabeled(pending.Peek().Targets))
             {
                 var (image, targets) = pending.Dequeue();
-                var rows = image.Error is not null
-                    ? []
-                    : targets.Select((t, v) => new SoftTargetRow(image.Info.Key, image.Info.ETag, image.Info.Size, v, image.Crops[v], t)).ToArray();
-                await output.WriteAsync(new ImageResult(image.Info, rows, image.Error), cancellationToken).ConfigureAwait(false);
+                await output.WriteAsync(new ImageResult(image.Info, Rows(image, targets), image.Error), cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -94,5 +95,34 @@ internal sealed class TeacherBatcher
 
         await RunBatchAsync().ConfigureAwait(false);
         Debug.Assert(pending.Count == 0, "every image must leave the teacher stage");
+    }
+
+    private static bool AllLabeled(SoftTarget[] targets)
+    {
+        foreach (var target in targets)
+        {
+            if (target is null)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static SoftTargetRow[] Rows(PreparedImage image, SoftTarget[] targets)
+    {
+        if (image.Error is not null)
+        {
+            return [];
+        }
+
+        var rows = new SoftTargetRow[targets.Length];
+        for (var v = 0; v < rows.Length; v++)
+        {
+            rows[v] = new SoftTargetRow(image.Info.Key, image.Info.ETag, image.Info.Size, v, image.Crops[v], targets[v]);
+        }
+
+        return rows;
     }
 }

@@ -16,7 +16,9 @@ namespace KdData.Models;
 /// (<see cref="ModelSpec.Width"/> 4-256, default 32; <see cref="ModelSpec.Depth"/> = blocks 1-8, default 3;
 /// about 0.1M parameters by default); <c>wrn</c>, a pre-activation Wide-ResNet for small inputs
 /// (<see cref="ModelSpec.Depth"/> = 6n+4 in 10-40, default 16; <see cref="ModelSpec.WidenFactor"/> 1-8, default 2;
-/// <see cref="ModelSpec.DropRate"/> in [0, 1), default 0; WRN-16-2 has about 0.7M parameters).
+/// <see cref="ModelSpec.DropRate"/> in [0, 1), default 0; WRN-16-2 has about 0.7M parameters); <c>avgpool_linear</c>,
+/// global average pooling + one linear layer, no settings: not a useful classifier but a near-free forward pass with
+/// a teacher's output shape, for measuring the Labeler's feed path (the feed-rate bench).
 /// For every family <see cref="ModelSpec.InChannels"/> other than 3 replaces the first convolution (keeping its
 /// PyTorch name). An unknown name, an out-of-range value or a setting that does not belong to the chosen family
 /// throws <see cref="ArgumentException"/> naming the setting.
@@ -26,12 +28,13 @@ public static class ModelZoo
     private const string ConvNet = "convnet";
     private const string WideResNet = "wrn";
     private const string MobileNetV2 = "mobilenet_v2";
+    private const string PooledLinearName = "avgpool_linear";
 
     private static readonly string[] ResNetNames =
         ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "wide_resnet50_2"];
 
     /// <summary>All architecture names accepted by <see cref="Create"/>.</summary>
-    public static IReadOnlyList<string> Names { get; } = [.. ResNetNames, MobileNetV2, ConvNet, WideResNet];
+    public static IReadOnlyList<string> Names { get; } = [.. ResNetNames, MobileNetV2, ConvNet, WideResNet, PooledLinearName];
 
     /// <summary>
     /// Builds the network described by <paramref name="spec"/> with freshly initialized weights (in training
@@ -49,6 +52,7 @@ public static class ModelZoo
             MobileNetV2 => CreateMobileNetV2(spec),
             ConvNet => CreateConvNet(spec),
             WideResNet => CreateWideResNet(spec),
+            PooledLinearName => CreatePooledLinear(spec),
             _ => CreateResNet(name, spec),
         };
         if (device is not null && device.type != DeviceType.CPU)
@@ -128,6 +132,13 @@ public static class ModelZoo
             throw Invalid(nameof(ModelSpec.Depth), depth, ConvNet, "expected 1-8 blocks");
         }
         return new PlainConvNet(spec.InChannels, spec.NumClasses, width, depth);
+    }
+
+    private static PooledLinear CreatePooledLinear(ModelSpec spec)
+    {
+        RejectSettings(spec, PooledLinearName, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.Width),
+            nameof(ModelSpec.Depth), nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate));
+        return new PooledLinear(spec.InChannels, spec.NumClasses);
     }
 
     private static WideResNetModule CreateWideResNet(ModelSpec spec)

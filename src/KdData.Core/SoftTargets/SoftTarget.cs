@@ -148,31 +148,57 @@ public sealed record SoftTarget
         }
 
         var k = Math.Min(topK, logits.Length);
-        var order = new int[logits.Length];
-        for (var i = 0; i < order.Length; i++)
-        {
-            order[i] = i;
-        }
-
-        var keys = logits.ToArray();
-        // Descending by logit, ascending by index on ties (deterministic, and index 0 of the order is argMax).
-        Array.Sort(order, (a, b) => keys[a] != keys[b] ? keys[b].CompareTo(keys[a]) : a.CompareTo(b));
-        Debug.Assert(order[0] == argMax, "the first top-k class is the arg-max");
-
-        var classes = order.AsSpan(0, k).ToArray();
+        var classes = new int[k];
         var topLogits = new float[k];
-        for (var i = 0; i < k; i++)
-        {
-            topLogits[i] = keys[classes[i]];
-        }
+        SelectTopK(logits, classes, topLogits);
+        Debug.Assert(classes[0] == argMax, "the first top-k class is the arg-max");
 
-        return new SoftTarget(
-            argMax,
-            (float)(1.0 / sumExp),
-            (float)entropy,
-            classes,
-            topLogits,
-            (float)logSumExp);
+        return new SoftTarget(argMax, (float)(1.0 / sumExp), (float)entropy, classes, topLogits, (float)logSumExp, trusted: true);
+    }
+
+    /// <summary>
+    /// The k = <paramref name="classes"/>.Length largest logits, descending by logit and ascending by index on ties
+    /// (deterministic; position 0 is the arg-max), by insertion into a sorted buffer of k: O(C k) comparisons with no
+    /// allocation, cheaper than sorting all C indices with a comparison delegate for the usual small k (one per
+    /// image view, so it runs tens of thousands of times per second).
+    /// </summary>
+    private static void SelectTopK(ReadOnlySpan<float> logits, Span<int> classes, Span<float> topLogits)
+    {
+        var k = classes.Length;
+        var filled = 0;
+        for (var i = 0; i < logits.Length; i++)
+        {
+            var z = logits[i];
+            // Indices arrive in ascending order, so an equal logit already in the buffer stays ahead of this one.
+            if (filled == k && !(z > topLogits[k - 1]))
+            {
+                continue;
+            }
+
+            var position = filled < k ? filled++ : k - 1;
+            while (position > 0 && z > topLogits[position - 1])
+            {
+                topLogits[position] = topLogits[position - 1];
+                classes[position] = classes[position - 1];
+                position--;
+            }
+
+            topLogits[position] = z;
+            classes[position] = i;
+        }
+    }
+
+    /// <summary>Takes ownership of arrays <see cref="FromLogits"/> built and already knows valid (no copies, no checks).</summary>
+#pragma warning disable IDE0060 // the flag only selects this overload
+    private SoftTarget(int predicted, float confidence, float entropy, int[] topKClasses, float[] topKLogits, float logSumExp, bool trusted)
+#pragma warning restore IDE0060
+    {
+        _topKClasses = topKClasses;
+        _topKLogits = topKLogits;
+        Predicted = predicted;
+        Confidence = confidence;
+        Entropy = entropy;
+        LogSumExp = logSumExp;
     }
 
     /// <summary>

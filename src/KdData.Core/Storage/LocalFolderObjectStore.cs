@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Diagnostics;
 using System.Globalization;
@@ -25,6 +26,9 @@ internal sealed class LocalFolderObjectStore : IObjectStore
     private const string LockFileName = "folder.lock";
     private const string LeaseSuffix = ".lease";
     private const int MaxTempNamePrefix = 100;
+
+    /// <summary>Orders keys largest first (ordinal), so a page's bounded heap can drop its largest key.</summary>
+    private static readonly Comparer<string> LargestFirst = Comparer<string>.Create(static (a, b) => string.CompareOrdinal(b, a));
 
     private readonly string _root;
     private readonly string _display;
@@ -315,34 +319,92 @@ internal sealed class LocalFolderObjectStore : IObjectStore
             IgnoreInaccessible = true,
             ReturnSpecialDirectories = false,
         };
+        // Pages are stable and duplicate-free even while objects are added: every page enumerates everything under
+        // the prefix and keeps the pageSize smallest keys after the token (the last key returned). Only those reach
+        // the transform (which stats the file and allocates): an entry at or before the token, or after the largest
+        // key kept so far on a full page, is rejected by comparing its key in place. Sorting every entry into an
+        // ObjectInfo per page made listing quadratic (20 pages of 20,000 files = 400,000 stats and objects).
+        var kept = new PriorityQueue<ObjectInfo, string>(pageSize + 1, LargestFirst);
         var entries = new FileSystemEnumerable<ObjectInfo?>(start, (ref FileSystemEntry entry) => ToInfo(ref entry), options)
         {
-            ShouldIncludePredicate = static (ref FileSystemEntry entry) => !entry.IsDirectory,
+            ShouldIncludePredicate = (ref FileSystemEntry entry) =>
+                !entry.IsDirectory && IsCandidate(ref entry, prefix, after, kept.Count > pageSize ? kept.Peek().Key : null),
             ShouldRecursePredicate = static (ref FileSystemEntry entry) =>
                 !entry.FileName.Equals(ObjectKey.ReservedSegment, StringComparison.OrdinalIgnoreCase),
         };
 
-        // Sorting everything under the prefix per page keeps pages stable and duplicate-free even while
-        // objects are added; the token is the last key returned.
-        var matching = new List<ObjectInfo>();
         foreach (ObjectInfo? info in entries)
         {
-            if (info is not null
-                && info.Key.StartsWith(prefix, StringComparison.Ordinal)
-                && (after is null || string.CompareOrdinal(info.Key, after) > 0))
+            if (info is not null)
             {
-                matching.Add(info);
+                kept.Enqueue(info, info.Key);
+                if (kept.Count > pageSize + 1)
+                {
+                    kept.Dequeue();
+                }
             }
         }
 
-        matching.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
-        if (matching.Count <= pageSize)
+        // pageSize + 1 kept means there is more after this page: drop the largest, it starts the next one.
+        var more = kept.Count > pageSize;
+        if (more)
         {
-            return new ObjectPage(matching, null);
+            kept.Dequeue();
         }
 
-        List<ObjectInfo> page = matching.GetRange(0, pageSize);
-        return new ObjectPage(page, EncodeToken(page[^1].Key));
+        var page = new List<ObjectInfo>(kept.Count);
+        while (kept.Count > 0)
+        {
+            page.Add(kept.Dequeue());
+        }
+
+        page.Reverse();
+        return more ? new ObjectPage(page, EncodeToken(page[^1].Key)) : new ObjectPage(page, null);
+    }
+
+    /// <summary>
+    /// Whether the entry's key (its path below the root, with '/' separators; built on the stack, not allocated)
+    /// starts with <paramref name="prefix"/>, comes after <paramref name="after"/> and before <paramref name="below"/>.
+    /// </summary>
+    private bool IsCandidate(ref FileSystemEntry entry, string prefix, string? after, string? below)
+    {
+        var directory = entry.Directory;
+        var name = entry.FileName;
+        var separator = directory.Length > 0 && !Path.EndsInDirectorySeparator(directory) ? 1 : 0;
+        var length = directory.Length + separator + name.Length;
+        char[]? rented = null;
+        Span<char> full = length <= 512 ? stackalloc char[512] : (rented = ArrayPool<char>.Shared.Rent(length));
+        try
+        {
+            directory.CopyTo(full);
+            if (separator == 1)
+            {
+                full[directory.Length] = Path.DirectorySeparatorChar;
+            }
+
+            name.CopyTo(full[(directory.Length + separator)..]);
+            if (length < _root.Length)
+            {
+                return false;
+            }
+
+            var key = full[_root.Length..length];
+            if (Path.DirectorySeparatorChar != '/')
+            {
+                key.Replace(Path.DirectorySeparatorChar, '/');
+            }
+
+            return key.StartsWith(prefix, StringComparison.Ordinal)
+                && (after is null || ((ReadOnlySpan<char>)key).SequenceCompareTo(after) > 0)
+                && (below is null || ((ReadOnlySpan<char>)key).SequenceCompareTo(below) < 0);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<char>.Shared.Return(rented);
+            }
+        }
     }
 
     private ObjectInfo? ToInfo(ref FileSystemEntry entry)

@@ -28,6 +28,135 @@ public sealed class ImagePreprocessorTests
         TestImages.Fill(32, 32, (x, y) => new SKColor((byte)(x * 8), (byte)(y * 8), 77));
 
     [Fact]
+    public void Preprocess_GrayPngAtOutputSize_ReturnsEachPixelOver255()
+    {
+        // 28x28 grayscale at 28x28: the 1:1 path that reads the bitmap without a Skia draw.
+        var preprocessor = new ImagePreprocessor(Identity(28, channels: 1));
+        using var image = Decoder.Decode(TestImages.EncodeGrayPng(28, 28, (x, y) => (byte)((x * 9) + y)), "gray.png");
+
+        var payload = preprocessor.Preprocess(image);
+
+        for (var y = 0; y < 28; y++)
+        {
+            for (var x = 0; x < 28; x++)
+            {
+                Assert.Equal((byte)((x * 9) + y) / 255f, payload[(y * 28) + x], Exact);
+            }
+        }
+    }
+
+    [Fact]
+    public void Preprocess_OpaqueCropAtOutputSizeFlipped_MirrorsTheUnflippedCrop()
+    {
+        var preprocessor = new ImagePreprocessor(Identity(16));
+        using var image = DecodePng(CoordinatePattern());
+        var box = new CropBox(5, 3, 16, 16);
+
+        var plain = preprocessor.Preprocess(image, box);
+        var flipped = preprocessor.Preprocess(image, box, flipHorizontal: true);
+
+        var plane = 16 * 16;
+        for (var c = 0; c < 3; c++)
+        {
+            for (var y = 0; y < 16; y++)
+            {
+                for (var x = 0; x < 16; x++)
+                {
+                    Assert.Equal(plain[(c * plane) + (y * 16) + 15 - x], flipped[(c * plane) + (y * 16) + x]);
+                }
+            }
+        }
+
+        // Red encodes x and green y (8 per pixel), so the crop's first pixel is (5, 3) of the source.
+        Assert.Equal(40 / 255f, plain[0], Exact);
+        Assert.Equal(24 / 255f, plain[plane], Exact);
+    }
+
+    [Theory]
+    [InlineData(1, false, false)]
+    [InlineData(1, true, false)]
+    [InlineData(1, false, true)]
+    [InlineData(3, false, false)]
+    [InlineData(3, true, false)]
+    [InlineData(3, true, true)]
+    public void Preprocess_OpaqueViewAtOutputSize_BitIdenticalToSkiaDraw(int channels, bool flip, bool grayPng)
+    {
+        // The 1:1 path skips the Skia surface; it must give exactly what the nearest-sampled draw onto the
+        // background followed by the per-pixel formula gives (the path every view took before).
+        var options = new ImageOptions
+        {
+            OutputSize = 20,
+            ResizeSize = 20,
+            ResizeMode = ResizeMode.Stretch,
+            Channels = channels,
+            Mean = channels == 3 ? [0.485f, 0.456f, 0.406f] : [0.286f],
+            Std = channels == 3 ? [0.229f, 0.224f, 0.225f] : [0.353f],
+        };
+        var preprocessor = new ImagePreprocessor(options);
+        var random = new Random(5);
+        using var image = grayPng
+            ? Decoder.Decode(TestImages.EncodeGrayPng(26, 23, (_, _) => (byte)random.Next(256)), "gray.png")
+            : DecodePng(TestImages.Noise(26, 23, seed: 3));
+        var box = new CropBox(4, 2, 20, 20);
+
+        var actual = preprocessor.Preprocess(image, box, flip);
+
+        var expected = SkiaReference(image, box, flip, options);
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(BitConverter.SingleToInt32Bits(expected[i]), BitConverter.SingleToInt32Bits(actual[i]));
+        }
+    }
+
+    /// <summary>The draw-then-normalise computation of a view, written out with Skia and the per-pixel formula.</summary>
+    private static float[] SkiaReference(DecodedImage image, CropBox box, bool flip, ImageOptions options)
+    {
+        var size = options.OutputSize;
+        using var target = new SKBitmap(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Premul));
+        using (var canvas = new SKCanvas(target))
+        {
+            canvas.Clear(SKColors.White);
+            if (flip)
+            {
+                canvas.Translate(size, 0);
+                canvas.Scale(-1, 1);
+            }
+
+            using var paint = new SKPaint();
+            canvas.DrawImage(
+                image.Image, SKRect.Create(box.X, box.Y, box.Width, box.Height), SKRect.Create(0, 0, size, size),
+                new SKSamplingOptions(SKFilterMode.Nearest, SKMipmapMode.None), paint);
+            canvas.Flush();
+        }
+
+        var rgba = target.GetPixelSpan().ToArray();
+        var mean = options.GetEffectiveMean();
+        var std = options.GetEffectiveStd();
+        const float Inv255 = 1f / 255f;
+        var plane = size * size;
+        var output = new float[options.Channels * plane];
+        for (var i = 0; i < plane; i++)
+        {
+            var p = i * 4;
+            if (options.Channels == 3)
+            {
+                for (var c = 0; c < 3; c++)
+                {
+                    output[(c * plane) + i] = ((rgba[p + c] * Inv255) - mean[c]) * (1f / std[c]);
+                }
+            }
+            else
+            {
+                var luma = ((0.299f * rgba[p]) + (0.587f * rgba[p + 1]) + (0.114f * rgba[p + 2])) * Inv255;
+                output[i] = (luma - mean[0]) * (1f / std[0]);
+            }
+        }
+
+        return output;
+    }
+
+    [Fact]
     public void Preprocess_DefaultOptions_ReturnsChwPayloadOfExpectedLength()
     {
         var preprocessor = new ImagePreprocessor(new ImageOptions());

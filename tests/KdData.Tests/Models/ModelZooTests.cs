@@ -11,7 +11,7 @@ public sealed class ModelZooTests
         var data = new TheoryData<string, int, string?>();
         foreach (var channels in new[] { 1, 3 })
         {
-            foreach (var name in new[] { "resnet18", "resnet34", "resnet50", "mobilenet_v2", "convnet", "wrn" })
+            foreach (var name in new[] { "resnet18", "resnet34", "resnet50", "mobilenet_v2", "convnet", "wrn", "avgpool_linear" })
             {
                 data.Add(name, channels, null);
             }
