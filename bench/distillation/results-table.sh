@@ -51,6 +51,7 @@ rows=(
   "3|student KD on the 10 % labeled images only|row3-kd-10pct"
   "4|student KD on 10 % labels + 90 % pool pseudo-labeled by 1 (offline)|row4-kd-10pct-pool"
   "5|as 4, class-balanced (every class capped at the smallest)|row5-kd-10pct-pool-balanced"
+  "4f|as 4, pool labeled once on the whole image, mirrored at random (no crops)|row4f-kd-10pct-pool-full"
   "6|student supervised on 100 % labels|row6-student-100pct"
   "7a|teacher (convnet w64) on 100 % labels|row7-teacher-100pct"
   "7b|student KD from 7a on 100 % labels|row7-kd-100pct"
@@ -108,9 +109,10 @@ step row2-student-10pct "${trainer[@]}" teacher --dataset file:data/fashion-mnis
 # The teacher labels what the students learn from: every image 4 times (seeded random resized crops of at least
 # 64 % of the area, boxes stored), so the student's augmentation is replayed views whose soft targets are exact.
 # The last checkpoint is used, not the best one: choosing by test accuracy would leak the test set into the table.
-label() { # name teacher-checkpoint input output
-  step "$1" "${labeler[@]}" --Labeler:Teacher="$2" --Labeler:Input="$3" --Labeler:Output="$4" \
-    --Labeler:ViewsPerImage=4 --Labeler:ViewScaleMin=0.64 --Labeler:BatchSize=256 --Torch:Threads=2
+label() { # name teacher-checkpoint input output [extra settings...]
+  local name=$1 teacher=$2 input=$3 output=$4; shift 4
+  step "$name" "${labeler[@]}" --Labeler:Teacher="$teacher" --Labeler:Input="$input" --Labeler:Output="$output" \
+    --Labeler:ViewsPerImage=4 --Labeler:ViewScaleMin=0.64 --Labeler:BatchSize=256 --Torch:Threads=2 "$@"
 }
 label label-t10-pool "$root/row1-teacher-10pct/last.json" file:data/fashion-mnist/unlabeled/ "file:$root/labels-t10-pool/"
 label label-t10-train "$root/row1-teacher-10pct/last.json" file:data/fashion-mnist/train/ "file:$root/labels-t10-train/"
@@ -130,6 +132,9 @@ distill row3-kd-10pct data/fashion-mnist $small_epochs labels-t10-train
 distill row4-kd-10pct-pool data/fashion-mnist $large_epochs labels-t10-train labels-t10-pool
 # 5. as 4, with class-balanced thresholding (every class capped at the smallest class's count)
 distill row5-kd-10pct-pool-balanced data/fashion-mnist $large_epochs labels-t10-train labels-t10-pool -- --Trainer:Distill:Shards:ClassCap=balance
+# 4f. a variant of 4: the pool labeled once on the whole image (the view the test set shows), mirrored at random
+label label-t10-pool-full "$root/row1-teacher-10pct/last.json" file:data/fashion-mnist/unlabeled/ "file:$root/labels-t10-pool-full/" --Labeler:ViewsPerImage=1
+distill row4f-kd-10pct-pool-full data/fashion-mnist $large_epochs labels-t10-train labels-t10-pool-full -- --Trainer:Distill:Mix:MirrorPseudoLabeled=true
 # 6. student supervised on 100 % labels
 step row6-student-100pct "${trainer[@]}" teacher --dataset file:data/fashion-mnist-all/ --output "$root/row6-student-100pct" \
   "${student_model[@]}" --epochs $large_epochs --Trainer:Teacher:BatchSize=128 "${threads[@]}"
