@@ -69,7 +69,7 @@ public sealed class DistillJob : JobService
         var objective = TrainingObjectives.Create(_objectiveOptions);
         var curriculum = new DistillationCurriculum(_objectiveOptions.Curriculum);
         var dataset = _stores.Open(_dataOptions.Dataset);
-        var (manifest, classes) = await ReadDatasetAsync(dataset, stoppingToken);
+        var (manifest, classes) = await DatasetFiles.ReadAsync(dataset, stoppingToken);
         var train = manifest.Where(r => r.Split == DatasetSplits.Train).ToList();
         var eval = manifest.Where(r => r.Split == DatasetSplits.Test).ToList();
         if (eval.Count == 0)
@@ -152,20 +152,6 @@ public sealed class DistillJob : JobService
             "Student distilled: {Epochs} epochs in {Seconds:F1} s; best eval accuracy {Accuracy:F4} at epoch {BestEpoch}; last checkpoint {Last}",
             result.EpochsCompleted, clock.Elapsed.TotalSeconds, result.BestEvalAccuracy, result.BestEpoch, result.LastCheckpointPath);
         return ExitCodes.Success;
-    }
-
-    private static async Task<(List<LabelRecord> Manifest, IReadOnlyList<string> Classes)> ReadDatasetAsync(IObjectStore dataset, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var manifest = await DatasetManifest.ReadAsync(await dataset.ReadAllBytesAsync(DatasetLayout.ManifestKey, cancellationToken), $"{dataset.Location}{DatasetLayout.ManifestKey}", cancellationToken);
-            var classes = JsonSerializer.Deserialize<string[]>(await dataset.ReadAllBytesAsync(DatasetLayout.ClassesKey, cancellationToken)) ?? [];
-            return ([.. manifest], classes);
-        }
-        catch (ObjectNotFoundException e)
-        {
-            throw new InvalidInputException($"Dataset {dataset.Location} is missing {e.Message}; import one first (kddata-trainer import) or point --dataset at one.", e);
-        }
     }
 
     /// <summary>Runs the teacher once over the evaluation images (never over training data) for the per-epoch KL and agreement.</summary>

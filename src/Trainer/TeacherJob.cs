@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using KdData.Datasets;
 using KdData.Hosting;
 using KdData.Imaging;
@@ -52,8 +51,7 @@ public sealed class TeacherJob : JobService
     {
         var device = TorchDeviceSelector.Initialize(_torchOptions);
         var dataset = _stores.Open(_dataOptions.Dataset);
-        var manifest = await DatasetManifest.ReadAsync(await dataset.ReadAllBytesAsync(DatasetLayout.ManifestKey, stoppingToken), $"{dataset.Location}{DatasetLayout.ManifestKey}", stoppingToken);
-        var classes = JsonSerializer.Deserialize<string[]>(await dataset.ReadAllBytesAsync(DatasetLayout.ClassesKey, stoppingToken)) ?? [];
+        var (manifest, classes) = await DatasetFiles.ReadAsync(dataset, stoppingToken);
         var train = manifest.Where(r => r.Split == DatasetSplits.Train).ToList();
         var eval = manifest.Where(r => r.Split == DatasetSplits.Test).ToList();
         if (train.Count == 0 || eval.Count == 0)
@@ -68,7 +66,7 @@ public sealed class TeacherJob : JobService
         var dataLogger = _loggerFactory.CreateLogger<StoreTrainingData>();
         var trainData = new StoreTrainingData(cache, train, _imageOptions, _dataOptions, _teacherOptions.BatchSize, training: true, seed, dataLogger);
         var evalData = new StoreTrainingData(cache, eval, _imageOptions, _dataOptions, _teacherOptions.BatchSize, training: false, seed, dataLogger);
-        var spec = _options.Model with { NumClasses = classes.Length, InChannels = _imageOptions.Channels };
+        var spec = _options.Model with { NumClasses = classes.Count, InChannels = _imageOptions.Channels };
 
         var progress = TrainingProgressLog.Create(Logger);
         Logger.LogInformation(
