@@ -65,10 +65,7 @@ public sealed class ExportJob : JobService
 
     protected override async Task<int> RunJobAsync(CancellationToken stoppingToken)
     {
-        if (_options.LatencyBatchSizes.Length == 0 || _options.LatencyBatchSizes.Any(b => b < 1))
-        {
-            throw new InvalidInputException($"Export:LatencyBatchSizes must list batch sizes of at least 1; got [{string.Join(", ", _options.LatencyBatchSizes)}].");
-        }
+        var batchSizes = ParseBatchSizes(_options.LatencyBatchSizes);
         // One thread count for every engine, so the latency table compares like with like.
         torch.set_num_threads(_options.Threads);
         using var checkpoint = await LoadCheckpointAsync(_options.Checkpoint, "Export:Checkpoint", stoppingToken);
@@ -100,7 +97,7 @@ public sealed class ExportJob : JobService
 
         var output = Path.GetFullPath(_options.Output);
         var int8Path = ResolveInt8(output);
-        var compare = _options.Compare.Where(c => !string.IsNullOrWhiteSpace(c)).ToList();
+        var compare = (_options.Compare ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
         foreach (var path in compare)
         {
             if (!File.Exists(path) || !(path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)))
@@ -130,7 +127,7 @@ public sealed class ExportJob : JobService
         var recordPath = await CheckpointSerializer.SaveAsync(model, exportedRecord, output, CheckpointName, stoppingToken);
         var weightsPath = CheckpointSerializer.WeightsPathFor(recordPath, exportedRecord.WeightsFormat);
 
-        var measurer = new VariantMeasurer(_options.Measure, _options.LatencyBatchSizes, _options.Warmup, _options.Iterations, _options.BatchSize, _options.CalibrationBins);
+        var measurer = new VariantMeasurer(_options.Measure, batchSizes, _options.Warmup, _options.Iterations, _options.BatchSize, _options.CalibrationBins);
         var variants = new List<ExportVariant>();
         var (torchVariant, _) = await measurer.MeasureTorchAsync("fp32 TorchSharp", model, weightsPath, timing, labeled, stoppingToken);
         variants.Add(torchVariant);
@@ -400,6 +397,15 @@ public sealed class ExportJob : JobService
             cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim();
         }
         return $"{Environment.ProcessorCount} logical CPUs{(cpu is null ? string.Empty : $" ({cpu})")}, {RuntimeInformation.OSDescription}";
+    }
+
+    private static int[] ParseBatchSizes(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var sizes = parts.Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0).ToArray();
+        return sizes.Length > 0 && sizes.All(n => n is >= 1 and <= 65536)
+            ? sizes
+            : throw new InvalidInputException($"Export:LatencyBatchSizes '{text}' must be comma-separated batch sizes between 1 and 65536, e.g. 1,64.");
     }
 
     private static int ArgMax(ReadOnlySpan<float> values)

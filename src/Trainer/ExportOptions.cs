@@ -38,8 +38,9 @@ public sealed class ExportOptions
     [Range(1, 256)]
     public int Threads { get; set; } = 1;
 
-    /// <summary>Batch sizes timed. Default 1 and 64.</summary>
-    public int[] LatencyBatchSizes { get; set; } = [1, 64];
+    /// <summary>Batch sizes timed, comma-separated. Default <c>1,64</c>.</summary>
+    [Required]
+    public string LatencyBatchSizes { get; set; } = "1,64";
 
     /// <summary>Untimed calls before timing each batch size. Default 20.</summary>
     [Range(0, 100_000)]
@@ -55,8 +56,11 @@ public sealed class ExportOptions
     /// </summary>
     public string? Int8Model { get; set; }
 
-    /// <summary>Other variants to put in the table and charts: checkpoint records (<c>.json</c>) or ONNX models (<c>.onnx</c>). Default none.</summary>
-    public string[] Compare { get; set; } = [];
+    /// <summary>
+    /// Other variants to put in the table and charts, comma-separated: checkpoint records (<c>.json</c>, e.g. a pruned
+    /// or QAT student) or ONNX models (<c>.onnx</c>). Default none.
+    /// </summary>
+    public string? Compare { get; set; }
 
     /// <summary>Largest allowed |ONNX - TorchSharp| logit difference; a larger one fails the export (exit 1). Default 1e-4.</summary>
     [Range(0.0, 1.0)]

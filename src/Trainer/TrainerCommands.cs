@@ -90,11 +90,11 @@ public static class TrainerCommands
                 new("--publish", "Export:Publish", "Store location (file:, az://, https://) to copy the export to; the Labeler takes <location>model.json as its teacher", "none", "location"),
                 new("--dataset", "Export:Dataset", "Dataset root to evaluate on (accuracy, per class, confusion, ECE) and to draw parity/timing images from", "none", "location"),
                 new("--split", "Export:Split", "Split of the dataset's manifest to evaluate", "test", "split"),
-                new("--measure", "Export:Measure", "Time every variant (latency, throughput, peak memory); false skips timing", "true", "bool"),
+                new("--measure", "Export:Measure", "Time every variant (latency, throughput, peak memory); false skips timing", "True", "bool"),
                 new("--threads", "Export:Threads", "Intra-op threads of every engine while measuring", "1", "n"),
                 new("--iterations", "Export:Iterations", "Timed calls per batch size (after Export:Warmup = 20 untimed ones)", "200", "n"),
                 new("--int8", "Export:Int8Model", "int8 ONNX model to measure too (default: model.int8.onnx in --output or beside the checkpoint, if present)", "none", "path"),
-                new("--compare", "Export:Compare:0", "Another variant for the table and charts: a checkpoint record (.json) or an ONNX model (.onnx); more with --Export:Compare:1=...", "none", "path"),
+                new("--compare", "Export:Compare", "Other variants for the table and charts, comma-separated: checkpoint records (.json) or ONNX models (.onnx)", "none", "paths"),
             ],
             builder => builder.AddExportJob()),
     ];
