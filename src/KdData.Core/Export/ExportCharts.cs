@@ -44,20 +44,23 @@ public static class ExportCharts
 
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
+        var xs = points.Select(p => p.X).ToArray();
+        var ys = points.Select(p => p.Y).ToArray();
+        var (xSpan, ySpan) = (Math.Max(xs.Max() - xs.Min(), 1e-9), Math.Max(ys.Max() - ys.Min(), 0.5));
         for (var i = 0; i < points.Count; i++)
         {
             var (name, x, y) = points[i];
-            var marker = plot.Add.Marker(x, y, MarkerShape.FilledCircle, 10, palette.GetColor(i));
-            marker.LegendText = name;
+            // Labelled points rather than a legend: a legend box can hide points wherever it sits.
+            plot.Add.Marker(x, y, MarkerShape.FilledCircle, 10, palette.GetColor(i));
             var label = plot.Add.Text(name, x, y);
             label.LabelFontSize = 11;
             label.OffsetX = 8;
-            label.OffsetY = -8;
+            // Variants of equal size or accuracy (fp32 TorchSharp vs fp32 ONNX) sit on top of each other: stack their labels.
+            var crowded = Enumerable.Range(0, i).Count(j => Math.Abs(xs[j] - x) < 0.08 * xSpan && Math.Abs(ys[j] - y) < 0.08 * ySpan);
+            label.OffsetY = -8 + (14 * crowded);
         }
 
         // Pad the axes so single points and labels are not glued to the frame.
-        var xs = points.Select(p => p.X).ToArray();
-        var ys = points.Select(p => p.Y).ToArray();
         var xPad = Math.Max((xs.Max() - xs.Min()) * 0.25, Math.Max(xs.Max() * 0.1, 1e-3));
         var xRight = Math.Max((xs.Max() - xs.Min()) * 0.5, xPad); // room for the labels, which extend to the right
         var yPad = Math.Max((ys.Max() - ys.Min()) * 0.25, 0.5);
@@ -65,7 +68,6 @@ public static class ExportCharts
         plot.Title(title, 14);
         plot.XLabel(xLabel, 12);
         plot.YLabel("Top-1 accuracy (%)", 12);
-        plot.ShowLegend(Alignment.LowerRight);
         plot.SavePng(path, Width, Height);
         return true;
     }
