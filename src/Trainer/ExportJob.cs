@@ -66,6 +66,7 @@ public sealed class ExportJob : JobService
     protected override async Task<int> RunJobAsync(CancellationToken stoppingToken)
     {
         var batchSizes = ParseBatchSizes(_options.LatencyBatchSizes);
+        var publishStore = OpenPublishLocation();
         // One thread count for every engine, so the latency table compares like with like.
         torch.set_num_threads(_options.Threads);
         using var checkpoint = await LoadCheckpointAsync(_options.Checkpoint, "Export:Checkpoint", stoppingToken);
@@ -163,7 +164,7 @@ public sealed class ExportJob : JobService
             Metrics = onnxMetrics,
             Variants = variants,
             Lineage = record.Training["lineage"]?.DeepClone() as JsonObject,
-            PublishedTo = string.IsNullOrWhiteSpace(_options.Publish) ? null : _stores.Open(_options.Publish).Location.ToString(),
+            PublishedTo = publishStore?.Location.ToString(),
         };
 
         var charts = new List<string>();
@@ -186,14 +187,31 @@ public sealed class ExportJob : JobService
         await File.WriteAllTextAsync(Path.Combine(output, ModelCardWriter.FileName), ModelCardWriter.Render(report, exportedRecord, charts), stoppingToken);
         LogSummary(report, output);
 
-        if (report.PublishedTo is { } publish)
+        if (publishStore is not null && report.PublishedTo is { } publish)
         {
             // Record last: a record in the store always refers to weights already complete there.
             var order = files.Where(f => f != Path.GetFileName(recordPath)).Append(ExportReport.FileName).Append(ModelCardWriter.FileName).Append(Path.GetFileName(recordPath));
-            await PublishAsync(_stores.Open(_options.Publish!), output, order, stoppingToken);
+            await PublishAsync(publishStore, output, order, stoppingToken);
             Logger.LogInformation("Published to {Location}; as a Labeler teacher: --Labeler:Teacher {Location}{Record}", publish, publish, Path.GetFileName(recordPath));
         }
         return ExitCodes.Success;
+    }
+
+    /// <summary>The store to publish to, checked before any work; null when not publishing.</summary>
+    private IObjectStore? OpenPublishLocation()
+    {
+        if (string.IsNullOrWhiteSpace(_options.Publish))
+        {
+            return null;
+        }
+        try
+        {
+            return _stores.Open(_options.Publish);
+        }
+        catch (InvalidStorageLocationException e)
+        {
+            throw new InvalidInputException($"Export:Publish '{_options.Publish}': {e.Message}", e);
+        }
     }
 
     private static async Task<Checkpoint> LoadCheckpointAsync(string path, string setting, CancellationToken cancellationToken)

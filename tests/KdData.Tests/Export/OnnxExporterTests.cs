@@ -37,6 +37,33 @@ public sealed class OnnxExporterTests
         Assert.Equal(spec.Name == "wrn" ? 1 + (3 * 1) : 0, bnNodes);
     }
 
+    public static TheoryData<ModelSpec> TorchVisionAsBuilt() => new()
+    {
+        new ModelSpec { Name = "resnet18", NumClasses = 7 }, // TorchVision's own ResNet: 7x7/2 stem + padded 3x3/2 max-pool
+        new ModelSpec { Name = "resnet18", NumClasses = 7, InChannels = 1 }, // stem-adapted, still the ImageNet stem
+        new ModelSpec { Name = "mobilenet_v2", NumClasses = 7, WidthMult = 0.25 }, // TorchVision's own MobileNetV2
+    };
+
+    [Theory]
+    [MemberData(nameof(TorchVisionAsBuilt))]
+    public void Export_TorchVisionModelsAsBuilt_OnnxRuntimeLogitsEqualTorchSharp(ModelSpec spec)
+    {
+        using var model = ExportSamples.CreateWithRandomNorms(spec);
+        const int size = 40;
+        var options = new OnnxExportOptions { Channels = spec.InChannels, Height = size, Width = size, NumClasses = spec.NumClasses };
+        var inputs = EvaluationImages.Random(3, spec.InChannels, size, size, spec.NumClasses, seed: 5);
+
+        using var session = new OnnxModelSession(OnnxExporter.ToBytes(OnnxExporter.Export(model, options)), threads: 1);
+
+        float[] expected;
+        using (NewDisposeScope())
+        using (no_grad())
+        {
+            expected = model.call(tensor(inputs.Pixels, [3, spec.InChannels, size, size])).data<float>().ToArray();
+        }
+        Assert.InRange(ExportSamples.MaxAbsDifference(expected, session.Run(inputs.Pixels, 3)), 0, 1e-4);
+    }
+
     [Fact]
     public async Task Export_FoldedVersusUnfoldedBatchNorm_SameLogitsWithinFloatError()
     {
