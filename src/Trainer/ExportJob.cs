@@ -122,6 +122,13 @@ public sealed class ExportJob : JobService
         }
 
         Directory.CreateDirectory(output);
+        if (int8Path is not null && int8Path != Path.Combine(output, Int8File))
+        {
+            // The int8 model ships with the export (and is published with it) under the agreed name.
+            var copy = Path.Combine(output, Int8File);
+            File.Copy(int8Path, copy, overwrite: true);
+            int8Path = copy;
+        }
         var onnxPath = Path.Combine(output, OnnxFile);
         await File.WriteAllBytesAsync(onnxPath, onnxBytes, stoppingToken);
         var exportedRecord = record with { Training = WithExportEntry(record, onnxBytes, onnx.OpsetImport[0].Version) };
@@ -178,7 +185,7 @@ public sealed class ExportJob : JobService
         }
 
         List<string> files = [OnnxFile, Path.GetFileName(weightsPath), Path.GetFileName(recordPath), .. charts];
-        if (int8Path is not null && Path.GetDirectoryName(int8Path) == output)
+        if (int8Path is not null)
         {
             files.Insert(1, Int8File);
         }

@@ -100,6 +100,7 @@ public sealed class ExportJobTests
         Assert.Equal(4, variants.Count);
         Assert.Equal("int8 ONNX Runtime", (string)variants[2]!["name"]!);
         Assert.Equal("int8", (string)variants[2]!["precision"]!);
+        Assert.True(report["files"]!.AsObject().ContainsKey("model.int8.onnx"));
         Assert.Contains("teacher.json", (string)variants[3]!["name"]!, StringComparison.Ordinal);
         Assert.All(variants, v => Assert.Empty(v!["latency"]!.AsArray())); // --measure false
         Assert.Null(report["metrics"]); // no dataset: nothing evaluated
