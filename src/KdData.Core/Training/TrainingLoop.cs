@@ -292,7 +292,7 @@ public sealed class TrainingLoop
 
                 // Reseeding per step makes its random draws (dropout, ...) independent of how the run got here.
                 manual_seed(unchecked((long)Seeds.Mix((ulong)_options.Seed, (ulong)scheduleStep)));
-                var step = TrainStep(model, optimizer, batch, objectiveSchedule);
+                var step = TrainStep(job, model, optimizer, batch, objectiveSchedule);
                 totals.Steps++;
                 totals.Samples += batch.Count;
                 totals.LossSum += step.Loss * batch.Count;
@@ -335,11 +335,12 @@ public sealed class TrainingLoop
     }
 
     // Synchronous on purpose: the dispose scope must not span an await (scopes are per thread).
-    private StepResult TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, LabeledBatch batch, ObjectiveSchedule objectiveSchedule)
+    private StepResult TrainStep(TrainingSetup job, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, LabeledBatch batch, ObjectiveSchedule objectiveSchedule)
     {
         using var scope = NewDisposeScope();
         var (x, y) = ToTensors(batch);
-        var (teacher, hasTeacher) = TeacherTensors(batch);
+        // Online: the teacher labels exactly this batch's (augmented) pixels, every sample; offline: the cached rows.
+        var (teacher, hasTeacher) = job.Teacher is { } online ? (online.Logits(x), null) : TeacherTensors(batch);
         optimizer.zero_grad();
         var logits = model.call(x);
         var result = _objective.Compute(new ObjectiveInputs { StudentLogits = logits, Labels = y, TeacherLogits = teacher, HasTeacher = hasTeacher }, objectiveSchedule);
