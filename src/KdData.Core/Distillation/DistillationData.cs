@@ -35,11 +35,12 @@ public sealed class DistillationData : ITrainingData
     private readonly int _batchSize;
     private readonly ulong _seed;
     private readonly ILogger _logger;
+    private readonly bool _onlineTeacher;
     private long _skipped;
 
     /// <param name="sources">Image stores; <see cref="DistillationSample.Source"/> indexes them.</param>
     /// <param name="labeled">Labeled images (label &gt;= 0), with or without cached teacher views.</param>
-    /// <param name="pseudo">Pseudo-labeled images (label -1, at least one view each).</param>
+    /// <param name="pseudo">Pseudo-labeled images (label -1, at least one view each unless <paramref name="onlineTeacher"/>).</param>
     /// <param name="classes">C, the length of a teacher logit row.</param>
     /// <param name="imageOptions">Decoding and preprocessing (must match the teacher's, checked by the caller).</param>
     /// <param name="dataOptions">Pipeline concurrency and the supervised augmentation for labeled images without views.</param>
@@ -47,6 +48,11 @@ public sealed class DistillationData : ITrainingData
     /// <param name="batchSize">B, images per batch.</param>
     /// <param name="seed">Seed of the plan, the view draws and the augmentation.</param>
     /// <param name="logger">Where skipped images are reported.</param>
+    /// <param name="onlineTeacher">
+    /// The training loop runs a teacher on every batch (online distillation): pool images need no cached view and
+    /// get the same padded crop and flip as labeled images (the teacher labels the augmented pixels, so any
+    /// augmentation preserves the target); batches carry no teacher logits for them.
+    /// </param>
     /// <exception cref="ArgumentException">Both sets are empty, or a sample contradicts its set.</exception>
     public DistillationData(
         IReadOnlyList<ImageByteCache> sources,
@@ -58,7 +64,8 @@ public sealed class DistillationData : ITrainingData
         DistillationMixOptions mix,
         int batchSize,
         ulong seed,
-        ILogger? logger = null)
+        ILogger? logger = null,
+        bool onlineTeacher = false)
     {
         ArgumentNullException.ThrowIfNull(sources);
         ArgumentNullException.ThrowIfNull(labeled);
@@ -76,7 +83,7 @@ public sealed class DistillationData : ITrainingData
         {
             throw new ArgumentException($"Image '{unlabeled.Key}' is in the labeled set without a label.", nameof(labeled));
         }
-        if (pseudo.FirstOrDefault(s => !s.IsPseudoLabeled || s.Views.Count == 0) is { } bad)
+        if (pseudo.FirstOrDefault(s => !s.IsPseudoLabeled || (s.Views.Count == 0 && !onlineTeacher)) is { } bad)
         {
             throw new ArgumentException($"Image '{bad.Key}' is in the pseudo-labeled set with a label or without a teacher view.", nameof(pseudo));
         }
@@ -91,6 +98,7 @@ public sealed class DistillationData : ITrainingData
         _batchSize = batchSize;
         _seed = seed;
         _logger = logger ?? NullLogger.Instance;
+        _onlineTeacher = onlineTeacher;
         (LabeledPerBatch, PseudoPerBatch) = Split(batchSize, labeled.Count, pseudo.Count, mix.UnlabeledRatio);
         BatchesPerEpoch = Math.Max(
             LabeledPerBatch > 0 ? (labeled.Count + LabeledPerBatch - 1) / LabeledPerBatch : 0,
@@ -172,10 +180,15 @@ public sealed class DistillationData : ITrainingData
             positions,
             _batchSize,
             (position, ct) => FetchAsync(Sample(plan[position]), ct),
-            (position, bytes) => Decode(Sample(plan[position]), bytes, Seeds.Mix(epochSeed, (ulong)position)),
+            (position, bytes) => Decode(Sample(plan[position]), bytes, Seeds.Mix(epochSeed, (ulong)position)) is { } decoded
+                ? decoded with { Id = SampleId(plan[position]) }
+                : null,
             Assemble,
             cancellationToken);
     }
+
+    /// <summary>A sample's stable id: its index in the labeled set, or the labeled count plus its index in the pool.</summary>
+    private long SampleId((bool Pseudo, int Index) reference) => reference.Pseudo ? _labeled.Count + (long)reference.Index : reference.Index;
 
     private DistillationSample Sample((bool Pseudo, int Index) reference) =>
         reference.Pseudo ? _pseudo[reference.Index] : _labeled[reference.Index];
@@ -241,11 +254,13 @@ public sealed class DistillationData : ITrainingData
         var labels = new long[samples.Count];
         var teacher = new float[samples.Count * _classes];
         var hasTeacher = new bool[samples.Count];
+        var ids = new long[samples.Count];
         var any = false;
         for (var i = 0; i < samples.Count; i++)
         {
             samples[i].Pixels.CopyTo(pixels, i * sampleLength);
             labels[i] = samples[i].Label;
+            ids[i] = samples[i].Id;
             if (samples[i].TeacherLogits is { } row)
             {
                 row.CopyTo(teacher, i * _classes);
@@ -256,11 +271,14 @@ public sealed class DistillationData : ITrainingData
 
         var size = _preprocessor.OutputSize;
         var batch = new LabeledBatch(pixels, labels, _preprocessor.Channels, size, size);
-        Debug.Assert(any || labels.All(l => l >= 0), "a pseudo-labeled sample always has teacher logits");
-        return any ? batch.WithTeacher(teacher, _classes, hasTeacher) : batch;
+        Debug.Assert(any || _onlineTeacher || labels.All(l => l >= 0), "offline, a pseudo-labeled sample always has teacher logits");
+        return (any ? batch.WithTeacher(teacher, _classes, hasTeacher) : batch).WithSampleIds(ids);
     }
 
-    private sealed record Decoded(float[] Pixels, long Label, float[]? TeacherLogits);
+    private sealed record Decoded(float[] Pixels, long Label, float[]? TeacherLogits)
+    {
+        public long Id { get; init; }
+    }
 
     /// <summary>Successive seeded permutations of 0..count-1, so a set smaller than the epoch's demand cycles evenly.</summary>
     private sealed class CyclingOrder(int count, ulong seed)

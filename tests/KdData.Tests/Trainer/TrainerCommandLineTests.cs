@@ -112,6 +112,7 @@ public sealed class TrainerCommandLineTests
             [ImportOptions.SectionName] = new ImportOptions(),
             [DistillationMixOptions.SectionName] = new DistillationMixOptions(),
             [ExportOptions.SectionName] = new ExportOptions(),
+            [DistillOptions.SectionName] = new DistillOptions(),
         };
         foreach (var entry in TrainerCommands.All.SelectMany(c => c.Switches))
         {
