@@ -32,6 +32,7 @@ public sealed class DistillJob : JobService
     private readonly ObjectiveOptions _objectiveOptions;
     private readonly ShardSelectionOptions _shardOptions;
     private readonly DistillationMixOptions _mixOptions;
+    private readonly DistillationAugmentOptions _augmentOptions;
     private readonly ImageOptions _imageOptions;
     private readonly TorchOptions _torchOptions;
     private readonly ILoggerFactory _loggerFactory;
@@ -44,6 +45,7 @@ public sealed class DistillJob : JobService
         IOptions<ObjectiveOptions> objectiveOptions,
         IOptions<ShardSelectionOptions> shardOptions,
         IOptions<DistillationMixOptions> mixOptions,
+        IOptions<DistillationAugmentOptions> augmentOptions,
         IOptions<ImageOptions> imageOptions,
         IOptions<TorchOptions> torchOptions,
         IHostApplicationLifetime lifetime,
@@ -58,6 +60,7 @@ public sealed class DistillJob : JobService
         _objectiveOptions = objectiveOptions.Value;
         _shardOptions = shardOptions.Value;
         _mixOptions = mixOptions.Value;
+        _augmentOptions = augmentOptions.Value;
         _imageOptions = imageOptions.Value;
         _torchOptions = torchOptions.Value;
         _loggerFactory = loggerFactory;
@@ -67,6 +70,11 @@ public sealed class DistillJob : JobService
     {
         var device = TorchDeviceSelector.Initialize(_torchOptions);
         var objective = TrainingObjectives.Create(_objectiveOptions);
+        if (_augmentOptions.Mixes && objective is HardPseudoLabelObjective)
+        {
+            throw new InvalidInputException(
+                $"{DistillationAugmentOptions.SectionName}:MixUp/CutMix cannot be used with {ObjectiveOptions.SectionName}:Name={objective.Name} (a thresholded hard pseudo-label of a mixed image is undefined); use kd or ce.");
+        }
         var curriculum = new DistillationCurriculum(_objectiveOptions.Curriculum);
         var dataset = _stores.Open(_dataOptions.Dataset);
         var (manifest, classes) = await DatasetFiles.ReadAsync(dataset, stoppingToken);
@@ -94,7 +102,7 @@ public sealed class DistillJob : JobService
         var caches = samples.Stores.Select(s => new ImageByteCache(s, s.Location.Kind == StorageLocationKind.LocalFolder ? null : _dataOptions.CacheDirectory)).ToList();
         var seed = (ulong)_loopOptions.Seed;
         var trainData = new DistillationData(caches, samples.Labeled, samples.Pseudo, classes.Count, _imageOptions, _dataOptions, _mixOptions,
-            _loopOptions.BatchSize, seed, _loggerFactory.CreateLogger<DistillationData>());
+            _loopOptions.BatchSize, seed, _loggerFactory.CreateLogger<DistillationData>(), _augmentOptions);
         Logger.LogInformation("Batches of {Batch}: {Labeled} labeled + {Pseudo} pseudo-labeled, {Steps} steps per epoch",
             _loopOptions.BatchSize, trainData.LabeledPerBatch, trainData.PseudoPerBatch, trainData.BatchesPerEpoch);
 
@@ -109,6 +117,7 @@ public sealed class DistillJob : JobService
             ["dataset"] = dataset.Location.ToString(),
             ["objective"] = JsonSerializer.SerializeToNode(_objectiveOptions, SnakeCase),
             ["mix"] = JsonSerializer.SerializeToNode(_mixOptions, SnakeCase),
+            ["augment"] = JsonSerializer.SerializeToNode(_augmentOptions, SnakeCase),
             ["shards"] = JsonSerializer.SerializeToNode(_shardOptions, SnakeCase),
             ["shard_sets"] = JsonSerializer.SerializeToNode(sets, SnakeCase),
             ["teachers"] = new JsonArray([.. sets.Select(s => (JsonNode?)s.TeacherId).Distinct()]),

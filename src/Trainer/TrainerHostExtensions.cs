@@ -27,6 +27,7 @@ public static class TrainerHostExtensions
         builder.AddValidatedOptions<ObjectiveOptions>(ObjectiveOptions.SectionName);
         builder.AddValidatedOptions<ShardSelectionOptions>(ShardSelectionOptions.SectionName);
         builder.AddValidatedOptions<DistillationMixOptions>(DistillationMixOptions.SectionName);
+        builder.AddValidatedOptions<DistillationAugmentOptions>(DistillationAugmentOptions.SectionName);
         builder.Services.AddHostedService<DistillJob>();
         return builder;
     }

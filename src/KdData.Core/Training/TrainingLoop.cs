@@ -342,12 +342,30 @@ public sealed class TrainingLoop
         var (teacher, hasTeacher) = TeacherTensors(batch);
         optimizer.zero_grad();
         var logits = model.call(x);
-        var result = _objective.Compute(new ObjectiveInputs { StudentLogits = logits, Labels = y, TeacherLogits = teacher, HasTeacher = hasTeacher }, objectiveSchedule);
+        var mix = batch.Mix is { } m ? new ObjectiveMix(MixPartners(m), m.Lambda) : null;
+        var result = _objective.Compute(
+            new ObjectiveInputs
+            {
+                StudentLogits = logits,
+                Labels = y,
+                TeacherLogits = teacher,
+                HasTeacher = hasTeacher,
+                Mix = mix,
+                // Cached teacher rows belong to the unmixed samples: mix them like the labels.
+                MixTeacherTargets = true,
+            },
+            objectiveSchedule);
         result.Loss.backward();
         optimizer.step();
         var labeled = y.ge(0);
         var correct = logits.argmax(1).eq(y).logical_and(labeled).sum().item<long>();
         return new StepResult(result.Loss.item<float>(), correct, labeled.sum().item<long>(), result.CrossEntropy, result.Distillation);
+    }
+
+    private Tensor MixPartners(BatchMix mix)
+    {
+        var partners = tensor(mix.Partner.Select(p => (long)p).ToArray());
+        return _device.type == DeviceType.CPU ? partners : partners.to(_device);
     }
 
     private (Tensor? Logits, Tensor? HasTeacher) TeacherTensors(LabeledBatch batch)
