@@ -32,6 +32,15 @@ public static class TrainerHostExtensions
         return builder;
     }
 
+    public static HostApplicationBuilder AddSweepJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        // Each point's own distill host validates the distill settings; the sweep checks them for every point at start.
+        builder.AddValidatedOptions<SweepOptions>(SweepOptions.SectionName);
+        builder.Services.AddHostedService<SweepJob>();
+        return builder;
+    }
+
     public static HostApplicationBuilder AddImportJob(this HostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);

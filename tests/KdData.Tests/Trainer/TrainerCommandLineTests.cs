@@ -111,6 +111,7 @@ public sealed class TrainerCommandLineTests
             [EvaluateOptions.SectionName] = new EvaluateOptions(),
             [ImportOptions.SectionName] = new ImportOptions(),
             [DistillationMixOptions.SectionName] = new DistillationMixOptions(),
+            [SweepOptions.SectionName] = new SweepOptions(),
         };
         foreach (var entry in TrainerCommands.All.SelectMany(c => c.Switches))
         {
@@ -120,7 +121,11 @@ public sealed class TrainerCommandLineTests
                 var split = entry.ConfigurationKey.LastIndexOf(':');
                 var (section, property) = (entry.ConfigurationKey[..split], entry.ConfigurationKey[(split + 1)..]);
                 Assert.True(classes.TryGetValue(section, out var options), $"{entry.Name}: no shipped default for {entry.ConfigurationKey}");
-                shipped = options.GetType().GetProperty(property)!.GetValue(options) is { } value ? Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) : "none";
+                shipped = options.GetType().GetProperty(property)!.GetValue(options) switch
+                {
+                    null or System.Collections.ICollection { Count: 0 } => "none",
+                    var value => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture),
+                };
             }
 
             Assert.True(shipped == entry.DefaultValue, $"{entry.Name}: --help says '{entry.DefaultValue}' but the shipped default of {entry.ConfigurationKey} is '{shipped}'");
