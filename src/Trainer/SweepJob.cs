@@ -83,8 +83,15 @@ public sealed class SweepJob : JobService
 
         if (_options.Index is not null)
         {
-            Logger.LogInformation("Point {Index} done. Run the sweep without --index once every point is done to write the summary.", _options.Index);
-            return ExitCodes.Success;
+            // Scale-out: whichever run finishes the last point writes the summary (each writes its marker before
+            // looking, so the last to finish sees every marker; two finishing together write the same files).
+            results = await FinishedPointsAsync(grid, stoppingToken);
+            if (results.Count < grid.Points.Count)
+            {
+                Logger.LogInformation("Point {Index} done; {Finished} of {Count} points finished. The run that finishes the last one writes the summary.",
+                    _options.Index, results.Count, grid.Points.Count);
+                return ExitCodes.Success;
+            }
         }
         var best = await SweepSummary.WriteAsync(_options.Output, grid, results, stoppingToken);
         Logger.LogInformation("Sweep done: best {Point} ({Settings}) at {Accuracy:F4}; summary in {Folder} ({Json}, {Markdown}, {Heatmap})",
@@ -171,6 +178,27 @@ public sealed class SweepJob : JobService
                 $"{path} records {(result is null ? "nothing" : string.Join(", ", result.Settings.Select(s => $"{s.Key}={s.Value}")))}, not this grid's {point.Name} ({Describe(point)}): use another {SweepOptions.SectionName}:Output for a different grid.");
         }
         return result;
+    }
+
+    private async Task<List<SweepPointResult>> FinishedPointsAsync(SweepGrid grid, CancellationToken cancellationToken)
+    {
+        var finished = new List<SweepPointResult>();
+        foreach (var point in grid.Points)
+        {
+            try
+            {
+                if (await ReadFinishedAsync(point, cancellationToken) is { } result)
+                {
+                    finished.Add(result);
+                }
+            }
+            catch (InvalidInputException e)
+            {
+                Logger.LogWarning("No summary: {Reason}", e.Message);
+                return [];
+            }
+        }
+        return finished;
     }
 
     private static bool SameSettings(IReadOnlyDictionary<string, string> a, IReadOnlyDictionary<string, string> b) =>

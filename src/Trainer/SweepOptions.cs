@@ -28,9 +28,10 @@ public sealed class SweepOptions
     public string Output { get; set; } = "out/sweep";
 
     /// <summary>
-    /// Run only grid point N (0-based), for scale-out: one point per Kubernetes Indexed Job pod. No summary is
-    /// written (other points may still be running); a later run without an index skips every finished point and
-    /// writes it. Default <c>null</c> = every point in turn, then the summary.
+    /// Run only grid point N (0-based), for scale-out: one point per Kubernetes Indexed Job pod or per Container Apps
+    /// job. The run that finishes the last point (every point's <c>sweep-point.json</c> present) writes the summary;
+    /// a run without an index also does, after training whatever is unfinished. Default <c>null</c> = every point in
+    /// turn, then the summary.
     /// </summary>
     [Range(0, 100_000)]
     public int? Index { get; set; }

@@ -45,7 +45,8 @@ public static class SweepSummary
     /// <summary>Writes a file so that a reader sees the old or the new content, never a torn one (temp file, then rename).</summary>
     public static async Task WriteAtomicallyAsync(string path, byte[] bytes, CancellationToken cancellationToken = default)
     {
-        var temporary = $"{path}.{Environment.ProcessId}.tmp";
+        // Unique per writer: pods sharing a volume may all be process 1.
+        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
         await File.WriteAllBytesAsync(temporary, bytes, cancellationToken).ConfigureAwait(false);
         File.Move(temporary, path, overwrite: true);
     }

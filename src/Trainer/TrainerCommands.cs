@@ -59,7 +59,7 @@ public static class TrainerCommands
             [
                 new("--grid", "Trainer:Sweep:Grid", "An axis: a distill setting and its comma-separated values, e.g. Trainer:Objective:Curriculum:TemperatureStart=2,4,6,8; repeat for more axes", "none", "key=v1,v2", Repeatable: true),
                 new("--output", "Trainer:Sweep:Output", "Folder for the point folders and the summary", "out/sweep", "folder"),
-                new("--index", "Trainer:Sweep:Index", "Run only grid point N (0-based; scale-out: one point per job index); no summary", "none", "n"),
+                new("--index", "Trainer:Sweep:Index", "Run only grid point N (0-based; scale-out: one point per job index); the run finishing the last point writes the summary", "none", "n"),
                 Dataset,
                 new("--shards", "Trainer:Distill:Shards:Locations:0", "Labeler output with the soft targets (as for distill)", "file:out/labels/", "location"),
                 new("--epochs", "Trainer:Distill:Epochs", "Training epochs of every point", "30", "n"),

@@ -51,7 +51,7 @@ public sealed class SweepJobTests(SampleDistillation sample) : IClassFixture<Sam
     }
 
     [Fact]
-    public async Task RunAsync_Index_RunsOnlyThatPointAndNoSummary()
+    public async Task RunAsync_Index_RunsOnlyThatPointAndTheLastOneWritesTheSummary()
     {
         using var work = new TempDirectory();
 
@@ -61,6 +61,12 @@ public sealed class SweepJobTests(SampleDistillation sample) : IClassFixture<Sam
         Assert.True(File.Exists(Path.Combine(work.Path, "point-001", SweepJob.PointFile)));
         Assert.False(Directory.Exists(Path.Combine(work.Path, "point-000")));
         Assert.False(File.Exists(Path.Combine(work.Path, SweepSummary.JsonFile)));
+
+        var last = await RunAsync(work.Path, "--grid", TemperatureAxis, "--index", "0");
+
+        Assert.Equal(ExitCodes.Success, last);
+        var summary = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(work.Path, SweepSummary.JsonFile))).RootElement;
+        Assert.Equal(2, summary.GetProperty("points").GetArrayLength());
     }
 
     [Theory]
