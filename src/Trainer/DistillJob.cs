@@ -15,7 +15,9 @@ using Microsoft.Extensions.Options;
 namespace KdData.Trainer;
 
 /// <summary>
-/// <c>kddata-trainer distill</c>: offline knowledge distillation. Trains a student on the dataset's labeled train
+/// <c>kddata-trainer distill</c>: offline knowledge distillation (the default), or online with
+/// <see cref="DistillOptions.Teacher"/>: the teacher then runs on every training batch (see <see cref="OnlineTeacher"/>)
+/// and no shards are read. Trains a student on the dataset's labeled train
 /// split plus the pool images a teacher pseudo-labeled (committed Labeler shards, re-thresholded at load), through
 /// <see cref="DistillationData"/>, with the configured objective (Hinton KD by default) and curriculum; evaluates on the
 /// test split each epoch (accuracy, and teacher-student KL / agreement when the teacher checkpoint is reachable).
@@ -86,29 +88,38 @@ public sealed class DistillJob : JobService
         }
 
         var preprocessing = _imageOptions.ToPreprocessingRecord();
+        using var online = _options.Teacher is { } teacherLocation
+            ? await LoadOnlineTeacherAsync(teacherLocation, classes, preprocessing, device, stoppingToken)
+            : null;
         var reader = new ShardSetReader(_stores, _shardOptions, _loggerFactory.CreateLogger<ShardSetReader>());
-        var softTargets = objective.NeedsTeacher || _shardOptions.Locations.Count > 0
+        var softTargets = online is null && (objective.NeedsTeacher || _shardOptions.Locations.Count > 0)
             ? await reader.ReadAsync(classes, preprocessing, stoppingToken)
             : null;
         var samples = DistillationSamples.Build(dataset, train, eval, softTargets);
+        var pool = online is not null && _options.OnlinePool ? await ListPoolAsync(dataset, stoppingToken) : samples.Pseudo;
         // The samples hold what training needs; the row set itself need not live through the run (async locals
         // are fields of the state machine, so it would).
         var sets = softTargets?.Sets ?? [];
         softTargets = null;
         Logger.LogInformation(
             "Distilling from {Labeled} labeled images ({WithTeacher} with teacher views) and {Pseudo} pseudo-labeled images; {HeldOut} soft-targeted images of the test split left out",
-            samples.Labeled.Count, samples.LabeledWithTeacher, samples.Pseudo.Count, samples.DroppedHeldOut);
+            samples.Labeled.Count, samples.LabeledWithTeacher, pool.Count, samples.DroppedHeldOut);
+        if (online is not null)
+        {
+            Logger.LogInformation("Online distillation: teacher {Teacher} ({Location}) runs on every training batch; {Pool} pool images without labels",
+                online.Id, online.Source, pool.Count);
+        }
 
         var caches = samples.Stores.Select(s => new ImageByteCache(s, s.Location.Kind == StorageLocationKind.LocalFolder ? null : _dataOptions.CacheDirectory)).ToList();
         var seed = (ulong)_loopOptions.Seed;
-        var trainData = new DistillationData(caches, samples.Labeled, samples.Pseudo, classes.Count, _imageOptions, _dataOptions, _mixOptions,
-            _loopOptions.BatchSize, seed, _loggerFactory.CreateLogger<DistillationData>(), _augmentOptions);
+        var trainData = new DistillationData(caches, samples.Labeled, pool, classes.Count, _imageOptions, _dataOptions, _mixOptions,
+            _loopOptions.BatchSize, seed, _loggerFactory.CreateLogger<DistillationData>(), onlineTeacher: online is not null, augment: _augmentOptions);
         Logger.LogInformation("Batches of {Batch}: {Labeled} labeled + {Pseudo} pseudo-labeled, {Steps} steps per epoch",
             _loopOptions.BatchSize, trainData.LabeledPerBatch, trainData.PseudoPerBatch, trainData.BatchesPerEpoch);
 
         var evalSource = new StoreTrainingData(caches[0], eval, _imageOptions, _dataOptions, 256, training: false, seed, _loggerFactory.CreateLogger<StoreTrainingData>());
         var evalData = await InMemoryTrainingData.LoadAsync(evalSource, 256, stoppingToken);
-        var evalTeacher = await AttachTeacherAsync(evalData, sets, classes.Count, device, stoppingToken);
+        var evalTeacher = await AttachTeacherAsync(evalData, sets, online?.Source, classes.Count, device, stoppingToken);
 
         var spec = _options.Model with { NumClasses = classes.Count, InChannels = _imageOptions.Channels };
         var lineage = new JsonObject
@@ -120,10 +131,14 @@ public sealed class DistillJob : JobService
             ["augment"] = JsonSerializer.SerializeToNode(_augmentOptions, SnakeCase),
             ["shards"] = JsonSerializer.SerializeToNode(_shardOptions, SnakeCase),
             ["shard_sets"] = JsonSerializer.SerializeToNode(sets, SnakeCase),
-            ["teachers"] = new JsonArray([.. sets.Select(s => (JsonNode?)s.TeacherId).Distinct()]),
+            ["teachers"] = online is null
+                ? new JsonArray([.. sets.Select(s => (JsonNode?)s.TeacherId).Distinct()])
+                : new JsonArray(online.Id),
+            ["teacher_mode"] = online is null ? "offline" : "online",
+            ["online_teacher"] = online is null ? null : new JsonObject { ["id"] = online.Id, ["checkpoint"] = online.Source, ["pool"] = _options.OnlinePool },
             ["labeled_images"] = samples.Labeled.Count,
-            ["labeled_with_teacher"] = samples.LabeledWithTeacher,
-            ["pseudo_labeled_images"] = samples.Pseudo.Count,
+            ["labeled_with_teacher"] = online is null ? samples.LabeledWithTeacher : samples.Labeled.Count,
+            ["pseudo_labeled_images"] = pool.Count,
             ["eval_teacher"] = evalTeacher,
         };
 
@@ -143,6 +158,7 @@ public sealed class DistillJob : JobService
                 Preprocessing = preprocessing,
                 Schedule = curriculum.At,
                 Lineage = lineage,
+                Teacher = online,
             },
             stoppingToken);
         progress.EndLine();
@@ -163,15 +179,69 @@ public sealed class DistillJob : JobService
         return ExitCodes.Success;
     }
 
+    /// <summary>
+    /// Loads the online teacher; a missing or unreadable checkpoint, or one for other classes or another preprocessing
+    /// than the student's, stops at start (exit 2) naming <c>Trainer:Distill:Teacher</c>.
+    /// </summary>
+    private async Task<OnlineTeacher> LoadOnlineTeacherAsync(string location, IReadOnlyList<string> classes, PreprocessingRecord preprocessing,
+        TorchSharp.torch.Device device, CancellationToken cancellationToken)
+    {
+        OnlineTeacher teacher;
+        try
+        {
+            teacher = await OnlineTeacher.LoadAsync(_stores, location, device, cancellationToken);
+        }
+        catch (Exception e) when (e is ObjectStoreException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException)
+        {
+            throw new InvalidInputException($"{DistillOptions.SectionName}:{nameof(DistillOptions.Teacher)} '{location}' cannot be loaded: {e.Message}", e);
+        }
+
+        var record = teacher.Record;
+        string? problem = null;
+        if (!record.Classes.SequenceEqual(classes, StringComparer.Ordinal) && !(record.Classes.Count == 0 && record.Architecture.NumClasses == classes.Count))
+        {
+            problem = $"it predicts [{string.Join(", ", record.Classes)}] ({record.Architecture.NumClasses} classes) but the dataset has [{string.Join(", ", classes)}]";
+        }
+        else if (record.Preprocessing is { } p &&
+            (p.Width != preprocessing.Width || p.Height != preprocessing.Height || p.Channels != preprocessing.Channels ||
+             !p.Mean.SequenceEqual(preprocessing.Mean) || !p.Std.SequenceEqual(preprocessing.Std)))
+        {
+            problem = $"it was trained on {p.Width}x{p.Height}, {p.Channels} channels, mean [{string.Join(", ", p.Mean)}], std [{string.Join(", ", p.Std)}], " +
+                $"but the student's input (Imaging) is {preprocessing.Width}x{preprocessing.Height}, {preprocessing.Channels} channels, mean [{string.Join(", ", preprocessing.Mean)}], std [{string.Join(", ", preprocessing.Std)}]";
+        }
+        if (problem is not null)
+        {
+            teacher.Dispose();
+            throw new InvalidInputException($"{DistillOptions.SectionName}:{nameof(DistillOptions.Teacher)} '{location}' cannot teach this student: {problem}.");
+        }
+        return teacher;
+    }
+
+    /// <summary>The dataset's unlabeled pool for online distillation: every object under <c>unlabeled/</c>, in key order, without a label.</summary>
+    private static async Task<IReadOnlyList<DistillationSample>> ListPoolAsync(IObjectStore dataset, CancellationToken cancellationToken)
+    {
+        var pool = new List<DistillationSample>();
+        await foreach (var item in dataset.ListAllAsync(DatasetLayout.UnlabeledPrefix, cancellationToken: cancellationToken))
+        {
+            pool.Add(new DistillationSample(0, item.Key, -1, []));
+        }
+        if (pool.Count == 0)
+        {
+            throw new InvalidInputException(
+                $"{DistillOptions.SectionName}:{nameof(DistillOptions.OnlinePool)} is set but dataset {dataset.Location} has no images under '{DatasetLayout.UnlabeledPrefix}'.");
+        }
+        return pool;
+    }
+
     /// <summary>Runs the teacher once over the evaluation images (never over training data) for the per-epoch KL and agreement.</summary>
-    private async Task<string?> AttachTeacherAsync(InMemoryTrainingData evalData, IReadOnlyList<ShardSetInfo> sets, int classes, TorchSharp.torch.Device device, CancellationToken cancellationToken)
+    private async Task<string?> AttachTeacherAsync(InMemoryTrainingData evalData, IReadOnlyList<ShardSetInfo> sets, string? onlineTeacher, int classes, TorchSharp.torch.Device device, CancellationToken cancellationToken)
     {
         if (string.Equals(_options.EvalTeacher, "none", StringComparison.OrdinalIgnoreCase))
         {
             return null;
         }
         var set = sets.Count > 0 ? sets[0] : null;
-        var location = _options.EvalTeacher ?? set?.TeacherSource;
+        var location = _options.EvalTeacher ?? onlineTeacher ?? set?.TeacherSource;
         if (location is null)
         {
             return null;

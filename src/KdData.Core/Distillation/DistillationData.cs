@@ -39,11 +39,12 @@ public sealed class DistillationData : ITrainingData
     private readonly int _batchSize;
     private readonly ulong _seed;
     private readonly ILogger _logger;
+    private readonly bool _onlineTeacher;
     private long _skipped;
 
     /// <param name="sources">Image stores; <see cref="DistillationSample.Source"/> indexes them.</param>
     /// <param name="labeled">Labeled images (label &gt;= 0), with or without cached teacher views.</param>
-    /// <param name="pseudo">Pseudo-labeled images (label -1, at least one view each).</param>
+    /// <param name="pseudo">Pseudo-labeled images (label -1, at least one view each unless <paramref name="onlineTeacher"/>).</param>
     /// <param name="classes">C, the length of a teacher logit row.</param>
     /// <param name="imageOptions">Decoding and preprocessing (must match the teacher's, checked by the caller).</param>
     /// <param name="dataOptions">Pipeline concurrency and the supervised augmentation for labeled images without views.</param>
@@ -51,6 +52,11 @@ public sealed class DistillationData : ITrainingData
     /// <param name="batchSize">B, images per batch.</param>
     /// <param name="seed">Seed of the plan, the view draws and the augmentation.</param>
     /// <param name="logger">Where skipped images are reported.</param>
+    /// <param name="onlineTeacher">
+    /// The training loop runs a teacher on every batch (online distillation): pool images need no cached view and
+    /// get the same padded crop and flip as labeled images (the teacher labels the augmented pixels, so any
+    /// augmentation preserves the target); batches carry no teacher logits for them.
+    /// </param>
     /// <param name="augment">RandAugment per image and MixUp / CutMix per batch (see <see cref="DistillationAugmentOptions"/>). Default: none.</param>
     /// <exception cref="ArgumentException">Both sets are empty, or a sample contradicts its set.</exception>
     public DistillationData(
@@ -64,6 +70,7 @@ public sealed class DistillationData : ITrainingData
         int batchSize,
         ulong seed,
         ILogger? logger = null,
+        bool onlineTeacher = false,
         DistillationAugmentOptions? augment = null)
     {
         ArgumentNullException.ThrowIfNull(sources);
@@ -82,7 +89,7 @@ public sealed class DistillationData : ITrainingData
         {
             throw new ArgumentException($"Image '{unlabeled.Key}' is in the labeled set without a label.", nameof(labeled));
         }
-        if (pseudo.FirstOrDefault(s => !s.IsPseudoLabeled || s.Views.Count == 0) is { } bad)
+        if (pseudo.FirstOrDefault(s => !s.IsPseudoLabeled || (s.Views.Count == 0 && !onlineTeacher)) is { } bad)
         {
             throw new ArgumentException($"Image '{bad.Key}' is in the pseudo-labeled set with a label or without a teacher view.", nameof(pseudo));
         }
@@ -97,6 +104,7 @@ public sealed class DistillationData : ITrainingData
         _batchSize = batchSize;
         _seed = seed;
         _logger = logger ?? NullLogger.Instance;
+        _onlineTeacher = onlineTeacher;
         (LabeledPerBatch, PseudoPerBatch) = Split(batchSize, labeled.Count, pseudo.Count, mix.UnlabeledRatio);
         BatchesPerEpoch = Math.Max(
             LabeledPerBatch > 0 ? (labeled.Count + LabeledPerBatch - 1) / LabeledPerBatch : 0,
@@ -274,7 +282,7 @@ public sealed class DistillationData : ITrainingData
 
         var size = _preprocessor.OutputSize;
         var batch = new LabeledBatch(pixels, labels, _preprocessor.Channels, size, size);
-        Debug.Assert(any || labels.All(l => l >= 0), "a pseudo-labeled sample always has teacher logits");
+        Debug.Assert(any || _onlineTeacher || labels.All(l => l >= 0), "offline, a pseudo-labeled sample always has teacher logits");
         batch = any ? batch.WithTeacher(teacher, _classes, hasTeacher) : batch;
         // The batch's draw derives from its first sample's (seed, epoch, position), so a resumed epoch mixes alike.
         return _mixer is null || samples.Count == 0 ? batch : _mixer.Apply(batch, Seeds.Mix(samples[0].DrawSeed, 0xB47C));

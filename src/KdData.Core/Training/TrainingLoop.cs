@@ -292,7 +292,7 @@ public sealed class TrainingLoop
 
                 // Reseeding per step makes its random draws (dropout, ...) independent of how the run got here.
                 manual_seed(unchecked((long)Seeds.Mix((ulong)_options.Seed, (ulong)scheduleStep)));
-                var step = TrainStep(model, optimizer, batch, objectiveSchedule);
+                var step = TrainStep(job, model, optimizer, batch, objectiveSchedule);
                 totals.Steps++;
                 totals.Samples += batch.Count;
                 totals.LossSum += step.Loss * batch.Count;
@@ -335,11 +335,13 @@ public sealed class TrainingLoop
     }
 
     // Synchronous on purpose: the dispose scope must not span an await (scopes are per thread).
-    private StepResult TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, LabeledBatch batch, ObjectiveSchedule objectiveSchedule)
+    private StepResult TrainStep(TrainingSetup job, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, LabeledBatch batch, ObjectiveSchedule objectiveSchedule)
     {
         using var scope = NewDisposeScope();
         var (x, y) = ToTensors(batch);
-        var (teacher, hasTeacher) = TeacherTensors(batch);
+        // Online: the teacher labels exactly this batch's (augmented, and with MixUp / CutMix mixed) pixels, every
+        // sample; offline: the cached rows.
+        var (teacher, hasTeacher) = job.Teacher is { } online ? (online.Logits(x), null) : TeacherTensors(batch);
         optimizer.zero_grad();
         var logits = model.call(x);
         var mix = batch.Mix is { } m ? new ObjectiveMix(MixPartners(m), m.Lambda) : null;
@@ -351,8 +353,9 @@ public sealed class TrainingLoop
                 TeacherLogits = teacher,
                 HasTeacher = hasTeacher,
                 Mix = mix,
-                // Cached teacher rows belong to the unmixed samples: mix them like the labels.
-                MixTeacherTargets = true,
+                // Cached teacher rows belong to the unmixed samples: mix them like the labels. An online teacher
+                // has seen the mixed image itself, so its logits are the target as they are.
+                MixTeacherTargets = job.Teacher is null,
             },
             objectiveSchedule);
         result.Loss.backward();

@@ -39,4 +39,11 @@ public sealed record TrainingSetup
     /// checkpoint record as <c>training.lineage</c>. Default <c>null</c>.
     /// </summary>
     public JsonObject? Lineage { get; init; }
+
+    /// <summary>
+    /// Online distillation: a frozen teacher run on every training batch (exactly the student's input, under
+    /// <c>no_grad</c>); its logits replace whatever teacher logits the batch carries, for every sample. The caller
+    /// owns it. Default <c>null</c> = the batches' own (cached) teacher logits, if any.
+    /// </summary>
+    public OnlineTeacher? Teacher { get; init; }
 }

@@ -58,6 +58,27 @@ public sealed class DistillationAugmentTests(SampleDistillation sample) : IClass
     }
 
     [Fact]
+    public async Task Distill_OnlineTeacherWithMixUpAndCutMix_TrainsOnTheTeachersTargetsOfTheMixedImages()
+    {
+        using var work = new TempDirectory();
+
+        var code = await TrainerCommandLine.RunAsync(
+            ["distill", "--dataset", SampleDistillation.DatasetFolder + "/", "--teacher", Labeler.LabelerSamples.TeacherRecord, "--Trainer:Distill:OnlinePool=true",
+             "--output", work.Path, "--epochs", "1", "--batch-size", "128", "--Trainer:Distill:Model:Width=4", "--Torch:Threads=2", "--Trainer:Data:DecodeWorkers=2",
+             "--Trainer:Distill:Augment:MixUp=true", "--Trainer:Distill:Augment:CutMix=true", "--Trainer:Distill:Augment:RandAugment=true"], TextWriter.Null, TextWriter.Null);
+
+        Assert.Equal(ExitCodes.Success, code);
+        var record = System.Text.Json.JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(work.Path, "last.json"))).RootElement;
+        var lineage = record.GetProperty("training").GetProperty("lineage");
+        Assert.Equal("online", lineage.GetProperty("teacher_mode").GetString());
+        Assert.True(lineage.GetProperty("augment").GetProperty("mix_up").GetBoolean());
+        Assert.True(lineage.GetProperty("augment").GetProperty("cut_mix").GetBoolean());
+        var line = Training.TrainingFiles.MetricsLines(work.Path)[^1];
+        Assert.True(double.IsFinite(line.GetProperty("kd").GetDouble()));
+        Assert.True(double.IsFinite(line.GetProperty("ce").GetDouble()));
+    }
+
+    [Fact]
     public async Task Distill_MixUpWithPseudoCe_ExitsTwo()
     {
         using var work = new TempDirectory();

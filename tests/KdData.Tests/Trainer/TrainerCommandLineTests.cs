@@ -112,6 +112,7 @@ public sealed class TrainerCommandLineTests
             [ImportOptions.SectionName] = new ImportOptions(),
             [DistillationMixOptions.SectionName] = new DistillationMixOptions(),
             [SweepOptions.SectionName] = new SweepOptions(),
+            [DistillOptions.SectionName] = new DistillOptions(),
         };
         foreach (var entry in TrainerCommands.All.SelectMany(c => c.Switches))
         {
