@@ -58,7 +58,7 @@ public static class TrainerCommands
             Sweep,
             "Run a grid of distill runs (every combination of the --grid values), each into its own folder <output>/point-NNN, one after another in this process; then write sweep.json, sweep.md and heatmap.png of the best evaluation accuracy. Rerunning skips finished points and resumes an interrupted one. Every distill setting (--Trainer:Distill:..., --Trainer:Objective:..., --dataset, --shards) applies to all points.",
             [
-                new("--grid", "Trainer:Sweep:Grid", "An axis: a distill setting and its comma-separated values, e.g. Trainer:Objective:Curriculum:TemperatureStart=2,4,6,8; repeat for more axes", "none", "key=v1,v2", Repeatable: true),
+                new("--grid", "Trainer:Sweep:Grid", "An axis: a distill setting and its comma-separated values, e.g. Trainer:Objective:Curriculum:TemperatureStart=2,4,6,8", "none", "key=v1,v2", Repeatable: true),
                 new("--output", "Trainer:Sweep:Output", "Folder for the point folders and the summary", "out/sweep", "folder"),
                 new("--index", "Trainer:Sweep:Index", "Run only grid point N (0-based; scale-out: one point per job index); the run finishing the last point writes the summary", "none", "n"),
                 Dataset,
