@@ -70,7 +70,7 @@ evaluate() { # folder: evaluate its last checkpoint once on the test split
     --output "$1/evaluation" "${threads[@]}" > "$1/evaluation.log" 2>&1
 }
 table() {
-  local out=bench/distillation/augment-sweep.md
+  local out=bench/distillation/augment-sweep.md n what id label
   {
     echo "| row | run | test accuracy | params | MACs | epochs | training time (s) | seed |"
     echo "|---|---|---|---|---|---|---|---|"
@@ -145,10 +145,10 @@ step augment-sweep "${trainer[@]}" sweep "${row4[@]}" "${shards[@]}" --output "$
 
 # M / C. MixUp and CutMix on every batch, offline from the cached soft targets, then online with teacher 1 in the loop.
 for aug in "mixup|--Trainer:Distill:Augment:MixUp=true" "cutmix|--Trainer:Distill:Augment:CutMix=true"; do
-  IFS='|' read -r id setting <<<"$aug"
-  step "augment-aug-$id-offline" "${trainer[@]}" distill "${row4[@]}" "${shards[@]}" --epochs $epochs \
-    --Trainer:Distill:Output="$root/augment-aug-$id-offline" "$setting"
-  step "augment-aug-$id-online" "${trainer[@]}" distill "${row4[@]}" --epochs $epochs \
-    --Trainer:Distill:Output="$root/augment-aug-$id-online" --Trainer:Distill:Teacher="$teacher" --Trainer:Distill:OnlinePool=true "$setting"
+  IFS='|' read -r aug_id aug_setting <<<"$aug"
+  step "augment-aug-$aug_id-offline" "${trainer[@]}" distill "${row4[@]}" "${shards[@]}" --epochs $epochs \
+    --Trainer:Distill:Output="$root/augment-aug-$aug_id-offline" "$aug_setting"
+  step "augment-aug-$aug_id-online" "${trainer[@]}" distill "${row4[@]}" --epochs $epochs \
+    --Trainer:Distill:Output="$root/augment-aug-$aug_id-online" --Trainer:Distill:Teacher="$teacher" --Trainer:Distill:OnlinePool=true "$aug_setting"
 done
 table
