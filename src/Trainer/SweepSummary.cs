@@ -101,8 +101,16 @@ public static class SweepSummary
     {
         var cells = Cells(grid, results);
         var (rows, columns) = (cells.GetLength(0), cells.GetLength(1));
+        var percent = new double[rows, columns];
+        for (var r = 0; r < rows; r++)
+        {
+            for (var c = 0; c < columns; c++)
+            {
+                percent[r, c] = cells[r, c] * 100;
+            }
+        }
         using var plot = new Plot();
-        var heatmap = plot.Add.Heatmap(cells);
+        var heatmap = plot.Add.Heatmap(percent);
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
         heatmap.Rectangle = new CoordinateRect(-0.5, columns - 0.5, -0.5, rows - 0.5);
         var finite = cells.Cast<double>().Where(double.IsFinite).ToList();
@@ -133,13 +141,13 @@ public static class SweepSummary
         plot.Axes.Bottom.TickGenerator = xTicks;
         plot.Axes.Left.TickGenerator = yTicks;
         var colorBar = plot.Add.ColorBar(heatmap);
-        colorBar.Label = "best accuracy";
+        colorBar.Label = "best accuracy (%)";
         plot.Axes.SetLimits(-0.5, columns - 0.5, -0.5, rows - 0.5);
         plot.HideGrid();
         var others = grid.Axes.Count > 2 ? $" (best over {string.Join(", ", grid.Axes.Skip(2).Select(a => a.Key))})" : string.Empty;
         plot.Title($"Sweep: best evaluation accuracy (%){others}", 14);
-        plot.XLabel(grid.Axes.Count > 1 ? grid.Axes[1].Key : string.Empty, 13);
-        plot.YLabel(grid.Axes[0].Key, 13);
+        plot.XLabel(grid.Axes.Count > 1 ? grid.Axes[1].Key : string.Empty, 11);
+        plot.YLabel(grid.Axes[0].Key, 11);
         plot.SavePng(path, Math.Max(500, 140 + (110 * columns)), Math.Max(360, 140 + (80 * rows)));
     }
 }
