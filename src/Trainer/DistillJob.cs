@@ -32,6 +32,7 @@ public sealed class DistillJob : JobService
     private readonly TrainingLoopOptions _loopOptions;
     private readonly TrainingDataOptions _dataOptions;
     private readonly ObjectiveOptions _objectiveOptions;
+    private readonly RepresentationOptions _representationOptions;
     private readonly ShardSelectionOptions _shardOptions;
     private readonly DistillationMixOptions _mixOptions;
     private readonly DistillationAugmentOptions _augmentOptions;
@@ -45,6 +46,7 @@ public sealed class DistillJob : JobService
         IOptions<TrainingLoopOptions> loopOptions,
         IOptions<TrainingDataOptions> dataOptions,
         IOptions<ObjectiveOptions> objectiveOptions,
+        IOptions<RepresentationOptions> representationOptions,
         IOptions<ShardSelectionOptions> shardOptions,
         IOptions<DistillationMixOptions> mixOptions,
         IOptions<DistillationAugmentOptions> augmentOptions,
@@ -60,6 +62,7 @@ public sealed class DistillJob : JobService
         _loopOptions = loopOptions.Value;
         _dataOptions = dataOptions.Value;
         _objectiveOptions = objectiveOptions.Value;
+        _representationOptions = representationOptions.Value;
         _shardOptions = shardOptions.Value;
         _mixOptions = mixOptions.Value;
         _augmentOptions = augmentOptions.Value;
@@ -88,6 +91,11 @@ public sealed class DistillJob : JobService
         }
 
         var preprocessing = _imageOptions.ToPreprocessingRecord();
+        if (_representationOptions.AnyEnabled && _options.Teacher is null)
+        {
+            throw new InvalidInputException(
+                $"Trainer:Objective: the representation terms ({string.Join(", ", _representationOptions.EnabledTerms)}) read the teacher's features and need the online teacher; set {DistillOptions.SectionName}:{nameof(DistillOptions.Teacher)} (--teacher).");
+        }
         using var online = _options.Teacher is { } teacherLocation
             ? await LoadOnlineTeacherAsync(teacherLocation, classes, preprocessing, device, stoppingToken)
             : null;
@@ -140,6 +148,7 @@ public sealed class DistillJob : JobService
             ["labeled_with_teacher"] = online is null ? samples.LabeledWithTeacher : samples.Labeled.Count,
             ["pseudo_labeled_images"] = pool.Count,
             ["eval_teacher"] = evalTeacher,
+            ["representation"] = new JsonArray([.. _representationOptions.EnabledTerms.Select(t => (JsonNode?)t)]),
         };
 
         var progress = TrainingProgressLog.Create(Logger);
@@ -147,20 +156,31 @@ public sealed class DistillJob : JobService
             spec.Name, objective.Name, device, Path.GetFullPath(_options.Output));
         var clock = Stopwatch.StartNew();
         var loop = new TrainingLoop(_loopOptions, objective, device, progress, _loggerFactory.CreateLogger<TrainingLoop>());
-        var result = await loop.RunAsync(
-            new TrainingSetup
-            {
-                Architecture = spec,
-                Train = trainData,
-                Eval = evalData,
-                OutputDirectory = _options.Output,
-                Classes = classes,
-                Preprocessing = preprocessing,
-                Schedule = curriculum.At,
-                Lineage = lineage,
-                Teacher = online,
-            },
-            stoppingToken);
+        // With representation terms the student is built here (exactly as the loop would: seeded, then the zoo) so the
+        // terms can tap it and size their adapters before training; otherwise the loop builds it.
+        using var student = _representationOptions.AnyEnabled ? CreateStudent(spec, device) : null;
+        using var representation = student is not null && online is not null
+            ? RepresentationDistillation.Create(_representationOptions, student, online.Network, _imageOptions.Channels, preprocessing.Height, preprocessing.Width,
+                samples.Labeled.Count + pool.Count, device)
+            : null;
+        if (representation is not null)
+        {
+            Logger.LogInformation("Representation KD terms: {Terms}", representation.Describe().ToJsonString());
+        }
+        var setup = new TrainingSetup
+        {
+            Architecture = spec,
+            Train = trainData,
+            Eval = evalData,
+            OutputDirectory = _options.Output,
+            Classes = classes,
+            Preprocessing = preprocessing,
+            Schedule = curriculum.At,
+            Lineage = lineage,
+            Teacher = online,
+            Representation = representation,
+        };
+        var result = student is null ? await loop.RunAsync(setup, stoppingToken) : await loop.RunAsync(setup, student, stoppingToken);
         progress.EndLine();
         if (trainData.SkippedImages > 0)
         {
@@ -215,6 +235,13 @@ public sealed class DistillJob : JobService
             throw new InvalidInputException($"{DistillOptions.SectionName}:{nameof(DistillOptions.Teacher)} '{location}' cannot teach this student: {problem}.");
         }
         return teacher;
+    }
+
+    /// <summary>The student as <see cref="TrainingLoop.RunAsync(TrainingSetup, CancellationToken)"/> builds it: seeded with the loop's seed, then the zoo.</summary>
+    private TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> CreateStudent(ModelSpec spec, TorchSharp.torch.Device device)
+    {
+        TorchSharp.torch.manual_seed(_loopOptions.Seed);
+        return ModelZoo.Create(spec, device);
     }
 
     /// <summary>The dataset's unlabeled pool for online distillation: every object under <c>unlabeled/</c>, in key order, without a label.</summary>

@@ -25,6 +25,8 @@ public static class TrainerHostExtensions
         builder.AddValidatedOptions<TrainingLoopOptions>(DistillOptions.SectionName);
         builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
         builder.AddValidatedOptions<ObjectiveOptions>(ObjectiveOptions.SectionName);
+        // The representation-KD terms are subsections of the objective's section (Trainer:Objective:Hint, ...).
+        builder.AddValidatedOptions<RepresentationOptions>(ObjectiveOptions.SectionName);
         builder.AddValidatedOptions<ShardSelectionOptions>(ShardSelectionOptions.SectionName);
         builder.AddValidatedOptions<DistillationMixOptions>(DistillationMixOptions.SectionName);
         builder.AddValidatedOptions<DistillationAugmentOptions>(DistillationAugmentOptions.SectionName);

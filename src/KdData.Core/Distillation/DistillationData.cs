@@ -194,10 +194,15 @@ public sealed class DistillationData : ITrainingData
             positions,
             _batchSize,
             (position, ct) => FetchAsync(Sample(plan[position]), ct),
-            (position, bytes) => Decode(Sample(plan[position]), bytes, Seeds.Mix(epochSeed, (ulong)position)),
+            (position, bytes) => Decode(Sample(plan[position]), bytes, Seeds.Mix(epochSeed, (ulong)position)) is { } decoded
+                ? decoded with { Id = SampleId(plan[position]) }
+                : null,
             Assemble,
             cancellationToken);
     }
+
+    /// <summary>A sample's stable id: its index in the labeled set, or the labeled count plus its index in the pool.</summary>
+    private long SampleId((bool Pseudo, int Index) reference) => reference.Pseudo ? _labeled.Count + (long)reference.Index : reference.Index;
 
     private DistillationSample Sample((bool Pseudo, int Index) reference) =>
         reference.Pseudo ? _pseudo[reference.Index] : _labeled[reference.Index];
@@ -267,11 +272,13 @@ public sealed class DistillationData : ITrainingData
         var labels = new long[samples.Count];
         var teacher = new float[samples.Count * _classes];
         var hasTeacher = new bool[samples.Count];
+        var ids = new long[samples.Count];
         var any = false;
         for (var i = 0; i < samples.Count; i++)
         {
             samples[i].Pixels.CopyTo(pixels, i * sampleLength);
             labels[i] = samples[i].Label;
+            ids[i] = samples[i].Id;
             if (samples[i].TeacherLogits is { } row)
             {
                 row.CopyTo(teacher, i * _classes);
@@ -283,12 +290,15 @@ public sealed class DistillationData : ITrainingData
         var size = _preprocessor.OutputSize;
         var batch = new LabeledBatch(pixels, labels, _preprocessor.Channels, size, size);
         Debug.Assert(any || _onlineTeacher || labels.All(l => l >= 0), "offline, a pseudo-labeled sample always has teacher logits");
-        batch = any ? batch.WithTeacher(teacher, _classes, hasTeacher) : batch;
+        batch = (any ? batch.WithTeacher(teacher, _classes, hasTeacher) : batch).WithSampleIds(ids);
         // The batch's draw derives from its first sample's (seed, epoch, position), so a resumed epoch mixes alike.
         return _mixer is null || samples.Count == 0 ? batch : _mixer.Apply(batch, Seeds.Mix(samples[0].DrawSeed, 0xB47C));
     }
 
-    private sealed record Decoded(float[] Pixels, long Label, float[]? TeacherLogits, ulong DrawSeed);
+    private sealed record Decoded(float[] Pixels, long Label, float[]? TeacherLogits, ulong DrawSeed)
+    {
+        public long Id { get; init; }
+    }
 
     /// <summary>Successive seeded permutations of 0..count-1, so a set smaller than the epoch's demand cycles evenly.</summary>
     private sealed class CyclingOrder(int count, ulong seed)

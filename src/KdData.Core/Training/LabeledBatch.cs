@@ -55,6 +55,14 @@ public sealed class LabeledBatch
     public bool[]? HasTeacher { get; private init; }
 #pragma warning restore CA1819
 
+    /// <summary>
+    /// A stable id per sample (the same image has the same id in every epoch), or null when the source has none; read by
+    /// losses that keep per-image state (the CRD memory bank).
+    /// </summary>
+#pragma warning disable CA1819 // Same reason as Pixels.
+    public long[]? SampleIds { get; private init; }
+#pragma warning restore CA1819
+
     /// <summary>Classes per teacher row (C); 0 without teacher logits.</summary>
     public int TeacherClasses { get; private init; }
 
@@ -72,7 +80,7 @@ public sealed class LabeledBatch
         {
             throw new ArgumentException($"HasTeacher has {hasTeacher.Length} entries for {Count} samples.", nameof(hasTeacher));
         }
-        return new LabeledBatch(Pixels, Labels, Channels, Height, Width) { TeacherLogits = logits, TeacherClasses = classes, HasTeacher = hasTeacher, Mix = Mix };
+        return new LabeledBatch(Pixels, Labels, Channels, Height, Width) { TeacherLogits = logits, TeacherClasses = classes, HasTeacher = hasTeacher, Mix = Mix, SampleIds = SampleIds };
     }
 
     /// <summary>
@@ -100,6 +108,22 @@ public sealed class LabeledBatch
             TeacherClasses = TeacherClasses,
             HasTeacher = HasTeacher,
             Mix = mix,
+            SampleIds = SampleIds,
+        };
+    }
+
+    /// <summary>A copy of this batch's references with sample ids attached (one per sample).</summary>
+    /// <exception cref="ArgumentException">The length does not match N.</exception>
+    public LabeledBatch WithSampleIds(long[] ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Length != Count)
+        {
+            throw new ArgumentException($"{ids.Length} sample ids for {Count} samples.", nameof(ids));
+        }
+        return new LabeledBatch(Pixels, Labels, Channels, Height, Width)
+        {
+            TeacherLogits = TeacherLogits, TeacherClasses = TeacherClasses, HasTeacher = HasTeacher, SampleIds = ids, Mix = Mix,
         };
     }
 

@@ -46,4 +46,12 @@ public sealed record TrainingSetup
     /// owns it. Default <c>null</c> = the batches' own (cached) teacher logits, if any.
     /// </summary>
     public OnlineTeacher? Teacher { get; init; }
+
+    /// <summary>
+    /// Representation-KD terms (hints, attention transfer, RKD, CRD) added to the objective's loss, tapping the trained
+    /// model and <see cref="Teacher"/>; their trained parts join the optimizer and are saved beside each checkpoint
+    /// (<c>&lt;name&gt;.representation.bin</c>, named in the record's <c>training.representation</c>) and restored on
+    /// resume. The caller owns it. Default <c>null</c>.
+    /// </summary>
+    public RepresentationDistillation? Representation { get; init; }
 }

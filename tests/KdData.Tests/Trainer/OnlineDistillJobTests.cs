@@ -43,6 +43,59 @@ public sealed class OnlineDistillJobTests
     }
 
     [Fact]
+    public async Task RunAsync_AllRepresentationTerms_TrainsAndRecordsThemAndResumes()
+    {
+        using var work = new TempDirectory();
+        string[] args =
+        [
+            "--teacher", LabelerSamples.TeacherRecord, "--output", work.Path, "--batch-size", "64",
+            "--Trainer:Objective:Hint:Enabled=true", "--Trainer:Objective:Attention:Enabled=true",
+            "--Trainer:Objective:Rkd:Enabled=true", "--Trainer:Objective:Crd:Enabled=true", "--Trainer:Objective:Crd:Dim=16",
+        ];
+
+        var first = await RunAsync([.. args, "--epochs", "1"]);
+        var resumed = await RunAsync([.. args, "--epochs", "2"]);
+
+        Assert.Equal(ExitCodes.Success, first);
+        Assert.Equal(ExitCodes.Success, resumed);
+        var record = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(work.Path, "last.json"))).RootElement.GetProperty("training");
+        Assert.Equal(2, record.GetProperty("epoch").GetInt32());
+        Assert.Equal(["hint", "attention", "rkd", "crd"], record.GetProperty("lineage").GetProperty("representation").EnumerateArray().Select(t => t.GetString()));
+        var representation = record.GetProperty("representation");
+        // The sample has 120 labeled images: the bank is capped there; its cost is 2 x 120 x 16 x 4 bytes.
+        Assert.Equal(120, representation.GetProperty("crd").GetProperty("bank_size").GetInt32());
+        Assert.Equal(2 * 120 * 16 * 4, representation.GetProperty("crd").GetProperty("bank_bytes").GetInt32());
+        Assert.True(File.Exists(Path.Combine(work.Path, representation.GetProperty("file").GetString()!)));
+        var lines = Training.TrainingFiles.MetricsLines(work.Path);
+        Assert.Equal(2, lines.Count);
+        Assert.All(lines, l => Assert.True(l.GetProperty("rep_terms").GetProperty("crd").GetDouble() > 0));
+    }
+
+    [Theory]
+    [InlineData("--Trainer:Objective:Hint:StudentLayer=features.7")]
+    [InlineData("--Trainer:Objective:Hint:TeacherLayer=layer3")]
+    public async Task RunAsync_HintLayerNotInNetwork_ExitsTwoAndWritesNothing(string setting)
+    {
+        using var work = new TempDirectory();
+        var output = Path.Combine(work.Path, "student");
+
+        var code = await RunAsync("--teacher", LabelerSamples.TeacherRecord, "--output", output, "--Trainer:Objective:Hint:Enabled=true", setting);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, code);
+        Assert.False(Directory.Exists(output) && Directory.EnumerateFiles(output).Any());
+    }
+
+    [Fact]
+    public async Task RunAsync_RepresentationTermWithoutOnlineTeacher_ExitsTwo()
+    {
+        using var work = new TempDirectory();
+
+        var code = await RunAsync("--output", Path.Combine(work.Path, "student"), "--Trainer:Objective:Rkd:Enabled=true");
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, code);
+    }
+
+    [Fact]
     public async Task RunAsync_MissingTeacherCheckpoint_ExitsTwoAndWritesNothing()
     {
         using var work = new TempDirectory();
