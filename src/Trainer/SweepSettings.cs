@@ -27,6 +27,7 @@ public static class SweepSettings
         (DistillationAugmentOptions.SectionName, typeof(DistillationAugmentOptions)),
         (TrainingDataOptions.SectionName, typeof(TrainingDataOptions)),
         (ObjectiveOptions.SectionName, typeof(ObjectiveOptions)),
+        (ObjectiveOptions.SectionName, typeof(RepresentationOptions)),
         (ImageOptions.SectionName, typeof(ImageOptions)),
         (TorchOptions.SectionName, typeof(TorchOptions)),
     ];

@@ -1,4 +1,5 @@
 using KdData.Trainer;
+using Microsoft.Extensions.Hosting;
 
 namespace KdData.Tests.Trainer;
 
@@ -73,6 +74,23 @@ public sealed class SweepGridTests
 
         Assert.NotNull(problem);
         Assert.Contains($"'{key}'", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sections_CoverEveryOptionsClassTheDistillStageBinds()
+    {
+        var builder = Host.CreateApplicationBuilder([]);
+
+        builder.AddDistillJob();
+
+        var bound = builder.Services
+            .Where(d => d.ServiceType.IsGenericType && d.ServiceType.GetGenericTypeDefinition() == typeof(Microsoft.Extensions.Options.IConfigureOptions<>))
+            .Select(d => d.ServiceType.GetGenericArguments()[0])
+            .Where(t => t.Namespace?.StartsWith("KdData", StringComparison.Ordinal) == true) // not the host's own
+            .Distinct()
+            .ToList();
+        Assert.NotEmpty(bound);
+        Assert.All(bound, type => Assert.Contains(SweepSettings.Sections, s => s.Options == type));
     }
 
     [Fact]
