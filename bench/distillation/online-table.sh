@@ -59,7 +59,7 @@ table() {
       if [ ! -f "$root/$id.done" ]; then echo "| $n | $what | (not run yet) | | | | |"; continue; fi
       local acc delta=""
       acc=$(jq -s '.[-1].eval_accuracy * 100' "$dir/metrics.jsonl")
-      [ -n "$base" ] && delta=$(jq -n --argjson a "$acc" --argjson b "$base" '$a - $b | . * 100 | round / 100')
+      [ -n "$base" ] && delta=$(printf '%+.2f' "$(jq -n --argjson a "$acc" --argjson b "$base" '$a - $b')")
       printf '| %s | %s | %.2f %% | %s | %s | %.1f | %s |\n' "$n" "$what" "$acc" "$delta" \
         "$(jq '.training.epoch' "$dir/last.json")" "$(mean_epoch "$dir")" "$(jq -s 'map(.seconds) | add | floor' "$dir/metrics.jsonl")"
     done

@@ -21,7 +21,9 @@ namespace KdData.Objectives;
 /// implementation does;</description></item>
 /// <item><description><c>L_RKD = lambda_D L_D + lambda_A L_A</c> with the paper's lambda_D = 25, lambda_A = 50.</description></item>
 /// </list>
-/// <para>The teacher side is detached. The angle term costs N^3 values per batch (2M floats at N = 128).</para>
+/// <para>The teacher side is detached. Both terms are computed from the Gram matrix of the batch
+/// (<c>&lt;e_i - e_j, e_k - e_j&gt; = G_ik - G_ij - G_kj + G_jj</c>), so the angle term costs N^3 values per batch
+/// (2M floats at N = 128) whatever the embedding size.</para>
 /// </remarks>
 public static class RelationalKdLoss
 {
@@ -55,19 +57,33 @@ public static class RelationalKdLoss
 
     private static Tensor NormalisedDistances(Tensor e, Tensor offDiagonal)
     {
-        // Pairwise distances from the Gram matrix, clamped before the root: sqrt at 0 has an infinite gradient.
-        var squared = e.pow(2).sum(1);
-        var d2 = (squared.unsqueeze(1) + squared.unsqueeze(0) - (2 * e.matmul(e.t()))).clamp_min(1e-12);
-        var d = where(offDiagonal, d2.sqrt(), 0.0);
+        var d = Distances(e.matmul(e.t()), offDiagonal);
         var mean = d.masked_select(offDiagonal).mean();
         return d / mean;
     }
 
+    /// <summary>Pairwise distances from the Gram matrix G, 0 on the diagonal.</summary>
+    private static Tensor Distances(Tensor gram, Tensor offDiagonal)
+    {
+        // ||e_i - e_j||^2 = G_ii + G_jj - 2 G_ij, clamped before the root: sqrt at 0 has an infinite gradient.
+        var squared = gram.diagonal();
+        var d2 = (squared.unsqueeze(1) + squared.unsqueeze(0) - (2 * gram)).clamp_min(1e-12);
+        return where(offDiagonal, d2.sqrt(), 0.0);
+    }
+
     private static Tensor Cosines(Tensor e)
     {
-        // (N, N, D): differences e_i - e_j, normalised; cos(i, j, k) = <u_ij, u_kj> via a batched product over j.
-        var u = nn.functional.normalize(e.unsqueeze(0) - e.unsqueeze(1), p: 2, dim: 2); // u[j, i] = (e_i - e_j) / ||.||
-        return u.bmm(u.transpose(1, 2)).flatten();
+        // cos(i, j, k) = <e_i - e_j, e_k - e_j> / (d_ij d_kj) = (G_ik - G_ij - G_kj + G_jj) / (d_ij d_kj), from the
+        // Gram matrix: N^3 values whatever the embedding size (the (N, N, D) difference tensor would be D times larger).
+        // Laid out [j, i, k]; a zero distance (i = j or k = j) gives 0, as normalising a zero vector does.
+        var n = e.shape[0];
+        var gram = e.matmul(e.t());
+        var d = Distances(gram, eye(n, dtype: ScalarType.Bool, device: e.device).logical_not());
+        var numerator = gram.unsqueeze(0) - gram.unsqueeze(2) - gram.unsqueeze(1) + gram.diagonal().view(n, 1, 1);
+        var denominator = d.unsqueeze(2) * d.unsqueeze(1);
+        var defined = denominator.gt(1e-12);
+        // The masked branch divides by 1, so its (unused) gradient stays finite.
+        return where(defined, numerator / where(defined, denominator, 1.0), 0.0).flatten();
     }
 
     private static void Check(Tensor student, Tensor teacher)

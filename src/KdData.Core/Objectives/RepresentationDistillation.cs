@@ -99,7 +99,25 @@ public sealed class RepresentationDistillation : nn.Module
         }
 
         var studentTaps = new FeatureTaps(student, studentPaths, "Trainer:Objective (student layer)");
-        var teacherTaps = new FeatureTaps(teacher, teacherPaths, "Trainer:Objective (teacher layer)");
+        FeatureTaps? teacherTaps = null;
+        try
+        {
+            teacherTaps = new FeatureTaps(teacher, teacherPaths, "Trainer:Objective (teacher layer)");
+            return Build(options, studentTaps, teacherTaps, attention, studentPaths, teacherPaths, student, teacher, channels, height, width, trainingImages, device);
+        }
+        catch
+        {
+            // A bad layer leaves no hooks behind on either network.
+            studentTaps.Dispose();
+            teacherTaps?.Dispose();
+            throw;
+        }
+    }
+
+    private static RepresentationDistillation Build(RepresentationOptions options, FeatureTaps studentTaps, FeatureTaps teacherTaps,
+        List<(string First, string Second)> attention, List<string> studentPaths, List<string> teacherPaths,
+        nn.Module<Tensor, Tensor> student, nn.Module<Tensor, Tensor> teacher, long channels, long height, long width, long trainingImages, Device? device)
+    {
         var shapes = Probe(student, teacher, studentTaps, teacherTaps, studentPaths, teacherPaths, channels, height, width, device ?? CPU);
 
         HintLoss? hint = null;

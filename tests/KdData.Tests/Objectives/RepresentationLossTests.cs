@@ -115,6 +115,21 @@ public sealed class RepresentationLossTests
     }
 
     [Fact]
+    public void RkdCompute_DuplicateSamples_HasFiniteValueAndGradient()
+    {
+        using var scope = NewDisposeScope();
+        // The same image twice in a batch (a small set cycling): a zero distance between different rows.
+        var student = tensor(new float[] { 0, 0, 0, 0, 1, 2, 3, 1 }, [4, 2]).requires_grad_();
+        var teacher = tensor(new float[] { 1, 1, 1, 1, 0, 2, 2, 0 }, [4, 2]);
+
+        var loss = RelationalKdLoss.Compute(student, teacher);
+        loss.backward();
+
+        Assert.True(double.IsFinite(loss.item<float>()));
+        Assert.True(student.grad!.isfinite().all().item<bool>());
+    }
+
+    [Fact]
     public void CrdInfoNce_OnePositiveOneNegative_IsLogOnePlusExpOfScoreGap()
     {
         using var scope = NewDisposeScope();
