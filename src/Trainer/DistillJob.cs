@@ -35,6 +35,7 @@ public sealed class DistillJob : JobService
     private readonly RepresentationOptions _representationOptions;
     private readonly ShardSelectionOptions _shardOptions;
     private readonly DistillationMixOptions _mixOptions;
+    private readonly DistillationAugmentOptions _augmentOptions;
     private readonly ImageOptions _imageOptions;
     private readonly TorchOptions _torchOptions;
     private readonly ILoggerFactory _loggerFactory;
@@ -48,6 +49,7 @@ public sealed class DistillJob : JobService
         IOptions<RepresentationOptions> representationOptions,
         IOptions<ShardSelectionOptions> shardOptions,
         IOptions<DistillationMixOptions> mixOptions,
+        IOptions<DistillationAugmentOptions> augmentOptions,
         IOptions<ImageOptions> imageOptions,
         IOptions<TorchOptions> torchOptions,
         IHostApplicationLifetime lifetime,
@@ -63,6 +65,7 @@ public sealed class DistillJob : JobService
         _representationOptions = representationOptions.Value;
         _shardOptions = shardOptions.Value;
         _mixOptions = mixOptions.Value;
+        _augmentOptions = augmentOptions.Value;
         _imageOptions = imageOptions.Value;
         _torchOptions = torchOptions.Value;
         _loggerFactory = loggerFactory;
@@ -72,6 +75,11 @@ public sealed class DistillJob : JobService
     {
         var device = TorchDeviceSelector.Initialize(_torchOptions);
         var objective = TrainingObjectives.Create(_objectiveOptions);
+        if (_augmentOptions.Mixes && objective is HardPseudoLabelObjective)
+        {
+            throw new InvalidInputException(
+                $"{DistillationAugmentOptions.SectionName}:MixUp/CutMix cannot be used with {ObjectiveOptions.SectionName}:Name={objective.Name} (a thresholded hard pseudo-label of a mixed image is undefined); use kd or ce.");
+        }
         var curriculum = new DistillationCurriculum(_objectiveOptions.Curriculum);
         var dataset = _stores.Open(_dataOptions.Dataset);
         var (manifest, classes) = await DatasetFiles.ReadAsync(dataset, stoppingToken);
@@ -113,7 +121,7 @@ public sealed class DistillJob : JobService
         var caches = samples.Stores.Select(s => new ImageByteCache(s, s.Location.Kind == StorageLocationKind.LocalFolder ? null : _dataOptions.CacheDirectory)).ToList();
         var seed = (ulong)_loopOptions.Seed;
         var trainData = new DistillationData(caches, samples.Labeled, pool, classes.Count, _imageOptions, _dataOptions, _mixOptions,
-            _loopOptions.BatchSize, seed, _loggerFactory.CreateLogger<DistillationData>(), onlineTeacher: online is not null);
+            _loopOptions.BatchSize, seed, _loggerFactory.CreateLogger<DistillationData>(), onlineTeacher: online is not null, augment: _augmentOptions);
         Logger.LogInformation("Batches of {Batch}: {Labeled} labeled + {Pseudo} pseudo-labeled, {Steps} steps per epoch",
             _loopOptions.BatchSize, trainData.LabeledPerBatch, trainData.PseudoPerBatch, trainData.BatchesPerEpoch);
 
@@ -128,6 +136,7 @@ public sealed class DistillJob : JobService
             ["dataset"] = dataset.Location.ToString(),
             ["objective"] = JsonSerializer.SerializeToNode(_objectiveOptions, SnakeCase),
             ["mix"] = JsonSerializer.SerializeToNode(_mixOptions, SnakeCase),
+            ["augment"] = JsonSerializer.SerializeToNode(_augmentOptions, SnakeCase),
             ["shards"] = JsonSerializer.SerializeToNode(_shardOptions, SnakeCase),
             ["shard_sets"] = JsonSerializer.SerializeToNode(sets, SnakeCase),
             ["teachers"] = online is null

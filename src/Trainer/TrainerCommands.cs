@@ -11,6 +11,7 @@ public static class TrainerCommands
     public const string Evaluate = "evaluate";
     public const string Distill = "distill";
     public const string Export = "export";
+    public const string Sweep = "sweep";
 
     /// <summary>
     /// The command run when none is given: <c>dotnet run --project src/Trainer</c> after <c>dotnet run --project src/Labeler</c>
@@ -54,6 +55,22 @@ public static class TrainerCommands
                 Device,
             ],
             builder => builder.AddDistillJob()),
+        new(
+            Sweep,
+            "Run a grid of distill runs (every combination of the --grid values), each into its own folder <output>/point-NNN, one after another in this process; then write sweep.json, sweep.md and heatmap.png of the best evaluation accuracy. Rerunning skips finished points and resumes an interrupted one. Every distill setting (--Trainer:Distill:..., --Trainer:Objective:..., --dataset, --shards) applies to all points.",
+            [
+                new("--grid", "Trainer:Sweep:Grid", "An axis: a distill setting and its comma-separated values, e.g. Trainer:Objective:Curriculum:TemperatureStart=2,4,6,8", "none", "key=v1,v2", Repeatable: true),
+                new("--output", "Trainer:Sweep:Output", "Folder for the point folders and the summary", "out/sweep", "folder"),
+                new("--index", "Trainer:Sweep:Index", "Run only grid point N (0-based; scale-out: one point per job index); the run finishing the last point writes the summary", "none", "n"),
+                Dataset,
+                new("--shards", "Trainer:Distill:Shards:Locations:0", "Labeler output with the soft targets (as for distill)", "file:out/labels/", "location"),
+                new("--epochs", "Trainer:Distill:Epochs", "Training epochs of every point", "30", "n"),
+                new("--batch-size", "Trainer:Distill:BatchSize", "Images per training step", "128", "n"),
+                new("--model", "Trainer:Distill:Model:Name", "Student architecture", "convnet", "name"),
+                new("--objective", "Trainer:Objective:Name", "kd, pseudo-ce or ce", "kd", "name"),
+                Device,
+            ],
+            builder => builder.AddSweepJob()),
         new(
             Import,
             "Import an IDX dataset (Fashion-MNIST by default) into a store: a labeled train split, an unlabeled pool and the test set.",

@@ -29,7 +29,17 @@ public static class TrainerHostExtensions
         builder.AddValidatedOptions<RepresentationOptions>(ObjectiveOptions.SectionName);
         builder.AddValidatedOptions<ShardSelectionOptions>(ShardSelectionOptions.SectionName);
         builder.AddValidatedOptions<DistillationMixOptions>(DistillationMixOptions.SectionName);
+        builder.AddValidatedOptions<DistillationAugmentOptions>(DistillationAugmentOptions.SectionName);
         builder.Services.AddHostedService<DistillJob>();
+        return builder;
+    }
+
+    public static HostApplicationBuilder AddSweepJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        // Each point's own distill host validates the distill settings; the sweep checks them for every point at start.
+        builder.AddValidatedOptions<SweepOptions>(SweepOptions.SectionName);
+        builder.Services.AddHostedService<SweepJob>();
         return builder;
     }
 

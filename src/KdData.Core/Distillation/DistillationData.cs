@@ -16,7 +16,9 @@ namespace KdData.Distillation;
 /// <para>
 /// Augmentation: a sample with cached views draws one view per epoch (seeded by epoch and image), replayed exactly,
 /// and is otherwise left alone (optionally mirrored, see <see cref="DistillationMixOptions.MirrorPseudoLabeled"/>);
-/// a labeled image the teacher never saw gets the supervised stage's padded random crop and flip.
+/// a labeled image the teacher never saw gets the supervised stage's padded random crop and flip. Optionally
+/// (<see cref="DistillationAugmentOptions"/>) every image then gets RandAugment and every batch MixUp or CutMix
+/// (<see cref="BatchMixer"/>); the batch then carries <see cref="LabeledBatch.Mix"/> and the objective mixes targets.
 /// </para>
 /// Memory holds the sample list (a few hundred bytes per image) and a few hundred decoded images in flight,
 /// independent of how many shards the samples came from.
@@ -30,6 +32,8 @@ public sealed class DistillationData : ITrainingData
     private readonly ImageDecoder _decoder;
     private readonly ImagePreprocessor _preprocessor;
     private readonly PaddedCropAugmentation? _augmentation;
+    private readonly RandAugment? _randAugment;
+    private readonly BatchMixer? _mixer;
     private readonly OrderedBatchPipeline _pipeline;
     private readonly DistillationMixOptions _mix;
     private readonly int _batchSize;
@@ -53,6 +57,7 @@ public sealed class DistillationData : ITrainingData
     /// get the same padded crop and flip as labeled images (the teacher labels the augmented pixels, so any
     /// augmentation preserves the target); batches carry no teacher logits for them.
     /// </param>
+    /// <param name="augment">RandAugment per image and MixUp / CutMix per batch (see <see cref="DistillationAugmentOptions"/>). Default: none.</param>
     /// <exception cref="ArgumentException">Both sets are empty, or a sample contradicts its set.</exception>
     public DistillationData(
         IReadOnlyList<ImageByteCache> sources,
@@ -65,7 +70,8 @@ public sealed class DistillationData : ITrainingData
         int batchSize,
         ulong seed,
         ILogger? logger = null,
-        bool onlineTeacher = false)
+        bool onlineTeacher = false,
+        DistillationAugmentOptions? augment = null)
     {
         ArgumentNullException.ThrowIfNull(sources);
         ArgumentNullException.ThrowIfNull(labeled);
@@ -108,6 +114,14 @@ public sealed class DistillationData : ITrainingData
             var mean = imageOptions.GetEffectiveMean();
             var std = imageOptions.GetEffectiveStd();
             _augmentation = new PaddedCropAugmentation(dataOptions.CropPadding, dataOptions.HorizontalFlip, [.. mean.Select((m, c) => -m / std[c])]);
+        }
+        if (augment?.RandAugment == true)
+        {
+            _randAugment = new RandAugment(augment.RandAugmentOps, augment.RandAugmentMagnitude, imageOptions.GetEffectiveMean(), imageOptions.GetEffectiveStd());
+        }
+        if (augment?.Mixes == true)
+        {
+            _mixer = new BatchMixer(augment);
         }
     }
 
@@ -221,7 +235,8 @@ public sealed class DistillationData : ITrainingData
             if (sample.Views.Count == 0)
             {
                 var pixels = _preprocessor.Preprocess(image);
-                return new Decoded(_augmentation?.Apply(pixels, _preprocessor.Channels, size, size, drawSeed) ?? pixels, sample.Label, null);
+                pixels = _augmentation?.Apply(pixels, _preprocessor.Channels, size, size, drawSeed) ?? pixels;
+                return new Decoded(RandAugmented(pixels, drawSeed), sample.Label, null, drawSeed);
             }
 
             var view = sample.Views[(int)(drawSeed % (ulong)sample.Views.Count)];
@@ -230,7 +245,7 @@ public sealed class DistillationData : ITrainingData
             var viewPixels = _preprocessor.Preprocess(image, view.Crop.Box, view.Crop.FlipHorizontal ^ mirror);
             var logits = new float[_classes];
             view.Target.DenseLogits(logits);
-            return new Decoded(viewPixels, sample.Label, logits);
+            return new Decoded(RandAugmented(viewPixels, drawSeed), sample.Label, logits, drawSeed);
         }
         catch (ImageDecodeException e)
         {
@@ -246,6 +261,9 @@ public sealed class DistillationData : ITrainingData
             return null;
         }
     }
+
+    private float[] RandAugmented(float[] pixels, ulong drawSeed) =>
+        _randAugment?.Apply(pixels, _preprocessor.Channels, _preprocessor.OutputSize, _preprocessor.OutputSize, Seeds.Mix(drawSeed, 0x5A7D)) ?? pixels;
 
     private LabeledBatch Assemble(List<Decoded> samples)
     {
@@ -272,10 +290,12 @@ public sealed class DistillationData : ITrainingData
         var size = _preprocessor.OutputSize;
         var batch = new LabeledBatch(pixels, labels, _preprocessor.Channels, size, size);
         Debug.Assert(any || _onlineTeacher || labels.All(l => l >= 0), "offline, a pseudo-labeled sample always has teacher logits");
-        return (any ? batch.WithTeacher(teacher, _classes, hasTeacher) : batch).WithSampleIds(ids);
+        batch = (any ? batch.WithTeacher(teacher, _classes, hasTeacher) : batch).WithSampleIds(ids);
+        // The batch's draw derives from its first sample's (seed, epoch, position), so a resumed epoch mixes alike.
+        return _mixer is null || samples.Count == 0 ? batch : _mixer.Apply(batch, Seeds.Mix(samples[0].DrawSeed, 0xB47C));
     }
 
-    private sealed record Decoded(float[] Pixels, long Label, float[]? TeacherLogits)
+    private sealed record Decoded(float[] Pixels, long Label, float[]? TeacherLogits, ulong DrawSeed)
     {
         public long Id { get; init; }
     }

@@ -362,11 +362,25 @@ public sealed class TrainingLoop
         try
         {
             var (x, y) = ToTensors(batch);
-            // Online: the teacher labels exactly this batch's (augmented) pixels, every sample; offline: the cached rows.
+            // Online: the teacher labels exactly this batch's (augmented, and with MixUp / CutMix mixed) pixels, every
+            // sample; offline: the cached rows.
             var (teacher, hasTeacher) = job.Teacher is { } online ? (online.Logits(x), null) : TeacherTensors(batch);
             optimizer.zero_grad();
             var logits = model.call(x);
-            var result = _objective.Compute(new ObjectiveInputs { StudentLogits = logits, Labels = y, TeacherLogits = teacher, HasTeacher = hasTeacher }, objectiveSchedule);
+            var mix = batch.Mix is { } m ? new ObjectiveMix(MixPartners(m), m.Lambda) : null;
+            var result = _objective.Compute(
+                new ObjectiveInputs
+                {
+                    StudentLogits = logits,
+                    Labels = y,
+                    TeacherLogits = teacher,
+                    HasTeacher = hasTeacher,
+                    Mix = mix,
+                    // Cached teacher rows belong to the unmixed samples: mix them like the labels. An online teacher
+                    // has seen the mixed image itself, so its logits are the target as they are.
+                    MixTeacherTargets = job.Teacher is null,
+                },
+                objectiveSchedule);
             var loss = result.Loss;
             var representationLoss = double.NaN;
             IReadOnlyDictionary<string, double>? terms = null;
@@ -388,6 +402,12 @@ public sealed class TrainingLoop
         {
             representation?.Clear();
         }
+    }
+
+    private Tensor MixPartners(BatchMix mix)
+    {
+        var partners = tensor(mix.Partner.Select(p => (long)p).ToArray());
+        return _device.type == DeviceType.CPU ? partners : partners.to(_device);
     }
 
     private (Tensor? Logits, Tensor? HasTeacher) TeacherTensors(LabeledBatch batch)
