@@ -80,7 +80,7 @@ public static class ModelZoo
     private static nn.Module<Tensor, Tensor> CreateResNet(string name, ModelSpec spec)
     {
         RejectSettings(spec, name, nameof(ModelSpec.WidthMult), nameof(ModelSpec.Width), nameof(ModelSpec.Depth),
-            nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate));
+            nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate), nameof(ModelSpec.Channels));
         var stem = (spec.Stem ?? ResNetStem.ImageNet).Trim().ToLowerInvariant();
         if (stem is not (ResNetStem.ImageNet or ResNetStem.Small))
         {
@@ -107,7 +107,7 @@ public static class ModelZoo
     private static nn.Module<Tensor, Tensor> CreateMobileNetV2(ModelSpec spec)
     {
         RejectSettings(spec, MobileNetV2, nameof(ModelSpec.Stem), nameof(ModelSpec.Width), nameof(ModelSpec.Depth),
-            nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate));
+            nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate), nameof(ModelSpec.Channels));
         var widthMult = spec.WidthMult ?? 1.0;
         if (!(widthMult > 0 && widthMult <= 4))
         {
@@ -131,13 +131,14 @@ public static class ModelZoo
         {
             throw Invalid(nameof(ModelSpec.Depth), depth, ConvNet, "expected 1-8 blocks");
         }
-        return new PlainConvNet(spec.InChannels, spec.NumClasses, width, depth);
+        var defaults = PlainConvNet.DefaultChannels(width, depth);
+        return new PlainConvNet(spec.InChannels, spec.NumClasses, CheckChannels(spec, ConvNet, defaults));
     }
 
     private static PooledLinear CreatePooledLinear(ModelSpec spec)
     {
         RejectSettings(spec, PooledLinearName, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.Width),
-            nameof(ModelSpec.Depth), nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate));
+            nameof(ModelSpec.Depth), nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate), nameof(ModelSpec.Channels));
         return new PooledLinear(spec.InChannels, spec.NumClasses);
     }
 
@@ -159,7 +160,38 @@ public static class ModelZoo
         {
             throw Invalid(nameof(ModelSpec.DropRate), dropRate, WideResNet, "expected a value in [0, 1)");
         }
-        return new WideResNetModule(spec.InChannels, spec.NumClasses, (depth - 4) / 6, widen, dropRate);
+        var blocks = (depth - 4) / 6;
+        var channels = CheckChannels(spec, WideResNet, WideResNetModule.DefaultChannels(blocks, widen));
+        // Without a projection in the first block, the stem's output is the first group's residual stream.
+        if (!WideResNetModule.HasShortcut(0, 0, widen) && channels[0] != channels[1])
+        {
+            throw Invalid(nameof(ModelSpec.Channels), string.Join(",", channels), WideResNet,
+                "with widen factor 1 the stem and the first group's stream are added together and need the same width");
+        }
+        return new WideResNetModule(spec.InChannels, spec.NumClasses, blocks, widen, dropRate, channels);
+    }
+
+    /// <summary>The pruned widths of <paramref name="spec"/>, checked against the family's layout, or the defaults.</summary>
+    private static IReadOnlyList<int> CheckChannels(ModelSpec spec, string name, int[] defaults)
+    {
+        if (spec.Channels is not { } channels)
+        {
+            return defaults;
+        }
+        if (channels.Count != defaults.Length)
+        {
+            throw Invalid(nameof(ModelSpec.Channels), string.Join(",", channels), name,
+                $"expected {defaults.Length} widths for this depth (the unpruned ones are {string.Join(",", defaults)})");
+        }
+        for (var i = 0; i < channels.Count; i++)
+        {
+            if (channels[i] < 1 || channels[i] > defaults[i])
+            {
+                throw Invalid(nameof(ModelSpec.Channels), string.Join(",", channels), name,
+                    $"width {i} is {channels[i]}; expected 1 to the unpruned {defaults[i]}");
+            }
+        }
+        return channels;
     }
 
     private static void RequirePositive(int value, string setting, string name)
@@ -182,6 +214,7 @@ public static class ModelZoo
                 nameof(ModelSpec.Depth) => spec.Depth,
                 nameof(ModelSpec.WidenFactor) => spec.WidenFactor,
                 nameof(ModelSpec.DropRate) => spec.DropRate,
+                nameof(ModelSpec.Channels) => spec.Channels,
                 _ => throw new ArgumentException($"Unknown setting '{setting}'.", nameof(settings)),
             };
             if (value is not null)
