@@ -49,7 +49,8 @@ public sealed record ModelSpec
     /// <summary>
     /// Pruned widths (<c>kddata-trainer prune</c>): the channel count of every prunable channel group of the family,
     /// in the family's fixed order (see <see cref="Pruning.PruningLayouts"/>: convnet = one per block; wrn = stem, then
-    /// per group its residual stream and each block's inner width). Default <c>null</c> = the widths the other settings
+    /// per group its residual stream and each block's inner width; mobilenet_v2 = stem, each block's hidden and output
+    /// width, the last conv). Default <c>null</c> = the widths the other settings
     /// give. Stored in the checkpoint record so a pruned model is rebuilt from the record alone.
     /// </summary>
     public IReadOnlyList<int>? Channels { get; init; }

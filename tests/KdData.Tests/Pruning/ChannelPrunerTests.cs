@@ -8,13 +8,16 @@ namespace KdData.Tests.Pruning;
 
 public sealed class ChannelPrunerTests
 {
-    public static TheoryData<string> Families() => ["convnet", "wrn-k2", "wrn-k1"];
+    public static TheoryData<string> Families() => ["convnet", "wrn-k2", "wrn-k1", "mobilenet-0.5", "mobilenet-0.25"];
 
     private static ModelSpec Spec(string family) => family switch
     {
         "convnet" => new ModelSpec { Name = "convnet", InChannels = 1, Width = 8, Depth = 3 },
         "wrn-k2" => new ModelSpec { Name = "wrn", InChannels = 1, Depth = 10, WidenFactor = 2 },
         "wrn-k1" => new ModelSpec { Name = "wrn", InChannels = 1, Depth = 16, WidenFactor = 1 },
+        // At 0.25 the first block maps 8 channels to 8 at stride 1, so TorchVision makes it residual as well.
+        "mobilenet-0.5" => new ModelSpec { Name = "mobilenet_v2", InChannels = 1, WidthMult = 0.5 },
+        "mobilenet-0.25" => new ModelSpec { Name = "mobilenet_v2", InChannels = 3, WidthMult = 0.25 },
         _ => throw new ArgumentException(family, nameof(family)),
     };
 
@@ -38,6 +41,8 @@ public sealed class ChannelPrunerTests
         return model;
     }
 
+    private static int InChannels(string family) => Spec(family).InChannels;
+
     private static float[] Logits(nn.Module<Tensor, Tensor> model, Tensor input)
     {
         using var scope = NewDisposeScope();
@@ -56,7 +61,7 @@ public sealed class ChannelPrunerTests
 
         var (pruned, spec) = ChannelPruner.Rebuild(model, layout, keep);
         using var prunedModel = pruned;
-        using var input = randn(3, 1, 28, 28);
+        using var input = randn(3, InChannels(family), 28, 28);
 
         Assert.Equal(layout.Channels, spec.Channels);
         Assert.Equal(ModelComplexity.Parameters(model), ModelComplexity.Parameters(prunedModel));
@@ -75,6 +80,9 @@ public sealed class ChannelPrunerTests
     [InlineData("wrn-k2", PruningScope.Global, PruningCriterion.L1)]
     [InlineData("wrn-k1", PruningScope.Layer, PruningCriterion.L1)]
     [InlineData("wrn-k1", PruningScope.Global, PruningCriterion.Bn)]
+    [InlineData("mobilenet-0.5", PruningScope.Layer, PruningCriterion.L1)]
+    [InlineData("mobilenet-0.5", PruningScope.Global, PruningCriterion.Bn)]
+    [InlineData("mobilenet-0.25", PruningScope.Global, PruningCriterion.L1)]
     public void Rebuild_HalfRatio_ForwardRunsWithTheChosenWidths(string family, PruningScope scope, PruningCriterion criterion)
     {
         using var model = Create(Spec(family));
@@ -85,7 +93,7 @@ public sealed class ChannelPrunerTests
         using var prunedModel = pruned;
         using var scopeGuard = NewDisposeScope();
         using var noGrad = no_grad();
-        var output = prunedModel.call(randn(2, 1, 28, 28));
+        var output = prunedModel.call(randn(2, InChannels(family), 28, 28));
 
         Assert.Equal([2L, 10L], output.shape);
         Assert.True(output.isfinite().all().item<bool>());
@@ -152,6 +160,35 @@ public sealed class ChannelPrunerTests
         Assert.Equal([4L, 2L, 3L, 3L], state["features.1.0.weight"].shape); // the next conv lost the matching inputs
         Assert.Equal([2, 4], spec2.Channels);
     }
+
+    [Fact]
+    public void Rebuild_MobileNet_DepthwiseConvsAndResidualStreamsStayConsistent()
+    {
+        var spec = Spec("mobilenet-0.5");
+        using var model = Create(spec);
+        var layout = PruningLayouts.For(spec);
+        var keep = ChannelPruner.Select(ChannelPruner.Score(model, layout, PruningCriterion.L1), PruningScope.Layer, 0.5);
+
+        var (pruned, prunedSpec) = ChannelPruner.Rebuild(model, layout, keep);
+        using var prunedModel = pruned;
+
+        var state = prunedModel.state_dict();
+        for (var block = 2; block <= 17; block++)
+        {
+            // The depthwise conv (one 3x3 filter per channel) follows the expansion conv's pruned output.
+            var expanded = state[$"features.{block}.conv.0.0.weight"].shape[0];
+            Assert.Equal([expanded, 1L, 3L, 3L], state[$"features.{block}.conv.1.0.weight"].shape);
+            Assert.Equal(expanded, state[$"features.{block}.conv.2.weight"].shape[1]);
+        }
+        var channels = prunedSpec.Channels!;
+        // Blocks 3, 5 and 6 (features.3, .5, .6) are residual: their outputs share the width of their inputs.
+        Assert.Equal(channels[4], channels[6]);
+        Assert.Equal(channels[8], channels[10]);
+        Assert.Equal(channels[8], channels[12]);
+        Assert.True(channels[1] < PrunableWidths(spec)[1]);
+    }
+
+    private static IReadOnlyList<int> PrunableWidths(ModelSpec spec) => PruningLayouts.For(spec).Channels;
 
     [Fact]
     public void Select_GlobalScope_PrunesTheLayerWithWeakChannelsMore()
@@ -223,7 +260,7 @@ public sealed class ChannelPrunerTests
     }
 
     [Theory]
-    [InlineData("mobilenet_v2")]
+    [InlineData("avgpool_linear")]
     [InlineData("resnet18")]
     public void For_UnsupportedFamily_ThrowsNamingIt(string name)
     {

@@ -107,7 +107,7 @@ public sealed class PruneJobTests(SampleDistillation sample) : IClassFixture<Sam
     public async Task RunAsync_UnsupportedFamily_ExitsTwo()
     {
         using var work = new TempDirectory();
-        var student = await StudentAsync(work.Path, new ModelSpec { Name = "mobilenet_v2", NumClasses = 10, InChannels = 1, WidthMult = 0.25 });
+        var student = await StudentAsync(work.Path, new ModelSpec { Name = "avgpool_linear", NumClasses = 10, InChannels = 1 });
 
         var code = await RunAsync("--checkpoint", student, "--output", Path.Combine(work.Path, "pruned"));
 
