@@ -219,11 +219,11 @@ public sealed class PruneJob : JobService
         };
         try
         {
-            var written = CheckpointSerializer.Encode(model, record);
-            await CheckpointSerializer.SaveAsync(model, record, directory, StartName, cancellationToken);
+            var written = CheckpointSerializer.ParseRecord(await File.ReadAllBytesAsync(
+                await CheckpointSerializer.SaveAsync(model, record, directory, StartName, cancellationToken), cancellationToken));
             Logger.LogInformation("Step {Step}: removed {Ratio:P1} of the channels ({Criterion}, {Scope}); {Before} -> {After} {CostName} (step target {Target}); widths [{Channels}]",
                 step, ratio, _options.Criterion, _options.Scope, before, after, CostName, target, string.Join(",", spec.Channels ?? []));
-            return new Checkpoint(model, written.Record);
+            return new Checkpoint(model, written);
         }
         catch
         {

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Text;
 
 namespace KdData.Models;
 
@@ -69,6 +71,28 @@ public sealed record ModelSpec
         && WidenFactor == other.WidenFactor
         && DropRate == other.DropRate
         && (Channels is null ? other.Channels is null : other.Channels is not null && Channels.SequenceEqual(other.Channels));
+
+    // Messages print specs (e.g. a resume refusing another architecture); show the widths, not the list's type name.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(CultureInfo.InvariantCulture, $"Name = {Name}, NumClasses = {NumClasses}, InChannels = {InChannels}");
+        foreach (var (name, value) in new (string, object?)[]
+        {
+            (nameof(Stem), Stem), (nameof(WidthMult), WidthMult), (nameof(Width), Width), (nameof(Depth), Depth),
+            (nameof(WidenFactor), WidenFactor), (nameof(DropRate), DropRate),
+        })
+        {
+            if (value is not null)
+            {
+                builder.Append(CultureInfo.InvariantCulture, $", {name} = {value}");
+            }
+        }
+        if (Channels is not null)
+        {
+            builder.Append(", Channels = [").AppendJoin(", ", Channels).Append(']');
+        }
+        return true;
+    }
 
     public override int GetHashCode()
     {
