@@ -91,6 +91,10 @@ report="$out/report.md"
   printf 'MACs ratio %.3f, parameter ratio %.3f, accuracy drop %.2f points (goal: MACs <= 0.5 and drop <= 0.5: %s)\n' \
     "$macs" "$params" "$drop" "$(jq -n "$macs <= 0.5 and $drop <= 0.5")"
   echo "Widths: $(jq -c '.architecture.channels' "$out/pruned.json"); settings: target $target of MACs, $steps steps, $epochs KD epochs per step, criterion $criterion, scope $scope"
-  echo "Per step (eval accuracy after its fine-tune, MACs): $(for s in "$out"/step-*/last.json; do printf '%s %.4f %s; ' "$(basename "$(dirname "$s")")" "$(jq '.metrics.eval_accuracy' "$s")" "$(jq '.training.model.macs' "$s")"; done)"
+  echo "Per step (MACs; eval accuracy right after pruning -> after its KD fine-tune):"
+  for d in "$out"/step-*; do
+    printf -- '- %s: %s MACs; %.4f -> %.4f\n' "$(basename "$d")" "$(jq '.training.model.macs' "$d/last.json")" \
+      "$(jq '.metrics.eval_accuracy' "$d/start.json")" "$(jq '.metrics.eval_accuracy' "$d/last.json")"
+  done
 } > "$report"
 cat "$report"

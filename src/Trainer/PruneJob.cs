@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using KdData.Distillation;
+using KdData.Evaluation;
 using KdData.Hosting;
 using KdData.Imaging;
 using KdData.Models;
@@ -190,6 +191,8 @@ public sealed class PruneJob : JobService
         var (model, spec) = ChannelPruner.Rebuild(source.Model, layout, keep);
         var before = Cost(parent.Architecture);
         var after = Cost(spec);
+        // The accuracy right after the cut, before any fine-tune: what the KD fine-tune has to win back.
+        var accuracy = (await new Evaluator().RunAsync(model, inputs.Eval, cancellationToken)).ComputeMetrics().Accuracy;
         var lineage = new JsonObject
         {
             ["stage"] = "prune",
@@ -215,14 +218,14 @@ public sealed class PruneJob : JobService
             Classes = inputs.Classes,
             Preprocessing = inputs.Preprocessing,
             Training = new JsonObject { ["stage"] = "prune", ["lineage"] = lineage },
-            Metrics = new Dictionary<string, double>(),
+            Metrics = new Dictionary<string, double> { ["eval_accuracy"] = accuracy },
         };
         try
         {
             var written = CheckpointSerializer.ParseRecord(await File.ReadAllBytesAsync(
                 await CheckpointSerializer.SaveAsync(model, record, directory, StartName, cancellationToken), cancellationToken));
-            Logger.LogInformation("Step {Step}: removed {Ratio:P1} of the channels ({Criterion}, {Scope}); {Before} -> {After} {CostName} (step target {Target}); widths [{Channels}]",
-                step, ratio, _options.Criterion, _options.Scope, before, after, CostName, target, string.Join(",", spec.Channels ?? []));
+            Logger.LogInformation("Step {Step}: removed {Ratio:P1} of the channels ({Criterion}, {Scope}); {Before} -> {After} {CostName} (step target {Target}); widths [{Channels}]; eval accuracy before fine-tuning {Accuracy:F4}",
+                step, ratio, _options.Criterion, _options.Scope, before, after, CostName, target, string.Join(",", spec.Channels ?? []), accuracy);
             return new Checkpoint(model, written);
         }
         catch

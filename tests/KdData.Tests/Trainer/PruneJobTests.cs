@@ -70,6 +70,8 @@ public sealed class PruneJobTests(SampleDistillation sample) : IClassFixture<Sam
         // Step 1 reaches sqrt(0.5) of the input's MACs, step 2 the target.
         var step1Macs = Lineage(step1, "start")["cost_after"]!.GetValue<long>();
         Assert.InRange(step1Macs, Macs(input.Model) / 2 + 1, (long)(Math.Sqrt(0.5) * Macs(input.Model)));
+        // The pruned model's accuracy before its fine-tune is measured on the evaluation split.
+        Assert.InRange(Training.TrainingFiles.Record(step1, "start")["metrics"]!["eval_accuracy"]!.GetValue<double>(), 0, 1);
     }
 
     [Fact]
