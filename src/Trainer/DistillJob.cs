@@ -1,8 +1,11 @@
 using System.Diagnostics;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using KdData.Datasets;
 using KdData.Distillation;
 using KdData.Hosting;
 using KdData.Imaging;
+using KdData.Models;
 using KdData.Objectives;
 using KdData.Storage;
 using KdData.Torch;
@@ -20,6 +23,8 @@ namespace KdData.Trainer;
 /// </summary>
 public sealed class DistillJob : JobService
 {
+    private static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
     private readonly ObjectStoreFactory _stores;
     private readonly DistillOptions _options;
     private readonly TrainingLoopOptions _loopOptions;
@@ -63,15 +68,55 @@ public sealed class DistillJob : JobService
         var device = TorchDeviceSelector.Initialize(_torchOptions);
         var objective = TrainingObjectives.Create(_objectiveOptions);
         var curriculum = new DistillationCurriculum(_objectiveOptions.Curriculum);
-        var inputs = await DistillationInputs.LoadAsync(_stores, objective, _objectiveOptions, _dataOptions, _shardOptions, _mixOptions, _imageOptions,
-            _loopOptions.BatchSize, _loopOptions.Seed, _options.EvalTeacher, device, _loggerFactory, stoppingToken);
-        var trainData = inputs.Train;
-        var spec = _options.Model with { NumClasses = inputs.Classes.Count, InChannels = _imageOptions.Channels };
-        var lineage = new JsonObject { ["stage"] = "distill" };
-        foreach (var (key, value) in inputs.Lineage)
+        var dataset = _stores.Open(_dataOptions.Dataset);
+        var (manifest, classes) = await DatasetFiles.ReadAsync(dataset, stoppingToken);
+        var train = manifest.Where(r => r.Split == DatasetSplits.Train).ToList();
+        var eval = manifest.Where(r => r.Split == DatasetSplits.Test).ToList();
+        if (eval.Count == 0)
         {
-            lineage[key] = value?.DeepClone();
+            throw new InvalidInputException($"Dataset {dataset.Location} has no '{DatasetSplits.Test}' rows in {DatasetLayout.ManifestKey}; distillation evaluates on them.");
         }
+
+        var preprocessing = _imageOptions.ToPreprocessingRecord();
+        var reader = new ShardSetReader(_stores, _shardOptions, _loggerFactory.CreateLogger<ShardSetReader>());
+        var softTargets = objective.NeedsTeacher || _shardOptions.Locations.Count > 0
+            ? await reader.ReadAsync(classes, preprocessing, stoppingToken)
+            : null;
+        var samples = DistillationSamples.Build(dataset, train, eval, softTargets);
+        // The samples hold what training needs; the row set itself need not live through the run (async locals
+        // are fields of the state machine, so it would).
+        var sets = softTargets?.Sets ?? [];
+        softTargets = null;
+        Logger.LogInformation(
+            "Distilling from {Labeled} labeled images ({WithTeacher} with teacher views) and {Pseudo} pseudo-labeled images; {HeldOut} soft-targeted images of the test split left out",
+            samples.Labeled.Count, samples.LabeledWithTeacher, samples.Pseudo.Count, samples.DroppedHeldOut);
+
+        var caches = samples.Stores.Select(s => new ImageByteCache(s, s.Location.Kind == StorageLocationKind.LocalFolder ? null : _dataOptions.CacheDirectory)).ToList();
+        var seed = (ulong)_loopOptions.Seed;
+        var trainData = new DistillationData(caches, samples.Labeled, samples.Pseudo, classes.Count, _imageOptions, _dataOptions, _mixOptions,
+            _loopOptions.BatchSize, seed, _loggerFactory.CreateLogger<DistillationData>());
+        Logger.LogInformation("Batches of {Batch}: {Labeled} labeled + {Pseudo} pseudo-labeled, {Steps} steps per epoch",
+            _loopOptions.BatchSize, trainData.LabeledPerBatch, trainData.PseudoPerBatch, trainData.BatchesPerEpoch);
+
+        var evalSource = new StoreTrainingData(caches[0], eval, _imageOptions, _dataOptions, 256, training: false, seed, _loggerFactory.CreateLogger<StoreTrainingData>());
+        var evalData = await InMemoryTrainingData.LoadAsync(evalSource, 256, stoppingToken);
+        var evalTeacher = await AttachTeacherAsync(evalData, sets, classes.Count, device, stoppingToken);
+
+        var spec = _options.Model with { NumClasses = classes.Count, InChannels = _imageOptions.Channels };
+        var lineage = new JsonObject
+        {
+            ["stage"] = "distill",
+            ["dataset"] = dataset.Location.ToString(),
+            ["objective"] = JsonSerializer.SerializeToNode(_objectiveOptions, SnakeCase),
+            ["mix"] = JsonSerializer.SerializeToNode(_mixOptions, SnakeCase),
+            ["shards"] = JsonSerializer.SerializeToNode(_shardOptions, SnakeCase),
+            ["shard_sets"] = JsonSerializer.SerializeToNode(sets, SnakeCase),
+            ["teachers"] = new JsonArray([.. sets.Select(s => (JsonNode?)s.TeacherId).Distinct()]),
+            ["labeled_images"] = samples.Labeled.Count,
+            ["labeled_with_teacher"] = samples.LabeledWithTeacher,
+            ["pseudo_labeled_images"] = samples.Pseudo.Count,
+            ["eval_teacher"] = evalTeacher,
+        };
 
         var progress = TrainingProgressLog.Create(Logger);
         Logger.LogInformation("Training student {Architecture} with objective {Objective}; device {Device}; output {Output}",
@@ -83,10 +128,10 @@ public sealed class DistillJob : JobService
             {
                 Architecture = spec,
                 Train = trainData,
-                Eval = inputs.Eval,
+                Eval = evalData,
                 OutputDirectory = _options.Output,
-                Classes = inputs.Classes,
-                Preprocessing = inputs.Preprocessing,
+                Classes = classes,
+                Preprocessing = preprocessing,
                 Schedule = curriculum.At,
                 Lineage = lineage,
             },
@@ -107,5 +152,53 @@ public sealed class DistillJob : JobService
             "Student distilled: {Epochs} epochs in {Seconds:F1} s; best eval accuracy {Accuracy:F4} at epoch {BestEpoch}; last checkpoint {Last}",
             result.EpochsCompleted, clock.Elapsed.TotalSeconds, result.BestEvalAccuracy, result.BestEpoch, result.LastCheckpointPath);
         return ExitCodes.Success;
+    }
+
+    /// <summary>Runs the teacher once over the evaluation images (never over training data) for the per-epoch KL and agreement.</summary>
+    private async Task<string?> AttachTeacherAsync(InMemoryTrainingData evalData, IReadOnlyList<ShardSetInfo> sets, int classes, TorchSharp.torch.Device device, CancellationToken cancellationToken)
+    {
+        if (string.Equals(_options.EvalTeacher, "none", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+        var set = sets.Count > 0 ? sets[0] : null;
+        var location = _options.EvalTeacher ?? set?.TeacherSource;
+        if (location is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var teacher = await InferenceModel.LoadAsync(_stores, location, device, cancellationToken);
+            if (_options.EvalTeacher is null && set is not null && !string.Equals(teacher.Id, set.TeacherId, StringComparison.Ordinal))
+            {
+                Logger.LogWarning("Teacher checkpoint {Location} is not the shards' teacher {Id}; no teacher agreement is measured", location, set.TeacherId);
+                return null;
+            }
+            if (teacher.ClassCount != classes)
+            {
+                throw new InvalidInputException($"Evaluation teacher '{location}' has {teacher.ClassCount} classes; the student has {classes}.");
+            }
+            var pixels = evalData.Pixels.ToArray();
+            var sample = pixels.Length / evalData.Count;
+            var side = (int)Math.Sqrt(sample / _imageOptions.Channels);
+            var logits = new float[evalData.Count * classes];
+            const int chunk = 256;
+            for (var start = 0; start < evalData.Count; start += chunk)
+            {
+                var count = Math.Min(chunk, evalData.Count - start);
+                var output = teacher.Forward(pixels[(start * sample)..((start + count) * sample)], count, _imageOptions.Channels, side, side);
+                output.CopyTo(logits, start * classes);
+            }
+            evalData.WithTeacherLogits(logits, classes);
+            Logger.LogInformation("Measuring teacher-student agreement on the evaluation split against {Teacher} ({Location})", teacher.Id, location);
+            return location;
+        }
+        catch (Exception e) when (_options.EvalTeacher is null && e is ObjectStoreException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
+        {
+            Logger.LogWarning("The shards' teacher checkpoint {Location} cannot be loaded ({Reason}); no teacher agreement is measured", location, e.Message);
+            return null;
+        }
     }
 }

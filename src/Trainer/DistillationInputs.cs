@@ -12,8 +12,10 @@ using KdData.Training;
 namespace KdData.Trainer;
 
 /// <summary>
-/// The distill stage's data path, shared by every stage that trains with knowledge distillation (distill, and the KD
-/// fine-tune after each prune step): the dataset's labeled train split plus the pool images a teacher pseudo-labeled
+/// The distill stage's data path for the stages that fine-tune with knowledge distillation (the KD fine-tune after each
+/// prune step): the same pieces, in the same order, with the same settings as <see cref="DistillJob"/> (which still
+/// assembles them itself; moving it onto this class is left for after the online-teacher work on DistillJob has
+/// landed, to keep the two changes from colliding): the dataset's labeled train split plus the pool images a teacher pseudo-labeled
 /// (committed Labeler shards, re-thresholded at load) as <see cref="DistillationData"/> mixed batches, the test split in
 /// memory for the per-epoch evaluation (with the teacher's logits when its checkpoint is reachable), and the lineage
 /// every checkpoint record gets.
