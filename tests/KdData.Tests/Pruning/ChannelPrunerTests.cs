@@ -201,17 +201,20 @@ public sealed class ChannelPrunerTests
         Assert.Equal([0, 3], keep[1]);
     }
 
-    [Fact]
-    public async Task Rebuild_SavedCheckpoint_LoadsAloneWithTheSameLogits()
+    [Theory]
+    [InlineData("convnet")]
+    [InlineData("wrn-k2")]
+    [InlineData("mobilenet-0.5")]
+    public async Task Rebuild_SavedCheckpoint_LoadsAloneWithTheSameLogits(string family)
     {
-        var original = Spec("wrn-k2");
+        var original = Spec(family);
         using var model = Create(original);
         var layout = PruningLayouts.For(original);
         var keep = ChannelPruner.Select(ChannelPruner.Score(model, layout, PruningCriterion.L1), PruningScope.Global, 0.4);
         var (pruned, spec) = ChannelPruner.Rebuild(model, layout, keep);
         using var prunedModel = pruned;
         using var work = new TempDirectory();
-        using var input = randn(2, 1, 28, 28);
+        using var input = randn(2, InChannels(family), 28, 28);
 
         var path = await CheckpointSerializer.SaveAsync(prunedModel, new CheckpointRecord { Architecture = spec }, work.Path, "pruned");
         using var loaded = await CheckpointSerializer.LoadAsync(path);
