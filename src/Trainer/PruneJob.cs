@@ -99,7 +99,7 @@ public sealed class PruneJob : JobService
                 $"Target {_options.Target} of the {CostName} of '{inputPath}' ({target} of {fullCost}) is out of range: even one channel per group costs {floor} ({(double)floor / fullCost:F3}); raise --target-{(_options.TargetsParameters ? "params" : "macs")}."));
         }
         Logger.LogInformation("Pruning {Checkpoint} ({Architecture}, {Cost} {CostName}) to {Target:P1} of its {CostName} in {Steps} steps (criterion {Criterion}, scope {Scope}), {Epochs} KD fine-tune epochs per step",
-            inputPath, spec.Name, fullCost, CostName, _options.Target, CostName, _options.Steps, _options.Criterion, _options.Scope, _loopOptions.Epochs);
+            inputPath, spec.Name, fullCost, CostName, _options.Target, CostName, _options.Steps, _options.CriterionValue, _options.ScopeValue, _loopOptions.Epochs);
 
         var objective = TrainingObjectives.Create(_objectiveOptions);
         var curriculum = new DistillationCurriculum(_objectiveOptions.Curriculum);
@@ -186,8 +186,8 @@ public sealed class PruneJob : JobService
 
         using var source = await LoadCheckpointAsync(parentPath, "the previous step", cancellationToken);
         var layout = PruningLayouts.For(parent.Architecture);
-        var scores = ChannelPruner.Score(source.Model, layout, _options.Criterion);
-        var (ratio, keep) = ChannelPruner.SelectForCost(layout, scores, _options.Scope, Cost, target);
+        var scores = ChannelPruner.Score(source.Model, layout, _options.CriterionValue);
+        var (ratio, keep) = ChannelPruner.SelectForCost(layout, scores, _options.ScopeValue, Cost, target);
         var (model, spec) = ChannelPruner.Rebuild(source.Model, layout, keep);
         var before = Cost(parent.Architecture);
         var after = Cost(spec);
@@ -200,8 +200,8 @@ public sealed class PruneJob : JobService
             ["steps"] = _options.Steps,
             ["parent"] = parentPath,
             ["parent_sha256"] = parent.WeightsSha256,
-            ["criterion"] = _options.Criterion.ToString().ToLowerInvariant(),
-            ["scope"] = _options.Scope.ToString().ToLowerInvariant(),
+            ["criterion"] = _options.CriterionValue.ToString().ToLowerInvariant(),
+            ["scope"] = _options.ScopeValue.ToString().ToLowerInvariant(),
             ["target"] = _options.TargetsParameters ? "parameters" : "macs",
             ["target_share"] = _options.Target,
             ["step_target"] = target,
@@ -225,7 +225,7 @@ public sealed class PruneJob : JobService
             var written = CheckpointSerializer.ParseRecord(await File.ReadAllBytesAsync(
                 await CheckpointSerializer.SaveAsync(model, record, directory, StartName, cancellationToken), cancellationToken));
             Logger.LogInformation("Step {Step}: removed {Ratio:P1} of the channels ({Criterion}, {Scope}); {Before} -> {After} {CostName} (step target {Target}); widths [{Channels}]; eval accuracy before fine-tuning {Accuracy:F4}",
-                step, ratio, _options.Criterion, _options.Scope, before, after, CostName, target, string.Join(",", spec.Channels ?? []), accuracy);
+                step, ratio, _options.CriterionValue, _options.ScopeValue, before, after, CostName, target, string.Join(",", spec.Channels ?? []), accuracy);
             return new Checkpoint(model, written);
         }
         catch

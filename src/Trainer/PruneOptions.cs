@@ -32,11 +32,20 @@ public sealed class PruneOptions : IValidatableObject
     /// <summary>Target share of the input checkpoint's parameters, in (0, 1]. Default <c>null</c> (the target is MACs).</summary>
     public double? TargetParams { get; set; }
 
+    // Criterion and scope are text, parsed here: a bad enum value would fail inside the configuration binder with an
+    // unhandled exception instead of a validation message naming the key (exit 2).
+
     /// <summary>Channel importance: <c>l1</c> (filter L1 norm) or <c>bn</c> (BatchNorm |gamma|). Default <c>l1</c>.</summary>
-    public PruningCriterion Criterion { get; set; } = PruningCriterion.L1;
+    public string Criterion { get; set; } = "l1";
 
     /// <summary><c>global</c> (one ranking over the network) or <c>layer</c> (the same share of every group). Default <c>global</c>.</summary>
-    public PruningScope Scope { get; set; } = PruningScope.Global;
+    public string Scope { get; set; } = "global";
+
+    /// <summary><see cref="Criterion"/> parsed (valid after validation).</summary>
+    public PruningCriterion CriterionValue => ParseCriterion(Criterion) ?? PruningCriterion.L1;
+
+    /// <summary><see cref="Scope"/> parsed (valid after validation).</summary>
+    public PruningScope ScopeValue => ParseScope(Scope) ?? PruningScope.Global;
 
     /// <summary>
     /// Prune steps, each followed by a KD fine-tune; step k prunes to target^(k/steps) of the input's cost, so every
@@ -68,13 +77,27 @@ public sealed class PruneOptions : IValidatableObject
                 yield return new ValidationResult($"{SectionName}:{name} is {v}; the target is a share of the input model's cost in (0, 1].", [name]);
             }
         }
-        if (!Enum.IsDefined(Criterion))
+        if (ParseCriterion(Criterion) is null)
         {
             yield return new ValidationResult($"{SectionName}:Criterion is '{Criterion}'; use l1 or bn.", [nameof(Criterion)]);
         }
-        if (!Enum.IsDefined(Scope))
+        if (ParseScope(Scope) is null)
         {
             yield return new ValidationResult($"{SectionName}:Scope is '{Scope}'; use global or layer.", [nameof(Scope)]);
         }
     }
+
+    private static PruningCriterion? ParseCriterion(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        "l1" => PruningCriterion.L1,
+        "bn" => PruningCriterion.Bn,
+        _ => null,
+    };
+
+    private static PruningScope? ParseScope(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        "global" => PruningScope.Global,
+        "layer" => PruningScope.Layer,
+        _ => null,
+    };
 }

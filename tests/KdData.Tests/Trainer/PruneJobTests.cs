@@ -121,12 +121,15 @@ public sealed class PruneJobTests(SampleDistillation sample) : IClassFixture<Sam
     [InlineData("--target-macs", "1.5")]
     [InlineData("--target-macs", "0")]
     [InlineData("--target-macs", "0.0001")] // below what one channel per layer costs
-    public async Task RunAsync_TargetOutOfRange_ExitsTwo(string target, string value)
+    [InlineData("--target-macs", "0.5", "--target-params", "0.5")]
+    [InlineData("--criterion", "l2")]
+    [InlineData("--scope", "network")]
+    public async Task RunAsync_BadTargetOrSetting_ExitsTwo(params string[] setting)
     {
         using var work = new TempDirectory();
         var student = await StudentAsync(work.Path, new ModelSpec { Name = "convnet", NumClasses = 10, InChannels = 1, Width = 4, Depth = 2 });
 
-        var code = await RunAsync("--checkpoint", student, "--output", Path.Combine(work.Path, "pruned"), target, value);
+        var code = await RunAsync(["--checkpoint", student, "--output", Path.Combine(work.Path, "pruned"), .. setting]);
 
         Assert.Equal(ExitCodes.InvalidConfiguration, code);
         Assert.False(Directory.Exists(Path.Combine(work.Path, "pruned")));
