@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace KdData.Tests.Pruning;
 
+[Collection(TorchGeneratorTestGroup.Name)]
 public sealed class ChannelPrunerTests
 {
     public static TheoryData<string> Families() => ["convnet", "wrn-k2", "wrn-k1", "mobilenet-0.5", "mobilenet-0.25"];

@@ -2,12 +2,14 @@ using KdData.Hosting;
 using KdData.Models;
 using KdData.Tests.Distillation;
 using KdData.Tests.Models;
+using KdData.Tests.Pruning;
 using KdData.Trainer;
 using static TorchSharp.torch;
 
 namespace KdData.Tests.Trainer;
 
 /// <summary><c>kddata-trainer prune</c> in process: a tiny student pruned in steps with a KD fine-tune on the committed sample and the Labeler's real shards.</summary>
+[Collection(TorchGeneratorTestGroup.Name)]
 public sealed class PruneJobTests(SampleDistillation sample) : IClassFixture<SampleDistillation>
 {
     private static string SampleRoot => SampleDistillation.DatasetFolder + Path.DirectorySeparatorChar;
