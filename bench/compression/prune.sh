@@ -30,8 +30,9 @@ if [ $tiny -eq 1 ]; then
   labeler=(dotnet run --project src/Labeler -c Release --)
 else
   root=out/bench/fmnist
-  [ -L "$root" ] || { mkdir -p out/bench; ln -s "$home/fmnist" "$root"; }
-  [ -L data ] || ln -s "$home/data" data
+  # The results table's layout (its script makes these links; a checkout without them gets them here).
+  [ -e "$root" ] || { mkdir -p out/bench; ln -s "$home/fmnist" "$root"; }
+  [ -e data ] || ln -s "$home/data" data
   student=${PRUNE_STUDENT:-$root/row7-kd-100pct/last.json}
   shards=${PRUNE_SHARDS:-file:$root/labels-t100-train/}
   dataset=${PRUNE_DATASET:-file:data/fashion-mnist-all/}
@@ -39,7 +40,6 @@ else
   bin="$root/bin-$(git rev-parse --short HEAD)"
   if [ ! -f "$bin/trainer/kddata-trainer.dll" ]; then
     dotnet build src/Trainer -c Release -v q -nologo -o "$bin/trainer"
-    dotnet build src/Labeler -c Release -v q -nologo -o "$bin/labeler"
   fi
   trainer=(dotnet "$bin/trainer/kddata-trainer.dll")
 fi
