@@ -36,6 +36,7 @@ else
   student=${PRUNE_STUDENT:-$root/row7-kd-100pct/last.json}
   shards=${PRUNE_SHARDS:-file:$root/labels-t100-train/}
   dataset=${PRUNE_DATASET:-file:data/fashion-mnist-all/}
+  [ -f "$student" ] || { echo "The student checkpoint $student does not exist yet (run bench/distillation/results-table.sh, or set PRUNE_STUDENT)." >&2; exit 2; }
   # A private copy of the binaries, so rebuilding the working tree never changes a running step.
   bin="$root/bin-$(git rev-parse --short HEAD)"
   if [ ! -f "$bin/trainer/kddata-trainer.dll" ]; then
