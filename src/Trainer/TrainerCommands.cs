@@ -55,7 +55,7 @@ public static class TrainerCommands
             builder => builder.AddDistillJob()),
         new(
             Prune,
-            "Prune a checkpoint's conv channels (structured; the model is rebuilt smaller) to a share of its MACs or parameters in steps, fine-tuning with KD from the Labeler's shards after each step. Families: convnet, wrn. Resumes per step from --output.",
+            "Prune a checkpoint's conv channels (structured; the model is rebuilt smaller) to a share of its MACs or parameters in steps, fine-tuning with KD from the Labeler's shards after each step. Families: convnet, wrn, mobilenet_v2. Resumes per step from --output.",
             [
                 new("--checkpoint", "Trainer:Prune:Checkpoint", "Checkpoint record to prune (a distilled student)", "out/student/last.json", "path"),
                 new("--output", "Trainer:Prune:Output", "Folder for step-N/ (start, last, best, metrics.jsonl) and the final pruned.json", "out/pruned", "folder"),

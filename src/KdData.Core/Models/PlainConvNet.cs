@@ -15,11 +15,6 @@ internal sealed class PlainConvNet : nn.Module<Tensor, Tensor>
     private readonly nn.Module<Tensor, Tensor> _pool;
     private readonly nn.Module<Tensor, Tensor> _fc;
 
-    public PlainConvNet(long inChannels, long numClasses, int width, int depth)
-        : this(inChannels, numClasses, DefaultChannels(width, depth))
-    {
-    }
-
     public PlainConvNet(long inChannels, long numClasses, IReadOnlyList<int> channels) : base(nameof(PlainConvNet))
     {
         var depth = channels.Count;

@@ -16,11 +16,6 @@ internal sealed class WideBasicBlock : nn.Module<Tensor, Tensor>
     private readonly nn.Module<Tensor, Tensor> _conv2;
     private readonly nn.Module<Tensor, Tensor>? _shortcut;
 
-    public WideBasicBlock(long channelsIn, long channelsOut, long stride, double dropRate)
-        : this(channelsIn, channelsOut, channelsOut, stride, dropRate, channelsIn != channelsOut || stride != 1)
-    {
-    }
-
     // channelsInner is the width between the two convolutions (differs from channelsOut once pruned). Whether the
     // block has a projection shortcut is given explicitly: a pruned block keeps the structure of the block it was cut
     // from even when its input and output widths happen to become equal.

@@ -15,11 +15,6 @@ internal sealed class WideResNetModule : nn.Module<Tensor, Tensor>
     private readonly nn.Module<Tensor, Tensor> _bn;
     private readonly nn.Module<Tensor, Tensor> _fc;
 
-    public WideResNetModule(long inChannels, long numClasses, int blocksPerGroup, int widenFactor, double dropRate)
-        : this(inChannels, numClasses, blocksPerGroup, widenFactor, dropRate, DefaultChannels(blocksPerGroup, widenFactor))
-    {
-    }
-
     // channels: widths in ModelSpec.Channels order: the stem, the residual stream of each of the three groups, then the
     // inner width (between its two convolutions) of every block, group by group.
     public WideResNetModule(long inChannels, long numClasses, int blocksPerGroup, int widenFactor, double dropRate, IReadOnlyList<int> channels)
