@@ -12,6 +12,7 @@ public static class TrainerCommands
     public const string Distill = "distill";
     public const string Export = "export";
     public const string Sweep = "sweep";
+    public const string Prune = "prune";
 
     /// <summary>
     /// The command run when none is given: <c>dotnet run --project src/Trainer</c> after <c>dotnet run --project src/Labeler</c>
@@ -71,6 +72,25 @@ public static class TrainerCommands
                 Device,
             ],
             builder => builder.AddSweepJob()),
+        new(
+            Prune,
+            "Prune a checkpoint's conv channels (structured; the model is rebuilt smaller) to a share of its MACs or parameters in steps, fine-tuning with KD from the Labeler's shards after each step. Families: convnet, wrn, mobilenet_v2. Resumes per step from --output.",
+            [
+                new("--checkpoint", "Trainer:Prune:Checkpoint", "Checkpoint record to prune (a distilled student)", "out/student/last.json", "path"),
+                new("--output", "Trainer:Prune:Output", "Folder for step-N/ (start, last, best, metrics.jsonl) and the final pruned.json", "out/pruned", "folder"),
+                new("--target-macs", "Trainer:Prune:TargetMacs", "Target share of the input's MACs per image, in (0, 1]; none = 0.5 unless --target-params is given", "none", "share"),
+                new("--target-params", "Trainer:Prune:TargetParams", "Target share of the input's parameters instead, in (0, 1]", "none", "share"),
+                new("--criterion", "Trainer:Prune:Criterion", "Channel importance: l1 (filter L1 norm) or bn (BatchNorm |gamma|)", "l1", "name"),
+                new("--scope", "Trainer:Prune:Scope", "global (one ranking, scores relative to their layer's mean) or layer (same share per layer)", "global", "scope"),
+                new("--steps", "Trainer:Prune:Steps", "Prune steps, each followed by a KD fine-tune (step k reaches target^(k/steps))", "3", "n"),
+                new("--fine-tune-epochs", "Trainer:Prune:Epochs", "KD fine-tune epochs after each step", "5", "n"),
+                Dataset,
+                new("--shards", "Trainer:Distill:Shards:Locations:0", "Labeler output (or one teacher=<id>/ folder) with the soft targets, as for distill", "file:out/labels/", "location"),
+                new("--batch-size", "Trainer:Prune:BatchSize", "Images per fine-tune step (labeled + pseudo-labeled)", "128", "n"),
+                new("--objective", "Trainer:Objective:Name", "Fine-tune objective: kd (Hinton), pseudo-ce or ce", "kd", "name"),
+                Device,
+            ],
+            builder => builder.AddPruneJob()),
         new(
             Import,
             "Import an IDX dataset (Fashion-MNIST by default) into a store: a labeled train split, an unlabeled pool and the test set.",

@@ -43,6 +43,20 @@ public static class TrainerHostExtensions
         return builder;
     }
 
+    public static HostApplicationBuilder AddPruneJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<PruneOptions>(PruneOptions.SectionName);
+        // The fine-tune's loop settings sit in the stage's section; its data and objective are the distill stage's.
+        builder.AddValidatedOptions<TrainingLoopOptions>(PruneOptions.SectionName);
+        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
+        builder.AddValidatedOptions<ObjectiveOptions>(ObjectiveOptions.SectionName);
+        builder.AddValidatedOptions<ShardSelectionOptions>(ShardSelectionOptions.SectionName);
+        builder.AddValidatedOptions<DistillationMixOptions>(DistillationMixOptions.SectionName);
+        builder.Services.AddHostedService<PruneJob>();
+        return builder;
+    }
+
     public static HostApplicationBuilder AddImportJob(this HostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);

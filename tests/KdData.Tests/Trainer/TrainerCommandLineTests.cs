@@ -114,6 +114,7 @@ public sealed class TrainerCommandLineTests
             [ExportOptions.SectionName] = new ExportOptions(),
             [SweepOptions.SectionName] = new SweepOptions(),
             [DistillOptions.SectionName] = new DistillOptions(),
+            [PruneOptions.SectionName] = new PruneOptions(),
         };
         foreach (var entry in TrainerCommands.All.SelectMany(c => c.Switches))
         {
