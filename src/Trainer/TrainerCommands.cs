@@ -10,6 +10,7 @@ public static class TrainerCommands
     public const string Import = "import";
     public const string Evaluate = "evaluate";
     public const string Distill = "distill";
+    public const string Quantize = "quantize";
 
     /// <summary>
     /// The command run when none is given: <c>dotnet run --project src/Trainer</c> after <c>dotnet run --project src/Labeler</c>
@@ -80,6 +81,20 @@ public static class TrainerCommands
                 Device,
             ],
             builder => builder.AddEvaluateJob()),
+        new(
+            Quantize,
+            "Quantize a checkpoint to int8: export the fp32 ONNX model (BatchNorm folded), calibrate activation ranges on training images, write the QDQ model (uint8 activations, per-channel int8 weights) and compare fp32 and int8 in ONNX Runtime on the test split (accuracy, ECE, agreement, file size) -> model.int8.onnx, model.fp32.onnx, quantization.json.",
+            [
+                new("--checkpoint", "Quantize:Checkpoint", "fp32 checkpoint record to quantize", "out/student/last.json", "path"),
+                Dataset,
+                new("--output", "Quantize:Output", "Folder for model.int8.onnx, model.fp32.onnx and quantization.json", "out/quantized", "folder"),
+                new("--method", "Quantize:Method", "ptq (post-training) or qat (quantization-aware training with KD)", "ptq", "method"),
+                new("--calibration", "Quantize:Calibration", "Activation ranges: minmax, percentile or entropy", "minmax", "method"),
+                new("--calibration-images", "Quantize:CalibrationImages", "Calibration images drawn (seeded) from the train split", "512", "n"),
+                new("--percentile", "Quantize:Percentile", "Percent of values kept on each side by the percentile method", "99.99", "p"),
+                new("--threads", "Quantize:Threads", "ONNX Runtime intra-op threads (0 = its choice)", "0", "n"),
+            ],
+            builder => builder.AddQuantizeJob()),
     ];
 
     /// <summary>The command named <paramref name="name"/> (ordinal, as typed), or null.</summary>

@@ -48,6 +48,15 @@ public static class TrainerHostExtensions
         return builder;
     }
 
+    public static HostApplicationBuilder AddQuantizeJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<QuantizeOptions>(QuantizeOptions.SectionName);
+        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
+        builder.Services.AddHostedService<QuantizeJob>();
+        return builder;
+    }
+
     private static void AddValidatedOptions<TOptions>(this HostApplicationBuilder builder, string section)
         where TOptions : class =>
         builder.Services.AddOptions<TOptions>().Bind(builder.Configuration.GetSection(section)).ValidateDataAnnotations().ValidateOnStart();

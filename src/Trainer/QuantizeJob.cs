@@ -1,0 +1,234 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Google.Protobuf;
+using KdData.Datasets;
+using KdData.Evaluation;
+using KdData.Export;
+using KdData.Hosting;
+using KdData.Imaging;
+using KdData.Models;
+using KdData.Quantization;
+using KdData.Storage;
+using KdData.Training;
+using Microsoft.Extensions.Options;
+using Onnx;
+
+namespace KdData.Trainer;
+
+/// <summary>
+/// <c>kddata-trainer quantize</c>: int8 post-training quantization of a checkpoint. Exports the fp32 ONNX model
+/// (BatchNorm folded), calibrates activation ranges on a seeded sample of the calibration split in ONNX Runtime,
+/// writes the QDQ int8 model, then runs both models in ONNX Runtime on the evaluation split and writes
+/// <c>quantization.json</c>: accuracy, ECE and NLL of each, top-1 agreement and KL(fp32 || int8), file sizes and the
+/// ranges. A missing or unreadable checkpoint, a checkpoint whose classes differ from the dataset's, a layer the
+/// exporter cannot write or an empty split stops with exit 2 naming it.
+/// </summary>
+public sealed class QuantizeJob : JobService
+{
+    /// <summary>The fp32 model written beside the int8 one.</summary>
+    public const string Fp32FileName = "model.fp32.onnx";
+
+    /// <summary>The int8 QDQ model.</summary>
+    public const string Int8FileName = "model.int8.onnx";
+
+    /// <summary>The report.</summary>
+    public const string ReportFileName = "quantization.json";
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    private readonly ObjectStoreFactory _stores;
+    private readonly QuantizeOptions _options;
+    private readonly TrainingDataOptions _dataOptions;
+    private readonly ImageOptions _imageOptions;
+    private readonly ILoggerFactory _loggerFactory;
+
+    public QuantizeJob(
+        ObjectStoreFactory stores,
+        IOptions<QuantizeOptions> options,
+        IOptions<TrainingDataOptions> dataOptions,
+        IOptions<ImageOptions> imageOptions,
+        IHostApplicationLifetime lifetime,
+        JobOutcome outcome,
+        ILoggerFactory loggerFactory)
+        : base(lifetime, outcome, loggerFactory.CreateLogger<QuantizeJob>())
+    {
+        _stores = stores;
+        _options = options.Value;
+        _dataOptions = dataOptions.Value;
+        _imageOptions = imageOptions.Value;
+        _loggerFactory = loggerFactory;
+    }
+
+    protected override async Task<int> RunJobAsync(CancellationToken stoppingToken)
+    {
+        var clock = Stopwatch.StartNew();
+        using var checkpoint = await LoadCheckpointAsync(_options.Checkpoint, stoppingToken);
+        checkpoint.Model.eval();
+        var record = checkpoint.Record;
+        var pre = record.Preprocessing
+            ?? throw new InvalidInputException($"Checkpoint '{_options.Checkpoint}' records no preprocessing; the input size of the ONNX model is unknown.");
+        var dataset = _stores.Open(_dataOptions.Dataset);
+        var (manifest, classes) = await DatasetFiles.ReadAsync(dataset, stoppingToken);
+        if (record.Classes.Count > 0 && !record.Classes.SequenceEqual(classes))
+        {
+            throw new InvalidInputException(
+                $"Checkpoint '{_options.Checkpoint}' predicts classes [{string.Join(", ", record.Classes)}] but dataset {dataset.Location} has [{string.Join(", ", classes)}].");
+        }
+        var calibrationRows = Sample(manifest.Where(r => r.Split == _options.CalibrationSplit).ToList(), _options.CalibrationImages, _options.Seed);
+        var evalRows = manifest.Where(r => r.Split == _options.EvalSplit).ToList();
+        if (calibrationRows.Count == 0 || evalRows.Count == 0)
+        {
+            throw new InvalidInputException(
+                $"Dataset {dataset.Location} has {calibrationRows.Count} '{_options.CalibrationSplit}' rows (Quantize:CalibrationSplit) and {evalRows.Count} '{_options.EvalSplit}' rows (Quantize:EvalSplit); both are needed.");
+        }
+
+        var numClasses = record.Architecture.NumClasses;
+        var exportOptions = new OnnxExportOptions
+        {
+            Channels = record.Architecture.InChannels,
+            Height = pre.Height,
+            Width = pre.Width,
+            NumClasses = numClasses,
+            DocString = $"kddata {record.Architecture.Name} from {_options.Checkpoint}",
+        };
+        ModelProto fp32;
+        QdqPlan plan;
+        try
+        {
+            (fp32, plan) = Int8Quantizer.Prepare(checkpoint.Model, exportOptions);
+        }
+        catch (UnsupportedLayerException e)
+        {
+            throw new InvalidInputException($"Checkpoint '{_options.Checkpoint}' cannot be exported to ONNX: {e.Message}", e);
+        }
+
+        var cache = new ImageByteCache(dataset, dataset.Location.Kind == StorageLocationKind.LocalFolder ? null : _dataOptions.CacheDirectory);
+        var images = ImageOptionsFor(pre);
+        var calibration = DataFor(cache, calibrationRows, images);
+        Logger.LogInformation(
+            "Quantizing {Checkpoint} ({Architecture}): {Layers} Conv/Gemm layers, {Tensors} calibrated activations; {Method} calibration on {Images} '{Split}' images of {Dataset}",
+            _options.Checkpoint, record.Architecture.Name, plan.Layers.Count, plan.Calibrated.Count, _options.ParseCalibration(), calibrationRows.Count, _options.CalibrationSplit, dataset.Location);
+        var calibrator = new ActivationCalibrator(_options.ParseCalibration(), _options.Percentile, _options.HistogramBins, _options.Threads);
+        var (int8, ranges) = await Int8Quantizer.QuantizeAsync(fp32, plan, calibration, calibrator, stoppingToken);
+
+        var output = Path.GetFullPath(_options.Output);
+        Directory.CreateDirectory(output);
+        var fp32Bytes = fp32.ToByteArray();
+        var int8Bytes = int8.ToByteArray();
+        await File.WriteAllBytesAsync(Path.Combine(output, Fp32FileName), fp32Bytes, stoppingToken);
+        await File.WriteAllBytesAsync(Path.Combine(output, Int8FileName), int8Bytes, stoppingToken);
+
+        Logger.LogInformation("Evaluating fp32 and int8 in ONNX Runtime on {Images} '{Split}' images", evalRows.Count, _options.EvalSplit);
+        var evalData = DataFor(cache, evalRows, images);
+        ModelOutputs reference;
+        ModelOutputs quantized;
+        using (var fp32Runner = new OnnxBatchRunner(fp32, _options.Threads))
+        {
+            reference = await Int8Quantizer.EvaluateAsync(fp32Runner, evalData, numClasses, stoppingToken);
+        }
+        using (var int8Runner = new OnnxBatchRunner(int8, _options.Threads))
+        {
+            quantized = await Int8Quantizer.EvaluateAsync(int8Runner, evalData, numClasses, stoppingToken);
+        }
+        if (quantized.Count == 0 || !quantized.Labels.AsSpan().SequenceEqual(reference.Labels))
+        {
+            throw new InvalidInputException($"None of the '{_options.EvalSplit}' images of {dataset.Location} could be read, or the two passes read different images.");
+        }
+
+        var fp32Metrics = reference.ComputeMetrics(_options.CalibrationBins);
+        var int8Metrics = quantized.ComputeMetrics(_options.CalibrationBins);
+        var agreement = TeacherAgreement.Compute(quantized.Logits, reference.Logits, numClasses);
+        var report = new JsonObject
+        {
+            ["created_at"] = DateTimeOffset.UtcNow.ToString("O"),
+            ["method"] = _options.Method,
+            ["checkpoint"] = new JsonObject
+            {
+                ["path"] = _options.Checkpoint,
+                ["id"] = record.WeightsSha256 is { Length: >= 16 } sha ? sha[..16] : string.Empty,
+                ["architecture"] = record.Architecture.Name,
+            },
+            ["dataset"] = dataset.Location.ToString(),
+            ["calibration"] = new JsonObject
+            {
+                ["method"] = _options.ParseCalibration().ToString(),
+                ["split"] = _options.CalibrationSplit,
+                ["images"] = calibrationRows.Count,
+                ["seed"] = _options.Seed,
+                ["percentile"] = _options.ParseCalibration() == CalibrationMethod.Percentile ? _options.Percentile : null,
+                ["histogram_bins"] = _options.ParseCalibration() == CalibrationMethod.MinMax ? null : _options.HistogramBins,
+                ["ranges"] = new JsonObject(plan.Calibrated.Select(t => KeyValuePair.Create(t, (JsonNode?)new JsonArray(ranges[t].Min, ranges[t].Max)))),
+            },
+            ["scheme"] = "QDQ; activations uint8 asymmetric per tensor; weights int8 symmetric per output channel (axis 0, codes -127..127); biases int32 (scale s_x*s_w)",
+            ["opset"] = OnnxExportOptions.DefaultOpset,
+            ["eval_split"] = _options.EvalSplit,
+            ["images"] = quantized.Count,
+            ["fp32"] = Summary(fp32Metrics, fp32Bytes.Length),
+            ["int8"] = Summary(int8Metrics, int8Bytes.Length),
+            ["accuracy_drop_points"] = (fp32Metrics.Accuracy - int8Metrics.Accuracy) * 100,
+            ["size_ratio"] = (double)int8Bytes.Length / fp32Bytes.Length,
+            ["top1_agreement"] = agreement.Top1Agreement,
+            ["mean_kl_fp32_int8"] = agreement.MeanKlTeacherStudent,
+        };
+        await File.WriteAllBytesAsync(Path.Combine(output, ReportFileName), JsonSerializer.SerializeToUtf8Bytes(report, Indented), stoppingToken);
+
+        Logger.LogInformation(
+            "fp32 accuracy {Fp32:F4} (ECE {Fp32Ece:F4}); int8 accuracy {Int8:F4} (ECE {Int8Ece:F4}); agreement {Agreement:F4}; size {Int8Bytes} / {Fp32Bytes} bytes = {Ratio:F3}x; {Seconds:F1} s",
+            fp32Metrics.Accuracy, fp32Metrics.ExpectedCalibrationError, int8Metrics.Accuracy, int8Metrics.ExpectedCalibrationError,
+            agreement.Top1Agreement, int8Bytes.Length, fp32Bytes.Length, (double)int8Bytes.Length / fp32Bytes.Length, clock.Elapsed.TotalSeconds);
+        Logger.LogInformation("Wrote {Int8}, {Fp32} and {Report} to {Output}", Int8FileName, Fp32FileName, ReportFileName, output);
+        return ExitCodes.Success;
+    }
+
+    /// <exception cref="InvalidInputException">The checkpoint is missing or unreadable (exit 2, naming it).</exception>
+    internal static async Task<Checkpoint> LoadCheckpointAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await CheckpointSerializer.LoadAsync(path, cancellationToken: cancellationToken);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+        {
+            throw new InvalidInputException($"Checkpoint '{path}' (Quantize:Checkpoint) cannot be loaded: {e.Message}", e);
+        }
+    }
+
+    private static JsonObject Summary(ClassificationMetrics metrics, long bytes) => new()
+    {
+        ["accuracy"] = metrics.Accuracy,
+        ["expected_calibration_error"] = metrics.ExpectedCalibrationError,
+        ["negative_log_likelihood"] = metrics.NegativeLogLikelihood,
+        ["mean_confidence"] = metrics.MeanConfidence,
+        ["file_bytes"] = bytes,
+    };
+
+    /// <summary>A seeded sample of <paramref name="count"/> rows (all when fewer), in the manifest's order.</summary>
+    private static List<LabelRecord> Sample(List<LabelRecord> rows, int count, int seed)
+    {
+        if (rows.Count <= count)
+        {
+            return rows;
+        }
+        var random = new Random(seed);
+        var chosen = Enumerable.Range(0, rows.Count).OrderBy(_ => random.Next()).Take(count).Order().ToList();
+        return [.. chosen.Select(i => rows[i])];
+    }
+
+    private StoreTrainingData DataFor(ImageByteCache cache, IReadOnlyList<LabelRecord> rows, ImageOptions images) =>
+        new(cache, rows, images, _dataOptions, _options.BatchSize, training: false, seed: 0, _loggerFactory.CreateLogger<StoreTrainingData>());
+
+    /// <summary>The checkpoint's own preprocessing (size, channels, normalisation) with the configured decoding limits, as <c>evaluate</c> does.</summary>
+    private ImageOptions ImageOptionsFor(PreprocessingRecord pre) => new()
+    {
+        OutputSize = pre.Width,
+        ResizeSize = pre.Width,
+        ResizeMode = _imageOptions.ResizeMode,
+        Channels = pre.Channels,
+        Mean = pre.Mean.Count == 0 ? [.. Enumerable.Repeat(0f, pre.Channels)] : [.. pre.Mean],
+        Std = pre.Std.Count == 0 ? [.. Enumerable.Repeat(1f, pre.Channels)] : [.. pre.Std],
+        Background = _imageOptions.Background,
+        MaxPixels = _imageOptions.MaxPixels,
+        MaxBytes = _imageOptions.MaxBytes,
+    };
+}
