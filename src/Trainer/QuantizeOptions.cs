@@ -12,6 +12,9 @@ public sealed class QuantizeOptions
 {
     public const string SectionName = "Quantize";
 
+    /// <summary>Section of the QAT training loop's settings (<see cref="Training.TrainingLoopOptions"/>).</summary>
+    public const string QatSectionName = "Quantize:Qat";
+
     /// <summary>Post-training quantization.</summary>
     public const string Ptq = "ptq";
 
@@ -28,7 +31,7 @@ public sealed class QuantizeOptions
 
     /// <summary><c>ptq</c> (default) or <c>qat</c>.</summary>
     [Required]
-    [RegularExpression("^ptq$", ErrorMessage = "Quantize:Method must be 'ptq'.")]
+    [RegularExpression("^(ptq|qat)$", ErrorMessage = "Quantize:Method must be 'ptq' or 'qat'.")]
     public string Method { get; set; } = Ptq;
 
     /// <summary>How activation ranges are calibrated: <c>minmax</c> (default), <c>percentile</c> or <c>entropy</c> (case-insensitive).</summary>
@@ -69,6 +72,13 @@ public sealed class QuantizeOptions
     /// <summary>ONNX Runtime intra-op threads (0 = its choice). Default 0.</summary>
     [Range(0, 1024)]
     public int Threads { get; set; }
+
+    /// <summary>
+    /// QAT: EMA momentum m of the activation ranges (r ← (1 - m)·r + m·r_batch), in (0, 1]. Default 0.01. The QAT
+    /// loop's own settings (epochs, batch size, learning rate, ...) are bound from <c>Quantize:Qat</c>.
+    /// </summary>
+    [Range(1e-6, 1.0)]
+    public double RangeMomentum { get; set; } = QatConvNet.DefaultMomentum;
 
     /// <summary>Equal-width confidence bins of the expected calibration error. Default 15.</summary>
     [Range(1, 1000)]

@@ -93,6 +93,9 @@ public static class TrainerCommands
                 new("--calibration-images", "Quantize:CalibrationImages", "Calibration images drawn (seeded) from the train split", "512", "n"),
                 new("--percentile", "Quantize:Percentile", "Percent of values kept on each side by the percentile method", "99.99", "p"),
                 new("--threads", "Quantize:Threads", "ONNX Runtime intra-op threads (0 = its choice)", "0", "n"),
+                new("--shards", "Trainer:Distill:Shards:Locations:0", "qat: Labeler output with the teacher's soft targets (the KD objective of distill)", "file:out/labels/", "location"),
+                new("--qat-epochs", "Quantize:Qat:Epochs", "qat: training epochs", "3", "n"),
+                new("--qat-learning-rate", "Quantize:Qat:LearningRate", "qat: peak learning rate (AdamW, cosine, no warm-up)", "0.0001", "lr"),
             ],
             builder => builder.AddQuantizeJob()),
     ];

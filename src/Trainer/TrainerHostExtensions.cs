@@ -53,6 +53,11 @@ public static class TrainerHostExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddValidatedOptions<QuantizeOptions>(QuantizeOptions.SectionName);
         builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
+        // QAT: its own loop settings, and the distill stage's objective, shards and batch mixing.
+        builder.AddValidatedOptions<TrainingLoopOptions>(QuantizeOptions.QatSectionName);
+        builder.AddValidatedOptions<ObjectiveOptions>(ObjectiveOptions.SectionName);
+        builder.AddValidatedOptions<ShardSelectionOptions>(ShardSelectionOptions.SectionName);
+        builder.AddValidatedOptions<DistillationMixOptions>(DistillationMixOptions.SectionName);
         builder.Services.AddHostedService<QuantizeJob>();
         return builder;
     }
