@@ -11,6 +11,7 @@ public static class TrainerCommands
     public const string Evaluate = "evaluate";
     public const string Distill = "distill";
     public const string Quantize = "quantize";
+    public const string Export = "export";
 
     /// <summary>
     /// The command run when none is given: <c>dotnet run --project src/Trainer</c> after <c>dotnet run --project src/Labeler</c>
@@ -98,6 +99,22 @@ public static class TrainerCommands
                 new("--qat-learning-rate", "Quantize:Qat:LearningRate", "qat: peak learning rate (AdamW, cosine, no warm-up)", "0.0001", "lr"),
             ],
             builder => builder.AddQuantizeJob()),
+        new(
+            Export,
+            "Export a checkpoint for deployment: model.onnx (opset 17, input 'input' [batch, C, H, W], output 'logits', BatchNorm folded; checked against TorchSharp), safetensors + record, export.json with latency P50/P95/P99 at batch 1 and 64 (TorchSharp fp32, ONNX Runtime fp32, int8 when model.int8.onnx exists), size, MACs and peak memory, and model-card.md with charts; optionally published to a store location for the Labeler.",
+            [
+                new("--checkpoint", "Export:Checkpoint", "Checkpoint record to export", "out/student/best.json", "path"),
+                new("--output", "Export:Output", "Folder for model.onnx, model.safetensors/json, export.json, model-card.md and charts", "out/export", "folder"),
+                new("--publish", "Export:Publish", "Store location (file:, az://, https://) to copy the export to; the Labeler takes <location>model.json as its teacher", "none", "location"),
+                new("--dataset", "Export:Dataset", "Dataset root to evaluate on (accuracy, per class, confusion, ECE) and to draw parity/timing images from", "none", "location"),
+                new("--split", "Export:Split", "Split of the dataset's manifest to evaluate", "test", "split"),
+                new("--measure", "Export:Measure", "Time every variant (latency, throughput, peak memory); false skips timing", "True", "bool"),
+                new("--threads", "Export:Threads", "Intra-op threads of every engine while measuring", "1", "n"),
+                new("--iterations", "Export:Iterations", "Timed calls per batch size (after Export:Warmup = 20 untimed ones)", "200", "n"),
+                new("--int8", "Export:Int8Model", "int8 ONNX model to measure too (default: model.int8.onnx in --output or beside the checkpoint, if present)", "none", "path"),
+                new("--compare", "Export:Compare", "Other variants for the table and charts, comma-separated: checkpoint records (.json) or ONNX models (.onnx)", "none", "paths"),
+            ],
+            builder => builder.AddExportJob()),
     ];
 
     /// <summary>The command named <paramref name="name"/> (ordinal, as typed), or null.</summary>

@@ -179,7 +179,7 @@ internal sealed class OnnxGraphTracer
         var c = ChildMap(module, path, "conv");
         // TorchVision adds the input back when stride is 1 and channels are unchanged (its private use_res_connect);
         // the same condition is read off the block's convolutions.
-        var convs = c["conv"].modules().OfType<Conv2d>().ToList();
+        var convs = ConvsInOrder(c["conv"]).ToList();
         var residual = convs.Count > 0 && convs.All(k => k.stride.All(s => s == 1)) && convs[0].in_channels == convs[^1].out_channels;
         var y = Emit(c["conv"], Join(path, "conv"), x);
         return residual ? _graph.AddNode("Add", [x, y], Name(path, "add")) : y;
@@ -367,6 +367,23 @@ internal sealed class OnnxGraphTracer
             throw Unsupported(bn, path, "a BatchNorm without running statistics (track_running_stats = false) depends on the batch");
         }
         return (bn.running_mean.detach().to(CPU), bn.running_var.detach().to(CPU));
+    }
+
+    /// <summary>The convolutions under <paramref name="module"/> in forward (registration) order, depth first.</summary>
+    private static IEnumerable<Conv2d> ConvsInOrder(nn.Module module)
+    {
+        // Not modules(): its order is not the order the children run in.
+        foreach (var (_, child) in Children(module))
+        {
+            if (child is Conv2d conv)
+            {
+                yield return conv;
+            }
+            foreach (var nested in ConvsInOrder(child))
+            {
+                yield return nested;
+            }
+        }
     }
 
     private static float[] Floats(Tensor t) => t.to(CPU).to_type(ScalarType.Float32).contiguous().data<float>().ToArray();

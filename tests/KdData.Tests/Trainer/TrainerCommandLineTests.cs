@@ -112,6 +112,7 @@ public sealed class TrainerCommandLineTests
             [ImportOptions.SectionName] = new ImportOptions(),
             [DistillationMixOptions.SectionName] = new DistillationMixOptions(),
             [QuantizeOptions.SectionName] = new QuantizeOptions(),
+            [ExportOptions.SectionName] = new ExportOptions(),
         };
         foreach (var entry in TrainerCommands.All.SelectMany(c => c.Switches))
         {
