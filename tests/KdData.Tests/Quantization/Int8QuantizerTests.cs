@@ -22,7 +22,7 @@ public sealed class Int8QuantizerTests
 
     [Theory]
     // Measured on this sample (64 calibration images, 200 test images): min-max and percentile agree with fp32 on
-    // 98-99 % of the images; entropy clips the ReLU outputs harder and agrees on 87 %.
+    // 98-99 % of the images; entropy clips the ReLU outputs harder and agrees less.
     [InlineData(CalibrationMethod.MinMax, 0.95)]
     [InlineData(CalibrationMethod.Percentile, 0.95)]
     [InlineData(CalibrationMethod.Entropy, 0.85)]
