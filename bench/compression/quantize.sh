@@ -5,7 +5,8 @@
 # Run from the repository root:  bash bench/compression/quantize.sh      (PTQ: about a minute per method on 2 cores)
 # Settings (environment): CHECKPOINT (default the 100 %-label student of the results table, row 6), DATASET,
 # OUT (default out/bench/quantize), THREADS (ONNX Runtime threads, default 1), CALIBRATION_IMAGES (default 512).
-# QAT=1 adds the QAT row (about 15-25 min per epoch on 2 cores): the fp32 parent first labels the 6k labeled train
+# QAT=1 adds the QAT row (not timed yet; row 6 trained at about 70 s per epoch, QAT adds fake quantization, and the
+# labeling is a few minutes): the fp32 parent first labels the 6k labeled train
 # images and the 54k pool once (kddata-labeler, whole image, one view), then `quantize --method qat` trains the int8
 # student with KD against its own fp32 self (the row-6 student was trained without a teacher; the results table's
 # teacher, 88.5 %, is weaker than it) for QAT_EPOCHS (default 2) epochs. QAT_SHARDS replaces those shards (e.g.
