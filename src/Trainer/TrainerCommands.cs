@@ -10,6 +10,7 @@ public static class TrainerCommands
     public const string Import = "import";
     public const string Evaluate = "evaluate";
     public const string Distill = "distill";
+    public const string Quantize = "quantize";
     public const string Export = "export";
     public const string Sweep = "sweep";
     public const string Prune = "prune";
@@ -119,6 +120,23 @@ public static class TrainerCommands
                 Device,
             ],
             builder => builder.AddEvaluateJob()),
+        new(
+            Quantize,
+            "Quantize a checkpoint to int8: export the fp32 ONNX model (BatchNorm folded), calibrate activation ranges on training images, write the QDQ model (uint8 activations, per-channel int8 weights) and compare fp32 and int8 in ONNX Runtime on the test split (accuracy, ECE, agreement, file size) -> model.int8.onnx, model.fp32.onnx, quantization.json.",
+            [
+                new("--checkpoint", "Quantize:Checkpoint", "fp32 checkpoint record to quantize", "out/student/last.json", "path"),
+                Dataset,
+                new("--output", "Quantize:Output", "Folder for model.int8.onnx, model.fp32.onnx and quantization.json", "out/quantized", "folder"),
+                new("--method", "Quantize:Method", "ptq (post-training) or qat (quantization-aware training with KD)", "ptq", "method"),
+                new("--calibration", "Quantize:Calibration", "Activation ranges: minmax, percentile or entropy", "minmax", "method"),
+                new("--calibration-images", "Quantize:CalibrationImages", "Calibration images drawn (seeded) from the train split", "512", "n"),
+                new("--percentile", "Quantize:Percentile", "Percent of values kept on each side by the percentile method", "99.99", "p"),
+                new("--threads", "Quantize:Threads", "ONNX Runtime intra-op threads (0 = its choice)", "0", "n"),
+                new("--shards", "Trainer:Distill:Shards:Locations:0", "qat: Labeler output with the teacher's soft targets (the KD objective of distill)", "file:out/labels/", "location"),
+                new("--qat-epochs", "Quantize:Qat:Epochs", "qat: training epochs", "3", "n"),
+                new("--qat-learning-rate", "Quantize:Qat:LearningRate", "qat: peak learning rate (AdamW, cosine, no warm-up)", "0.0001", "lr"),
+            ],
+            builder => builder.AddQuantizeJob()),
         new(
             Export,
             "Export a checkpoint for deployment: model.onnx (opset 17, input 'input' [batch, C, H, W], output 'logits', BatchNorm folded; checked against TorchSharp), safetensors + record, export.json with latency P50/P95/P99 at batch 1 and 64 (TorchSharp fp32, ONNX Runtime fp32, int8 when model.int8.onnx exists), size, MACs and peak memory, and model-card.md with charts; optionally published to a store location for the Labeler.",

@@ -74,6 +74,20 @@ public static class TrainerHostExtensions
         return builder;
     }
 
+    public static HostApplicationBuilder AddQuantizeJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<QuantizeOptions>(QuantizeOptions.SectionName);
+        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
+        // QAT: its own loop settings, and the distill stage's objective, shards and batch mixing.
+        builder.AddValidatedOptions<TrainingLoopOptions>(QuantizeOptions.QatSectionName);
+        builder.AddValidatedOptions<ObjectiveOptions>(ObjectiveOptions.SectionName);
+        builder.AddValidatedOptions<ShardSelectionOptions>(ShardSelectionOptions.SectionName);
+        builder.AddValidatedOptions<DistillationMixOptions>(DistillationMixOptions.SectionName);
+        builder.Services.AddHostedService<QuantizeJob>();
+        return builder;
+    }
+
     public static HostApplicationBuilder AddExportJob(this HostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);

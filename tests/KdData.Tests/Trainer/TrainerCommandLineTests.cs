@@ -111,6 +111,7 @@ public sealed class TrainerCommandLineTests
             [EvaluateOptions.SectionName] = new EvaluateOptions(),
             [ImportOptions.SectionName] = new ImportOptions(),
             [DistillationMixOptions.SectionName] = new DistillationMixOptions(),
+            [QuantizeOptions.SectionName] = new QuantizeOptions(),
             [ExportOptions.SectionName] = new ExportOptions(),
             [SweepOptions.SectionName] = new SweepOptions(),
             [DistillOptions.SectionName] = new DistillOptions(),
