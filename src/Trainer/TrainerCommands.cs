@@ -10,6 +10,7 @@ public static class TrainerCommands
     public const string Import = "import";
     public const string Evaluate = "evaluate";
     public const string Distill = "distill";
+    public const string SelfTrain = "selftrain";
 
     /// <summary>
     /// The command run when none is given: <c>dotnet run --project src/Trainer</c> after <c>dotnet run --project src/Labeler</c>
@@ -52,6 +53,24 @@ public static class TrainerCommands
                 Device,
             ],
             builder => builder.AddDistillJob()),
+        new(
+            SelfTrain,
+            "Noisy Student self-training: each round the teacher labels the dataset's pool and labeled images through the Labeler engine (incremental under teacher=<id>/), a noised student (replayed random crops and flips, dropout) of equal or larger size is distilled from them by the distill stage (every --Trainer:Distill:* setting applies) and becomes the next round's teacher. Writes a per-round table (teacher, pseudo-label and student accuracy); a rerun skips finished rounds and resumes an interrupted one.",
+            [
+                Dataset,
+                new("--teacher", "Trainer:SelfTrain:Teacher", "Round 1's teacher checkpoint record (required)", "none", "path"),
+                new("--rounds", "Trainer:SelfTrain:Rounds", "Rounds of label-then-distil", "3", "n"),
+                new("--output", "Trainer:SelfTrain:Output", "Folder for labels/, round-N/ (students, evaluations) and the table (selftrain.md, selftrain.json)", "out/selftrain", "folder"),
+                new("--model", "Trainer:SelfTrain:Model:Name", "Student architecture (default: the teacher's, at the teacher's size)", "the teacher's", "name"),
+                new("--width", "Trainer:SelfTrain:Model:Width", "convnet student width (default: the teacher's)", "the teacher's", "n"),
+                new("--epochs", "Trainer:SelfTrain:Epochs", "Distillation epochs per round", "12", "n"),
+                new("--batch-size", "Trainer:Distill:BatchSize", "Images per distillation step", "128", "n"),
+                new("--drop-rate", "Trainer:SelfTrain:DropRate", "Student dropout (convnet: before the classifier; wrn: in every block); 0 for other architectures", "0.5", "p"),
+                new("--views", "Trainer:SelfTrain:Views", "Views the teacher labels per image: random resized crops (+ flip) replayed as the student's augmentation; 1 = whole image", "4", "n"),
+                new("--view-scale-min", "Trainer:SelfTrain:ViewScaleMin", "Smallest crop area as a share of the image", "0.64", "p"),
+                Device,
+            ],
+            builder => builder.AddSelfTrainJob()),
         new(
             Import,
             "Import an IDX dataset (Fashion-MNIST by default) into a store: a labeled train split, an unlabeled pool and the test set.",

@@ -31,6 +31,15 @@ public static class TrainerHostExtensions
         return builder;
     }
 
+    public static HostApplicationBuilder AddSelfTrainJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<SelfTrainOptions>(SelfTrainOptions.SectionName);
+        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
+        builder.Services.AddHostedService<SelfTrainJob>();
+        return builder;
+    }
+
     public static HostApplicationBuilder AddImportJob(this HostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);

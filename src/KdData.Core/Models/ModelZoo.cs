@@ -14,7 +14,7 @@ namespace KdData.Models;
 /// or "small" = 3x3 stride-1 first conv without max-pool for 28-64 px inputs); <c>mobilenet_v2</c> (TorchVision
 /// builder; <see cref="ModelSpec.WidthMult"/>, default 1.0); <c>convnet</c>, a plain conv-BN-ReLU-maxpool stack
 /// (<see cref="ModelSpec.Width"/> 4-256, default 32; <see cref="ModelSpec.Depth"/> = blocks 1-8, default 3;
-/// about 0.1M parameters by default); <c>wrn</c>, a pre-activation Wide-ResNet for small inputs
+/// <see cref="ModelSpec.DropRate"/> = dropout before the classifier in [0, 1), default 0; about 0.1M parameters by default); <c>wrn</c>, a pre-activation Wide-ResNet for small inputs
 /// (<see cref="ModelSpec.Depth"/> = 6n+4 in 10-40, default 16; <see cref="ModelSpec.WidenFactor"/> 1-8, default 2;
 /// <see cref="ModelSpec.DropRate"/> in [0, 1), default 0; WRN-16-2 has about 0.7M parameters); <c>avgpool_linear</c>,
 /// global average pooling + one linear layer, no settings: not a useful classifier but a near-free forward pass with
@@ -119,10 +119,10 @@ public static class ModelZoo
 
     private static PlainConvNet CreateConvNet(ModelSpec spec)
     {
-        RejectSettings(spec, ConvNet, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult),
-            nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate));
+        RejectSettings(spec, ConvNet, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.WidenFactor));
         var width = spec.Width ?? 32;
         var depth = spec.Depth ?? 3;
+        var dropRate = spec.DropRate ?? 0.0;
         if (width is < 4 or > 256)
         {
             throw Invalid(nameof(ModelSpec.Width), width, ConvNet, "expected 4-256 channels");
@@ -131,7 +131,11 @@ public static class ModelZoo
         {
             throw Invalid(nameof(ModelSpec.Depth), depth, ConvNet, "expected 1-8 blocks");
         }
-        return new PlainConvNet(spec.InChannels, spec.NumClasses, width, depth);
+        if (!(dropRate >= 0 && dropRate < 1))
+        {
+            throw Invalid(nameof(ModelSpec.DropRate), dropRate, ConvNet, "expected a value in [0, 1)");
+        }
+        return new PlainConvNet(spec.InChannels, spec.NumClasses, width, depth, dropRate);
     }
 
     private static PooledLinear CreatePooledLinear(ModelSpec spec)

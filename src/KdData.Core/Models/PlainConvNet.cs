@@ -5,16 +5,18 @@ namespace KdData.Models;
 
 /// <summary>
 /// The <c>convnet</c> family: <c>depth</c> blocks of conv3x3-BN-ReLU-maxpool2 with channels width, 2w, 4w, 8w
-/// (capped at 8w), then global average pooling and a linear layer. State-dict names are those of the PyTorch
-/// module <c>features = nn.Sequential(nn.Sequential(conv, bn, relu, pool), ...); fc = nn.Linear</c>.
+/// (capped at 8w), then global average pooling, optional dropout (rate &gt; 0 only) and a linear layer. State-dict
+/// names are those of the PyTorch module <c>features = nn.Sequential(nn.Sequential(conv, bn, relu, pool), ...);
+/// fc = nn.Linear</c>; dropout has no weights, so a checkpoint loads the same with or without it.
 /// </summary>
 internal sealed class PlainConvNet : nn.Module<Tensor, Tensor>
 {
     private readonly Sequential _features;
     private readonly nn.Module<Tensor, Tensor> _pool;
     private readonly nn.Module<Tensor, Tensor> _fc;
+    private readonly nn.Module<Tensor, Tensor>? _dropout;
 
-    public PlainConvNet(long inChannels, long numClasses, int width, int depth) : base(nameof(PlainConvNet))
+    public PlainConvNet(long inChannels, long numClasses, int width, int depth, double dropRate = 0) : base(nameof(PlainConvNet))
     {
         var blocks = new List<nn.Module<Tensor, Tensor>>(depth);
         var channelsIn = inChannels;
@@ -37,12 +39,22 @@ internal sealed class PlainConvNet : nn.Module<Tensor, Tensor>
         register_module("features", _features);
         register_module("pool", _pool);
         register_module("fc", _fc);
+        if (dropRate > 0)
+        {
+            // Active in training mode only (the TrainingLoop's train()/eval() switch), so inference is unchanged.
+            _dropout = nn.Dropout(dropRate);
+            register_module("dropout", _dropout);
+        }
     }
 
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = _pool.call(_features.call(input));
-        return _fc.call(flatten(x, 1)).MoveToOuterDisposeScope();
+        var x = flatten(_pool.call(_features.call(input)), 1);
+        if (_dropout is not null)
+        {
+            x = _dropout.call(x);
+        }
+        return _fc.call(x).MoveToOuterDisposeScope();
     }
 }
