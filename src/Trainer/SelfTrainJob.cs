@@ -62,7 +62,7 @@ public sealed class SelfTrainJob : JobService
     protected override async Task<int> RunJobAsync(CancellationToken stoppingToken)
     {
         var device = TorchDeviceSelector.Initialize(_torchOptions);
-        var teacherPath = Path.GetFullPath(_options.Teacher);
+        var teacherPath = Path.GetFullPath(_options.Teacher!);
         if (!File.Exists(teacherPath))
         {
             throw new InvalidInputException($"Trainer:SelfTrain:Teacher (--teacher): checkpoint record '{_options.Teacher}' does not exist; give round 1's teacher, e.g. samples/fashion-mnist/teacher/teacher.json.");
@@ -301,18 +301,15 @@ public sealed class SelfTrainJob : JobService
     /// </summary>
     private ModelSpec StudentSpec(ModelSpec teacher, int classes)
     {
-        var m = _options.Model;
-        var spec = m is null ? teacher
-            : string.IsNullOrWhiteSpace(m.Name) || string.Equals(m.Name.Trim(), teacher.Name, StringComparison.OrdinalIgnoreCase)
-                ? teacher with
-                {
-                    Stem = m.Stem ?? teacher.Stem,
-                    WidthMult = m.WidthMult ?? teacher.WidthMult,
-                    Width = m.Width ?? teacher.Width,
-                    Depth = m.Depth ?? teacher.Depth,
-                    WidenFactor = m.WidenFactor ?? teacher.WidenFactor,
-                }
-                : m;
+        var name = _options.Model?.Trim();
+        var spec = string.IsNullOrEmpty(name) || string.Equals(name, teacher.Name, StringComparison.OrdinalIgnoreCase)
+            ? teacher with
+            {
+                Width = _options.Width ?? teacher.Width,
+                Depth = _options.Depth ?? teacher.Depth,
+                WidenFactor = _options.WidenFactor ?? teacher.WidenFactor,
+            }
+            : new ModelSpec { Name = name, Width = _options.Width, Depth = _options.Depth, WidenFactor = _options.WidenFactor };
         var family = spec.Name.Trim().ToLowerInvariant();
         if (family is "convnet" or "wrn")
         {
@@ -331,7 +328,7 @@ public sealed class SelfTrainJob : JobService
         }
         catch (ArgumentException e)
         {
-            throw new InvalidInputException($"Trainer:SelfTrain:Model (--model, --width): {e.Message}", e);
+            throw new InvalidInputException($"Trainer:SelfTrain:Model / Width / Depth / WidenFactor (--model, --width): {e.Message}", e);
         }
 
         return spec;
@@ -351,7 +348,7 @@ public sealed class SelfTrainJob : JobService
         if (!_options.AllowSmallerStudent)
         {
             throw new InvalidInputException(
-                $"Trainer:SelfTrain:Model (--model, --width): the student has {studentParameters} parameters, fewer than the teacher's {teacherParameters}; Noisy Student distils into an equal or larger student (set --Trainer:SelfTrain:AllowSmallerStudent=true to run anyway).");
+                $"Trainer:SelfTrain:Model / Width (--model, --width): the student has {studentParameters} parameters, fewer than the teacher's {teacherParameters}; Noisy Student distils into an equal or larger student (set --Trainer:SelfTrain:AllowSmallerStudent=true to run anyway).");
         }
 
         Logger.LogWarning("The student has {Student} parameters, fewer than the teacher's {Teacher} (AllowSmallerStudent)", studentParameters, teacherParameters);

@@ -14,7 +14,7 @@ public sealed class SelfTrainOptions
 
     /// <summary>Checkpoint record (a local path) of round 1's teacher. Required.</summary>
     [Required(AllowEmptyStrings = false)]
-    public string Teacher { get; set; } = string.Empty;
+    public string? Teacher { get; set; }
 
     /// <summary>Rounds of label-then-distil; round r + 1's teacher is round r's student (its last checkpoint). Default 3.</summary>
     [Range(1, 100)]
@@ -29,10 +29,20 @@ public sealed class SelfTrainOptions
     public string Output { get; set; } = "out/selftrain";
 
     /// <summary>
-    /// Student architecture. Unset settings come from the teacher's architecture when the name is empty or the
-    /// teacher's, so the default student is the teacher's own size (Noisy Student's "equal or larger"). Default: the teacher's.
+    /// Student architecture (see <see cref="ModelZoo"/>). Default <c>null</c> = the teacher's. When it is the teacher's
+    /// family, the settings below that are unset come from the teacher, so the default student is the teacher's own size
+    /// (Noisy Student's "equal or larger").
     /// </summary>
-    public ModelSpec? Model { get; set; }
+    public string? Model { get; set; }
+
+    /// <summary>Student convnet width (<see cref="ModelSpec.Width"/>). Default <c>null</c> = the teacher's (same family) or the family's default.</summary>
+    public int? Width { get; set; }
+
+    /// <summary>Student depth (<see cref="ModelSpec.Depth"/>: convnet blocks, wrn depth). Default <c>null</c> = as <see cref="Width"/>.</summary>
+    public int? Depth { get; set; }
+
+    /// <summary>Student wrn widen factor (<see cref="ModelSpec.WidenFactor"/>). Default <c>null</c> = as <see cref="Width"/>.</summary>
+    public int? WidenFactor { get; set; }
 
     /// <summary>
     /// Student noise: dropout rate (convnet: before the classifier; wrn: inside every block). Noisy Student uses 0.5

@@ -111,6 +111,7 @@ public sealed class TrainerCommandLineTests
             [EvaluateOptions.SectionName] = new EvaluateOptions(),
             [ImportOptions.SectionName] = new ImportOptions(),
             [DistillationMixOptions.SectionName] = new DistillationMixOptions(),
+            [SelfTrainOptions.SectionName] = new SelfTrainOptions(),
         };
         foreach (var entry in TrainerCommands.All.SelectMany(c => c.Switches))
         {
