@@ -96,8 +96,8 @@ public sealed class SelfTrainJob : JobService
         var output = Path.GetFullPath(_options.Output);
         Directory.CreateDirectory(output);
         Logger.LogInformation(
-            "Self-training {Rounds} rounds from teacher {Teacher}; student {Student} (width {Width}, dropout {DropRate}), {Epochs} epochs per round, {Views} views per image; output {Output}",
-            _options.Rounds, teacherPath, student.Name, student.Width, student.DropRate, _options.Epochs, _options.Views, output);
+            "Self-training {Rounds} rounds from teacher {Teacher}; student {Student}, {Epochs} epochs per round, {Views} views per image; output {Output}",
+            _options.Rounds, teacherPath, student, _options.Epochs, _options.Views, output);
 
         var rounds = new List<SelfTrainRound>();
         for (var round = 1; round <= _options.Rounds; round++)
