@@ -104,6 +104,8 @@ public sealed class SelfTrainJobTests(SelfTrainRun run) : IClassFixture<SelfTrai
         // A round that stopped after labeling and distilling but before its record was written.
         File.Delete(Path.Combine(run.Output, "round-2", "round.json"));
         var shards = ShardFiles();
+        var weights = Path.Combine(run.Output, "round-2", "student", "last.safetensors");
+        var student = await File.ReadAllBytesAsync(weights);
 
         var code = await SelfTrainRun.RunAsync(run.Output);
 
@@ -116,6 +118,8 @@ public sealed class SelfTrainJobTests(SelfTrainRun run) : IClassFixture<SelfTrai
         Assert.Equal(0, second.GetProperty("train_labeling").GetProperty("labeled").GetInt64());
         Assert.Equal(120, second.GetProperty("train_labeling").GetProperty("already_labeled").GetInt64());
         Assert.Equal(shards, ShardFiles());
+        // Distillation resumed from its last checkpoint, which had every epoch: nothing was trained again.
+        Assert.Equal(student, await File.ReadAllBytesAsync(weights));
         Assert.Equal(2, Json(Path.Combine(run.Output, "selftrain.json")).GetProperty("rounds").GetArrayLength());
     }
 
