@@ -13,7 +13,7 @@ public sealed class SelfTrainOptions
     public const string SectionName = "Trainer:SelfTrain";
 
     /// <summary>Checkpoint record (a local path) of round 1's teacher. Required.</summary>
-    [Required(AllowEmptyStrings = false)]
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Trainer:SelfTrain:Teacher (--teacher) is required: round 1's teacher checkpoint record, e.g. samples/fashion-mnist/teacher/teacher.json.")]
     public string? Teacher { get; set; }
 
     /// <summary>Rounds of label-then-distil; round r + 1's teacher is round r's student (its last checkpoint). Default 3.</summary>

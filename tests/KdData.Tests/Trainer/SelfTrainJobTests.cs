@@ -136,6 +136,18 @@ public sealed class SelfTrainJobTests(SelfTrainRun run) : IClassFixture<SelfTrai
     }
 
     [Fact]
+    public async Task RunAsync_NoTeacher_ExitsTwo()
+    {
+        using var work = new TempDirectory();
+        var output = Path.Combine(work.Path, "selftrain");
+
+        var code = await KdData.Trainer.TrainerCommandLine.RunAsync(["selftrain", "--output", output], TextWriter.Null, TextWriter.Null);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, code);
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
     public async Task RunAsync_StudentSmallerThanTeacher_ExitsTwo()
     {
         using var work = new TempDirectory();
