@@ -14,6 +14,7 @@ public static class TrainerCommands
     public const string Export = "export";
     public const string Sweep = "sweep";
     public const string Prune = "prune";
+    public const string SelfTrain = "selftrain";
 
     /// <summary>
     /// The command run when none is given: <c>dotnet run --project src/Trainer</c> after <c>dotnet run --project src/Labeler</c>
@@ -92,6 +93,23 @@ public static class TrainerCommands
                 Device,
             ],
             builder => builder.AddPruneJob()),
+            SelfTrain,
+            "Noisy Student self-training: each round the teacher labels the dataset's pool and labeled images through the Labeler engine (incremental under teacher=<id>/), a noised student (replayed random crops and flips, dropout) of equal or larger size is distilled from them by the distill stage (every --Trainer:Distill:* setting applies) and becomes the next round's teacher. Writes a per-round table (teacher, pseudo-label and student accuracy); a rerun skips finished rounds and resumes an interrupted one.",
+            [
+                Dataset,
+                new("--teacher", "Trainer:SelfTrain:Teacher", "Round 1's teacher checkpoint record (required)", "none", "path"),
+                new("--rounds", "Trainer:SelfTrain:Rounds", "Rounds of label-then-distil", "3", "n"),
+                new("--output", "Trainer:SelfTrain:Output", "Folder for labels/, round-N/ (students, evaluations) and the table (selftrain.md, selftrain.json)", "out/selftrain", "folder"),
+                new("--model", "Trainer:SelfTrain:Model", "Student architecture (none = the teacher's; its unset settings are the teacher's, so the same size)", "none", "name"),
+                new("--width", "Trainer:SelfTrain:Width", "Student convnet width (none = the teacher's); depth and wrn widen factor with --Trainer:SelfTrain:Depth / WidenFactor", "none", "n"),
+                new("--epochs", "Trainer:SelfTrain:Epochs", "Distillation epochs per round", "12", "n"),
+                new("--batch-size", "Trainer:Distill:BatchSize", "Images per distillation step", "128", "n"),
+                new("--drop-rate", "Trainer:SelfTrain:DropRate", "Student dropout (convnet: before the classifier; wrn: in every block); 0 for other architectures", "0.5", "p"),
+                new("--views", "Trainer:SelfTrain:Views", "Views the teacher labels per image: random resized crops (+ flip) replayed as the student's augmentation; 1 = whole image", "4", "n"),
+                new("--view-scale-min", "Trainer:SelfTrain:ViewScaleMin", "Smallest crop area as a share of the image", "0.64", "p"),
+                Device,
+            ],
+            builder => builder.AddSelfTrainJob()),
         new(
             Import,
             "Import an IDX dataset (Fashion-MNIST by default) into a store: a labeled train split, an unlabeled pool and the test set.",

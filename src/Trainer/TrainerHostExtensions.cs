@@ -54,6 +54,12 @@ public static class TrainerHostExtensions
         builder.AddValidatedOptions<ShardSelectionOptions>(ShardSelectionOptions.SectionName);
         builder.AddValidatedOptions<DistillationMixOptions>(DistillationMixOptions.SectionName);
         builder.Services.AddHostedService<PruneJob>();
+    public static HostApplicationBuilder AddSelfTrainJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<SelfTrainOptions>(SelfTrainOptions.SectionName);
+        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
+        builder.Services.AddHostedService<SelfTrainJob>();
         return builder;
     }
 

@@ -45,7 +45,11 @@ public sealed record ModelSpec
     /// <summary>wrn only: widen factor k, 1-8. Default <c>null</c> = 2.</summary>
     public int? WidenFactor { get; init; }
 
-    /// <summary>wrn only: dropout between the two convolutions of each block, in [0, 1). Default <c>null</c> = 0.</summary>
+    /// <summary>
+    /// wrn: dropout between the two convolutions of each block; convnet: dropout on the pooled features before the
+    /// classifier (Noisy Student's student noise). In [0, 1). Default <c>null</c> = 0 (no dropout module, so
+    /// checkpoints without it load unchanged; dropout has no weights either way).
+    /// </summary>
     public double? DropRate { get; init; }
 
     /// <summary>

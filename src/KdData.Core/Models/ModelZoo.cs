@@ -15,7 +15,7 @@ namespace KdData.Models;
 /// builder; <see cref="ModelSpec.WidthMult"/>, default 1.0; with <see cref="ModelSpec.Channels"/> set, the same network
 /// with pruned widths from <see cref="PrunableMobileNetV2"/>); <c>convnet</c>, a plain conv-BN-ReLU-maxpool stack
 /// (<see cref="ModelSpec.Width"/> 4-256, default 32; <see cref="ModelSpec.Depth"/> = blocks 1-8, default 3;
-/// about 0.1M parameters by default); <c>wrn</c>, a pre-activation Wide-ResNet for small inputs
+/// <see cref="ModelSpec.DropRate"/> = dropout before the classifier in [0, 1), default 0; about 0.1M parameters by default); <c>wrn</c>, a pre-activation Wide-ResNet for small inputs
 /// (<see cref="ModelSpec.Depth"/> = 6n+4 in 10-40, default 16; <see cref="ModelSpec.WidenFactor"/> 1-8, default 2;
 /// <see cref="ModelSpec.DropRate"/> in [0, 1), default 0; WRN-16-2 has about 0.7M parameters); <c>avgpool_linear</c>,
 /// global average pooling + one linear layer, no settings: not a useful classifier but a near-free forward pass with
@@ -138,10 +138,10 @@ public static class ModelZoo
 
     private static PlainConvNet CreateConvNet(ModelSpec spec)
     {
-        RejectSettings(spec, ConvNet, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult),
-            nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate));
+        RejectSettings(spec, ConvNet, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.WidenFactor));
         var width = spec.Width ?? 32;
         var depth = spec.Depth ?? 3;
+        var dropRate = spec.DropRate ?? 0.0;
         if (width is < 4 or > 256)
         {
             throw Invalid(nameof(ModelSpec.Width), width, ConvNet, "expected 4-256 channels");
@@ -152,6 +152,11 @@ public static class ModelZoo
         }
         var defaults = PlainConvNet.DefaultChannels(width, depth);
         return new PlainConvNet(spec.InChannels, spec.NumClasses, CheckChannels(spec, ConvNet, defaults));
+        if (!(dropRate >= 0 && dropRate < 1))
+        {
+            throw Invalid(nameof(ModelSpec.DropRate), dropRate, ConvNet, "expected a value in [0, 1)");
+        }
+        return new PlainConvNet(spec.InChannels, spec.NumClasses, width, depth, dropRate);
     }
 
     private static PooledLinear CreatePooledLinear(ModelSpec spec)

@@ -8,14 +8,19 @@ namespace KdData.Models;
 /// (capped at 8w), then global average pooling and a linear layer. State-dict names are those of the PyTorch
 /// module <c>features = nn.Sequential(nn.Sequential(conv, bn, relu, pool), ...); fc = nn.Linear</c>.
 /// A pruned net gives each block's channel count explicitly (<see cref="ModelSpec.Channels"/>).
+/// (capped at 8w), then global average pooling, optional dropout (rate &gt; 0 only) and a linear layer. State-dict
+/// names are those of the PyTorch module <c>features = nn.Sequential(nn.Sequential(conv, bn, relu, pool), ...);
+/// fc = nn.Linear</c>; dropout has no weights, so a checkpoint loads the same with or without it.
 /// </summary>
 internal sealed class PlainConvNet : nn.Module<Tensor, Tensor>
 {
     private readonly Sequential _features;
     private readonly nn.Module<Tensor, Tensor> _pool;
     private readonly nn.Module<Tensor, Tensor> _fc;
+    private readonly nn.Module<Tensor, Tensor>? _dropout;
 
     public PlainConvNet(long inChannels, long numClasses, IReadOnlyList<int> channels) : base(nameof(PlainConvNet))
+    public PlainConvNet(long inChannels, long numClasses, int width, int depth, double dropRate = 0) : base(nameof(PlainConvNet))
     {
         var depth = channels.Count;
         var blocks = new List<nn.Module<Tensor, Tensor>>(depth);
@@ -39,6 +44,12 @@ internal sealed class PlainConvNet : nn.Module<Tensor, Tensor>
         register_module("features", _features);
         register_module("pool", _pool);
         register_module("fc", _fc);
+        if (dropRate > 0)
+        {
+            // Active in training mode only (the TrainingLoop's train()/eval() switch), so inference is unchanged.
+            _dropout = nn.Dropout(dropRate);
+            register_module("dropout", _dropout);
+        }
     }
 
     /// <summary>Output channels of each block of an unpruned net: width, 2w, 4w, 8w, 8w, ...</summary>
@@ -48,7 +59,11 @@ internal sealed class PlainConvNet : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = _pool.call(_features.call(input));
-        return _fc.call(flatten(x, 1)).MoveToOuterDisposeScope();
+        var x = flatten(_pool.call(_features.call(input)), 1);
+        if (_dropout is not null)
+        {
+            x = _dropout.call(x);
+        }
+        return _fc.call(x).MoveToOuterDisposeScope();
     }
 }

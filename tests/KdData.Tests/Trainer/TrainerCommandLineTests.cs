@@ -116,6 +116,7 @@ public sealed class TrainerCommandLineTests
             [SweepOptions.SectionName] = new SweepOptions(),
             [DistillOptions.SectionName] = new DistillOptions(),
             [PruneOptions.SectionName] = new PruneOptions(),
+            [SelfTrainOptions.SectionName] = new SelfTrainOptions(),
         };
         foreach (var entry in TrainerCommands.All.SelectMany(c => c.Switches))
         {
