@@ -20,7 +20,7 @@ namespace KdData.Trainer;
 /// runs), so the soft targets are exactly-once and incremental under <c>labels/{pool,train}/teacher=&lt;id&gt;/</c> and a
 /// rerun labels only keys that teacher has not labeled yet; the teacher is not noised (eval mode, whole views).
 /// (2) A student of equal or larger size is distilled from them with noise — the stored random crops and flips replayed
-/// as augmentation, and dropout — by the <c>distill</c> stage itself (<see cref="SelfTrainStageRunner"/>), which
+/// as augmentation, and dropout — by the <c>distill</c> stage itself (<see cref="StageRunner"/>), which
 /// resumes from its last checkpoint and records its teacher in its checkpoint's lineage. (3) Teacher and student are
 /// evaluated on the test split by the <c>evaluate</c> stage (with the teacher's pseudo-label accuracy on the pool). The
 /// student's last checkpoint is the next round's teacher. A round is done when its <c>round.json</c> exists: a rerun
@@ -37,7 +37,7 @@ public sealed class SelfTrainJob : JobService
     private readonly TrainingDataOptions _dataOptions;
     private readonly ImageOptions _imageOptions;
     private readonly TorchOptions _torchOptions;
-    private readonly SelfTrainStageRunner _stages;
+    private readonly StageRunner _stages;
 
     public SelfTrainJob(
         ObjectStoreFactory stores,
@@ -56,7 +56,7 @@ public sealed class SelfTrainJob : JobService
         _dataOptions = dataOptions.Value;
         _imageOptions = imageOptions.Value;
         _torchOptions = torchOptions.Value;
-        _stages = new SelfTrainStageRunner(configuration);
+        _stages = new StageRunner(configuration);
     }
 
     protected override async Task<int> RunJobAsync(CancellationToken stoppingToken)

@@ -34,12 +34,14 @@ public sealed class SweepJob : JobService
 
     private readonly SweepOptions _options;
     private readonly IConfiguration _configuration;
+    private readonly StageRunner _stages;
 
     public SweepJob(IOptions<SweepOptions> options, IConfiguration configuration, IHostApplicationLifetime lifetime, JobOutcome outcome, ILoggerFactory loggerFactory)
         : base(lifetime, outcome, loggerFactory.CreateLogger<SweepJob>())
     {
         _options = options.Value;
         _configuration = configuration;
+        _stages = new StageRunner(configuration);
     }
 
     protected override async Task<int> RunJobAsync(CancellationToken stoppingToken)
@@ -134,18 +136,8 @@ public sealed class SweepJob : JobService
         return grid;
     }
 
-    private async Task<int> RunPointAsync(SweepPoint point, CancellationToken stoppingToken)
-    {
-        var distill = TrainerCommands.Find(TrainerCommands.Distill)!;
-        var inherited = _configuration.AsEnumerable().Where(kv => kv.Value is not null).ToList();
-        return await JobHost.RunAsync([], builder =>
-        {
-            builder.Configuration.AddInMemoryCollection(inherited);
-            builder.Configuration.AddInMemoryCollection(PointSettings(point));
-            builder.Services.AddHostedService(sp => new LinkedShutdown(sp.GetRequiredService<IHostApplicationLifetime>(), stoppingToken));
-            TrainerCommandLine.AddServices(builder, distill);
-        });
-    }
+    private Task<int> RunPointAsync(SweepPoint point, CancellationToken stoppingToken) =>
+        _stages.RunAsync(TrainerCommands.Distill, PointSettings(point), stoppingToken);
 
     private Dictionary<string, string?> PointSettings(SweepPoint point)
     {

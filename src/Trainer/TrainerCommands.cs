@@ -93,6 +93,7 @@ public static class TrainerCommands
                 Device,
             ],
             builder => builder.AddPruneJob()),
+        new(
             SelfTrain,
             "Noisy Student self-training: each round the teacher labels the dataset's pool and labeled images through the Labeler engine (incremental under teacher=<id>/), a noised student (replayed random crops and flips, dropout) of equal or larger size is distilled from them by the distill stage (every --Trainer:Distill:* setting applies) and becomes the next round's teacher. Writes a per-round table (teacher, pseudo-label and student accuracy); a rerun skips finished rounds and resumes an interrupted one.",
             [

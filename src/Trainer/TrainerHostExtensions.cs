@@ -54,6 +54,9 @@ public static class TrainerHostExtensions
         builder.AddValidatedOptions<ShardSelectionOptions>(ShardSelectionOptions.SectionName);
         builder.AddValidatedOptions<DistillationMixOptions>(DistillationMixOptions.SectionName);
         builder.Services.AddHostedService<PruneJob>();
+        return builder;
+    }
+
     public static HostApplicationBuilder AddSelfTrainJob(this HostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);

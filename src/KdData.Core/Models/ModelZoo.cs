@@ -151,12 +151,11 @@ public static class ModelZoo
             throw Invalid(nameof(ModelSpec.Depth), depth, ConvNet, "expected 1-8 blocks");
         }
         var defaults = PlainConvNet.DefaultChannels(width, depth);
-        return new PlainConvNet(spec.InChannels, spec.NumClasses, CheckChannels(spec, ConvNet, defaults));
         if (!(dropRate >= 0 && dropRate < 1))
         {
             throw Invalid(nameof(ModelSpec.DropRate), dropRate, ConvNet, "expected a value in [0, 1)");
         }
-        return new PlainConvNet(spec.InChannels, spec.NumClasses, width, depth, dropRate);
+        return new PlainConvNet(spec.InChannels, spec.NumClasses, CheckChannels(spec, ConvNet, defaults), dropRate);
     }
 
     private static PooledLinear CreatePooledLinear(ModelSpec spec)

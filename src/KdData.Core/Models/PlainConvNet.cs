@@ -5,12 +5,10 @@ namespace KdData.Models;
 
 /// <summary>
 /// The <c>convnet</c> family: <c>depth</c> blocks of conv3x3-BN-ReLU-maxpool2 with channels width, 2w, 4w, 8w
-/// (capped at 8w), then global average pooling and a linear layer. State-dict names are those of the PyTorch
-/// module <c>features = nn.Sequential(nn.Sequential(conv, bn, relu, pool), ...); fc = nn.Linear</c>.
-/// A pruned net gives each block's channel count explicitly (<see cref="ModelSpec.Channels"/>).
 /// (capped at 8w), then global average pooling, optional dropout (rate &gt; 0 only) and a linear layer. State-dict
 /// names are those of the PyTorch module <c>features = nn.Sequential(nn.Sequential(conv, bn, relu, pool), ...);
 /// fc = nn.Linear</c>; dropout has no weights, so a checkpoint loads the same with or without it.
+/// A pruned net gives each block's channel count explicitly (<see cref="ModelSpec.Channels"/>).
 /// </summary>
 internal sealed class PlainConvNet : nn.Module<Tensor, Tensor>
 {
@@ -19,8 +17,7 @@ internal sealed class PlainConvNet : nn.Module<Tensor, Tensor>
     private readonly nn.Module<Tensor, Tensor> _fc;
     private readonly nn.Module<Tensor, Tensor>? _dropout;
 
-    public PlainConvNet(long inChannels, long numClasses, IReadOnlyList<int> channels) : base(nameof(PlainConvNet))
-    public PlainConvNet(long inChannels, long numClasses, int width, int depth, double dropRate = 0) : base(nameof(PlainConvNet))
+    public PlainConvNet(long inChannels, long numClasses, IReadOnlyList<int> channels, double dropRate = 0) : base(nameof(PlainConvNet))
     {
         var depth = channels.Count;
         var blocks = new List<nn.Module<Tensor, Tensor>>(depth);
