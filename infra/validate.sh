@@ -15,17 +15,19 @@ npm install --no-save --silent --no-audit --no-fund --prefix "$tools" yaml@2 >/d
 
 # The ACA partition template is checked as deploy-partitions.sh renders it.
 bash "$infra/aca/deploy-partitions.sh" --count 3 --render-only "$tools/aca-rendered" >/dev/null
+# The ACA sweep template is checked as deploy-sweep.sh renders it (its count must match the grid).
+bash "$infra/aca/deploy-sweep.sh" --count 12 --render-only "$tools/aca-sweep-rendered" >/dev/null
 if command -v shellcheck >/dev/null; then
   shellcheck "$infra"/*.sh "$infra"/aca/*.sh
 else
   echo "validate: shellcheck not installed, shell scripts not linted"
 fi
 
-NODE_PATH="$tools/node_modules" node - "$infra" "$tools/aca-rendered" <<'JS'
+NODE_PATH="$tools/node_modules" node - "$infra" "$tools/aca-rendered" "$tools/aca-sweep-rendered" <<'JS'
 const fs = require('fs');
 const path = require('path');
 const YAML = require('yaml');
-const [infra, rendered] = process.argv.slice(2);
+const [infra, rendered, sweepRendered] = process.argv.slice(2);
 const errors = [];
 let files = 0, docs = 0;
 const fail = (file, msg) => errors.push(`${path.relative(path.dirname(infra), file)}: ${msg}`);
@@ -121,6 +123,29 @@ function checkWorkload(file, o) {
     }
     if ((pod.terminationGracePeriodSeconds ?? 30) < 30) fail(file, `${name}: terminationGracePeriodSeconds < 30 cuts the Labeler's 25 s drain`);
   }
+  // Sweep: an Indexed Job runs one grid point per index, so completions = the grid's point count,
+  // and the index reaches --index (from the completion-index annotation).
+  for (const c of containers) {
+    const args = (c.args ?? []).map(String);
+    if (!args.some(a => a.includes('kddata-trainer')) || args[1] !== 'sweep') continue;
+    const points = gridPoints(c.env ?? [], e => e.value);
+    if (points === 0) fail(file, `${name}: sweep without Trainer__Sweep__Grid__* axes`);
+    if (job.completionMode === 'Indexed') {
+      if (points !== job.completions) fail(file, `${name}: completions ${job.completions} != ${points} grid points`);
+      if (job.parallelism > job.completions) fail(file, `${name}: parallelism > completions`);
+      const i = args.indexOf('--index');
+      const m = i >= 0 ? /^\$\((\w+)\)$/.exec(args[i + 1] ?? '') : null;
+      const src = m && (c.env ?? []).find(e => e.name === m[1]);
+      if (!src || src.valueFrom?.fieldRef?.fieldPath !== "metadata.annotations['batch.kubernetes.io/job-completion-index']")
+        fail(file, `${name}: an Indexed sweep needs --index $(VAR) with VAR from the job-completion-index annotation`);
+    }
+  }
+}
+
+// Number of points of a sweep grid given as Trainer__Sweep__Grid__N env entries ("Key=v1,v2,..."); 0 without axes.
+function gridPoints(env, valueOf) {
+  const axes = env.filter(e => /^Trainer__Sweep__Grid__[0-9]+$/.test(e.name)).map(valueOf);
+  return axes.length === 0 ? 0 : axes.reduce((n, v) => n * String(v).slice(String(v).indexOf('=') + 1).split(',').length, 1);
 }
 
 function checkKustomization(file, k) {
@@ -199,6 +224,13 @@ function checkAcaJob(file, o, renderedTemplate) {
     for (const m of c.volumeMounts ?? []) if (!vols.has(m.volumeName)) fail(file, `mount of unknown volume ${m.volumeName}`);
     // No replica index on ACA: a partitioned labeler must run one replica with a fixed index.
     const env = Object.fromEntries((c.env ?? []).filter(e => 'value' in e).map(e => [e.name, e.value]));
+    // A sweep job runs one fixed grid point (ACA gives replicas no index): parallelism 1, an index set.
+    if (gridPoints(c.env ?? [], e => e.value) > 0) {
+      if (tc?.parallelism !== 1) fail(file, 'a sweep job must have parallelism 1 (one job per grid point)');
+      if (!('Trainer__Sweep__Index' in env)) fail(file, 'a sweep job needs Trainer__Sweep__Index');
+      else if (renderedTemplate && !(Number.isInteger(Number(env.Trainer__Sweep__Index)) && Number(env.Trainer__Sweep__Index) < gridPoints(c.env, e => e.value)))
+        fail(file, `rendered Trainer__Sweep__Index ${env.Trainer__Sweep__Index} is not inside the grid`);
+    }
     if ('Partition__Count' in env && env.Partition__Claim === 'true') {
       // Lease-claimed partitions: any parallelism, but no fixed index.
       if ('Partition__Index' in env) fail(file, 'a claim-mode labeler must not set Partition__Index');
@@ -221,6 +253,14 @@ for (const f of renderedFiles) for (const o of load(f)) {
   seen.add(o.properties?.template?.containers?.[0]?.env?.find(e => e.name === 'Partition__Index')?.value);
 }
 if (renderedFiles.length && ['0', '1', '2'].some(i => !seen.has(i))) errors.push(`rendered partition indexes ${[...seen]} are not 0,1,2`);
+const sweepFiles = fs.existsSync(sweepRendered) ? walk(sweepRendered) : [];
+if (sweepFiles.length !== 12) errors.push(`deploy-sweep.sh rendered ${sweepFiles.length} files, expected 12`);
+const sweepSeen = new Set();
+for (const f of sweepFiles) for (const o of load(f)) {
+  checkAcaJob(f, o, true);
+  sweepSeen.add(o.properties?.template?.containers?.[0]?.env?.find(e => e.name === 'Trainer__Sweep__Index')?.value);
+}
+if (sweepFiles.length && sweepSeen.size !== 12) errors.push(`rendered sweep indexes ${[...sweepSeen]} are not 0..11`);
 
 if (errors.length) { console.error(errors.map(e => `  ${e}`).join('\n')); console.error(`validate: ${errors.length} problem(s)`); process.exit(1); }
 console.log(`validate: ${files} files, ${docs} documents: OK`);

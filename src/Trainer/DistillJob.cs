@@ -15,7 +15,9 @@ using Microsoft.Extensions.Options;
 namespace KdData.Trainer;
 
 /// <summary>
-/// <c>kddata-trainer distill</c>: offline knowledge distillation. Trains a student on the dataset's labeled train
+/// <c>kddata-trainer distill</c>: offline knowledge distillation (the default), or online with
+/// <see cref="DistillOptions.Teacher"/>: the teacher then runs on every training batch (see <see cref="OnlineTeacher"/>)
+/// and no shards are read. Trains a student on the dataset's labeled train
 /// split plus the pool images a teacher pseudo-labeled (committed Labeler shards, re-thresholded at load), through
 /// <see cref="DistillationData"/>, with the configured objective (Hinton KD by default) and curriculum; evaluates on the
 /// test split each epoch (accuracy, and teacher-student KL / agreement when the teacher checkpoint is reachable).
@@ -30,8 +32,10 @@ public sealed class DistillJob : JobService
     private readonly TrainingLoopOptions _loopOptions;
     private readonly TrainingDataOptions _dataOptions;
     private readonly ObjectiveOptions _objectiveOptions;
+    private readonly RepresentationOptions _representationOptions;
     private readonly ShardSelectionOptions _shardOptions;
     private readonly DistillationMixOptions _mixOptions;
+    private readonly DistillationAugmentOptions _augmentOptions;
     private readonly ImageOptions _imageOptions;
     private readonly TorchOptions _torchOptions;
     private readonly ILoggerFactory _loggerFactory;
@@ -42,8 +46,10 @@ public sealed class DistillJob : JobService
         IOptions<TrainingLoopOptions> loopOptions,
         IOptions<TrainingDataOptions> dataOptions,
         IOptions<ObjectiveOptions> objectiveOptions,
+        IOptions<RepresentationOptions> representationOptions,
         IOptions<ShardSelectionOptions> shardOptions,
         IOptions<DistillationMixOptions> mixOptions,
+        IOptions<DistillationAugmentOptions> augmentOptions,
         IOptions<ImageOptions> imageOptions,
         IOptions<TorchOptions> torchOptions,
         IHostApplicationLifetime lifetime,
@@ -56,8 +62,10 @@ public sealed class DistillJob : JobService
         _loopOptions = loopOptions.Value;
         _dataOptions = dataOptions.Value;
         _objectiveOptions = objectiveOptions.Value;
+        _representationOptions = representationOptions.Value;
         _shardOptions = shardOptions.Value;
         _mixOptions = mixOptions.Value;
+        _augmentOptions = augmentOptions.Value;
         _imageOptions = imageOptions.Value;
         _torchOptions = torchOptions.Value;
         _loggerFactory = loggerFactory;
@@ -67,6 +75,11 @@ public sealed class DistillJob : JobService
     {
         var device = TorchDeviceSelector.Initialize(_torchOptions);
         var objective = TrainingObjectives.Create(_objectiveOptions);
+        if (_augmentOptions.Mixes && objective is HardPseudoLabelObjective)
+        {
+            throw new InvalidInputException(
+                $"{DistillationAugmentOptions.SectionName}:MixUp/CutMix cannot be used with {ObjectiveOptions.SectionName}:Name={objective.Name} (a thresholded hard pseudo-label of a mixed image is undefined); use kd or ce.");
+        }
         var curriculum = new DistillationCurriculum(_objectiveOptions.Curriculum);
         var dataset = _stores.Open(_dataOptions.Dataset);
         var (manifest, classes) = await DatasetFiles.ReadAsync(dataset, stoppingToken);
@@ -78,29 +91,43 @@ public sealed class DistillJob : JobService
         }
 
         var preprocessing = _imageOptions.ToPreprocessingRecord();
+        if (_representationOptions.AnyEnabled && _options.Teacher is null)
+        {
+            throw new InvalidInputException(
+                $"Trainer:Objective: the representation terms ({string.Join(", ", _representationOptions.EnabledTerms)}) read the teacher's features and need the online teacher; set {DistillOptions.SectionName}:{nameof(DistillOptions.Teacher)} (--teacher).");
+        }
+        using var online = _options.Teacher is { } teacherLocation
+            ? await LoadOnlineTeacherAsync(teacherLocation, classes, preprocessing, device, stoppingToken)
+            : null;
         var reader = new ShardSetReader(_stores, _shardOptions, _loggerFactory.CreateLogger<ShardSetReader>());
-        var softTargets = objective.NeedsTeacher || _shardOptions.Locations.Count > 0
+        var softTargets = online is null && (objective.NeedsTeacher || _shardOptions.Locations.Count > 0)
             ? await reader.ReadAsync(classes, preprocessing, stoppingToken)
             : null;
         var samples = DistillationSamples.Build(dataset, train, eval, softTargets);
+        var pool = online is not null && _options.OnlinePool ? await ListPoolAsync(dataset, stoppingToken) : samples.Pseudo;
         // The samples hold what training needs; the row set itself need not live through the run (async locals
         // are fields of the state machine, so it would).
         var sets = softTargets?.Sets ?? [];
         softTargets = null;
         Logger.LogInformation(
             "Distilling from {Labeled} labeled images ({WithTeacher} with teacher views) and {Pseudo} pseudo-labeled images; {HeldOut} soft-targeted images of the test split left out",
-            samples.Labeled.Count, samples.LabeledWithTeacher, samples.Pseudo.Count, samples.DroppedHeldOut);
+            samples.Labeled.Count, samples.LabeledWithTeacher, pool.Count, samples.DroppedHeldOut);
+        if (online is not null)
+        {
+            Logger.LogInformation("Online distillation: teacher {Teacher} ({Location}) runs on every training batch; {Pool} pool images without labels",
+                online.Id, online.Source, pool.Count);
+        }
 
         var caches = samples.Stores.Select(s => new ImageByteCache(s, s.Location.Kind == StorageLocationKind.LocalFolder ? null : _dataOptions.CacheDirectory)).ToList();
         var seed = (ulong)_loopOptions.Seed;
-        var trainData = new DistillationData(caches, samples.Labeled, samples.Pseudo, classes.Count, _imageOptions, _dataOptions, _mixOptions,
-            _loopOptions.BatchSize, seed, _loggerFactory.CreateLogger<DistillationData>());
+        var trainData = new DistillationData(caches, samples.Labeled, pool, classes.Count, _imageOptions, _dataOptions, _mixOptions,
+            _loopOptions.BatchSize, seed, _loggerFactory.CreateLogger<DistillationData>(), onlineTeacher: online is not null, augment: _augmentOptions);
         Logger.LogInformation("Batches of {Batch}: {Labeled} labeled + {Pseudo} pseudo-labeled, {Steps} steps per epoch",
             _loopOptions.BatchSize, trainData.LabeledPerBatch, trainData.PseudoPerBatch, trainData.BatchesPerEpoch);
 
         var evalSource = new StoreTrainingData(caches[0], eval, _imageOptions, _dataOptions, 256, training: false, seed, _loggerFactory.CreateLogger<StoreTrainingData>());
         var evalData = await InMemoryTrainingData.LoadAsync(evalSource, 256, stoppingToken);
-        var evalTeacher = await AttachTeacherAsync(evalData, sets, classes.Count, device, stoppingToken);
+        var evalTeacher = await AttachTeacherAsync(evalData, sets, online?.Source, classes.Count, device, stoppingToken);
 
         var spec = _options.Model with { NumClasses = classes.Count, InChannels = _imageOptions.Channels };
         var lineage = new JsonObject
@@ -109,13 +136,19 @@ public sealed class DistillJob : JobService
             ["dataset"] = dataset.Location.ToString(),
             ["objective"] = JsonSerializer.SerializeToNode(_objectiveOptions, SnakeCase),
             ["mix"] = JsonSerializer.SerializeToNode(_mixOptions, SnakeCase),
+            ["augment"] = JsonSerializer.SerializeToNode(_augmentOptions, SnakeCase),
             ["shards"] = JsonSerializer.SerializeToNode(_shardOptions, SnakeCase),
             ["shard_sets"] = JsonSerializer.SerializeToNode(sets, SnakeCase),
-            ["teachers"] = new JsonArray([.. sets.Select(s => (JsonNode?)s.TeacherId).Distinct()]),
+            ["teachers"] = online is null
+                ? new JsonArray([.. sets.Select(s => (JsonNode?)s.TeacherId).Distinct()])
+                : new JsonArray(online.Id),
+            ["teacher_mode"] = online is null ? "offline" : "online",
+            ["online_teacher"] = online is null ? null : new JsonObject { ["id"] = online.Id, ["checkpoint"] = online.Source, ["pool"] = _options.OnlinePool },
             ["labeled_images"] = samples.Labeled.Count,
-            ["labeled_with_teacher"] = samples.LabeledWithTeacher,
-            ["pseudo_labeled_images"] = samples.Pseudo.Count,
+            ["labeled_with_teacher"] = online is null ? samples.LabeledWithTeacher : samples.Labeled.Count,
+            ["pseudo_labeled_images"] = pool.Count,
             ["eval_teacher"] = evalTeacher,
+            ["representation"] = new JsonArray([.. _representationOptions.EnabledTerms.Select(t => (JsonNode?)t)]),
         };
 
         var progress = TrainingProgressLog.Create(Logger);
@@ -123,19 +156,31 @@ public sealed class DistillJob : JobService
             spec.Name, objective.Name, device, Path.GetFullPath(_options.Output));
         var clock = Stopwatch.StartNew();
         var loop = new TrainingLoop(_loopOptions, objective, device, progress, _loggerFactory.CreateLogger<TrainingLoop>());
-        var result = await loop.RunAsync(
-            new TrainingSetup
-            {
-                Architecture = spec,
-                Train = trainData,
-                Eval = evalData,
-                OutputDirectory = _options.Output,
-                Classes = classes,
-                Preprocessing = preprocessing,
-                Schedule = curriculum.At,
-                Lineage = lineage,
-            },
-            stoppingToken);
+        // With representation terms the student is built here (exactly as the loop would: seeded, then the zoo) so the
+        // terms can tap it and size their adapters before training; otherwise the loop builds it.
+        using var student = _representationOptions.AnyEnabled ? CreateStudent(spec, device) : null;
+        using var representation = student is not null && online is not null
+            ? RepresentationDistillation.Create(_representationOptions, student, online.Network, _imageOptions.Channels, preprocessing.Height, preprocessing.Width,
+                samples.Labeled.Count + pool.Count, device)
+            : null;
+        if (representation is not null)
+        {
+            Logger.LogInformation("Representation KD terms: {Terms}", representation.Describe().ToJsonString());
+        }
+        var setup = new TrainingSetup
+        {
+            Architecture = spec,
+            Train = trainData,
+            Eval = evalData,
+            OutputDirectory = _options.Output,
+            Classes = classes,
+            Preprocessing = preprocessing,
+            Schedule = curriculum.At,
+            Lineage = lineage,
+            Teacher = online,
+            Representation = representation,
+        };
+        var result = student is null ? await loop.RunAsync(setup, stoppingToken) : await loop.RunAsync(setup, student, stoppingToken);
         progress.EndLine();
         if (trainData.SkippedImages > 0)
         {
@@ -154,15 +199,76 @@ public sealed class DistillJob : JobService
         return ExitCodes.Success;
     }
 
+    /// <summary>
+    /// Loads the online teacher; a missing or unreadable checkpoint, or one for other classes or another preprocessing
+    /// than the student's, stops at start (exit 2) naming <c>Trainer:Distill:Teacher</c>.
+    /// </summary>
+    private async Task<OnlineTeacher> LoadOnlineTeacherAsync(string location, IReadOnlyList<string> classes, PreprocessingRecord preprocessing,
+        TorchSharp.torch.Device device, CancellationToken cancellationToken)
+    {
+        OnlineTeacher teacher;
+        try
+        {
+            teacher = await OnlineTeacher.LoadAsync(_stores, location, device, cancellationToken);
+        }
+        catch (Exception e) when (e is ObjectStoreException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException)
+        {
+            throw new InvalidInputException($"{DistillOptions.SectionName}:{nameof(DistillOptions.Teacher)} '{location}' cannot be loaded: {e.Message}", e);
+        }
+
+        var record = teacher.Record;
+        string? problem = null;
+        if (!record.Classes.SequenceEqual(classes, StringComparer.Ordinal) && !(record.Classes.Count == 0 && record.Architecture.NumClasses == classes.Count))
+        {
+            problem = $"it predicts [{string.Join(", ", record.Classes)}] ({record.Architecture.NumClasses} classes) but the dataset has [{string.Join(", ", classes)}]";
+        }
+        else if (record.Preprocessing is { } p &&
+            (p.Width != preprocessing.Width || p.Height != preprocessing.Height || p.Channels != preprocessing.Channels ||
+             !p.Mean.SequenceEqual(preprocessing.Mean) || !p.Std.SequenceEqual(preprocessing.Std)))
+        {
+            problem = $"it was trained on {p.Width}x{p.Height}, {p.Channels} channels, mean [{string.Join(", ", p.Mean)}], std [{string.Join(", ", p.Std)}], " +
+                $"but the student's input (Imaging) is {preprocessing.Width}x{preprocessing.Height}, {preprocessing.Channels} channels, mean [{string.Join(", ", preprocessing.Mean)}], std [{string.Join(", ", preprocessing.Std)}]";
+        }
+        if (problem is not null)
+        {
+            teacher.Dispose();
+            throw new InvalidInputException($"{DistillOptions.SectionName}:{nameof(DistillOptions.Teacher)} '{location}' cannot teach this student: {problem}.");
+        }
+        return teacher;
+    }
+
+    /// <summary>The student as <see cref="TrainingLoop.RunAsync(TrainingSetup, CancellationToken)"/> builds it: seeded with the loop's seed, then the zoo.</summary>
+    private TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> CreateStudent(ModelSpec spec, TorchSharp.torch.Device device)
+    {
+        TorchSharp.torch.manual_seed(_loopOptions.Seed);
+        return ModelZoo.Create(spec, device);
+    }
+
+    /// <summary>The dataset's unlabeled pool for online distillation: every object under <c>unlabeled/</c>, in key order, without a label.</summary>
+    private static async Task<IReadOnlyList<DistillationSample>> ListPoolAsync(IObjectStore dataset, CancellationToken cancellationToken)
+    {
+        var pool = new List<DistillationSample>();
+        await foreach (var item in dataset.ListAllAsync(DatasetLayout.UnlabeledPrefix, cancellationToken: cancellationToken))
+        {
+            pool.Add(new DistillationSample(0, item.Key, -1, []));
+        }
+        if (pool.Count == 0)
+        {
+            throw new InvalidInputException(
+                $"{DistillOptions.SectionName}:{nameof(DistillOptions.OnlinePool)} is set but dataset {dataset.Location} has no images under '{DatasetLayout.UnlabeledPrefix}'.");
+        }
+        return pool;
+    }
+
     /// <summary>Runs the teacher once over the evaluation images (never over training data) for the per-epoch KL and agreement.</summary>
-    private async Task<string?> AttachTeacherAsync(InMemoryTrainingData evalData, IReadOnlyList<ShardSetInfo> sets, int classes, TorchSharp.torch.Device device, CancellationToken cancellationToken)
+    private async Task<string?> AttachTeacherAsync(InMemoryTrainingData evalData, IReadOnlyList<ShardSetInfo> sets, string? onlineTeacher, int classes, TorchSharp.torch.Device device, CancellationToken cancellationToken)
     {
         if (string.Equals(_options.EvalTeacher, "none", StringComparison.OrdinalIgnoreCase))
         {
             return null;
         }
         var set = sets.Count > 0 ? sets[0] : null;
-        var location = _options.EvalTeacher ?? set?.TeacherSource;
+        var location = _options.EvalTeacher ?? onlineTeacher ?? set?.TeacherSource;
         if (location is null)
         {
             return null;

@@ -26,4 +26,19 @@ public sealed class DistillOptions
     /// reachable and its weights match the shards' teacher id; <c>none</c> turns the measurement off.
     /// </summary>
     public string? EvalTeacher { get; set; }
+
+    /// <summary>
+    /// Online distillation: the teacher checkpoint record (path or location URL) to run on every training batch,
+    /// frozen and in eval mode on the student's device, on exactly the student's augmented input; the KD target is
+    /// its full logits. Shards are not read: the student trains on the dataset's labeled train split (plus the pool
+    /// when <see cref="OnlinePool"/>). Default <c>null</c> = offline distillation from cached soft targets.
+    /// </summary>
+    public string? Teacher { get; set; }
+
+    /// <summary>
+    /// Online only: also train on the dataset's unlabeled pool (every image under <c>unlabeled/</c>, no label, KD term
+    /// only), mixed into batches like the offline pool (<c>Trainer:Distill:Mix:UnlabeledRatio</c>). Default false:
+    /// the labeled split alone (the teacher then adds soft targets on the student's augmented views of it).
+    /// </summary>
+    public bool OnlinePool { get; set; }
 }

@@ -81,7 +81,17 @@ public static class TrainerCommandLine
         var hostArguments = new List<string>();
         foreach (var entry in command.Switches)
         {
-            if (parse.GetResult(options[(command.Name, entry.Name)]) is not null && parse.GetValue(options[(command.Name, entry.Name)]) is { } value)
+            var option = options[(command.Name, entry.Name)];
+            if (parse.GetResult(option) is null)
+            {
+                continue;
+            }
+            if (option is Option<string[]> list)
+            {
+                var values = parse.GetValue(list) ?? [];
+                hostArguments.AddRange(values.Select((v, i) => $"--{entry.ConfigurationKey}:{i}={v}"));
+            }
+            else if (parse.GetValue((Option<string>)option) is { } value)
             {
                 hostArguments.Add($"--{entry.ConfigurationKey}={value}");
             }
@@ -100,21 +110,29 @@ public static class TrainerCommandLine
         command.AddJob(builder);
     }
 
-    private static (RootCommand Root, Dictionary<(string Command, string Switch), Option<string>> Options) BuildRoot()
+    private static (RootCommand Root, Dictionary<(string Command, string Switch), Option> Options) BuildRoot()
     {
         var root = new RootCommand(
             $"KdData Trainer: imports datasets, trains and evaluates models. Without a command it runs '{TrainerCommands.Default}'. Any setting can also be given as --Section:Key=value (e.g. --Torch:Threads=2); see README \"Configuration\".");
-        var options = new Dictionary<(string Command, string Switch), Option<string>>();
+        var options = new Dictionary<(string Command, string Switch), Option>();
         foreach (var entry in TrainerCommands.All)
         {
             var command = new Command(entry.Name, $"{entry.Description} {OverridesNote}");
             foreach (var s in entry.Switches)
             {
-                var option = new Option<string>(s.Name)
-                {
-                    Description = $"{s.Description} (sets {s.ConfigurationKey}) [default: {s.DefaultValue}]",
-                    HelpName = s.ValueName,
-                };
+                Option option = s.Repeatable
+                    ? new Option<string[]>(s.Name)
+                    {
+                        Description = $"{s.Description} (sets {s.ConfigurationKey}:0, :1, ...; repeat the switch for more) [default: {s.DefaultValue}]",
+                        HelpName = s.ValueName,
+                        Arity = ArgumentArity.OneOrMore,
+                        AllowMultipleArgumentsPerToken = false,
+                    }
+                    : new Option<string>(s.Name)
+                    {
+                        Description = $"{s.Description} (sets {s.ConfigurationKey}) [default: {s.DefaultValue}]",
+                        HelpName = s.ValueName,
+                    };
                 command.Options.Add(option);
                 options[(entry.Name, s.Name)] = option;
             }

@@ -10,6 +10,11 @@ public static class TrainerCommands
     public const string Import = "import";
     public const string Evaluate = "evaluate";
     public const string Distill = "distill";
+    public const string Quantize = "quantize";
+    public const string Export = "export";
+    public const string Sweep = "sweep";
+    public const string Prune = "prune";
+    public const string SelfTrain = "selftrain";
 
     /// <summary>
     /// The command run when none is given: <c>dotnet run --project src/Trainer</c> after <c>dotnet run --project src/Labeler</c>
@@ -49,9 +54,63 @@ public static class TrainerCommands
                 new("--min-confidence", "Trainer:Distill:Shards:MinConfidence", "Drop soft targets whose teacher confidence is lower", "0", "p"),
                 new("--class-cap", "Trainer:Distill:Shards:ClassCap", "Per-class cap on pseudo-labeled rows: none, balance (smallest class) or a number", "none", "cap"),
                 new("--mu", "Trainer:Distill:Mix:UnlabeledRatio", "Pseudo-labeled images per labeled image in a batch (none = the sets' own ratio)", "none", "ratio"),
+                new("--teacher", "Trainer:Distill:Teacher", "Online distillation: teacher checkpoint run on every batch (frozen, eval mode, on the student's augmented input); no shards are read (none = offline). Add the dataset's unlabeled/ pool with --Trainer:Distill:OnlinePool=true", "none", "path"),
                 Device,
             ],
             builder => builder.AddDistillJob()),
+        new(
+            Sweep,
+            "Run a grid of distill runs (every combination of the --grid values), each into its own folder <output>/point-NNN, one after another in this process; then write sweep.json, sweep.md and heatmap.png of the best evaluation accuracy. Rerunning skips finished points and resumes an interrupted one. Every distill setting (--Trainer:Distill:..., --Trainer:Objective:..., --dataset, --shards) applies to all points.",
+            [
+                new("--grid", "Trainer:Sweep:Grid", "An axis: a distill setting and its comma-separated values, e.g. Trainer:Objective:Curriculum:TemperatureStart=2,4,6,8", "none", "key=v1,v2", Repeatable: true),
+                new("--output", "Trainer:Sweep:Output", "Folder for the point folders and the summary", "out/sweep", "folder"),
+                new("--index", "Trainer:Sweep:Index", "Run only grid point N (0-based; scale-out: one point per job index); the run finishing the last point writes the summary", "none", "n"),
+                Dataset,
+                new("--shards", "Trainer:Distill:Shards:Locations:0", "Labeler output with the soft targets (as for distill)", "file:out/labels/", "location"),
+                new("--epochs", "Trainer:Distill:Epochs", "Training epochs of every point", "30", "n"),
+                new("--batch-size", "Trainer:Distill:BatchSize", "Images per training step", "128", "n"),
+                new("--model", "Trainer:Distill:Model:Name", "Student architecture", "convnet", "name"),
+                new("--objective", "Trainer:Objective:Name", "kd, pseudo-ce or ce", "kd", "name"),
+                Device,
+            ],
+            builder => builder.AddSweepJob()),
+        new(
+            Prune,
+            "Prune a checkpoint's conv channels (structured; the model is rebuilt smaller) to a share of its MACs or parameters in steps, fine-tuning with KD from the Labeler's shards after each step. Families: convnet, wrn, mobilenet_v2. Resumes per step from --output.",
+            [
+                new("--checkpoint", "Trainer:Prune:Checkpoint", "Checkpoint record to prune (a distilled student)", "out/student/last.json", "path"),
+                new("--output", "Trainer:Prune:Output", "Folder for step-N/ (start, last, best, metrics.jsonl) and the final pruned.json", "out/pruned", "folder"),
+                new("--target-macs", "Trainer:Prune:TargetMacs", "Target share of the input's MACs per image, in (0, 1]; none = 0.5 unless --target-params is given", "none", "share"),
+                new("--target-params", "Trainer:Prune:TargetParams", "Target share of the input's parameters instead, in (0, 1]", "none", "share"),
+                new("--criterion", "Trainer:Prune:Criterion", "Channel importance: l1 (filter L1 norm) or bn (BatchNorm |gamma|)", "l1", "name"),
+                new("--scope", "Trainer:Prune:Scope", "global (one ranking, scores relative to their layer's mean) or layer (same share per layer)", "global", "scope"),
+                new("--steps", "Trainer:Prune:Steps", "Prune steps, each followed by a KD fine-tune (step k reaches target^(k/steps))", "3", "n"),
+                new("--fine-tune-epochs", "Trainer:Prune:Epochs", "KD fine-tune epochs after each step", "5", "n"),
+                Dataset,
+                new("--shards", "Trainer:Distill:Shards:Locations:0", "Labeler output (or one teacher=<id>/ folder) with the soft targets, as for distill", "file:out/labels/", "location"),
+                new("--batch-size", "Trainer:Prune:BatchSize", "Images per fine-tune step (labeled + pseudo-labeled)", "128", "n"),
+                new("--objective", "Trainer:Objective:Name", "Fine-tune objective: kd (Hinton), pseudo-ce or ce", "kd", "name"),
+                Device,
+            ],
+            builder => builder.AddPruneJob()),
+        new(
+            SelfTrain,
+            "Noisy Student self-training: each round the teacher labels the dataset's pool and labeled images through the Labeler engine (incremental under teacher=<id>/), a noised student (replayed random crops and flips, dropout) of equal or larger size is distilled from them by the distill stage (every --Trainer:Distill:* setting applies) and becomes the next round's teacher. Writes a per-round table (teacher, pseudo-label and student accuracy); a rerun skips finished rounds and resumes an interrupted one.",
+            [
+                Dataset,
+                new("--teacher", "Trainer:SelfTrain:Teacher", "Round 1's teacher checkpoint record (required)", "none", "path"),
+                new("--rounds", "Trainer:SelfTrain:Rounds", "Rounds of label-then-distil", "3", "n"),
+                new("--output", "Trainer:SelfTrain:Output", "Folder for labels/, round-N/ (students, evaluations) and the table (selftrain.md, selftrain.json)", "out/selftrain", "folder"),
+                new("--model", "Trainer:SelfTrain:Model", "Student architecture (none = the teacher's; its unset settings are the teacher's, so the same size)", "none", "name"),
+                new("--width", "Trainer:SelfTrain:Width", "Student convnet width (none = the teacher's); depth and wrn widen factor with --Trainer:SelfTrain:Depth / WidenFactor", "none", "n"),
+                new("--epochs", "Trainer:SelfTrain:Epochs", "Distillation epochs per round", "12", "n"),
+                new("--batch-size", "Trainer:Distill:BatchSize", "Images per distillation step", "128", "n"),
+                new("--drop-rate", "Trainer:SelfTrain:DropRate", "Student dropout (convnet: before the classifier; wrn: in every block); 0 for other architectures", "0.5", "p"),
+                new("--views", "Trainer:SelfTrain:Views", "Views the teacher labels per image: random resized crops (+ flip) replayed as the student's augmentation; 1 = whole image", "4", "n"),
+                new("--view-scale-min", "Trainer:SelfTrain:ViewScaleMin", "Smallest crop area as a share of the image", "0.64", "p"),
+                Device,
+            ],
+            builder => builder.AddSelfTrainJob()),
         new(
             Import,
             "Import an IDX dataset (Fashion-MNIST by default) into a store: a labeled train split, an unlabeled pool and the test set.",
@@ -80,6 +139,39 @@ public static class TrainerCommands
                 Device,
             ],
             builder => builder.AddEvaluateJob()),
+        new(
+            Quantize,
+            "Quantize a checkpoint to int8: export the fp32 ONNX model (BatchNorm folded), calibrate activation ranges on training images, write the QDQ model (uint8 activations, per-channel int8 weights) and compare fp32 and int8 in ONNX Runtime on the test split (accuracy, ECE, agreement, file size) -> model.int8.onnx, model.fp32.onnx, quantization.json.",
+            [
+                new("--checkpoint", "Quantize:Checkpoint", "fp32 checkpoint record to quantize", "out/student/last.json", "path"),
+                Dataset,
+                new("--output", "Quantize:Output", "Folder for model.int8.onnx, model.fp32.onnx and quantization.json", "out/quantized", "folder"),
+                new("--method", "Quantize:Method", "ptq (post-training) or qat (quantization-aware training with KD)", "ptq", "method"),
+                new("--calibration", "Quantize:Calibration", "Activation ranges: minmax, percentile or entropy", "minmax", "method"),
+                new("--calibration-images", "Quantize:CalibrationImages", "Calibration images drawn (seeded) from the train split", "512", "n"),
+                new("--percentile", "Quantize:Percentile", "Percent of values kept on each side by the percentile method", "99.99", "p"),
+                new("--threads", "Quantize:Threads", "ONNX Runtime intra-op threads (0 = its choice)", "0", "n"),
+                new("--shards", "Trainer:Distill:Shards:Locations:0", "qat: Labeler output with the teacher's soft targets (the KD objective of distill)", "file:out/labels/", "location"),
+                new("--qat-epochs", "Quantize:Qat:Epochs", "qat: training epochs", "3", "n"),
+                new("--qat-learning-rate", "Quantize:Qat:LearningRate", "qat: peak learning rate (AdamW, cosine, no warm-up)", "0.0001", "lr"),
+            ],
+            builder => builder.AddQuantizeJob()),
+        new(
+            Export,
+            "Export a checkpoint for deployment: model.onnx (opset 17, input 'input' [batch, C, H, W], output 'logits', BatchNorm folded; checked against TorchSharp), safetensors + record, export.json with latency P50/P95/P99 at batch 1 and 64 (TorchSharp fp32, ONNX Runtime fp32, int8 when model.int8.onnx exists), size, MACs and peak memory, and model-card.md with charts; optionally published to a store location for the Labeler.",
+            [
+                new("--checkpoint", "Export:Checkpoint", "Checkpoint record to export", "out/student/best.json", "path"),
+                new("--output", "Export:Output", "Folder for model.onnx, model.safetensors/json, export.json, model-card.md and charts", "out/export", "folder"),
+                new("--publish", "Export:Publish", "Store location (file:, az://, https://) to copy the export to; the Labeler takes <location>model.json as its teacher", "none", "location"),
+                new("--dataset", "Export:Dataset", "Dataset root to evaluate on (accuracy, per class, confusion, ECE) and to draw parity/timing images from", "none", "location"),
+                new("--split", "Export:Split", "Split of the dataset's manifest to evaluate", "test", "split"),
+                new("--measure", "Export:Measure", "Time every variant (latency, throughput, peak memory); false skips timing", "True", "bool"),
+                new("--threads", "Export:Threads", "Intra-op threads of every engine while measuring", "1", "n"),
+                new("--iterations", "Export:Iterations", "Timed calls per batch size (after Export:Warmup = 20 untimed ones)", "200", "n"),
+                new("--int8", "Export:Int8Model", "int8 ONNX model to measure too (default: model.int8.onnx in --output or beside the checkpoint, if present)", "none", "path"),
+                new("--compare", "Export:Compare", "Other variants for the table and charts, comma-separated: checkpoint records (.json) or ONNX models (.onnx)", "none", "paths"),
+            ],
+            builder => builder.AddExportJob()),
     ];
 
     /// <summary>The command named <paramref name="name"/> (ordinal, as typed), or null.</summary>

@@ -25,9 +25,44 @@ public static class TrainerHostExtensions
         builder.AddValidatedOptions<TrainingLoopOptions>(DistillOptions.SectionName);
         builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
         builder.AddValidatedOptions<ObjectiveOptions>(ObjectiveOptions.SectionName);
+        // The representation-KD terms are subsections of the objective's section (Trainer:Objective:Hint, ...).
+        builder.AddValidatedOptions<RepresentationOptions>(ObjectiveOptions.SectionName);
         builder.AddValidatedOptions<ShardSelectionOptions>(ShardSelectionOptions.SectionName);
         builder.AddValidatedOptions<DistillationMixOptions>(DistillationMixOptions.SectionName);
+        builder.AddValidatedOptions<DistillationAugmentOptions>(DistillationAugmentOptions.SectionName);
         builder.Services.AddHostedService<DistillJob>();
+        return builder;
+    }
+
+    public static HostApplicationBuilder AddSweepJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        // Each point's own distill host validates the distill settings; the sweep checks them for every point at start.
+        builder.AddValidatedOptions<SweepOptions>(SweepOptions.SectionName);
+        builder.Services.AddHostedService<SweepJob>();
+        return builder;
+    }
+
+    public static HostApplicationBuilder AddPruneJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<PruneOptions>(PruneOptions.SectionName);
+        // The fine-tune's loop settings sit in the stage's section; its data and objective are the distill stage's.
+        builder.AddValidatedOptions<TrainingLoopOptions>(PruneOptions.SectionName);
+        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
+        builder.AddValidatedOptions<ObjectiveOptions>(ObjectiveOptions.SectionName);
+        builder.AddValidatedOptions<ShardSelectionOptions>(ShardSelectionOptions.SectionName);
+        builder.AddValidatedOptions<DistillationMixOptions>(DistillationMixOptions.SectionName);
+        builder.Services.AddHostedService<PruneJob>();
+        return builder;
+    }
+
+    public static HostApplicationBuilder AddSelfTrainJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<SelfTrainOptions>(SelfTrainOptions.SectionName);
+        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
+        builder.Services.AddHostedService<SelfTrainJob>();
         return builder;
     }
 
@@ -45,6 +80,29 @@ public static class TrainerHostExtensions
         builder.AddValidatedOptions<EvaluateOptions>(EvaluateOptions.SectionName);
         builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
         builder.Services.AddHostedService<EvaluateJob>();
+        return builder;
+    }
+
+    public static HostApplicationBuilder AddQuantizeJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<QuantizeOptions>(QuantizeOptions.SectionName);
+        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
+        // QAT: its own loop settings, and the distill stage's objective, shards and batch mixing.
+        builder.AddValidatedOptions<TrainingLoopOptions>(QuantizeOptions.QatSectionName);
+        builder.AddValidatedOptions<ObjectiveOptions>(ObjectiveOptions.SectionName);
+        builder.AddValidatedOptions<ShardSelectionOptions>(ShardSelectionOptions.SectionName);
+        builder.AddValidatedOptions<DistillationMixOptions>(DistillationMixOptions.SectionName);
+        builder.Services.AddHostedService<QuantizeJob>();
+        return builder;
+    }
+
+    public static HostApplicationBuilder AddExportJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<ExportOptions>(ExportOptions.SectionName);
+        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
+        builder.Services.AddHostedService<ExportJob>();
         return builder;
     }
 

@@ -10,4 +10,8 @@ namespace KdData.Trainer;
 /// <param name="Description">One line for <c>--help</c>.</param>
 /// <param name="DefaultValue">The shipped default as shown in <c>--help</c> (from the options class or <c>appsettings.json</c>).</param>
 /// <param name="ValueName">Placeholder for the value in <c>--help</c>, e.g. <c>n</c> or <c>location</c>.</param>
-public sealed record TrainerSwitch(string Name, string ConfigurationKey, string Description, string DefaultValue, string ValueName = "value");
+/// <param name="Repeatable">
+/// The switch may be given several times; the values become the list <c>Key:0</c>, <c>Key:1</c>, ... in the order
+/// given (e.g. <c>--grid a --grid b</c> sets <c>Trainer:Sweep:Grid:0=a</c> and <c>Trainer:Sweep:Grid:1=b</c>).
+/// </param>
+public sealed record TrainerSwitch(string Name, string ConfigurationKey, string Description, string DefaultValue, string ValueName = "value", bool Repeatable = false);

@@ -36,12 +36,15 @@ public sealed class TrainingProgressLog : IProgress<TrainingProgress>
             var distillation = m.Distillation is null
                 ? string.Empty
                 : string.Create(CultureInfo.InvariantCulture, $", kd {m.Distillation:F4} ce {m.CrossEntropy:F4} T {m.Temperature:G3} alpha {m.Alpha:G3}");
+            var representation = m.Representation is null
+                ? string.Empty
+                : string.Create(CultureInfo.InvariantCulture, $", rep {m.Representation:F4} ({string.Join(" ", m.RepresentationTerms!.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Key} {t.Value:F4}")))})");
             var teacher = m.Agreement is null
                 ? string.Empty
                 : string.Create(CultureInfo.InvariantCulture, $", teacher KL {m.TeacherKl:F4} agreement {m.Agreement:F4}");
             _logger.LogInformation(
-                "Epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4} acc {TrainAccuracy:F4}{Distillation}, eval loss {EvalLoss:F4} acc {EvalAccuracy:F4}{Teacher}, lr {LearningRate:G3}, {ImagesPerSecond:F0} images/s",
-                m.Epoch, value.Epochs, m.TrainLoss, m.TrainAccuracy, distillation, m.EvalLoss, m.EvalAccuracy, teacher, m.LearningRate, m.ImagesPerSecond);
+                "Epoch {Epoch}/{Epochs}: train loss {TrainLoss:F4} acc {TrainAccuracy:F4}{Distillation}{Representation}, eval loss {EvalLoss:F4} acc {EvalAccuracy:F4}{Teacher}, lr {LearningRate:G3}, {ImagesPerSecond:F0} images/s",
+                m.Epoch, value.Epochs, m.TrainLoss, m.TrainAccuracy, distillation, representation, m.EvalLoss, m.EvalAccuracy, teacher, m.LearningRate, m.ImagesPerSecond);
             return;
         }
 

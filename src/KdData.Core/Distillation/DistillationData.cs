@@ -16,7 +16,9 @@ namespace KdData.Distillation;
 /// <para>
 /// Augmentation: a sample with cached views draws one view per epoch (seeded by epoch and image), replayed exactly,
 /// and is otherwise left alone (optionally mirrored, see <see cref="DistillationMixOptions.MirrorPseudoLabeled"/>);
-/// a labeled image the teacher never saw gets the supervised stage's padded random crop and flip.
+/// a labeled image the teacher never saw gets the supervised stage's padded random crop and flip. Optionally
+/// (<see cref="DistillationAugmentOptions"/>) every image then gets RandAugment and every batch MixUp or CutMix
+/// (<see cref="BatchMixer"/>); the batch then carries <see cref="LabeledBatch.Mix"/> and the objective mixes targets.
 /// </para>
 /// Memory holds the sample list (a few hundred bytes per image) and a few hundred decoded images in flight,
 /// independent of how many shards the samples came from.
@@ -30,16 +32,19 @@ public sealed class DistillationData : ITrainingData
     private readonly ImageDecoder _decoder;
     private readonly ImagePreprocessor _preprocessor;
     private readonly PaddedCropAugmentation? _augmentation;
+    private readonly RandAugment? _randAugment;
+    private readonly BatchMixer? _mixer;
     private readonly OrderedBatchPipeline _pipeline;
     private readonly DistillationMixOptions _mix;
     private readonly int _batchSize;
     private readonly ulong _seed;
     private readonly ILogger _logger;
+    private readonly bool _onlineTeacher;
     private long _skipped;
 
     /// <param name="sources">Image stores; <see cref="DistillationSample.Source"/> indexes them.</param>
     /// <param name="labeled">Labeled images (label &gt;= 0), with or without cached teacher views.</param>
-    /// <param name="pseudo">Pseudo-labeled images (label -1, at least one view each).</param>
+    /// <param name="pseudo">Pseudo-labeled images (label -1, at least one view each unless <paramref name="onlineTeacher"/>).</param>
     /// <param name="classes">C, the length of a teacher logit row.</param>
     /// <param name="imageOptions">Decoding and preprocessing (must match the teacher's, checked by the caller).</param>
     /// <param name="dataOptions">Pipeline concurrency and the supervised augmentation for labeled images without views.</param>
@@ -47,6 +52,12 @@ public sealed class DistillationData : ITrainingData
     /// <param name="batchSize">B, images per batch.</param>
     /// <param name="seed">Seed of the plan, the view draws and the augmentation.</param>
     /// <param name="logger">Where skipped images are reported.</param>
+    /// <param name="onlineTeacher">
+    /// The training loop runs a teacher on every batch (online distillation): pool images need no cached view and
+    /// get the same padded crop and flip as labeled images (the teacher labels the augmented pixels, so any
+    /// augmentation preserves the target); batches carry no teacher logits for them.
+    /// </param>
+    /// <param name="augment">RandAugment per image and MixUp / CutMix per batch (see <see cref="DistillationAugmentOptions"/>). Default: none.</param>
     /// <exception cref="ArgumentException">Both sets are empty, or a sample contradicts its set.</exception>
     public DistillationData(
         IReadOnlyList<ImageByteCache> sources,
@@ -58,7 +69,9 @@ public sealed class DistillationData : ITrainingData
         DistillationMixOptions mix,
         int batchSize,
         ulong seed,
-        ILogger? logger = null)
+        ILogger? logger = null,
+        bool onlineTeacher = false,
+        DistillationAugmentOptions? augment = null)
     {
         ArgumentNullException.ThrowIfNull(sources);
         ArgumentNullException.ThrowIfNull(labeled);
@@ -76,7 +89,7 @@ public sealed class DistillationData : ITrainingData
         {
             throw new ArgumentException($"Image '{unlabeled.Key}' is in the labeled set without a label.", nameof(labeled));
         }
-        if (pseudo.FirstOrDefault(s => !s.IsPseudoLabeled || s.Views.Count == 0) is { } bad)
+        if (pseudo.FirstOrDefault(s => !s.IsPseudoLabeled || (s.Views.Count == 0 && !onlineTeacher)) is { } bad)
         {
             throw new ArgumentException($"Image '{bad.Key}' is in the pseudo-labeled set with a label or without a teacher view.", nameof(pseudo));
         }
@@ -91,6 +104,7 @@ public sealed class DistillationData : ITrainingData
         _batchSize = batchSize;
         _seed = seed;
         _logger = logger ?? NullLogger.Instance;
+        _onlineTeacher = onlineTeacher;
         (LabeledPerBatch, PseudoPerBatch) = Split(batchSize, labeled.Count, pseudo.Count, mix.UnlabeledRatio);
         BatchesPerEpoch = Math.Max(
             LabeledPerBatch > 0 ? (labeled.Count + LabeledPerBatch - 1) / LabeledPerBatch : 0,
@@ -100,6 +114,14 @@ public sealed class DistillationData : ITrainingData
             var mean = imageOptions.GetEffectiveMean();
             var std = imageOptions.GetEffectiveStd();
             _augmentation = new PaddedCropAugmentation(dataOptions.CropPadding, dataOptions.HorizontalFlip, [.. mean.Select((m, c) => -m / std[c])]);
+        }
+        if (augment?.RandAugment == true)
+        {
+            _randAugment = new RandAugment(augment.RandAugmentOps, augment.RandAugmentMagnitude, imageOptions.GetEffectiveMean(), imageOptions.GetEffectiveStd());
+        }
+        if (augment?.Mixes == true)
+        {
+            _mixer = new BatchMixer(augment);
         }
     }
 
@@ -172,10 +194,15 @@ public sealed class DistillationData : ITrainingData
             positions,
             _batchSize,
             (position, ct) => FetchAsync(Sample(plan[position]), ct),
-            (position, bytes) => Decode(Sample(plan[position]), bytes, Seeds.Mix(epochSeed, (ulong)position)),
+            (position, bytes) => Decode(Sample(plan[position]), bytes, Seeds.Mix(epochSeed, (ulong)position)) is { } decoded
+                ? decoded with { Id = SampleId(plan[position]) }
+                : null,
             Assemble,
             cancellationToken);
     }
+
+    /// <summary>A sample's stable id: its index in the labeled set, or the labeled count plus its index in the pool.</summary>
+    private long SampleId((bool Pseudo, int Index) reference) => reference.Pseudo ? _labeled.Count + (long)reference.Index : reference.Index;
 
     private DistillationSample Sample((bool Pseudo, int Index) reference) =>
         reference.Pseudo ? _pseudo[reference.Index] : _labeled[reference.Index];
@@ -208,7 +235,8 @@ public sealed class DistillationData : ITrainingData
             if (sample.Views.Count == 0)
             {
                 var pixels = _preprocessor.Preprocess(image);
-                return new Decoded(_augmentation?.Apply(pixels, _preprocessor.Channels, size, size, drawSeed) ?? pixels, sample.Label, null);
+                pixels = _augmentation?.Apply(pixels, _preprocessor.Channels, size, size, drawSeed) ?? pixels;
+                return new Decoded(RandAugmented(pixels, drawSeed), sample.Label, null, drawSeed);
             }
 
             var view = sample.Views[(int)(drawSeed % (ulong)sample.Views.Count)];
@@ -217,7 +245,7 @@ public sealed class DistillationData : ITrainingData
             var viewPixels = _preprocessor.Preprocess(image, view.Crop.Box, view.Crop.FlipHorizontal ^ mirror);
             var logits = new float[_classes];
             view.Target.DenseLogits(logits);
-            return new Decoded(viewPixels, sample.Label, logits);
+            return new Decoded(RandAugmented(viewPixels, drawSeed), sample.Label, logits, drawSeed);
         }
         catch (ImageDecodeException e)
         {
@@ -234,6 +262,9 @@ public sealed class DistillationData : ITrainingData
         }
     }
 
+    private float[] RandAugmented(float[] pixels, ulong drawSeed) =>
+        _randAugment?.Apply(pixels, _preprocessor.Channels, _preprocessor.OutputSize, _preprocessor.OutputSize, Seeds.Mix(drawSeed, 0x5A7D)) ?? pixels;
+
     private LabeledBatch Assemble(List<Decoded> samples)
     {
         var sampleLength = _preprocessor.PayloadLength;
@@ -241,11 +272,13 @@ public sealed class DistillationData : ITrainingData
         var labels = new long[samples.Count];
         var teacher = new float[samples.Count * _classes];
         var hasTeacher = new bool[samples.Count];
+        var ids = new long[samples.Count];
         var any = false;
         for (var i = 0; i < samples.Count; i++)
         {
             samples[i].Pixels.CopyTo(pixels, i * sampleLength);
             labels[i] = samples[i].Label;
+            ids[i] = samples[i].Id;
             if (samples[i].TeacherLogits is { } row)
             {
                 row.CopyTo(teacher, i * _classes);
@@ -256,11 +289,16 @@ public sealed class DistillationData : ITrainingData
 
         var size = _preprocessor.OutputSize;
         var batch = new LabeledBatch(pixels, labels, _preprocessor.Channels, size, size);
-        Debug.Assert(any || labels.All(l => l >= 0), "a pseudo-labeled sample always has teacher logits");
-        return any ? batch.WithTeacher(teacher, _classes, hasTeacher) : batch;
+        Debug.Assert(any || _onlineTeacher || labels.All(l => l >= 0), "offline, a pseudo-labeled sample always has teacher logits");
+        batch = (any ? batch.WithTeacher(teacher, _classes, hasTeacher) : batch).WithSampleIds(ids);
+        // The batch's draw derives from its first sample's (seed, epoch, position), so a resumed epoch mixes alike.
+        return _mixer is null || samples.Count == 0 ? batch : _mixer.Apply(batch, Seeds.Mix(samples[0].DrawSeed, 0xB47C));
     }
 
-    private sealed record Decoded(float[] Pixels, long Label, float[]? TeacherLogits);
+    private sealed record Decoded(float[] Pixels, long Label, float[]? TeacherLogits, ulong DrawSeed)
+    {
+        public long Id { get; init; }
+    }
 
     /// <summary>Successive seeded permutations of 0..count-1, so a set smaller than the epoch's demand cycles evenly.</summary>
     private sealed class CyclingOrder(int count, ulong seed)

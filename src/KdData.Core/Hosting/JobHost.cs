@@ -18,7 +18,10 @@ public static class JobHost
     /// <param name="args">Command-line arguments (configuration overrides such as <c>--Torch:Device=cpu</c>).</param>
     /// <param name="configure">Adds the program's services, e.g. <c>builder.AddLabeler()</c>.</param>
     /// <param name="switchMappings">Short command-line switches mapped to configuration keys.</param>
-    public static async Task<int> RunAsync(string[] args, Action<HostApplicationBuilder> configure, IDictionary<string, string>? switchMappings = null)
+    /// <param name="cancellationToken">
+    /// Stops the host like SIGTERM does (the job saves and exits 3); for a stage run inside another job's process.
+    /// </param>
+    public static async Task<int> RunAsync(string[] args, Action<HostApplicationBuilder> configure, IDictionary<string, string>? switchMappings = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(configure);
         // The content root is the working directory, as for any CLI tool: relative data locations
@@ -62,7 +65,7 @@ public static class JobHost
                 // Validate the settings before the host starts: a failure found while starting is also logged by the
                 // host itself, with a stack trace, where one line naming the key and the reason is what helps.
                 host.Services.GetService<IStartupValidator>()?.Validate();
-                await host.RunAsync().ConfigureAwait(false);
+                await host.RunAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OptionsValidationException e)
             {

@@ -32,6 +32,12 @@ public sealed class InferenceModel : IDisposable
     /// <summary>Short, stable identity: 16 hex digits of the weights' SHA-256.</summary>
     public string Id => (Record.WeightsSha256 ?? throw new InvalidDataException($"Teacher checkpoint '{Source}' has no weights SHA-256."))[..16];
 
+    /// <summary>
+    /// The network itself (eval mode), for callers that run it inside their own dispose and grad scopes: the online
+    /// teacher of distillation, whose outputs feed a loss within the training step's scope.
+    /// </summary>
+    public nn.Module<Tensor, Tensor> Network => _checkpoint.Model;
+
     /// <summary>Number of classes the teacher predicts.</summary>
     public int ClassCount => Record.Architecture.NumClasses;
 

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Text;
 
 namespace KdData.Models;
 
@@ -43,6 +45,66 @@ public sealed record ModelSpec
     /// <summary>wrn only: widen factor k, 1-8. Default <c>null</c> = 2.</summary>
     public int? WidenFactor { get; init; }
 
-    /// <summary>wrn only: dropout between the two convolutions of each block, in [0, 1). Default <c>null</c> = 0.</summary>
+    /// <summary>
+    /// wrn: dropout between the two convolutions of each block; convnet: dropout on the pooled features before the
+    /// classifier (Noisy Student's student noise). In [0, 1). Default <c>null</c> = 0 (no dropout module, so
+    /// checkpoints without it load unchanged; dropout has no weights either way).
+    /// </summary>
     public double? DropRate { get; init; }
+
+    /// <summary>
+    /// Pruned widths (<c>kddata-trainer prune</c>): the channel count of every prunable channel group of the family,
+    /// in the family's fixed order (see <see cref="Pruning.PruningLayouts"/>: convnet = one per block; wrn = stem, then
+    /// per group its residual stream and each block's inner width; mobilenet_v2 = stem, each block's hidden and output
+    /// width, the last conv). Default <c>null</c> = the widths the other settings
+    /// give. Stored in the checkpoint record so a pruned model is rebuilt from the record alone.
+    /// </summary>
+    public IReadOnlyList<int>? Channels { get; init; }
+
+    // Records compare lists by reference; two specs naming the same widths are the same architecture (a resumed run
+    // compares the checkpoint's spec, read back from JSON, with the job's).
+    public bool Equals(ModelSpec? other) =>
+        other is not null
+        && string.Equals(Name, other.Name, StringComparison.Ordinal)
+        && NumClasses == other.NumClasses
+        && InChannels == other.InChannels
+        && string.Equals(Stem, other.Stem, StringComparison.Ordinal)
+        && WidthMult == other.WidthMult
+        && Width == other.Width
+        && Depth == other.Depth
+        && WidenFactor == other.WidenFactor
+        && DropRate == other.DropRate
+        && (Channels is null ? other.Channels is null : other.Channels is not null && Channels.SequenceEqual(other.Channels));
+
+    // Messages print specs (e.g. a resume refusing another architecture); show the widths, not the list's type name.
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(CultureInfo.InvariantCulture, $"Name = {Name}, NumClasses = {NumClasses}, InChannels = {InChannels}");
+        foreach (var (name, value) in new (string, object?)[]
+        {
+            (nameof(Stem), Stem), (nameof(WidthMult), WidthMult), (nameof(Width), Width), (nameof(Depth), Depth),
+            (nameof(WidenFactor), WidenFactor), (nameof(DropRate), DropRate),
+        })
+        {
+            if (value is not null)
+            {
+                builder.Append(CultureInfo.InvariantCulture, $", {name} = {value}");
+            }
+        }
+        if (Channels is not null)
+        {
+            builder.Append(", Channels = [").AppendJoin(", ", Channels).Append(']');
+        }
+        return true;
+    }
+
+    public override int GetHashCode()
+    {
+        var hash = HashCode.Combine(Name, NumClasses, InChannels, Stem, WidthMult, Width, Depth, HashCode.Combine(WidenFactor, DropRate));
+        foreach (var c in Channels ?? [])
+        {
+            hash = HashCode.Combine(hash, c);
+        }
+        return hash;
+    }
 }

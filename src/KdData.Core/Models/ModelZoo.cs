@@ -12,13 +12,15 @@ namespace KdData.Models;
 /// Names and settings: <c>resnet18</c>, <c>resnet34</c>, <c>resnet50</c>, <c>resnet101</c>, <c>resnet152</c>
 /// and <c>wide_resnet50_2</c> (TorchVision builders; setting <see cref="ModelSpec.Stem"/> = "imagenet" (default)
 /// or "small" = 3x3 stride-1 first conv without max-pool for 28-64 px inputs); <c>mobilenet_v2</c> (TorchVision
-/// builder; <see cref="ModelSpec.WidthMult"/>, default 1.0); <c>convnet</c>, a plain conv-BN-ReLU-maxpool stack
+/// builder; <see cref="ModelSpec.WidthMult"/>, default 1.0; with <see cref="ModelSpec.Channels"/> set, the same network
+/// with pruned widths from <see cref="PrunableMobileNetV2"/>); <c>convnet</c>, a plain conv-BN-ReLU-maxpool stack
 /// (<see cref="ModelSpec.Width"/> 4-256, default 32; <see cref="ModelSpec.Depth"/> = blocks 1-8, default 3;
-/// about 0.1M parameters by default); <c>wrn</c>, a pre-activation Wide-ResNet for small inputs
+/// <see cref="ModelSpec.DropRate"/> = dropout before the classifier in [0, 1), default 0; about 0.1M parameters by default); <c>wrn</c>, a pre-activation Wide-ResNet for small inputs
 /// (<see cref="ModelSpec.Depth"/> = 6n+4 in 10-40, default 16; <see cref="ModelSpec.WidenFactor"/> 1-8, default 2;
 /// <see cref="ModelSpec.DropRate"/> in [0, 1), default 0; WRN-16-2 has about 0.7M parameters); <c>avgpool_linear</c>,
 /// global average pooling + one linear layer, no settings: not a useful classifier but a near-free forward pass with
 /// a teacher's output shape, for measuring the Labeler's feed path (the feed-rate bench).
+/// convnet, wrn and mobilenet_v2 also take <see cref="ModelSpec.Channels"/>, the widths of a pruned network.
 /// For every family <see cref="ModelSpec.InChannels"/> other than 3 replaces the first convolution (keeping its
 /// PyTorch name). An unknown name, an out-of-range value or a setting that does not belong to the chosen family
 /// throws <see cref="ArgumentException"/> naming the setting.
@@ -80,7 +82,7 @@ public static class ModelZoo
     private static nn.Module<Tensor, Tensor> CreateResNet(string name, ModelSpec spec)
     {
         RejectSettings(spec, name, nameof(ModelSpec.WidthMult), nameof(ModelSpec.Width), nameof(ModelSpec.Depth),
-            nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate));
+            nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate), nameof(ModelSpec.Channels));
         var stem = (spec.Stem ?? ResNetStem.ImageNet).Trim().ToLowerInvariant();
         if (stem is not (ResNetStem.ImageNet or ResNetStem.Small))
         {
@@ -113,16 +115,33 @@ public static class ModelZoo
         {
             throw Invalid(nameof(ModelSpec.WidthMult), widthMult, MobileNetV2, "expected a value in (0, 4]");
         }
+        if (spec.Channels is not null)
+        {
+            var channels = CheckChannels(spec, MobileNetV2, PrunableMobileNetV2.DefaultChannels(widthMult));
+            var blocks = PrunableMobileNetV2.Blocks(widthMult);
+            for (var i = 0; i < blocks.Count; i++)
+            {
+                var input = i == 0 ? channels[0] : channels[PrunableMobileNetV2.OutputSlot(i - 1)];
+                // A residual block adds its input to its output; a block without expansion runs its depthwise conv on its input.
+                if ((blocks[i].Residual && input != channels[PrunableMobileNetV2.OutputSlot(i)])
+                    || (!blocks[i].Expand && input != channels[PrunableMobileNetV2.HiddenSlot(i)]))
+                {
+                    throw Invalid(nameof(ModelSpec.Channels), string.Join(",", channels), MobileNetV2,
+                        $"block {i + 1} joins its input width {input} with a width that differs from it");
+                }
+            }
+            return new PrunableMobileNetV2(spec.InChannels, spec.NumClasses, widthMult, channels);
+        }
         var built = torchvision.models.mobilenet_v2(num_classes: spec.NumClasses, width_mult: widthMult);
         return spec.InChannels == 3 ? built : new InputAdaptedMobileNetV2(built, spec.InChannels);
     }
 
     private static PlainConvNet CreateConvNet(ModelSpec spec)
     {
-        RejectSettings(spec, ConvNet, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult),
-            nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate));
+        RejectSettings(spec, ConvNet, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.WidenFactor));
         var width = spec.Width ?? 32;
         var depth = spec.Depth ?? 3;
+        var dropRate = spec.DropRate ?? 0.0;
         if (width is < 4 or > 256)
         {
             throw Invalid(nameof(ModelSpec.Width), width, ConvNet, "expected 4-256 channels");
@@ -131,13 +150,18 @@ public static class ModelZoo
         {
             throw Invalid(nameof(ModelSpec.Depth), depth, ConvNet, "expected 1-8 blocks");
         }
-        return new PlainConvNet(spec.InChannels, spec.NumClasses, width, depth);
+        var defaults = PlainConvNet.DefaultChannels(width, depth);
+        if (!(dropRate >= 0 && dropRate < 1))
+        {
+            throw Invalid(nameof(ModelSpec.DropRate), dropRate, ConvNet, "expected a value in [0, 1)");
+        }
+        return new PlainConvNet(spec.InChannels, spec.NumClasses, CheckChannels(spec, ConvNet, defaults), dropRate);
     }
 
     private static PooledLinear CreatePooledLinear(ModelSpec spec)
     {
         RejectSettings(spec, PooledLinearName, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.Width),
-            nameof(ModelSpec.Depth), nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate));
+            nameof(ModelSpec.Depth), nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate), nameof(ModelSpec.Channels));
         return new PooledLinear(spec.InChannels, spec.NumClasses);
     }
 
@@ -159,7 +183,38 @@ public static class ModelZoo
         {
             throw Invalid(nameof(ModelSpec.DropRate), dropRate, WideResNet, "expected a value in [0, 1)");
         }
-        return new WideResNetModule(spec.InChannels, spec.NumClasses, (depth - 4) / 6, widen, dropRate);
+        var blocks = (depth - 4) / 6;
+        var channels = CheckChannels(spec, WideResNet, WideResNetModule.DefaultChannels(blocks, widen));
+        // Without a projection in the first block, the stem's output is the first group's residual stream.
+        if (!WideResNetModule.HasShortcut(0, 0, widen) && channels[0] != channels[1])
+        {
+            throw Invalid(nameof(ModelSpec.Channels), string.Join(",", channels), WideResNet,
+                "with widen factor 1 the stem and the first group's stream are added together and need the same width");
+        }
+        return new WideResNetModule(spec.InChannels, spec.NumClasses, blocks, widen, dropRate, channels);
+    }
+
+    /// <summary>The pruned widths of <paramref name="spec"/>, checked against the family's layout, or the defaults.</summary>
+    private static IReadOnlyList<int> CheckChannels(ModelSpec spec, string name, int[] defaults)
+    {
+        if (spec.Channels is not { } channels)
+        {
+            return defaults;
+        }
+        if (channels.Count != defaults.Length)
+        {
+            throw Invalid(nameof(ModelSpec.Channels), string.Join(",", channels), name,
+                $"expected {defaults.Length} widths for this depth (the unpruned ones are {string.Join(",", defaults)})");
+        }
+        for (var i = 0; i < channels.Count; i++)
+        {
+            if (channels[i] < 1 || channels[i] > defaults[i])
+            {
+                throw Invalid(nameof(ModelSpec.Channels), string.Join(",", channels), name,
+                    $"width {i} is {channels[i]}; expected 1 to the unpruned {defaults[i]}");
+            }
+        }
+        return channels;
     }
 
     private static void RequirePositive(int value, string setting, string name)
@@ -182,6 +237,7 @@ public static class ModelZoo
                 nameof(ModelSpec.Depth) => spec.Depth,
                 nameof(ModelSpec.WidenFactor) => spec.WidenFactor,
                 nameof(ModelSpec.DropRate) => spec.DropRate,
+                nameof(ModelSpec.Channels) => spec.Channels,
                 _ => throw new ArgumentException($"Unknown setting '{setting}'.", nameof(settings)),
             };
             if (value is not null)

@@ -5,23 +5,27 @@ namespace KdData.Models;
 
 /// <summary>
 /// The <c>convnet</c> family: <c>depth</c> blocks of conv3x3-BN-ReLU-maxpool2 with channels width, 2w, 4w, 8w
-/// (capped at 8w), then global average pooling and a linear layer. State-dict names are those of the PyTorch
-/// module <c>features = nn.Sequential(nn.Sequential(conv, bn, relu, pool), ...); fc = nn.Linear</c>.
+/// (capped at 8w), then global average pooling, optional dropout (rate &gt; 0 only) and a linear layer. State-dict
+/// names are those of the PyTorch module <c>features = nn.Sequential(nn.Sequential(conv, bn, relu, pool), ...);
+/// fc = nn.Linear</c>; dropout has no weights, so a checkpoint loads the same with or without it.
+/// A pruned net gives each block's channel count explicitly (<see cref="ModelSpec.Channels"/>).
 /// </summary>
 internal sealed class PlainConvNet : nn.Module<Tensor, Tensor>
 {
     private readonly Sequential _features;
     private readonly nn.Module<Tensor, Tensor> _pool;
     private readonly nn.Module<Tensor, Tensor> _fc;
+    private readonly nn.Module<Tensor, Tensor>? _dropout;
 
-    public PlainConvNet(long inChannels, long numClasses, int width, int depth) : base(nameof(PlainConvNet))
+    public PlainConvNet(long inChannels, long numClasses, IReadOnlyList<int> channels, double dropRate = 0) : base(nameof(PlainConvNet))
     {
+        var depth = channels.Count;
         var blocks = new List<nn.Module<Tensor, Tensor>>(depth);
         var channelsIn = inChannels;
-        long channelsOut = width;
+        long channelsOut = inChannels;
         for (var i = 0; i < depth; i++)
         {
-            channelsOut = width * (1L << Math.Min(i, 3));
+            channelsOut = channels[i];
             var conv = nn.Conv2d(channelsIn, channelsOut, kernel_size: 3, stride: 1, padding: 1, bias: false);
             nn.init.kaiming_normal_(conv.weight!, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
             // ceil_mode keeps a 1x1 map at 1x1, so deep nets on 28 px inputs do not collapse to zero size.
@@ -37,12 +41,26 @@ internal sealed class PlainConvNet : nn.Module<Tensor, Tensor>
         register_module("features", _features);
         register_module("pool", _pool);
         register_module("fc", _fc);
+        if (dropRate > 0)
+        {
+            // Active in training mode only (the TrainingLoop's train()/eval() switch), so inference is unchanged.
+            _dropout = nn.Dropout(dropRate);
+            register_module("dropout", _dropout);
+        }
     }
+
+    /// <summary>Output channels of each block of an unpruned net: width, 2w, 4w, 8w, 8w, ...</summary>
+    public static int[] DefaultChannels(int width, int depth) =>
+        [.. Enumerable.Range(0, depth).Select(i => width * (1 << Math.Min(i, 3)))];
 
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = _pool.call(_features.call(input));
-        return _fc.call(flatten(x, 1)).MoveToOuterDisposeScope();
+        var x = flatten(_pool.call(_features.call(input)), 1);
+        if (_dropout is not null)
+        {
+            x = _dropout.call(x);
+        }
+        return _fc.call(x).MoveToOuterDisposeScope();
     }
 }

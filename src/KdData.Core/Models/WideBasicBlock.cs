@@ -16,23 +16,27 @@ internal sealed class WideBasicBlock : nn.Module<Tensor, Tensor>
     private readonly nn.Module<Tensor, Tensor> _conv2;
     private readonly nn.Module<Tensor, Tensor>? _shortcut;
 
-    public WideBasicBlock(long channelsIn, long channelsOut, long stride, double dropRate) : base(nameof(WideBasicBlock))
+    // channelsInner is the width between the two convolutions (differs from channelsOut once pruned). Whether the
+    // block has a projection shortcut is given explicitly: a pruned block keeps the structure of the block it was cut
+    // from even when its input and output widths happen to become equal.
+    public WideBasicBlock(long channelsIn, long channelsInner, long channelsOut, long stride, double dropRate, bool shortcut)
+        : base(nameof(WideBasicBlock))
     {
         _bn1 = nn.BatchNorm2d(channelsIn);
-        _conv1 = Conv3x3(channelsIn, channelsOut, stride);
-        _bn2 = nn.BatchNorm2d(channelsOut);
+        _conv1 = Conv3x3(channelsIn, channelsInner, stride);
+        _bn2 = nn.BatchNorm2d(channelsInner);
         _dropout = dropRate > 0 ? nn.Dropout(dropRate) : nn.Identity();
-        _conv2 = Conv3x3(channelsOut, channelsOut, 1);
+        _conv2 = Conv3x3(channelsInner, channelsOut, 1);
         register_module("bn1", _bn1);
         register_module("conv1", _conv1);
         register_module("bn2", _bn2);
         register_module("dropout", _dropout);
         register_module("conv2", _conv2);
-        if (channelsIn != channelsOut || stride != 1)
+        if (shortcut)
         {
-            var shortcut = nn.Conv2d(channelsIn, channelsOut, kernel_size: 1, stride: stride, padding: 0L, bias: false);
-            nn.init.kaiming_normal_(shortcut.weight!, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
-            _shortcut = shortcut;
+            var projection = nn.Conv2d(channelsIn, channelsOut, kernel_size: 1, stride: stride, padding: 0L, bias: false);
+            nn.init.kaiming_normal_(projection.weight!, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
+            _shortcut = projection;
             register_module("shortcut", _shortcut);
         }
     }

@@ -15,10 +15,12 @@ internal sealed class WideResNetModule : nn.Module<Tensor, Tensor>
     private readonly nn.Module<Tensor, Tensor> _bn;
     private readonly nn.Module<Tensor, Tensor> _fc;
 
-    public WideResNetModule(long inChannels, long numClasses, int blocksPerGroup, int widenFactor, double dropRate)
+    // channels: widths in ModelSpec.Channels order: the stem, the residual stream of each of the three groups, then the
+    // inner width (between its two convolutions) of every block, group by group.
+    public WideResNetModule(long inChannels, long numClasses, int blocksPerGroup, int widenFactor, double dropRate, IReadOnlyList<int> channels)
         : base("WideResNet")
     {
-        long[] widths = [16, 16L * widenFactor, 32L * widenFactor, 64L * widenFactor];
+        long[] widths = [channels[0], channels[1], channels[2], channels[3]];
         var conv1 = nn.Conv2d(inChannels, widths[0], kernel_size: 3, stride: 1, padding: 1, bias: false);
         nn.init.kaiming_normal_(conv1.weight!, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
         _conv1 = conv1;
@@ -32,7 +34,8 @@ internal sealed class WideResNetModule : nn.Module<Tensor, Tensor>
             {
                 var channelsIn = b == 0 ? widths[g] : widths[g + 1];
                 var stride = b == 0 && g > 0 ? 2 : 1;
-                blocks.Add(new WideBasicBlock(channelsIn, widths[g + 1], stride, dropRate));
+                blocks.Add(new WideBasicBlock(channelsIn, channels[4 + (g * blocksPerGroup) + b], widths[g + 1], stride, dropRate,
+                    HasShortcut(g, b, widenFactor)));
             }
             _groups[g] = nn.Sequential(blocks);
             register_module($"block{g + 1}", _groups[g]);
@@ -44,6 +47,19 @@ internal sealed class WideResNetModule : nn.Module<Tensor, Tensor>
         _fc = fc;
         register_module("bn", _bn);
         register_module("fc", _fc);
+    }
+
+    /// <summary>
+    /// Whether block <paramref name="block"/> of group <paramref name="group"/> (0-based) has a projection shortcut:
+    /// the first block of every group changes the shape (stride 2, or 16 -> 16k channels), except in group 1 when k = 1.
+    /// </summary>
+    public static bool HasShortcut(int group, int block, int widenFactor) => block == 0 && (group > 0 || widenFactor != 1);
+
+    /// <summary>Widths of an unpruned WRN in <see cref="ModelSpec.Channels"/> order.</summary>
+    public static int[] DefaultChannels(int blocksPerGroup, int widenFactor)
+    {
+        int[] streams = [16, 16 * widenFactor, 32 * widenFactor, 64 * widenFactor];
+        return [.. streams, .. Enumerable.Range(0, 3).SelectMany(g => Enumerable.Repeat(streams[g + 1], blocksPerGroup))];
     }
 
     public override Tensor forward(Tensor input)

@@ -12,7 +12,8 @@ namespace KdData.Objectives;
 /// (<see cref="ObjectiveInputs.NoLabel"/>, pseudo-labeled pool images) are ignored, so with every row labeled this
 /// equals <c>nn.functional.cross_entropy(s, y, label_smoothing: eps)</c>. A batch with no labeled row gives a zero loss
 /// that still depends on the logits (backward works, gradients are 0) and <see cref="ObjectiveLoss.CrossEntropy"/> NaN.</para>
-/// <para>The temperature and alpha of the schedule are ignored; teacher logits, if any, are not read.</para>
+/// <para>The temperature and alpha of the schedule are ignored; teacher logits, if any, are not read. A mixed batch
+/// (<see cref="ObjectiveInputs.Mix"/>, MixUp / CutMix) is trained against the mixed hard targets.</para>
 /// </remarks>
 public sealed class CrossEntropyObjective : ITrainingObjective
 {
@@ -42,7 +43,7 @@ public sealed class CrossEntropyObjective : ITrainingObjective
     {
         var (hasLabel, _) = LossTerms.Masks(inputs);
         var logProbabilities = inputs.StudentLogits.log_softmax(1);
-        var crossEntropy = LossTerms.CrossEntropy(logProbabilities, inputs.Labels, LabelSmoothing);
+        var crossEntropy = LossTerms.LabelCrossEntropy(logProbabilities, inputs, LabelSmoothing);
         var sum = LossTerms.MaskedSum(crossEntropy, hasLabel);
         var count = LossTerms.Count(hasLabel);
         var loss = sum / count.clamp_min(1);

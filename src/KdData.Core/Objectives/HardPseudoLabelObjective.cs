@@ -65,6 +65,11 @@ public sealed class HardPseudoLabelObjective : ITrainingObjective
     /// <inheritdoc />
     public ObjectiveLoss Compute(ObjectiveInputs inputs, ObjectiveSchedule schedule)
     {
+        if (inputs.Mix is not null)
+        {
+            // A thresholded arg-max of a mixed image has no agreed meaning (which half's class?); not supported.
+            throw new ArgumentException("pseudo-ce does not train on mixed (MixUp / CutMix) batches.", nameof(inputs));
+        }
         var (hasLabel, hasTeacher) = LossTerms.Masks(inputs);
         var logProbabilities = inputs.StudentLogits.log_softmax(1);
         var labeledSum = LossTerms.MaskedSum(LossTerms.CrossEntropy(logProbabilities, inputs.Labels, LabelSmoothing), hasLabel);

@@ -29,6 +29,10 @@ namespace KdData.Objectives;
 /// <see cref="ObjectiveLoss.Distillation"/> the mean unweighted <c>T^2 * KL</c> over rows with a teacher, before alpha
 /// and confidence weights (so it reads as a teacher-student divergence).</para>
 /// <para>When <see cref="ObjectiveInputs.TeacherLogits"/> is null no row has a teacher and the loss is plain CE.</para>
+/// <para>MixUp / CutMix (<see cref="ObjectiveInputs.Mix"/>, Zhang et al. 2018 / Yun et al. 2019): CE is against the mixed
+/// hard target <c>lambda * onehot(y_i) + (1 - lambda) * onehot(y_j)</c> and the KD target <c>p_t^T</c> is the teacher's
+/// distribution of the mixed image (online) or, from cached targets, <c>lambda * p_{t,i}^T + (1 - lambda) * p_{t,j}^T</c>
+/// (<see cref="ObjectiveInputs.MixTeacherTargets"/>); the confidence weight is the max of that target at T = 1.</para>
 /// </remarks>
 public sealed class HintonDistillationObjective : ITrainingObjective
 {
@@ -64,7 +68,7 @@ public sealed class HintonDistillationObjective : ITrainingObjective
         LossTerms.Check(schedule);
         var (hasLabel, hasTeacher) = LossTerms.Masks(inputs);
         var student = inputs.StudentLogits;
-        var crossEntropy = LossTerms.CrossEntropy(student.log_softmax(1), inputs.Labels, LabelSmoothing);
+        var crossEntropy = LossTerms.LabelCrossEntropy(student.log_softmax(1), inputs, LabelSmoothing);
         var ceSum = LossTerms.MaskedSum(crossEntropy, hasLabel);
         var labeled = LossTerms.Count(hasLabel);
 
@@ -77,10 +81,10 @@ public sealed class HintonDistillationObjective : ITrainingObjective
 
         var temperature = schedule.Temperature;
         var alpha = schedule.Alpha;
-        var teacher = LossTerms.TeacherLogits(inputs, hasTeacher);
-        var distillation = temperature * temperature * LossTerms.KullbackLeibler(student, teacher, temperature);
+        var logTarget = LossTerms.TeacherLogTarget(inputs, hasTeacher, temperature);
+        var distillation = temperature * temperature * LossTerms.KullbackLeiblerToTarget(student, logTarget, temperature);
 
-        var unlabeledWeight = ConfidenceWeighting ? teacher.softmax(1).max(1).values : ones_like(distillation);
+        var unlabeledWeight = ConfidenceWeighting ? LossTerms.TeacherLogTarget(inputs, hasTeacher, 1.0).exp().max(1).values : ones_like(distillation);
         var perSample = where(
             hasLabel.logical_and(hasTeacher),
             ((1 - alpha) * crossEntropy) + (alpha * distillation),

@@ -15,6 +15,33 @@ internal static class LossTerms
     /// </summary>
     public static (Tensor HasLabel, Tensor HasTeacher) Masks(ObjectiveInputs inputs)
     {
+        var (hasLabel, hasTeacher) = RowMasks(inputs);
+        if (inputs.Mix is not { } mix)
+        {
+            return (hasLabel, hasTeacher);
+        }
+
+        var n = inputs.StudentLogits.shape[0];
+        if (mix.Partner.dtype != ScalarType.Int64 || mix.Partner.dim() != 1 || mix.Partner.shape[0] != n)
+        {
+            throw new ArgumentException($"Mix partners must be int64 of shape ({n}); got {mix.Partner.dtype} ({string.Join(", ", mix.Partner.shape)}).", nameof(inputs));
+        }
+        if (!(mix.Lambda >= 0 && mix.Lambda <= 1))
+        {
+            throw new ArgumentException($"The mixing weight {mix.Lambda} is outside [0, 1].", nameof(inputs));
+        }
+
+        // A mixed row carries a target only when both of its samples do.
+        hasLabel = hasLabel.logical_and(hasLabel.index_select(0, mix.Partner));
+        if (inputs.MixTeacherTargets)
+        {
+            hasTeacher = hasTeacher.logical_and(hasTeacher.index_select(0, mix.Partner));
+        }
+        return (hasLabel, hasTeacher);
+    }
+
+    private static (Tensor HasLabel, Tensor HasTeacher) RowMasks(ObjectiveInputs inputs)
+    {
         ArgumentNullException.ThrowIfNull(inputs);
         var logits = inputs.StudentLogits;
         if (logits.dim() != 2)
@@ -84,12 +111,54 @@ internal static class LossTerms
     /// by <c>log_softmax</c>. Classes whose teacher probability underflows to 0 contribute exactly 0 (also when a
     /// teacher logit is -inf, where <c>0 * -inf</c> would be NaN), and their gradient is 0.
     /// </summary>
-    public static Tensor KullbackLeibler(Tensor studentLogits, Tensor teacherLogits, double temperature)
+    public static Tensor KullbackLeibler(Tensor studentLogits, Tensor teacherLogits, double temperature) =>
+        KullbackLeiblerToTarget(studentLogits, (teacherLogits / temperature).log_softmax(1), temperature);
+
+    /// <summary>
+    /// <see cref="CrossEntropy"/> against each row's hard target, mixed when the batch is: with a mix,
+    /// <c>lambda * CE(y_i) + (1 - lambda) * CE(y_partner(i))</c>, which is the cross-entropy against the soft target
+    /// <c>lambda * onehot(y_i) + (1 - lambda) * onehot(y_partner(i))</c> (each smoothed). Rows without a label on
+    /// either side must be masked by the caller (<see cref="Masks"/> does).
+    /// </summary>
+    public static Tensor LabelCrossEntropy(Tensor logProbabilities, ObjectiveInputs inputs, double labelSmoothing)
+    {
+        var own = CrossEntropy(logProbabilities, inputs.Labels, labelSmoothing);
+        if (inputs.Mix is not { } mix)
+        {
+            return own;
+        }
+        var partner = CrossEntropy(logProbabilities, inputs.Labels.index_select(0, mix.Partner), labelSmoothing);
+        return (mix.Lambda * own) + ((1 - mix.Lambda) * partner);
+    }
+
+    /// <summary>
+    /// Log of each row's teacher target at temperature T, no grad: <c>log softmax(t_i / T)</c>, or with a mix of
+    /// cached targets (<see cref="ObjectiveInputs.MixTeacherTargets"/>)
+    /// <c>log(lambda * softmax(t_i / T) + (1 - lambda) * softmax(t_partner(i) / T))</c>. Rows of samples without a
+    /// teacher output are computed from zeros (finite) and must be masked by the caller with <paramref name="hasTeacher"/>.
+    /// </summary>
+    public static Tensor TeacherLogTarget(ObjectiveInputs inputs, Tensor hasTeacher, double temperature)
+    {
+        var own = inputs.HasTeacher ?? hasTeacher;
+        var logTarget = (TeacherLogits(inputs, own) / temperature).log_softmax(1);
+        if (inputs.Mix is not { } mix || !inputs.MixTeacherTargets)
+        {
+            return logTarget;
+        }
+        var probabilities = logTarget.exp();
+        var mixed = (mix.Lambda * probabilities) + ((1 - mix.Lambda) * probabilities.index_select(0, mix.Partner));
+        return mixed.log();
+    }
+
+    /// <summary>
+    /// <c>KL(q || p_s^T) = sum_c q (log q - log p_s^T)</c> per row for a target given by its log <paramref name="logTarget"/>
+    /// (see <see cref="TeacherLogTarget"/>); classes where q is 0 contribute exactly 0.
+    /// </summary>
+    public static Tensor KullbackLeiblerToTarget(Tensor studentLogits, Tensor logTarget, double temperature)
     {
         var logStudent = (studentLogits / temperature).log_softmax(1);
-        var logTeacher = (teacherLogits / temperature).log_softmax(1);
-        var teacher = logTeacher.exp();
-        return where(teacher.gt(0), teacher * (logTeacher - logStudent), 0.0).sum(1);
+        var target = logTarget.exp();
+        return where(target.gt(0), target * (logTarget - logStudent), 0.0).sum(1);
     }
 
     /// <summary>Sum of <paramref name="values"/> over the rows where <paramref name="mask"/> is true, as a scalar.</summary>

@@ -47,6 +47,19 @@ public sealed record EpochMetrics
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public double? Distillation { get; init; }
 
+    /// <summary>
+    /// Mean weighted sum of the representation-KD terms (hint, attention, RKD, CRD) over the epoch's steps; null without
+    /// any. Each term's own mean (unweighted) is in <see cref="RepresentationTerms"/>.
+    /// </summary>
+    [JsonPropertyName("rep")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Representation { get; init; }
+
+    /// <summary>Mean unweighted value of each representation-KD term (<c>hint</c>, <c>attention</c>, <c>rkd</c>, <c>crd</c>); null without any.</summary>
+    [JsonPropertyName("rep_terms")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, double>? RepresentationTerms { get; init; }
+
     /// <summary>Mean KL(teacher || student) at T = 1 on the evaluation samples that have teacher logits; null without.</summary>
     [JsonPropertyName("teacher_kl")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

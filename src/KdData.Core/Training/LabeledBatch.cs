@@ -55,6 +55,14 @@ public sealed class LabeledBatch
     public bool[]? HasTeacher { get; private init; }
 #pragma warning restore CA1819
 
+    /// <summary>
+    /// A stable id per sample (the same image has the same id in every epoch), or null when the source has none; read by
+    /// losses that keep per-image state (the CRD memory bank).
+    /// </summary>
+#pragma warning disable CA1819 // Same reason as Pixels.
+    public long[]? SampleIds { get; private init; }
+#pragma warning restore CA1819
+
     /// <summary>Classes per teacher row (C); 0 without teacher logits.</summary>
     public int TeacherClasses { get; private init; }
 
@@ -72,7 +80,51 @@ public sealed class LabeledBatch
         {
             throw new ArgumentException($"HasTeacher has {hasTeacher.Length} entries for {Count} samples.", nameof(hasTeacher));
         }
-        return new LabeledBatch(Pixels, Labels, Channels, Height, Width) { TeacherLogits = logits, TeacherClasses = classes, HasTeacher = hasTeacher };
+        return new LabeledBatch(Pixels, Labels, Channels, Height, Width) { TeacherLogits = logits, TeacherClasses = classes, HasTeacher = hasTeacher, Mix = Mix, SampleIds = SampleIds };
+    }
+
+    /// <summary>
+    /// How the pixels were mixed (MixUp / CutMix), or null when they were not. Labels and teacher rows are still each
+    /// row's own sample's; the objective mixes the targets with the same weights.
+    /// </summary>
+    public BatchMix? Mix { get; private init; }
+
+    /// <summary>A copy of this batch with <paramref name="pixels"/> (the mixed images) and <paramref name="mix"/> describing them.</summary>
+    /// <exception cref="ArgumentException">The pixels or the partner list do not match the batch.</exception>
+    public LabeledBatch WithMix(float[] pixels, BatchMix mix)
+    {
+        ArgumentNullException.ThrowIfNull(mix);
+        if (mix.Partner.Length != Count || mix.Partner.Any(p => p < 0 || p >= Count))
+        {
+            throw new ArgumentException($"A mix of {Count} samples needs one partner row in [0, {Count}) per sample.", nameof(mix));
+        }
+        if (!(mix.Lambda >= 0 && mix.Lambda <= 1))
+        {
+            throw new ArgumentException($"The mixing weight {mix.Lambda} is outside [0, 1].", nameof(mix));
+        }
+        return new LabeledBatch(pixels, Labels, Channels, Height, Width)
+        {
+            TeacherLogits = TeacherLogits,
+            TeacherClasses = TeacherClasses,
+            HasTeacher = HasTeacher,
+            Mix = mix,
+            SampleIds = SampleIds,
+        };
+    }
+
+    /// <summary>A copy of this batch's references with sample ids attached (one per sample).</summary>
+    /// <exception cref="ArgumentException">The length does not match N.</exception>
+    public LabeledBatch WithSampleIds(long[] ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Length != Count)
+        {
+            throw new ArgumentException($"{ids.Length} sample ids for {Count} samples.", nameof(ids));
+        }
+        return new LabeledBatch(Pixels, Labels, Channels, Height, Width)
+        {
+            TeacherLogits = TeacherLogits, TeacherClasses = TeacherClasses, HasTeacher = HasTeacher, SampleIds = ids, Mix = Mix,
+        };
     }
 
     /// <summary>Number of samples (N).</summary>

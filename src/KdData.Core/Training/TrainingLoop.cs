@@ -51,6 +51,9 @@ public sealed class TrainingLoop
     private const string OptimizerFilePrefix = LastCheckpointName + ".optimizer.";
     private const string OptimizerFileSuffix = ".bin";
 
+    /// <summary>Suffix of the file beside a checkpoint holding the representation terms' trained parts.</summary>
+    public const string RepresentationFileSuffix = ".representation.bin";
+
     private static readonly JsonSerializerOptions OptionsJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private readonly TrainingLoopOptions _options;
@@ -121,7 +124,8 @@ public sealed class TrainingLoop
         var bestPath = RecordPath(directory, BestCheckpointName);
 
         model.to(_device);
-        using var optimizer = CreateOptimizer(model);
+        job.Representation?.to(_device);
+        using var optimizer = CreateOptimizer(model, job.Representation);
         var state = await ResumeAsync(job, model, optimizer, directory, cancellationToken).ConfigureAwait(false);
         // The checkpoint is the truth; metrics lines past it come from an epoch that will be trained again.
         await MetricsLog.TruncateAfterAsync(metricsPath, state.EpochsCompleted, cancellationToken).ConfigureAwait(false);
@@ -175,6 +179,10 @@ public sealed class TrainingLoop
                 ImagesPerSecond = train.Samples / Math.Max(train.Seconds, 1e-9),
                 CrossEntropy = train.CrossEntropySteps > 0 ? train.CrossEntropySum / train.CrossEntropySteps : null,
                 Distillation = train.DistillationSteps > 0 ? train.DistillationSum / train.DistillationSteps : null,
+                Representation = train.RepresentationSteps > 0 ? train.RepresentationSum / train.RepresentationSteps : null,
+                RepresentationTerms = train.RepresentationSteps > 0
+                    ? train.RepresentationTermSums.ToDictionary(t => t.Key, t => t.Value / train.RepresentationSteps, StringComparer.Ordinal)
+                    : null,
                 TeacherKl = eval.TeacherSamples > 0 ? eval.TeacherKlSum / eval.TeacherSamples : null,
                 Agreement = eval.TeacherSamples > 0 ? (double)eval.Agreements / eval.TeacherSamples : null,
                 Temperature = _objective.NeedsTeacher ? objectiveSchedule.Temperature : null,
@@ -196,7 +204,7 @@ public sealed class TrainingLoop
             state = await SaveLastAsync(job, model, optimizer, directory, completed, recordMetrics).ConfigureAwait(false);
             if (improved)
             {
-                await SaveCheckpointAsync(model, Record(job, state, recordMetrics), directory, BestCheckpointName).ConfigureAwait(false);
+                await SaveCheckpointAsync(job, model, Record(job, state, recordMetrics), directory, BestCheckpointName).ConfigureAwait(false);
             }
             _progress?.Report(new TrainingProgress
             {
@@ -224,12 +232,13 @@ public sealed class TrainingLoop
         };
     }
 
-    private OptimizerHelper CreateOptimizer(nn.Module model)
+    private OptimizerHelper CreateOptimizer(nn.Module model, nn.Module? extra)
     {
         var lr = _options.EffectiveLearningRate;
         // Weight decay only on weights that multiply (conv and linear kernels); biases and normalisation scales and
         // shifts (1-d tensors) are not decayed: shrinking them towards 0 regularises nothing useful and hurts BN nets.
-        var parameters = model.parameters().Where(p => p.requires_grad).ToList();
+        // The representation terms' trained parts (hint adapters, CRD heads) are optimised with the student.
+        var parameters = model.parameters().Concat(extra?.parameters() ?? []).Where(p => p.requires_grad).ToList();
         var decayed = parameters.Where(p => p.dim() > 1).ToList();
         var plain = parameters.Where(p => p.dim() <= 1).ToList();
         if (string.Equals(_options.Optimizer, TrainingLoopOptions.Sgd, StringComparison.Ordinal))
@@ -292,7 +301,7 @@ public sealed class TrainingLoop
 
                 // Reseeding per step makes its random draws (dropout, ...) independent of how the run got here.
                 manual_seed(unchecked((long)Seeds.Mix((ulong)_options.Seed, (ulong)scheduleStep)));
-                var step = TrainStep(model, optimizer, batch, objectiveSchedule);
+                var step = TrainStep(job, model, optimizer, batch, objectiveSchedule);
                 totals.Steps++;
                 totals.Samples += batch.Count;
                 totals.LossSum += step.Loss * batch.Count;
@@ -307,6 +316,15 @@ public sealed class TrainingLoop
                 {
                     totals.DistillationSum += step.Distillation;
                     totals.DistillationSteps++;
+                }
+                if (step.RepresentationTerms is { } terms)
+                {
+                    totals.RepresentationSum += step.Representation;
+                    totals.RepresentationSteps++;
+                    foreach (var (name, value) in terms)
+                    {
+                        totals.RepresentationTermSums[name] = totals.RepresentationTermSums.GetValueOrDefault(name) + value;
+                    }
                 }
                 var loss = step.Loss;
                 totals.LastLearningRate = lr;
@@ -335,19 +353,61 @@ public sealed class TrainingLoop
     }
 
     // Synchronous on purpose: the dispose scope must not span an await (scopes are per thread).
-    private StepResult TrainStep(nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, LabeledBatch batch, ObjectiveSchedule objectiveSchedule)
+    private StepResult TrainStep(TrainingSetup job, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, LabeledBatch batch, ObjectiveSchedule objectiveSchedule)
     {
         using var scope = NewDisposeScope();
-        var (x, y) = ToTensors(batch);
-        var (teacher, hasTeacher) = TeacherTensors(batch);
-        optimizer.zero_grad();
-        var logits = model.call(x);
-        var result = _objective.Compute(new ObjectiveInputs { StudentLogits = logits, Labels = y, TeacherLogits = teacher, HasTeacher = hasTeacher }, objectiveSchedule);
-        result.Loss.backward();
-        optimizer.step();
-        var labeled = y.ge(0);
-        var correct = logits.argmax(1).eq(y).logical_and(labeled).sum().item<long>();
-        return new StepResult(result.Loss.item<float>(), correct, labeled.sum().item<long>(), result.CrossEntropy, result.Distillation);
+        var representation = job.Representation;
+        // The taps capture both forward passes below and hand their features back in Clear (also on failure).
+        representation?.Begin();
+        try
+        {
+            var (x, y) = ToTensors(batch);
+            // Online: the teacher labels exactly this batch's (augmented, and with MixUp / CutMix mixed) pixels, every
+            // sample; offline: the cached rows.
+            var (teacher, hasTeacher) = job.Teacher is { } online ? (online.Logits(x), null) : TeacherTensors(batch);
+            optimizer.zero_grad();
+            var logits = model.call(x);
+            var mix = batch.Mix is { } m ? new ObjectiveMix(MixPartners(m), m.Lambda) : null;
+            var result = _objective.Compute(
+                new ObjectiveInputs
+                {
+                    StudentLogits = logits,
+                    Labels = y,
+                    TeacherLogits = teacher,
+                    HasTeacher = hasTeacher,
+                    Mix = mix,
+                    // Cached teacher rows belong to the unmixed samples: mix them like the labels. An online teacher
+                    // has seen the mixed image itself, so its logits are the target as they are.
+                    MixTeacherTargets = job.Teacher is null,
+                },
+                objectiveSchedule);
+            var loss = result.Loss;
+            var representationLoss = double.NaN;
+            IReadOnlyDictionary<string, double>? terms = null;
+            if (representation is not null)
+            {
+                var ids = batch.SampleIds is { } sampleIds ? tensor(sampleIds).to(_device) : null;
+                var (extra, parts) = representation.Compute(ids);
+                loss = loss + extra;
+                representationLoss = extra.item<float>();
+                terms = parts;
+            }
+            loss.backward();
+            optimizer.step();
+            var labeled = y.ge(0);
+            var correct = logits.argmax(1).eq(y).logical_and(labeled).sum().item<long>();
+            return new StepResult(loss.item<float>(), correct, labeled.sum().item<long>(), result.CrossEntropy, result.Distillation, representationLoss, terms);
+        }
+        finally
+        {
+            representation?.Clear();
+        }
+    }
+
+    private Tensor MixPartners(BatchMix mix)
+    {
+        var partners = tensor(mix.Partner.Select(p => (long)p).ToArray());
+        return _device.type == DeviceType.CPU ? partners : partners.to(_device);
     }
 
     private (Tensor? Logits, Tensor? HasTeacher) TeacherTensors(LabeledBatch batch)
@@ -482,6 +542,10 @@ public sealed class TrainingLoop
         }
         var state = TrainerState.ReadFrom(record.Training, lastPath);
         CopyWeights(checkpoint.Model, model, lastPath);
+        if (job.Representation is { } representation)
+        {
+            await LoadRepresentationAsync(representation, record, directory, lastPath, cancellationToken).ConfigureAwait(false);
+        }
         await LoadOptimizerAsync(optimizer, directory, state, lastPath, cancellationToken).ConfigureAwait(false);
 
         // 'best' is written after 'last'; a crash in between leaves an older best. When the best epoch is the
@@ -489,7 +553,7 @@ public sealed class TrainingLoop
         var bestPath = RecordPath(directory, BestCheckpointName);
         if (state.BestEpoch > 0 && state.BestEpoch == state.Epoch && state.EpochComplete && BestEpochOnDisk(bestPath) != state.BestEpoch)
         {
-            await SaveCheckpointAsync(model, Record(job, state, record.Metrics), directory, BestCheckpointName).ConfigureAwait(false);
+            await SaveCheckpointAsync(job, model, Record(job, state, record.Metrics), directory, BestCheckpointName).ConfigureAwait(false);
         }
         _logger.LogInformation("Resuming from '{Checkpoint}': epoch {Epoch} ({Status}); continuing with epoch {Next}.",
             lastPath, state.Epoch, state.EpochComplete ? "complete" : "interrupted", state.EpochsCompleted + 1);
@@ -508,6 +572,34 @@ public sealed class TrainingLoop
         foreach (var (name, tensor) in to)
         {
             tensor.copy_(from[name]);
+        }
+    }
+
+    /// <summary>Restores the representation terms' trained parts saved beside <paramref name="lastPath"/>.</summary>
+    public static async Task LoadRepresentationAsync(RepresentationDistillation representation, CheckpointRecord record, string directory, string lastPath,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(representation);
+        ArgumentNullException.ThrowIfNull(record);
+        var file = record.Training["representation"]?["file"]?.GetValue<string>()
+            ?? throw new InvalidDataException($"Checkpoint '{lastPath}' was trained without representation terms; use another output directory to add them.");
+        var path = Path.Combine(directory, Path.GetFileName(file));
+        if (!File.Exists(path))
+        {
+            throw new InvalidDataException($"Representation state '{path}' named by checkpoint record '{lastPath}' does not exist.");
+        }
+        var bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        if (!string.Equals(Sha256Hex(bytes), record.Training["representation"]?["sha256"]?.GetValue<string>(), StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidDataException($"Representation state '{path}' does not match the SHA-256 in checkpoint record '{lastPath}'.");
+        }
+        try
+        {
+            representation.LoadState(bytes);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"Representation state '{path}' does not fit the configured terms ({e.Message}); use the same settings or another output directory.", e);
         }
     }
 
@@ -567,7 +659,7 @@ public sealed class TrainingLoop
         await AtomicFile.WriteAllBytesAsync(Path.Combine(directory, optimizerFile), optimizerBytes).ConfigureAwait(false);
 
         var saved = state with { OptimizerStateFile = optimizerFile, OptimizerSha256 = Sha256Hex(optimizerBytes) };
-        await SaveCheckpointAsync(model, Record(job, saved, metrics), directory, LastCheckpointName).ConfigureAwait(false);
+        await SaveCheckpointAsync(job, model, Record(job, saved, metrics), directory, LastCheckpointName).ConfigureAwait(false);
 
         foreach (var stale in Directory.EnumerateFiles(directory, OptimizerFilePrefix + "*" + OptimizerFileSuffix))
         {
@@ -584,8 +676,20 @@ public sealed class TrainingLoop
     /// then the record (which carries the weights' SHA-256, so a record never names weights it does not match
     /// except in the instant between the two renames, which a load detects).
     /// </summary>
-    private static async Task SaveCheckpointAsync(nn.Module model, CheckpointRecord record, string directory, string name)
+    private static async Task SaveCheckpointAsync(TrainingSetup job, nn.Module model, CheckpointRecord record, string directory, string name)
     {
+        if (job.Representation is { } representation)
+        {
+            // The representation terms' trained parts (hint adapter, CRD heads and banks) live beside the student's
+            // weights, so the checkpoint stays a plain student for every other stage; the record names them.
+            var state = representation.SaveState();
+            var file = name + RepresentationFileSuffix;
+            await AtomicFile.WriteAllBytesAsync(Path.Combine(directory, file), state).ConfigureAwait(false);
+            var description = representation.Describe();
+            description["file"] = file;
+            description["sha256"] = Sha256Hex(state);
+            record.Training["representation"] = description;
+        }
         var encoded = CheckpointSerializer.Encode(model, record);
         var recordPath = RecordPath(directory, name);
         await AtomicFile.WriteAllBytesAsync(CheckpointSerializer.WeightsPathFor(recordPath, encoded.Record.WeightsFormat), encoded.Weights).ConfigureAwait(false);
@@ -646,6 +750,12 @@ public sealed class TrainingLoop
 
         public double DistillationSum { get; set; }
 
+        public double RepresentationSum { get; set; }
+
+        public int RepresentationSteps { get; set; }
+
+        public Dictionary<string, double> RepresentationTermSums { get; } = new(StringComparer.Ordinal);
+
         public int DistillationSteps { get; set; }
 
         public long TeacherSamples { get; set; }
@@ -661,7 +771,8 @@ public sealed class TrainingLoop
         public bool Interrupted { get; set; }
     }
 
-    private readonly record struct StepResult(double Loss, long Correct, long Labeled, double CrossEntropy, double Distillation);
+    private readonly record struct StepResult(double Loss, long Correct, long Labeled, double CrossEntropy, double Distillation,
+        double Representation, IReadOnlyDictionary<string, double>? RepresentationTerms);
 
     private readonly record struct EvalStepResult(double LossSum, long Correct, long TeacherSamples, double TeacherKlSum, long Agreements);
 }

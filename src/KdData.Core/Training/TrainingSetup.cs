@@ -39,4 +39,19 @@ public sealed record TrainingSetup
     /// checkpoint record as <c>training.lineage</c>. Default <c>null</c>.
     /// </summary>
     public JsonObject? Lineage { get; init; }
+
+    /// <summary>
+    /// Online distillation: a frozen teacher run on every training batch (exactly the student's input, under
+    /// <c>no_grad</c>); its logits replace whatever teacher logits the batch carries, for every sample. The caller
+    /// owns it. Default <c>null</c> = the batches' own (cached) teacher logits, if any.
+    /// </summary>
+    public OnlineTeacher? Teacher { get; init; }
+
+    /// <summary>
+    /// Representation-KD terms (hints, attention transfer, RKD, CRD) added to the objective's loss, tapping the trained
+    /// model and <see cref="Teacher"/>; their trained parts join the optimizer and are saved beside each checkpoint
+    /// (<c>&lt;name&gt;.representation.bin</c>, named in the record's <c>training.representation</c>) and restored on
+    /// resume. The caller owns it. Default <c>null</c>.
+    /// </summary>
+    public RepresentationDistillation? Representation { get; init; }
 }

@@ -140,6 +140,31 @@ public sealed class ModelZooTests
         Assert.Contains("fc.weight", model.state_dict().Keys);
     }
 
+    [Fact]
+    public void Create_ConvNetWithDropRate_DropsOnlyInTrainingModeAndKeepsTheStateDictNames()
+    {
+        manual_seed(3);
+        using var plain = ModelZoo.Create(new ModelSpec { Name = "convnet", Width = 4, Depth = 2, InChannels = 1 });
+        using var noisy = ModelZoo.Create(new ModelSpec { Name = "convnet", Width = 4, Depth = 2, InChannels = 1, DropRate = 0.5 });
+        noisy.load_state_dict(plain.state_dict());
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var input = randn(4, 1, 28, 28);
+
+        // Dropout has no weights: the same names, so checkpoints load across both; in eval mode the outputs agree.
+        Assert.Equal(plain.state_dict().Keys.Order(), noisy.state_dict().Keys.Order());
+        plain.eval();
+        noisy.eval();
+        Assert.True(plain.call(input).allclose(noisy.call(input)));
+        // In training mode two passes differ (a fresh mask each), and differ from the deterministic plain net.
+        plain.train();
+        noisy.train();
+        var first = noisy.call(input);
+        var second = noisy.call(input);
+        Assert.False(first.allclose(second));
+        Assert.True(plain.call(input).allclose(plain.call(input)));
+    }
+
     public static TheoryData<ModelSpec, string> BadSpecs() => new()
     {
         { new ModelSpec { Name = "resnet18", WidthMult = 0.5 }, "WidthMult" },
@@ -149,6 +174,8 @@ public sealed class ModelZooTests
         { new ModelSpec { Name = "convnet", Width = 2 }, "Width" },
         { new ModelSpec { Name = "convnet", Depth = 9 }, "Depth" },
         { new ModelSpec { Name = "convnet", WidenFactor = 2 }, "WidenFactor" },
+        { new ModelSpec { Name = "convnet", DropRate = 1.0 }, "DropRate" },
+        { new ModelSpec { Name = "convnet", DropRate = -0.1 }, "DropRate" },
         { new ModelSpec { Name = "wrn", Depth = 12 }, "Depth" },
         { new ModelSpec { Name = "wrn", WidenFactor = 0 }, "WidenFactor" },
         { new ModelSpec { Name = "wrn", DropRate = 1.0 }, "DropRate" },

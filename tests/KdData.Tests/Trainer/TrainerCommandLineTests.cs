@@ -111,6 +111,12 @@ public sealed class TrainerCommandLineTests
             [EvaluateOptions.SectionName] = new EvaluateOptions(),
             [ImportOptions.SectionName] = new ImportOptions(),
             [DistillationMixOptions.SectionName] = new DistillationMixOptions(),
+            [QuantizeOptions.SectionName] = new QuantizeOptions(),
+            [ExportOptions.SectionName] = new ExportOptions(),
+            [SweepOptions.SectionName] = new SweepOptions(),
+            [DistillOptions.SectionName] = new DistillOptions(),
+            [PruneOptions.SectionName] = new PruneOptions(),
+            [SelfTrainOptions.SectionName] = new SelfTrainOptions(),
         };
         foreach (var entry in TrainerCommands.All.SelectMany(c => c.Switches))
         {
@@ -120,7 +126,11 @@ public sealed class TrainerCommandLineTests
                 var split = entry.ConfigurationKey.LastIndexOf(':');
                 var (section, property) = (entry.ConfigurationKey[..split], entry.ConfigurationKey[(split + 1)..]);
                 Assert.True(classes.TryGetValue(section, out var options), $"{entry.Name}: no shipped default for {entry.ConfigurationKey}");
-                shipped = options.GetType().GetProperty(property)!.GetValue(options) is { } value ? Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) : "none";
+                shipped = options.GetType().GetProperty(property)!.GetValue(options) switch
+                {
+                    null or System.Collections.ICollection { Count: 0 } => "none",
+                    var value => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture),
+                };
             }
 
             Assert.True(shipped == entry.DefaultValue, $"{entry.Name}: --help says '{entry.DefaultValue}' but the shipped default of {entry.ConfigurationKey} is '{shipped}'");

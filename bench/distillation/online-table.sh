@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Online teacher and representation KD on Fashion-MNIST (issue 9): every row is a real run of the Trainer command
+# line with the teacher in the loop (distill --teacher), on the 10 % labeled split of the full data set, evaluated on
+# the official 10k test set each epoch. Rows: online logit KD; + hint (FitNets); + attention transfer; + RKD; + CRD;
+# and an offline KD run of the same student on the same images (cached soft targets) for the online/offline
+# epoch-time ratio. Resumable like results-table.sh: a finished step leaves <root>/<step>.done and is skipped next
+# time; an interrupted training step resumes from its last checkpoint. Run from the repository root:
+#   bash bench/distillation/online-table.sh            (5 online runs + 1 offline run of 30 epochs; hours on 2 cores)
+#   bash bench/distillation/online-table.sh --table    (only rebuild the table from the finished steps)
+# Settings (environment):
+#   KDDATA_BENCH_HOME        default /var/tmp/kddata-bench (data in $home/data, runs in $home/fmnist, as results-table.sh)
+#   KDDATA_ONLINE_DATASET    dataset folder; default $home/data/fashion-mnist (imported by results-table.sh)
+#   KDDATA_ONLINE_TEACHER    teacher checkpoint; default $home/fmnist/row1-teacher-10pct/last.json (convnet w64, row 1)
+#   KDDATA_ONLINE_EPOCHS     epochs of every run; default 30 (results-table.sh's small_epochs, as its row 3)
+# The table goes to $home/fmnist/online-results.md; with the default home also to
+# bench/distillation/online-results.md and the README (between the online-table markers).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
+root="$home/fmnist"
+mkdir -p "$root"
+dataset=$(realpath -m "${KDDATA_ONLINE_DATASET:-$home/data/fashion-mnist}")
+teacher=$(realpath -m "${KDDATA_ONLINE_TEACHER:-$root/row1-teacher-10pct/last.json}")
+epochs=${KDDATA_ONLINE_EPOCHS:-30}
+[ -f "$dataset/manifest.parquet" ] || { echo "No dataset at $dataset: run bench/distillation/results-table.sh (its import step) first" >&2; exit 2; }
+[ -f "$teacher" ] || { echo "No teacher checkpoint $teacher: run bench/distillation/results-table.sh (row 1) first" >&2; exit 2; }
+command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
+
+# A private copy of the binaries, so rebuilding the working tree never changes a running step (shared with
+# results-table.sh: the same revision builds the same files).
+rev=$(git rev-parse --short HEAD)
+bin="$root/bin-$rev"
+if [ ! -f "$bin/trainer/kddata-trainer.dll" ] || [ ! -f "$bin/labeler/kddata-labeler.dll" ]; then
+  dotnet build src/Trainer -c Release -v q -nologo -o "$bin/trainer"
+  dotnet build src/Labeler -c Release -v q -nologo -o "$bin/labeler"
+fi
+trainer=(dotnet "$bin/trainer/kddata-trainer.dll")
+labeler=(dotnet "$bin/labeler/kddata-labeler.dll")
+threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
+
+rows=(
+  "O1|online logit KD (teacher in the loop, full logits)|online-kd"
+  "O2|O1 + hint (FitNets, features.1 -> features.1, weight 0.05)|online-kd-hint"
+  "O3|O1 + attention transfer (features.0-2, beta 1000)|online-kd-at"
+  "O4|O1 + RKD (penultimate, distance 25, angle 50)|online-kd-rkd"
+  "O5|O1 + CRD (penultimate, dim 128, bank 4096, tau 0.07, weight 0.8)|online-kd-crd"
+  "O0|offline logit KD, same student and images (cached soft targets, 1 view)|offline-kd-same"
+)
+mean_epoch() { jq -s 'map(.seconds) | add / length' "$1/metrics.jsonl"; }
+table() {
+  local out="$root/online-results.md" base=""
+  [ -f "$root/online-kd.done" ] && base=$(jq -s '.[-1].eval_accuracy * 100' "$root/online-kd/metrics.jsonl")
+  {
+    echo "| row | run | test accuracy | vs O1 (points) | epochs | mean epoch time (s) | training time (s) |"
+    echo "|---|---|---|---|---|---|---|"
+    for row in "${rows[@]}"; do
+      IFS='|' read -r n what id <<<"$row"
+      local dir="$root/$id"
+      if [ ! -f "$root/$id.done" ]; then echo "| $n | $what | (not run yet) | | | | |"; continue; fi
+      local acc delta=""
+      acc=$(jq -s '.[-1].eval_accuracy * 100' "$dir/metrics.jsonl")
+      [ -n "$base" ] && delta=$(printf '%+.2f' "$(jq -n --argjson a "$acc" --argjson b "$base" '$a - $b')")
+      printf '| %s | %s | %.2f %% | %s | %s | %.1f | %s |\n' "$n" "$what" "$acc" "$delta" \
+        "$(jq '.training.epoch' "$dir/last.json")" "$(mean_epoch "$dir")" "$(jq -s 'map(.seconds) | add | floor' "$dir/metrics.jsonl")"
+    done
+    if [ -f "$root/online-kd.done" ] && [ -f "$root/offline-kd-same.done" ]; then
+      # Epoch time includes the evaluation on the 10k test images (the same for both); images/s is training only.
+      local on off on_ips off_ips
+      on=$(mean_epoch "$root/online-kd"); off=$(mean_epoch "$root/offline-kd-same")
+      on_ips=$(jq -s 'map(.images_per_second) | add / length' "$root/online-kd/metrics.jsonl")
+      off_ips=$(jq -s 'map(.images_per_second) | add / length' "$root/offline-kd-same/metrics.jsonl")
+      echo
+      printf 'Online/offline epoch time (O1 / O0): %.2f x (%.1f s / %.1f s per epoch); training steps only: %.2f x (%.0f vs %.0f images/s).\n' \
+        "$(jq -n --argjson a "$on" --argjson b "$off" '$a / $b')" "$on" "$off" \
+        "$(jq -n --argjson a "$off_ips" --argjson b "$on_ips" '$a / $b')" "$on_ips" "$off_ips"
+    fi
+  } > "$out"
+  cat "$out"
+  if [ -z "${KDDATA_BENCH_HOME:-}" ]; then
+    cp "$out" bench/distillation/online-results.md
+    awk -v table="$out" '
+      /<!-- online-table:end -->/ { while ((getline line < table) > 0) print line; skip = 0 }
+      !skip { print }
+      /<!-- online-table:start -->/ { skip = 1 }
+    ' README.md > README.md.tmp && mv README.md.tmp README.md
+  fi
+}
+
+step() {
+  local name=$1; shift
+  if [ -f "$root/$name.done" ]; then echo "== $name: done"; return 0; fi
+  echo "== $name: $*"
+  local start=$SECONDS
+  "$@" 2>&1 | tee -a "$root/$name.log"
+  local rc=${PIPESTATUS[0]}
+  if [ "$rc" -ne 0 ]; then echo "== $name failed (exit $rc); rerun to resume" >&2; exit "$rc"; fi
+  echo $((SECONDS - start)) > "$root/$name.done"
+  table
+}
+
+if [ "${1:-}" = "--table" ]; then table; exit 0; fi
+
+# Every run: the same student (convnet w32), images (the 6,000 labeled train images), epochs, batch, seed and
+# curriculum; the last checkpoint counts (choosing by test accuracy would leak the test set into the table).
+distill() { # name [extra settings...]
+  local name=$1; shift
+  step "$name" "${trainer[@]}" distill --dataset "file:$dataset/" --Trainer:Distill:Output="$root/$name" \
+    --Trainer:Distill:Model:Name=convnet --Trainer:Distill:Model:Width=32 --Trainer:Distill:Epochs="$epochs" \
+    --Trainer:Distill:BatchSize=128 "${threads[@]}" "$@"
+}
+online=(--teacher "$teacher")
+distill online-kd "${online[@]}"
+distill online-kd-hint "${online[@]}" --Trainer:Objective:Hint:Enabled=true
+distill online-kd-at "${online[@]}" --Trainer:Objective:Attention:Enabled=true
+distill online-kd-rkd "${online[@]}" --Trainer:Objective:Rkd:Enabled=true
+distill online-kd-crd "${online[@]}" --Trainer:Objective:Crd:Enabled=true
+# The offline reference: the same teacher labels the same 6,000 images once (one whole-image view each); offline a
+# labeled image with a cached view is replayed exactly (no crop or flip), so the time difference is the teacher's
+# forward pass per step plus the augmentation; the accuracy difference also reflects the augmentation.
+step online-label-train "${labeler[@]}" --Labeler:Teacher="$teacher" --Labeler:Input="file:$dataset/train/" \
+  --Labeler:Output="file:$root/online-labels-train/" --Labeler:BatchSize=256 --Torch:Threads=2
+distill offline-kd-same --Trainer:Distill:Shards:Locations:0="file:$root/online-labels-train/" --Trainer:Distill:EvalTeacher="$teacher"
+table

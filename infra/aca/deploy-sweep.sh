@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Creates (or updates) one Azure Container Apps Job per sweep grid point from sweep-job.yaml:
+# job <prefix>-<i> gets Trainer__Sweep__Index=i, for i = 0..N-1. ACA gives a job replica no index
+# of its own, so this is how the N points of a sweep run in parallel on ACA. N must be the number
+# of grid points (the product of the value counts of the template's Trainer__Sweep__Grid__* axes).
+#
+#   ./deploy-sweep.sh --resource-group <rg> --count 12 [--start] [--prefix kddata-sweep] [--template FILE]
+#   ./deploy-sweep.sh --count 12 --render-only DIR    # only write the N rendered YAML files
+#
+# --start starts one execution of every job after creating them. Needs the Azure CLI (az login;
+# az extension add -n containerapp) except with --render-only.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+template="$here/sweep-job.yaml"
+prefix="kddata-sweep"
+resource_group=""
+count=""
+render_dir=""
+start=0
+
+usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -g|--resource-group) resource_group="${2:?}"; shift 2 ;;
+    -n|--count) count="${2:?}"; shift 2 ;;
+    -p|--prefix) prefix="${2:?}"; shift 2 ;;
+    -t|--template) template="${2:?}"; shift 2 ;;
+    --render-only) render_dir="${2:?}"; shift 2 ;;
+    --start) start=1; shift ;;
+    -h|--help) usage 0 ;;
+    *) echo "unknown argument: $1" >&2; usage ;;
+  esac
+done
+
+if ! [[ "$count" =~ ^[1-9][0-9]*$ ]]; then
+  echo "--count must be a positive integer (the number of grid points), got '${count}'" >&2; exit 2
+fi
+if [ -z "$render_dir" ] && [ -z "$resource_group" ]; then
+  echo "--resource-group is required (or use --render-only DIR)" >&2; exit 2
+fi
+last_name="$prefix-$((count - 1))"
+if ! [[ "$last_name" =~ ^[a-z][a-z0-9-]*$ ]] || [ "${#last_name}" -gt 32 ]; then
+  echo "job name '$last_name' is not a valid Container Apps job name (prefix '$prefix')" >&2; exit 2
+fi
+[ -f "$template" ] || { echo "template not found: $template" >&2; exit 2; }
+# shellcheck disable=SC2016 # a literal placeholder, not an expansion
+grep -qF '${SWEEP_INDEX}' "$template" || { echo "$template has no \${SWEEP_INDEX} placeholder" >&2; exit 2; }
+
+# The grid's point count, from the template's axes: a wrong --count would leave points unrun
+# (no summary) or start jobs whose index is outside the grid (exit 2).
+points=1
+while IFS= read -r values; do
+  n=$(awk -F, '{print NF}' <<<"$values")
+  points=$((points * n))
+done < <(grep -A1 -E 'name: Trainer__Sweep__Grid__[0-9]+' "$template" | sed -n 's/^ *value: "[^=]*=\(.*\)"$/\1/p')
+if [ "$points" -ne "$count" ]; then
+  echo "--count $count does not match the template's grid of $points points" >&2; exit 2
+fi
+
+if [ -n "$render_dir" ]; then
+  mkdir -p "$render_dir"
+  out_dir="$render_dir"
+else
+  command -v az >/dev/null || { echo "the Azure CLI (az) is required" >&2; exit 2; }
+  out_dir="$(mktemp -d)"
+  trap 'rm -rf "$out_dir"' EXIT
+fi
+
+for ((i = 0; i < count; i++)); do
+  name="$prefix-$i"
+  file="$out_dir/$name.yaml"
+  sed -e "s/\${SWEEP_INDEX}/$i/g" "$template" >"$file"
+  if [ -n "$render_dir" ]; then
+    echo "rendered $file"
+    continue
+  fi
+  if az containerapp job show --resource-group "$resource_group" --name "$name" --output none 2>/dev/null; then
+    echo "updating $name (grid point $i of $count)"
+    az containerapp job update --resource-group "$resource_group" --name "$name" --yaml "$file" --output none
+  else
+    echo "creating $name (grid point $i of $count)"
+    az containerapp job create --resource-group "$resource_group" --name "$name" --yaml "$file" --output none
+  fi
+done
+
+if [ -z "$render_dir" ] && [ "$start" -eq 1 ]; then
+  for ((i = 0; i < count; i++)); do
+    echo "starting $prefix-$i"
+    az containerapp job start --resource-group "$resource_group" --name "$prefix-$i" --output none
+  done
+fi

@@ -1,0 +1,64 @@
+using System.Text.Json.Nodes;
+using KdData.Evaluation;
+
+namespace KdData.Export;
+
+/// <summary>What <c>kddata-trainer export</c> wrote and measured: <c>export.json</c>, also the model card's source.</summary>
+public sealed record ExportReport
+{
+    /// <summary>File name of the report in the export folder.</summary>
+    public const string FileName = "export.json";
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>The checkpoint record exported (as given).</summary>
+    public required string Checkpoint { get; init; }
+
+    /// <summary>First 16 hex digits of the checkpoint weights' SHA-256 (the id a Labeler names its output after).</summary>
+    public required string CheckpointId { get; init; }
+
+    public required string Architecture { get; init; }
+
+    public required long Parameters { get; init; }
+
+    /// <summary>Multiply-accumulates of one image's forward pass (convolutions and linear layers).</summary>
+    public required long Macs { get; init; }
+
+    /// <summary>ONNX default-domain opset of <c>model.onnx</c>.</summary>
+    public required long Opset { get; init; }
+
+    /// <summary>Input name, shape with the symbolic batch axis first, e.g. <c>input [batch, 1, 28, 28]</c>.</summary>
+    public required string Input { get; init; }
+
+    /// <summary>Output name and shape, e.g. <c>logits [batch, 10]</c>.</summary>
+    public required string Output { get; init; }
+
+    /// <summary>Files written to the export folder and their sizes in bytes.</summary>
+    public required IReadOnlyDictionary<string, long> Files { get; init; }
+
+    public required ExportParity Parity { get; init; }
+
+    /// <summary>Intra-op threads every engine ran with (TorchSharp <c>set_num_threads</c>, ONNX Runtime intra-op).</summary>
+    public required int Threads { get; init; }
+
+    /// <summary>Processor count, OS and CPU model of the machine measured on.</summary>
+    public required string Machine { get; init; }
+
+    /// <summary>The data evaluated on; null without a dataset.</summary>
+    public EvaluatedData? Data { get; init; }
+
+    /// <summary>Class names in logit order.</summary>
+    public IReadOnlyList<string> Classes { get; init; } = [];
+
+    /// <summary>Full metrics of the exported fp32 ONNX model on <see cref="Data"/>; null without a dataset.</summary>
+    public ClassificationMetrics? Metrics { get; init; }
+
+    /// <summary>Every variant measured: fp32 TorchSharp, fp32 ONNX Runtime, int8 when present, and the compared ones.</summary>
+    public required IReadOnlyList<ExportVariant> Variants { get; init; }
+
+    /// <summary>The lineage recorded in the checkpoint (its record's <c>training.lineage</c>), if any.</summary>
+    public JsonObject? Lineage { get; init; }
+
+    /// <summary>Store location the export was published to; null when not published.</summary>
+    public string? PublishedTo { get; init; }
+}

@@ -1,0 +1,396 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Google.Protobuf;
+using KdData.Datasets;
+using KdData.Evaluation;
+using KdData.Export;
+using KdData.Hosting;
+using KdData.Imaging;
+using KdData.Distillation;
+using KdData.Models;
+using KdData.Objectives;
+using KdData.Quantization;
+using KdData.Storage;
+using KdData.Torch;
+using KdData.Training;
+using Microsoft.Extensions.Options;
+using Onnx;
+
+namespace KdData.Trainer;
+
+/// <summary>
+/// <c>kddata-trainer quantize</c>: int8 post-training quantization of a checkpoint. Exports the fp32 ONNX model
+/// (BatchNorm folded), calibrates activation ranges on a seeded sample of the calibration split in ONNX Runtime,
+/// writes the QDQ int8 model, then runs both models in ONNX Runtime on the evaluation split and writes
+/// <c>quantization.json</c>: accuracy, ECE and NLL of each, top-1 agreement and KL(fp32 || int8), file sizes and the
+/// ranges. With <c>--method qat</c> the calibrated ranges only start quantization-aware training: the convnet is
+/// trained through <see cref="QatConvNet"/> (fake-quantized weights and activations, straight-through gradients) with
+/// the distill stage's KD objective, shards and batch mixing in the shared <see cref="TrainingLoop"/> (checkpoints,
+/// resume and metrics under <c>qat/</c>), then exported through the same QDQ path with its learned ranges; the
+/// <c>qat</c> checkpoint records its parent. A missing or unreadable checkpoint, a checkpoint whose classes differ from the dataset's, a layer the
+/// exporter cannot write or an empty split stops with exit 2 naming it.
+/// </summary>
+public sealed class QuantizeJob : JobService
+{
+    /// <summary>The fp32 model written beside the int8 one.</summary>
+    public const string Fp32FileName = "model.fp32.onnx";
+
+    /// <summary>The int8 QDQ model.</summary>
+    public const string Int8FileName = "model.int8.onnx";
+
+    /// <summary>The report.</summary>
+    public const string ReportFileName = "quantization.json";
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private readonly ObjectStoreFactory _stores;
+    private readonly QuantizeOptions _options;
+    private readonly TrainingDataOptions _dataOptions;
+    private readonly ImageOptions _imageOptions;
+    private readonly TrainingLoopOptions _loopOptions;
+    private readonly ObjectiveOptions _objectiveOptions;
+    private readonly ShardSelectionOptions _shardOptions;
+    private readonly DistillationMixOptions _mixOptions;
+    private readonly TorchOptions _torchOptions;
+    private readonly ILoggerFactory _loggerFactory;
+
+    public QuantizeJob(
+        ObjectStoreFactory stores,
+        IOptions<QuantizeOptions> options,
+        IOptions<TrainingDataOptions> dataOptions,
+        IOptions<ImageOptions> imageOptions,
+        IOptionsMonitor<TrainingLoopOptions> loopOptions,
+        IOptions<ObjectiveOptions> objectiveOptions,
+        IOptions<ShardSelectionOptions> shardOptions,
+        IOptions<DistillationMixOptions> mixOptions,
+        IOptions<TorchOptions> torchOptions,
+        IHostApplicationLifetime lifetime,
+        JobOutcome outcome,
+        ILoggerFactory loggerFactory)
+        : base(lifetime, outcome, loggerFactory.CreateLogger<QuantizeJob>())
+    {
+        _stores = stores;
+        _options = options.Value;
+        _dataOptions = dataOptions.Value;
+        _imageOptions = imageOptions.Value;
+        _loopOptions = loopOptions.CurrentValue;
+        _objectiveOptions = objectiveOptions.Value;
+        _shardOptions = shardOptions.Value;
+        _mixOptions = mixOptions.Value;
+        _torchOptions = torchOptions.Value;
+        _loggerFactory = loggerFactory;
+    }
+
+    protected override async Task<int> RunJobAsync(CancellationToken stoppingToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var qat = string.Equals(_options.Method, QuantizeOptions.Qat, StringComparison.Ordinal);
+        if (qat)
+        {
+            TorchDeviceSelector.Initialize(_torchOptions);
+        }
+        using var checkpoint = await LoadCheckpointAsync(_options.Checkpoint, stoppingToken);
+        checkpoint.Model.eval();
+        var record = checkpoint.Record;
+        var pre = record.Preprocessing
+            ?? throw new InvalidInputException($"Checkpoint '{_options.Checkpoint}' records no preprocessing; the input size of the ONNX model is unknown.");
+        var dataset = _stores.Open(_dataOptions.Dataset);
+        var (manifest, classes) = await DatasetFiles.ReadAsync(dataset, stoppingToken);
+        if (record.Classes.Count > 0 && !record.Classes.SequenceEqual(classes))
+        {
+            throw new InvalidInputException(
+                $"Checkpoint '{_options.Checkpoint}' predicts classes [{string.Join(", ", record.Classes)}] but dataset {dataset.Location} has [{string.Join(", ", classes)}].");
+        }
+        var calibrationRows = Sample(manifest.Where(r => r.Split == _options.CalibrationSplit).ToList(), _options.CalibrationImages, _options.Seed);
+        var evalRows = manifest.Where(r => r.Split == _options.EvalSplit).ToList();
+        if (calibrationRows.Count == 0 || evalRows.Count == 0)
+        {
+            throw new InvalidInputException(
+                $"Dataset {dataset.Location} has {calibrationRows.Count} '{_options.CalibrationSplit}' rows (Quantize:CalibrationSplit) and {evalRows.Count} '{_options.EvalSplit}' rows (Quantize:EvalSplit); both are needed.");
+        }
+
+        var numClasses = record.Architecture.NumClasses;
+        var exportOptions = new OnnxExportOptions
+        {
+            Channels = record.Architecture.InChannels,
+            Height = pre.Height,
+            Width = pre.Width,
+            NumClasses = numClasses,
+            DocString = $"kddata {record.Architecture.Name} from {_options.Checkpoint}",
+        };
+        ModelProto fp32;
+        QdqPlan plan;
+        try
+        {
+            (fp32, plan) = Int8Quantizer.Prepare(checkpoint.Model, exportOptions);
+        }
+        catch (UnsupportedLayerException e)
+        {
+            throw new InvalidInputException($"Checkpoint '{_options.Checkpoint}' cannot be exported to ONNX: {e.Message}", e);
+        }
+
+        var cache = new ImageByteCache(dataset, dataset.Location.Kind == StorageLocationKind.LocalFolder ? null : _dataOptions.CacheDirectory);
+        var images = ImageOptionsFor(pre);
+        var calibration = DataFor(cache, calibrationRows, images);
+        Logger.LogInformation(
+            "Quantizing {Checkpoint} ({Architecture}): {Layers} Conv/Gemm layers, {Tensors} calibrated activations; {Method} calibration on {Images} '{Split}' images of {Dataset}",
+            _options.Checkpoint, record.Architecture.Name, plan.Layers.Count, plan.Calibrated.Count, _options.ParseCalibration(), calibrationRows.Count, _options.CalibrationSplit, dataset.Location);
+        var calibrator = new ActivationCalibrator(_options.ParseCalibration(), _options.Percentile, _options.HistogramBins, _options.Threads);
+        var (int8, ranges) = await Int8Quantizer.QuantizeAsync(fp32, plan, calibration, calibrator, stoppingToken);
+
+        var output = Path.GetFullPath(_options.Output);
+        Directory.CreateDirectory(output);
+        JsonObject? qatReport = null;
+        if (qat)
+        {
+            var trained = await TrainQatAsync(checkpoint, dataset, manifest, classes, images, plan, ranges, exportOptions, output, stoppingToken);
+            if (trained is null)
+            {
+                return ExitCodes.Interrupted;
+            }
+            (int8, plan, ranges, qatReport) = trained.Value;
+        }
+        var fp32Bytes = fp32.ToByteArray();
+        var int8Bytes = int8.ToByteArray();
+        await File.WriteAllBytesAsync(Path.Combine(output, Fp32FileName), fp32Bytes, stoppingToken);
+        await File.WriteAllBytesAsync(Path.Combine(output, Int8FileName), int8Bytes, stoppingToken);
+
+        Logger.LogInformation("Evaluating fp32 and int8 in ONNX Runtime on {Images} '{Split}' images", evalRows.Count, _options.EvalSplit);
+        var evalData = DataFor(cache, evalRows, images);
+        ModelOutputs reference;
+        ModelOutputs quantized;
+        using (var fp32Runner = new OnnxBatchRunner(fp32, _options.Threads))
+        {
+            reference = await Int8Quantizer.EvaluateAsync(fp32Runner, evalData, numClasses, stoppingToken);
+        }
+        using (var int8Runner = new OnnxBatchRunner(int8, _options.Threads))
+        {
+            quantized = await Int8Quantizer.EvaluateAsync(int8Runner, evalData, numClasses, stoppingToken);
+        }
+        if (quantized.Count == 0 || !quantized.Labels.AsSpan().SequenceEqual(reference.Labels))
+        {
+            throw new InvalidInputException($"None of the '{_options.EvalSplit}' images of {dataset.Location} could be read, or the two passes read different images.");
+        }
+
+        var fp32Metrics = reference.ComputeMetrics(_options.CalibrationBins);
+        var int8Metrics = quantized.ComputeMetrics(_options.CalibrationBins);
+        var agreement = TeacherAgreement.Compute(quantized.Logits, reference.Logits, numClasses);
+        var report = new JsonObject
+        {
+            ["created_at"] = DateTimeOffset.UtcNow.ToString("O"),
+            ["method"] = _options.Method,
+            ["checkpoint"] = new JsonObject
+            {
+                ["path"] = _options.Checkpoint,
+                ["id"] = record.WeightsSha256 is { Length: >= 16 } sha ? sha[..16] : string.Empty,
+                ["architecture"] = record.Architecture.Name,
+            },
+            ["dataset"] = dataset.Location.ToString(),
+            ["calibration"] = new JsonObject
+            {
+                ["method"] = _options.ParseCalibration().ToString(),
+                ["split"] = _options.CalibrationSplit,
+                ["images"] = calibrationRows.Count,
+                ["seed"] = _options.Seed,
+                ["percentile"] = _options.ParseCalibration() == CalibrationMethod.Percentile ? _options.Percentile : null,
+                ["histogram_bins"] = _options.ParseCalibration() == CalibrationMethod.MinMax ? null : _options.HistogramBins,
+                ["ranges"] = new JsonObject(plan.Calibrated.Select(t => KeyValuePair.Create(t, (JsonNode?)new JsonArray(ranges[t].Min, ranges[t].Max)))),
+            },
+            ["scheme"] = "QDQ; activations uint8 asymmetric per tensor; weights int8 symmetric per output channel (axis 0, codes -127..127); biases int32 (scale s_x*s_w)",
+            ["opset"] = OnnxExportOptions.DefaultOpset,
+            ["eval_split"] = _options.EvalSplit,
+            ["images"] = quantized.Count,
+            ["fp32"] = Summary(fp32Metrics, fp32Bytes.Length),
+            ["int8"] = Summary(int8Metrics, int8Bytes.Length),
+            ["accuracy_drop_points"] = (fp32Metrics.Accuracy - int8Metrics.Accuracy) * 100,
+            ["size_ratio"] = (double)int8Bytes.Length / fp32Bytes.Length,
+            ["top1_agreement"] = agreement.Top1Agreement,
+            ["mean_kl_fp32_int8"] = agreement.MeanKlTeacherStudent,
+            ["qat"] = qatReport,
+        };
+        await File.WriteAllBytesAsync(Path.Combine(output, ReportFileName), JsonSerializer.SerializeToUtf8Bytes(report, Indented), stoppingToken);
+
+        Logger.LogInformation(
+            "fp32 accuracy {Fp32:F4} (ECE {Fp32Ece:F4}); int8 accuracy {Int8:F4} (ECE {Int8Ece:F4}); agreement {Agreement:F4}; size {Int8Bytes} / {Fp32Bytes} bytes = {Ratio:F3}x; {Seconds:F1} s",
+            fp32Metrics.Accuracy, fp32Metrics.ExpectedCalibrationError, int8Metrics.Accuracy, int8Metrics.ExpectedCalibrationError,
+            agreement.Top1Agreement, int8Bytes.Length, fp32Bytes.Length, (double)int8Bytes.Length / fp32Bytes.Length, clock.Elapsed.TotalSeconds);
+        Logger.LogInformation("Wrote {Int8}, {Fp32} and {Report} to {Output}", Int8FileName, Fp32FileName, ReportFileName, output);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// Quantization-aware training of the checkpoint's convnet from the calibrated <paramref name="ranges"/>, with the
+    /// distill stage's objective and data; returns the int8 model exported with the learned ranges, or null when
+    /// interrupted (progress is saved under <c>qat/</c>; a rerun resumes, with the ranges started again from the calibration).
+    /// </summary>
+    private async Task<(ModelProto Int8, QdqPlan Plan, Dictionary<string, ActivationRange> Ranges, JsonObject Report)?> TrainQatAsync(
+        Checkpoint checkpoint, IObjectStore dataset, List<LabelRecord> manifest, IReadOnlyList<string> classes, ImageOptions images,
+        QdqPlan plan, Dictionary<string, ActivationRange> ranges, OnnxExportOptions exportOptions, string output, CancellationToken cancellationToken)
+    {
+        var record = checkpoint.Record;
+        if (!string.Equals(record.Architecture.Name, "convnet", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidInputException(
+                $"Quantize:Method 'qat' supports the convnet family; checkpoint '{_options.Checkpoint}' is '{record.Architecture.Name}' (use ptq).");
+        }
+        var objective = TrainingObjectives.Create(_objectiveOptions);
+        var curriculum = new DistillationCurriculum(_objectiveOptions.Curriculum);
+        var preprocessing = record.Preprocessing!;
+        // The distill stage's data path: committed soft targets re-thresholded at load, labeled + pseudo-labeled batches.
+        var reader = new ShardSetReader(_stores, _shardOptions, _loggerFactory.CreateLogger<ShardSetReader>());
+        var softTargets = objective.NeedsTeacher || _shardOptions.Locations.Count > 0
+            ? await reader.ReadAsync(classes, preprocessing, cancellationToken)
+            : null;
+        var train = manifest.Where(r => r.Split == DatasetSplits.Train).ToList();
+        var eval = manifest.Where(r => r.Split == _options.EvalSplit).ToList();
+        var samples = DistillationSamples.Build(dataset, train, eval, softTargets);
+        var sets = softTargets?.Sets ?? [];
+        softTargets = null;
+        var caches = samples.Stores.Select(s => new ImageByteCache(s, s.Location.Kind == StorageLocationKind.LocalFolder ? null : _dataOptions.CacheDirectory)).ToList();
+        var seed = (ulong)_loopOptions.Seed;
+        var trainData = new DistillationData(caches, samples.Labeled, samples.Pseudo, classes.Count, images, _dataOptions, _mixOptions,
+            _loopOptions.BatchSize, seed, _loggerFactory.CreateLogger<DistillationData>());
+        var evalSource = new StoreTrainingData(caches[0], eval, images, _dataOptions, _options.BatchSize, training: false, seed, _loggerFactory.CreateLogger<StoreTrainingData>());
+        var evalData = await InMemoryTrainingData.LoadAsync(evalSource, _options.BatchSize, cancellationToken);
+
+        using var model = new QatConvNet(checkpoint.Model, [.. plan.Calibrated.Select(t => ranges[t])], _options.RangeMomentum);
+        var parent = new JsonObject
+        {
+            ["path"] = _options.Checkpoint,
+            ["id"] = record.WeightsSha256 is { Length: >= 16 } sha ? sha[..16] : string.Empty,
+        };
+        var lineage = new JsonObject
+        {
+            ["stage"] = "qat",
+            ["parent"] = parent,
+            ["dataset"] = dataset.Location.ToString(),
+            ["initial_ranges"] = _options.Calibration,
+            ["range_momentum"] = _options.RangeMomentum,
+            ["objective"] = JsonSerializer.SerializeToNode(_objectiveOptions, SnakeCase),
+            ["mix"] = JsonSerializer.SerializeToNode(_mixOptions, SnakeCase),
+            ["shards"] = JsonSerializer.SerializeToNode(_shardOptions, SnakeCase),
+            ["shard_sets"] = JsonSerializer.SerializeToNode(sets, SnakeCase),
+            ["teachers"] = new JsonArray([.. sets.Select(s => (JsonNode?)s.TeacherId).Distinct()]),
+        };
+        var qatOutput = Path.Combine(output, "qat");
+        Logger.LogInformation(
+            "Quantization-aware training: {Labeled} labeled + {Pseudo} pseudo-labeled images, objective {Objective}, {Epochs} epochs -> {Output}",
+            samples.Labeled.Count, samples.Pseudo.Count, objective.Name, _loopOptions.Epochs, qatOutput);
+        var progress = TrainingProgressLog.Create(Logger);
+        var loop = new TrainingLoop(_loopOptions, objective, TorchSharp.torch.CPU, progress, _loggerFactory.CreateLogger<TrainingLoop>());
+        var result = await loop.RunAsync(
+            new TrainingSetup
+            {
+                Architecture = record.Architecture,
+                Train = trainData,
+                Eval = evalData,
+                OutputDirectory = qatOutput,
+                Classes = record.Classes,
+                Preprocessing = preprocessing,
+                Schedule = curriculum.At,
+                Lineage = lineage,
+            },
+            model,
+            cancellationToken);
+        progress.EndLine();
+        if (result.Interrupted)
+        {
+            Logger.LogWarning("QAT interrupted after {Epochs} complete epochs; progress saved in {Output}. Run again to continue.", result.EpochsCompleted, qatOutput);
+            return null;
+        }
+
+        model.eval();
+        checkpoint.Model.eval();
+        var (trainedFp32, trainedPlan) = Int8Quantizer.Prepare(checkpoint.Model, exportOptions);
+        if (trainedPlan.Calibrated.Count != model.Ranges.Count)
+        {
+            throw new InvalidDataException($"The exported QAT graph quantizes {trainedPlan.Calibrated.Count} activations but QAT learned {model.Ranges.Count} ranges.");
+        }
+        var learned = trainedPlan.Calibrated.Select((t, i) => (t, model.Ranges[i])).ToDictionary(p => p.t, p => p.Item2, StringComparer.Ordinal);
+        var int8 = QdqModelWriter.Quantize(trainedFp32, trainedPlan, learned);
+
+        var ranges2 = new JsonObject(trainedPlan.Calibrated.Select(t => KeyValuePair.Create(t, (JsonNode?)new JsonArray(learned[t].Min, learned[t].Max))));
+        var training = new JsonObject
+        {
+            ["stage"] = "qat",
+            ["parent"] = parent.DeepClone(),
+            ["lineage"] = lineage.DeepClone(),
+            ["epochs"] = result.EpochsCompleted,
+            ["options"] = JsonSerializer.SerializeToNode(_loopOptions, SnakeCase),
+            ["activation_ranges"] = ranges2.DeepClone(),
+            ["int8_model"] = Int8FileName,
+        };
+        var qatRecord = new CheckpointRecord
+        {
+            Architecture = record.Architecture,
+            Classes = record.Classes,
+            Preprocessing = preprocessing,
+            Training = training,
+            Metrics = new Dictionary<string, double> { ["eval_accuracy_fake_quantized"] = result.BestEpoch > 0 ? result.BestEvalAccuracy : double.NaN },
+        };
+        var qatPath = await CheckpointSerializer.SaveAsync(checkpoint.Model, qatRecord, output, "qat", cancellationToken);
+        Logger.LogInformation("QAT checkpoint {Path} (parent {Parent})", qatPath, _options.Checkpoint);
+        var report = new JsonObject
+        {
+            ["checkpoint"] = qatPath,
+            ["parent"] = parent.DeepClone(),
+            ["epochs"] = result.EpochsCompleted,
+            ["metrics"] = result.MetricsPath,
+            ["learned_ranges"] = ranges2,
+        };
+        return (int8, trainedPlan, learned, report);
+    }
+
+    /// <exception cref="InvalidInputException">The checkpoint is missing or unreadable (exit 2, naming it).</exception>
+    internal static async Task<Checkpoint> LoadCheckpointAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await CheckpointSerializer.LoadAsync(path, cancellationToken: cancellationToken);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+        {
+            throw new InvalidInputException($"Checkpoint '{path}' (Quantize:Checkpoint) cannot be loaded: {e.Message}", e);
+        }
+    }
+
+    private static JsonObject Summary(ClassificationMetrics metrics, long bytes) => new()
+    {
+        ["accuracy"] = metrics.Accuracy,
+        ["expected_calibration_error"] = metrics.ExpectedCalibrationError,
+        ["negative_log_likelihood"] = metrics.NegativeLogLikelihood,
+        ["mean_confidence"] = metrics.MeanConfidence,
+        ["file_bytes"] = bytes,
+    };
+
+    /// <summary>A seeded sample of <paramref name="count"/> rows (all when fewer), in the manifest's order.</summary>
+    private static List<LabelRecord> Sample(List<LabelRecord> rows, int count, int seed)
+    {
+        if (rows.Count <= count)
+        {
+            return rows;
+        }
+        var random = new Random(seed);
+        var chosen = Enumerable.Range(0, rows.Count).OrderBy(_ => random.Next()).Take(count).Order().ToList();
+        return [.. chosen.Select(i => rows[i])];
+    }
+
+    private StoreTrainingData DataFor(ImageByteCache cache, IReadOnlyList<LabelRecord> rows, ImageOptions images) =>
+        new(cache, rows, images, _dataOptions, _options.BatchSize, training: false, seed: 0, _loggerFactory.CreateLogger<StoreTrainingData>());
+
+    /// <summary>The checkpoint's own preprocessing (size, channels, normalisation) with the configured decoding limits, as <c>evaluate</c> does.</summary>
+    private ImageOptions ImageOptionsFor(PreprocessingRecord pre) => new()
+    {
+        OutputSize = pre.Width,
+        ResizeSize = pre.Width,
+        ResizeMode = _imageOptions.ResizeMode,
+        Channels = pre.Channels,
+        Mean = pre.Mean.Count == 0 ? [.. Enumerable.Repeat(0f, pre.Channels)] : [.. pre.Mean],
+        Std = pre.Std.Count == 0 ? [.. Enumerable.Repeat(1f, pre.Channels)] : [.. pre.Std],
+        Background = _imageOptions.Background,
+        MaxPixels = _imageOptions.MaxPixels,
+        MaxBytes = _imageOptions.MaxBytes,
+    };
+}

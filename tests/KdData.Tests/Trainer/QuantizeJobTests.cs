@@ -1,0 +1,72 @@
+using System.Text.Json.Nodes;
+using KdData.Hosting;
+using KdData.Tests.Labeler;
+using KdData.Tests.Models;
+using KdData.Trainer;
+
+namespace KdData.Tests.Trainer;
+
+/// <summary><c>kddata-trainer quantize</c> in process on the committed Fashion-MNIST sample and its teacher.</summary>
+public sealed class QuantizeJobTests
+{
+    private static string SampleRoot => Path.Combine(LabelerSamples.RepoRoot, "samples", "fashion-mnist") + Path.DirectorySeparatorChar;
+
+    private static Task<int> RunAsync(params string[] args) =>
+        TrainerCommandLine.RunAsync(["quantize", "--dataset", SampleRoot, "--threads", "1", "--calibration-images", "64", .. args], TextWriter.Null, TextWriter.Null);
+
+    [Fact]
+    public async Task RunAsync_SampleTeacherPercentile_WritesInt8ModelAndReport()
+    {
+        using var work = new TempDirectory();
+
+        var code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", work.Path, "--calibration", "percentile");
+
+        Assert.Equal(ExitCodes.Success, code);
+        var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(work.Path, QuantizeJob.ReportFileName)))!;
+        Assert.Equal("Percentile", report["calibration"]!["method"]!.GetValue<string>());
+        Assert.Equal(64, report["calibration"]!["images"]!.GetValue<int>());
+        Assert.Equal(200, report["images"]!.GetValue<int>());
+        // The sample teacher's own fp32 accuracy on the 200 sample test images is 0.90 (README).
+        Assert.Equal(0.90, report["fp32"]!["accuracy"]!.GetValue<double>(), 3);
+        Assert.True(report["top1_agreement"]!.GetValue<double>() >= 0.95);
+        Assert.True(report["size_ratio"]!.GetValue<double>() <= 0.3);
+        Assert.Equal(new FileInfo(Path.Combine(work.Path, QuantizeJob.Int8FileName)).Length, report["int8"]!["file_bytes"]!.GetValue<long>());
+        Assert.True(report["int8"]!["expected_calibration_error"]!.GetValue<double>() > 0);
+        Assert.Equal(4, report["calibration"]!["ranges"]!.AsObject().Count);
+    }
+
+    [Fact]
+    public async Task RunAsync_MissingCheckpoint_ExitTwo()
+    {
+        using var work = new TempDirectory();
+        var code = await RunAsync("--checkpoint", Path.Combine(work.Path, "nope.json"), "--output", work.Path);
+        Assert.Equal(ExitCodes.InvalidConfiguration, code);
+        Assert.False(File.Exists(Path.Combine(work.Path, QuantizeJob.Int8FileName)));
+    }
+
+    [Fact]
+    public async Task RunAsync_ClassesDifferFromDataset_ExitTwo()
+    {
+        using var work = new TempDirectory();
+        var record = JsonNode.Parse(File.ReadAllText(LabelerSamples.TeacherRecord))!;
+        record["classes"] = new JsonArray([.. Enumerable.Range(0, 10).Select(i => (JsonNode)$"class{i}")]);
+        var path = Path.Combine(work.Path, "other.json");
+        File.WriteAllText(path, record.ToJsonString());
+        File.Copy(Path.ChangeExtension(LabelerSamples.TeacherRecord, ".safetensors"), Path.ChangeExtension(path, ".safetensors"));
+
+        var code = await RunAsync("--checkpoint", path, "--output", work.Path);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, code);
+    }
+
+    [Theory]
+    [InlineData("--calibration", "kl")]
+    [InlineData("--method", "int4")]
+    [InlineData("--percentile", "40")]
+    public async Task RunAsync_BadSetting_ExitTwo(string name, string value)
+    {
+        using var work = new TempDirectory();
+        var code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", work.Path, name, value);
+        Assert.Equal(ExitCodes.InvalidConfiguration, code);
+    }
+}
