@@ -104,7 +104,7 @@ public sealed class PruneJob : JobService
         var objective = TrainingObjectives.Create(_objectiveOptions);
         var curriculum = new DistillationCurriculum(_objectiveOptions.Curriculum);
         var inputs = await DistillationInputs.LoadAsync(_stores, objective, _objectiveOptions, _dataOptions, _shardOptions, _mixOptions, _imageOptions,
-            _loopOptions.BatchSize, _loopOptions.Seed, _options.EvalTeacher, device, _loggerFactory, stoppingToken);
+            _loopOptions.BatchSize, _loopOptions.Seed, _options.EvalTeacher, device, _loggerFactory, cancellationToken: stoppingToken);
         if (input.Record.Classes.Count > 0 && !input.Record.Classes.SequenceEqual(inputs.Classes, StringComparer.Ordinal))
         {
             throw new InvalidInputException($"Checkpoint '{inputPath}' has classes [{string.Join(", ", input.Record.Classes)}] but the dataset has [{string.Join(", ", inputs.Classes)}].");
@@ -121,10 +121,7 @@ public sealed class PruneJob : JobService
             using var start = await StartStepAsync(step, directory, parentPath, parent, stepTarget, fullCost, inputs, stoppingToken);
 
             var lineage = (JsonObject)start.Record.Training["lineage"]!.DeepClone();
-            foreach (var (key, value) in inputs.Lineage)
-            {
-                lineage[key] = value?.DeepClone();
-            }
+            inputs.CopyLineageTo(lineage);
             lineage["parent"] = Path.Combine(directory, StartName + CheckpointSerializer.RecordExtension);
             lineage["parent_sha256"] = start.Record.WeightsSha256;
             var progress = TrainingProgressLog.Create(Logger);
