@@ -74,7 +74,7 @@ public sealed class PruneJob : JobService
     {
         var device = TorchDeviceSelector.Initialize(_torchOptions);
         var inputPath = Path.GetFullPath(_options.Checkpoint);
-        using var input = await LoadCheckpointAsync(inputPath, "--checkpoint", stoppingToken);
+        using var input = await CheckpointInput.LoadAsync(inputPath, "--checkpoint", cancellationToken: stoppingToken);
         var spec = input.Record.Architecture;
         PruningLayout layout;
         try
@@ -153,7 +153,7 @@ public sealed class PruneJob : JobService
                 parent.Metrics.GetValueOrDefault("eval_accuracy", double.NaN), result.EpochsCompleted);
         }
 
-        using (var final = await LoadCheckpointAsync(parentPath, "the last step", stoppingToken))
+        using (var final = await CheckpointInput.LoadAsync(parentPath, "the last step", cancellationToken: stoppingToken))
         {
             var finalPath = await CheckpointSerializer.SaveAsync(final.Model, final.Record, output, FinalName, stoppingToken);
             Logger.LogInformation("Pruned model {Path}: {Cost} {CostName} ({Share:P1} of {Input}), channels [{Channels}], eval accuracy {Accuracy:F4}; {Seconds:F1} s",
@@ -170,7 +170,7 @@ public sealed class PruneJob : JobService
         var startPath = Path.Combine(directory, StartName + CheckpointSerializer.RecordExtension);
         if (File.Exists(startPath))
         {
-            var existing = await LoadCheckpointAsync(startPath, "a previous run's step", cancellationToken);
+            var existing = await CheckpointInput.LoadAsync(startPath, "a previous run's step", cancellationToken: cancellationToken);
             var recorded = existing.Record.Training["lineage"]?["parent_sha256"]?.GetValue<string>();
             if (!string.Equals(recorded, parent.WeightsSha256, StringComparison.OrdinalIgnoreCase))
             {
@@ -181,7 +181,7 @@ public sealed class PruneJob : JobService
             return existing;
         }
 
-        using var source = await LoadCheckpointAsync(parentPath, "the previous step", cancellationToken);
+        using var source = await CheckpointInput.LoadAsync(parentPath, "the previous step", cancellationToken: cancellationToken);
         var layout = PruningLayouts.For(parent.Architecture);
         var scores = ChannelPruner.Score(source.Model, layout, _options.CriterionValue);
         var (ratio, keep) = ChannelPruner.SelectForCost(layout, scores, _options.ScopeValue, Cost, target);
@@ -240,15 +240,4 @@ public sealed class PruneJob : JobService
             : ModelComplexity.Macs(model, _imageOptions.Channels, _imageOptions.OutputSize, _imageOptions.OutputSize);
     }
 
-    private static async Task<Checkpoint> LoadCheckpointAsync(string path, string what, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await CheckpointSerializer.LoadAsync(path, cancellationToken: cancellationToken);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
-        {
-            throw new InvalidInputException($"Checkpoint '{path}' ({what}) cannot be loaded: {e.Message}", e);
-        }
-    }
 }

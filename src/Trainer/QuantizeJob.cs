@@ -91,7 +91,7 @@ public sealed class QuantizeJob : JobService
         {
             TorchDeviceSelector.Initialize(_torchOptions);
         }
-        using var checkpoint = await LoadCheckpointAsync(_options.Checkpoint, stoppingToken);
+        using var checkpoint = await CheckpointInput.LoadAsync(_options.Checkpoint, "Quantize:Checkpoint", cancellationToken: stoppingToken);
         checkpoint.Model.eval();
         var record = checkpoint.Record;
         var pre = record.Preprocessing
@@ -132,7 +132,7 @@ public sealed class QuantizeJob : JobService
         }
 
         var cache = new ImageByteCache(dataset, dataset.Location.Kind == StorageLocationKind.LocalFolder ? null : _dataOptions.CacheDirectory);
-        var images = ImageOptionsFor(pre);
+        var images = _imageOptions.ForPreprocessing(pre);
         var calibration = DataFor(cache, calibrationRows, images);
         Logger.LogInformation(
             "Quantizing {Checkpoint} ({Architecture}): {Layers} Conv/Gemm layers, {Tensors} calibrated activations; {Method} calibration on {Images} '{Split}' images of {Dataset}",
@@ -326,18 +326,6 @@ public sealed class QuantizeJob : JobService
         return (int8, trainedPlan, learned, report);
     }
 
-    /// <exception cref="InvalidInputException">The checkpoint is missing or unreadable (exit 2, naming it).</exception>
-    internal static async Task<Checkpoint> LoadCheckpointAsync(string path, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await CheckpointSerializer.LoadAsync(path, cancellationToken: cancellationToken);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
-        {
-            throw new InvalidInputException($"Checkpoint '{path}' (Quantize:Checkpoint) cannot be loaded: {e.Message}", e);
-        }
-    }
 
     private static JsonObject Summary(ClassificationMetrics metrics, long bytes) => new()
     {
@@ -362,18 +350,4 @@ public sealed class QuantizeJob : JobService
 
     private StoreTrainingData DataFor(ImageByteCache cache, IReadOnlyList<LabelRecord> rows, ImageOptions images) =>
         new(cache, rows, images, _dataOptions, _options.BatchSize, training: false, seed: 0, _loggerFactory.CreateLogger<StoreTrainingData>());
-
-    /// <summary>The checkpoint's own preprocessing (size, channels, normalisation) with the configured decoding limits, as <c>evaluate</c> does.</summary>
-    private ImageOptions ImageOptionsFor(PreprocessingRecord pre) => new()
-    {
-        OutputSize = pre.Width,
-        ResizeSize = pre.Width,
-        ResizeMode = _imageOptions.ResizeMode,
-        Channels = pre.Channels,
-        Mean = pre.Mean.Count == 0 ? [.. Enumerable.Repeat(0f, pre.Channels)] : [.. pre.Mean],
-        Std = pre.Std.Count == 0 ? [.. Enumerable.Repeat(1f, pre.Channels)] : [.. pre.Std],
-        Background = _imageOptions.Background,
-        MaxPixels = _imageOptions.MaxPixels,
-        MaxBytes = _imageOptions.MaxBytes,
-    };
 }
