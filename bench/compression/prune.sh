@@ -12,6 +12,7 @@
 # PRUNE_SCOPE (global); extra prune switches after the optional --tiny.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source bench/steps.sh   # step, readme_table
 tiny=0
 if [ "${1:-}" = "--tiny" ]; then tiny=1; shift; fi
 home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
@@ -49,17 +50,6 @@ mkdir -p "$root"
 threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
 name="prune-macs${target}-${criterion}-${scope}-s${steps}-e${epochs}"
 out="$root/$name"
-
-step() {
-  local marker=$1; shift
-  if [ -f "$root/$marker.done" ]; then echo "== $marker: done"; return 0; fi
-  echo "== $marker: $*"
-  local start=$SECONDS
-  "$@" 2>&1 | tee -a "$root/$marker.log"
-  local rc=${PIPESTATUS[0]}
-  if [ "$rc" -ne 0 ]; then echo "== $marker failed (exit $rc); rerun to resume" >&2; exit "$rc"; fi
-  echo $((SECONDS - start)) > "$root/$marker.done"
-}
 
 if [ $tiny -eq 1 ]; then
   step prune-tiny-labels "${labeler[@]}" --Labeler:Output="$shards" --Torch:Threads=2

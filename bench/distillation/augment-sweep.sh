@@ -14,6 +14,7 @@
 # (sweep.md, heatmap.png) under $KDDATA_BENCH_HOME/fmnist/augment-sweep/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source bench/steps.sh   # step, readme_table
 home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
 tiny=${KDDATA_BENCH_TINY:-0}
 mkdir -p "$home/data" "$home/fmnist" out/bench
@@ -108,18 +109,6 @@ table() {
     fi
   } > "$out"
   cat "$out"
-}
-
-step() {
-  local name=$1; shift
-  if [ -f "$root/$name.done" ]; then echo "== $name: done"; return 0; fi
-  echo "== $name: $*"
-  local start=$SECONDS
-  "$@" 2>&1 | tee -a "$root/$name.log"
-  local rc=${PIPESTATUS[0]}
-  if [ "$rc" -ne 0 ]; then echo "== $name failed (exit $rc); rerun to resume" >&2; exit "$rc"; fi
-  echo $((SECONDS - start)) > "$root/$name.done"
-  table
 }
 
 if [ "${1:-}" = "--table" ]; then table; exit 0; fi

@@ -6,6 +6,7 @@
 # The table is printed and written to bench/distillation/results.md after every step, so it grows as it goes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source bench/steps.sh   # step, readme_table
 # The data set and every step's output live outside the work tree (KDDATA_BENCH_HOME, default
 # /var/tmp/kddata-bench), reached through the links data/ and out/bench/fmnist, so a later session on the same
 # machine with a fresh checkout continues where this one stopped. Shards record image locations by path, so the
@@ -77,23 +78,7 @@ table() {
   } > "$out"
   cat "$out"
   # The README shows the same table between its markers.
-  awk -v table="$out" '
-    /<!-- results-table:end -->/ { while ((getline line < table) > 0) print line; skip = 0 }
-    !skip { print }
-    /<!-- results-table:start -->/ { skip = 1 }
-  ' README.md > README.md.tmp && mv README.md.tmp README.md
-}
-
-step() {
-  local name=$1; shift
-  if [ -f "$root/$name.done" ]; then echo "== $name: done"; return 0; fi
-  echo "== $name: $*"
-  local start=$SECONDS
-  "$@" 2>&1 | tee -a "$root/$name.log"
-  local rc=${PIPESTATUS[0]}
-  if [ "$rc" -ne 0 ]; then echo "== $name failed (exit $rc); rerun to resume" >&2; exit "$rc"; fi
-  echo $((SECONDS - start)) > "$root/$name.done"
-  table
+  readme_table results-table "$out"
 }
 
 # --table: only (re)build the table from the steps finished so far.

@@ -19,6 +19,7 @@
 # (data/fashion-mnist), SELFTRAIN_ARGS (more settings as --Section:Key=value).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source bench/steps.sh   # step, readme_table
 home=$(realpath -m "${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}")
 mkdir -p "$home/data" "$home/fmnist" out/bench
 for link in data:"$home/data" out/bench/fmnist:"$home/fmnist"; do
@@ -65,11 +66,7 @@ echo "== selftrain: $((SECONDS - start)) s in this run"
 
 # The table (as the command wrote it) into the bench folder and the README.
 cp "$out/selftrain.md" bench/distillation/selftrain.md
-awk -v table="$out/selftrain.md" '
-  /<!-- selftrain-table:end -->/ { while ((getline line < table) > 0) print line; skip = 0 }
-  !skip { print }
-  /<!-- selftrain-table:start -->/ { skip = 1 }
-' README.md > README.md.tmp && mv README.md.tmp README.md
+readme_table selftrain-table "$out/selftrain.md"
 cat bench/distillation/selftrain.md
 
 # Goal (issue 9): round 2's student beats round 1's on the official test set.
