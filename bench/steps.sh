@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154,SC2034 # root is the caller's; bin, trainer and labeler are for the caller
 # Shared by the resumable bench scripts; sourced after they `cd` to the repository root and set $root.
 
 # step NAME COMMAND...: runs COMMAND once. A finished step leaves $root/NAME.done (its seconds) and is skipped on the
@@ -22,4 +23,17 @@ readme_table() {
     !skip { print }
     index($0, start) { skip = 1 }
   ' README.md > README.md.tmp && mv README.md.tmp README.md
+}
+
+# private_bins ROOT [labeler]: a private Release build of the Trainer (and with `labeler` the Labeler) in
+# ROOT/bin-<revision>, so rebuilding the working tree never changes a running step (the same revision builds the same
+# files, so the scripts share it). Sets bin, trainer=(dotnet .../kddata-trainer.dll) and, with `labeler`, labeler=(...).
+private_bins() {
+  bin="$1/bin-$(git rev-parse --short HEAD)"
+  [ -f "$bin/trainer/kddata-trainer.dll" ] || dotnet build src/Trainer -c Release -v q -nologo -o "$bin/trainer"
+  trainer=(dotnet "$bin/trainer/kddata-trainer.dll")
+  if [ "${2:-}" = labeler ]; then
+    [ -f "$bin/labeler/kddata-labeler.dll" ] || dotnet build src/Labeler -c Release -v q -nologo -o "$bin/labeler"
+    labeler=(dotnet "$bin/labeler/kddata-labeler.dll")
+  fi
 }

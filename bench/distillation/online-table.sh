@@ -16,7 +16,7 @@
 # bench/distillation/online-results.md and the README (between the online-table markers).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source bench/steps.sh   # step, readme_table
+source bench/steps.sh   # step, readme_table, private_bins
 home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
 root="$home/fmnist"
 mkdir -p "$root"
@@ -29,14 +29,7 @@ command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq 
 
 # A private copy of the binaries, so rebuilding the working tree never changes a running step (shared with
 # results-table.sh: the same revision builds the same files).
-rev=$(git rev-parse --short HEAD)
-bin="$root/bin-$rev"
-if [ ! -f "$bin/trainer/kddata-trainer.dll" ] || [ ! -f "$bin/labeler/kddata-labeler.dll" ]; then
-  dotnet build src/Trainer -c Release -v q -nologo -o "$bin/trainer"
-  dotnet build src/Labeler -c Release -v q -nologo -o "$bin/labeler"
-fi
-trainer=(dotnet "$bin/trainer/kddata-trainer.dll")
-labeler=(dotnet "$bin/labeler/kddata-labeler.dll")
+private_bins "$root" labeler
 threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
 
 rows=(

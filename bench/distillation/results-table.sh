@@ -6,7 +6,7 @@
 # The table is printed and written to bench/distillation/results.md after every step, so it grows as it goes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source bench/steps.sh   # step, readme_table
+source bench/steps.sh   # step, readme_table, private_bins
 # The data set and every step's output live outside the work tree (KDDATA_BENCH_HOME, default
 # /var/tmp/kddata-bench), reached through the links data/ and out/bench/fmnist, so a later session on the same
 # machine with a fresh checkout continues where this one stopped. Shards record image locations by path, so the
@@ -25,14 +25,7 @@ root=out/bench/fmnist
 [ -d /usr/share/datasets/fashion-mnist ] || { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; }
 
 # A private copy of the binaries, so rebuilding the working tree never changes a running step.
-rev=$(git rev-parse --short HEAD)
-bin="$root/bin-$rev"
-if [ ! -f "$bin/trainer/kddata-trainer.dll" ]; then
-  dotnet build src/Trainer -c Release -v q -nologo -o "$bin/trainer"
-  dotnet build src/Labeler -c Release -v q -nologo -o "$bin/labeler"
-fi
-trainer=(dotnet "$bin/trainer/kddata-trainer.dll")
-labeler=(dotnet "$bin/labeler/kddata-labeler.dll")
+private_bins "$root" labeler
 threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
 
 # Models: the teacher is a wider convnet (width 64, ~370k parameters); the student is the compact convnet

@@ -19,7 +19,7 @@
 # (data/fashion-mnist), SELFTRAIN_ARGS (more settings as --Section:Key=value).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source bench/steps.sh   # step, readme_table
+source bench/steps.sh   # step, readme_table, private_bins
 home=$(realpath -m "${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}")
 mkdir -p "$home/data" "$home/fmnist" out/bench
 for link in data:"$home/data" out/bench/fmnist:"$home/fmnist"; do
@@ -46,11 +46,7 @@ command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq 
 [ -f "$dataset/manifest.parquet" ] || { echo "no dataset at $dataset: run bench/distillation/results-table.sh (import) first" >&2; exit 2; }
 
 # A private copy of the binaries, so rebuilding the working tree never changes a running round.
-rev=$(git rev-parse --short HEAD)
-bin="$root/bin-$rev"
-if [ ! -f "$bin/trainer/kddata-trainer.dll" ]; then
-  dotnet build src/Trainer -c Release -v q -nologo -o "$bin/trainer"
-fi
+private_bins "$root"
 
 mkdir -p "$out"
 start=$SECONDS
