@@ -12,6 +12,7 @@
 # PRUNE_SCOPE (global); extra prune switches after the optional --tiny.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source bench/steps.sh   # step, readme_table, private_bins
 tiny=0
 if [ "${1:-}" = "--tiny" ]; then tiny=1; shift; fi
 home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
@@ -38,28 +39,13 @@ else
   dataset=${PRUNE_DATASET:-file:data/fashion-mnist-all/}
   [ -f "$student" ] || { echo "The student checkpoint $student does not exist yet (run bench/distillation/results-table.sh, or set PRUNE_STUDENT)." >&2; exit 2; }
   # A private copy of the binaries, so rebuilding the working tree never changes a running step.
-  bin="$root/bin-$(git rev-parse --short HEAD)"
-  if [ ! -f "$bin/trainer/kddata-trainer.dll" ]; then
-    dotnet build src/Trainer -c Release -v q -nologo -o "$bin/trainer"
-  fi
-  trainer=(dotnet "$bin/trainer/kddata-trainer.dll")
+  private_bins "$root"
 fi
 [ -f "$student" ] || { echo "The student checkpoint $student does not exist yet (run bench/distillation/results-table.sh, or set PRUNE_STUDENT)." >&2; exit 2; }
 mkdir -p "$root"
 threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
 name="prune-macs${target}-${criterion}-${scope}-s${steps}-e${epochs}"
 out="$root/$name"
-
-step() {
-  local marker=$1; shift
-  if [ -f "$root/$marker.done" ]; then echo "== $marker: done"; return 0; fi
-  echo "== $marker: $*"
-  local start=$SECONDS
-  "$@" 2>&1 | tee -a "$root/$marker.log"
-  local rc=${PIPESTATUS[0]}
-  if [ "$rc" -ne 0 ]; then echo "== $marker failed (exit $rc); rerun to resume" >&2; exit "$rc"; fi
-  echo $((SECONDS - start)) > "$root/$marker.done"
-}
 
 if [ $tiny -eq 1 ]; then
   step prune-tiny-labels "${labeler[@]}" --Labeler:Output="$shards" --Torch:Threads=2

@@ -14,6 +14,7 @@
 # (sweep.md, heatmap.png) under $KDDATA_BENCH_HOME/fmnist/augment-sweep/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source bench/steps.sh   # step, readme_table, private_bins
 home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
 tiny=${KDDATA_BENCH_TINY:-0}
 mkdir -p "$home/data" "$home/fmnist" out/bench
@@ -35,14 +36,7 @@ root=out/bench/fmnist
 [ -d /usr/share/datasets/fashion-mnist ] || { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; }
 command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
 
-rev=$(git rev-parse --short HEAD)
-bin="$root/bin-$rev"
-if [ ! -f "$bin/trainer/kddata-trainer.dll" ] || [ ! -f "$bin/labeler/kddata-labeler.dll" ]; then
-  dotnet build src/Trainer -c Release -v q -nologo -o "$bin/trainer"
-  dotnet build src/Labeler -c Release -v q -nologo -o "$bin/labeler"
-fi
-trainer=(dotnet "$bin/trainer/kddata-trainer.dll")
-labeler=(dotnet "$bin/labeler/kddata-labeler.dll")
+private_bins "$root" labeler
 threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
 
 if [ "$tiny" = 1 ]; then
@@ -108,18 +102,6 @@ table() {
     fi
   } > "$out"
   cat "$out"
-}
-
-step() {
-  local name=$1; shift
-  if [ -f "$root/$name.done" ]; then echo "== $name: done"; return 0; fi
-  echo "== $name: $*"
-  local start=$SECONDS
-  "$@" 2>&1 | tee -a "$root/$name.log"
-  local rc=${PIPESTATUS[0]}
-  if [ "$rc" -ne 0 ]; then echo "== $name failed (exit $rc); rerun to resume" >&2; exit "$rc"; fi
-  echo $((SECONDS - start)) > "$root/$name.done"
-  table
 }
 
 if [ "${1:-}" = "--table" ]; then table; exit 0; fi

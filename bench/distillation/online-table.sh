@@ -16,6 +16,7 @@
 # bench/distillation/online-results.md and the README (between the online-table markers).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source bench/steps.sh   # step, readme_table, private_bins
 home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
 root="$home/fmnist"
 mkdir -p "$root"
@@ -28,14 +29,7 @@ command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq 
 
 # A private copy of the binaries, so rebuilding the working tree never changes a running step (shared with
 # results-table.sh: the same revision builds the same files).
-rev=$(git rev-parse --short HEAD)
-bin="$root/bin-$rev"
-if [ ! -f "$bin/trainer/kddata-trainer.dll" ] || [ ! -f "$bin/labeler/kddata-labeler.dll" ]; then
-  dotnet build src/Trainer -c Release -v q -nologo -o "$bin/trainer"
-  dotnet build src/Labeler -c Release -v q -nologo -o "$bin/labeler"
-fi
-trainer=(dotnet "$bin/trainer/kddata-trainer.dll")
-labeler=(dotnet "$bin/labeler/kddata-labeler.dll")
+private_bins "$root" labeler
 threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
 
 rows=(
@@ -78,24 +72,8 @@ table() {
   cat "$out"
   if [ -z "${KDDATA_BENCH_HOME:-}" ]; then
     cp "$out" bench/distillation/online-results.md
-    awk -v table="$out" '
-      /<!-- online-table:end -->/ { while ((getline line < table) > 0) print line; skip = 0 }
-      !skip { print }
-      /<!-- online-table:start -->/ { skip = 1 }
-    ' README.md > README.md.tmp && mv README.md.tmp README.md
+    readme_table online-table "$out"
   fi
-}
-
-step() {
-  local name=$1; shift
-  if [ -f "$root/$name.done" ]; then echo "== $name: done"; return 0; fi
-  echo "== $name: $*"
-  local start=$SECONDS
-  "$@" 2>&1 | tee -a "$root/$name.log"
-  local rc=${PIPESTATUS[0]}
-  if [ "$rc" -ne 0 ]; then echo "== $name failed (exit $rc); rerun to resume" >&2; exit "$rc"; fi
-  echo $((SECONDS - start)) > "$root/$name.done"
-  table
 }
 
 if [ "${1:-}" = "--table" ]; then table; exit 0; fi

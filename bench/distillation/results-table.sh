@@ -6,6 +6,7 @@
 # The table is printed and written to bench/distillation/results.md after every step, so it grows as it goes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source bench/steps.sh   # step, readme_table, private_bins
 # The data set and every step's output live outside the work tree (KDDATA_BENCH_HOME, default
 # /var/tmp/kddata-bench), reached through the links data/ and out/bench/fmnist, so a later session on the same
 # machine with a fresh checkout continues where this one stopped. Shards record image locations by path, so the
@@ -24,14 +25,7 @@ root=out/bench/fmnist
 [ -d /usr/share/datasets/fashion-mnist ] || { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; }
 
 # A private copy of the binaries, so rebuilding the working tree never changes a running step.
-rev=$(git rev-parse --short HEAD)
-bin="$root/bin-$rev"
-if [ ! -f "$bin/trainer/kddata-trainer.dll" ]; then
-  dotnet build src/Trainer -c Release -v q -nologo -o "$bin/trainer"
-  dotnet build src/Labeler -c Release -v q -nologo -o "$bin/labeler"
-fi
-trainer=(dotnet "$bin/trainer/kddata-trainer.dll")
-labeler=(dotnet "$bin/labeler/kddata-labeler.dll")
+private_bins "$root" labeler
 threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
 
 # Models: the teacher is a wider convnet (width 64, ~370k parameters); the student is the compact convnet
@@ -77,23 +71,7 @@ table() {
   } > "$out"
   cat "$out"
   # The README shows the same table between its markers.
-  awk -v table="$out" '
-    /<!-- results-table:end -->/ { while ((getline line < table) > 0) print line; skip = 0 }
-    !skip { print }
-    /<!-- results-table:start -->/ { skip = 1 }
-  ' README.md > README.md.tmp && mv README.md.tmp README.md
-}
-
-step() {
-  local name=$1; shift
-  if [ -f "$root/$name.done" ]; then echo "== $name: done"; return 0; fi
-  echo "== $name: $*"
-  local start=$SECONDS
-  "$@" 2>&1 | tee -a "$root/$name.log"
-  local rc=${PIPESTATUS[0]}
-  if [ "$rc" -ne 0 ]; then echo "== $name failed (exit $rc); rerun to resume" >&2; exit "$rc"; fi
-  echo $((SECONDS - start)) > "$root/$name.done"
-  table
+  readme_table results-table "$out"
 }
 
 # --table: only (re)build the table from the steps finished so far.

@@ -19,6 +19,7 @@
 # (data/fashion-mnist), SELFTRAIN_ARGS (more settings as --Section:Key=value).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source bench/steps.sh   # step, readme_table, private_bins
 home=$(realpath -m "${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}")
 mkdir -p "$home/data" "$home/fmnist" out/bench
 for link in data:"$home/data" out/bench/fmnist:"$home/fmnist"; do
@@ -45,11 +46,7 @@ command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq 
 [ -f "$dataset/manifest.parquet" ] || { echo "no dataset at $dataset: run bench/distillation/results-table.sh (import) first" >&2; exit 2; }
 
 # A private copy of the binaries, so rebuilding the working tree never changes a running round.
-rev=$(git rev-parse --short HEAD)
-bin="$root/bin-$rev"
-if [ ! -f "$bin/trainer/kddata-trainer.dll" ]; then
-  dotnet build src/Trainer -c Release -v q -nologo -o "$bin/trainer"
-fi
+private_bins "$root"
 
 mkdir -p "$out"
 start=$SECONDS
@@ -65,11 +62,7 @@ echo "== selftrain: $((SECONDS - start)) s in this run"
 
 # The table (as the command wrote it) into the bench folder and the README.
 cp "$out/selftrain.md" bench/distillation/selftrain.md
-awk -v table="$out/selftrain.md" '
-  /<!-- selftrain-table:end -->/ { while ((getline line < table) > 0) print line; skip = 0 }
-  !skip { print }
-  /<!-- selftrain-table:start -->/ { skip = 1 }
-' README.md > README.md.tmp && mv README.md.tmp README.md
+readme_table selftrain-table "$out/selftrain.md"
 cat bench/distillation/selftrain.md
 
 # Goal (issue 9): round 2's student beats round 1's on the official test set.

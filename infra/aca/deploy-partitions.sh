@@ -12,6 +12,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=/dev/null # indexed-jobs.sh, linted on its own
+source "$here/indexed-jobs.sh"   # check_job_args, open_out_dir, apply_job
 template="$here/labeler-job.yaml"
 prefix="kddata-labeler"
 resource_group=""
@@ -32,29 +34,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-if ! [[ "$count" =~ ^[1-9][0-9]*$ ]]; then
-  echo "--count must be a positive integer (the number of partitions), got '${count}'" >&2; exit 2
-fi
-if [ -z "$render_dir" ] && [ -z "$resource_group" ]; then
-  echo "--resource-group is required (or use --render-only DIR)" >&2; exit 2
-fi
-# ACA job names: lower-case letters, digits and '-', starting with a letter, at most 32 characters.
-last_name="$prefix-$((count - 1))"
-if ! [[ "$last_name" =~ ^[a-z][a-z0-9-]*$ ]] || [ "${#last_name}" -gt 32 ]; then
-  echo "job name '$last_name' is not a valid Container Apps job name (prefix '$prefix')" >&2; exit 2
-fi
-[ -f "$template" ] || { echo "template not found: $template" >&2; exit 2; }
+check_job_args "partitions"
 # shellcheck disable=SC2016 # a literal placeholder, not an expansion
 grep -qF '${PARTITION_INDEX}' "$template" || { echo "$template has no \${PARTITION_INDEX} placeholder" >&2; exit 2; }
 
-if [ -n "$render_dir" ]; then
-  mkdir -p "$render_dir"
-  out_dir="$render_dir"
-else
-  command -v az >/dev/null || { echo "the Azure CLI (az) is required" >&2; exit 2; }
-  out_dir="$(mktemp -d)"
-  trap 'rm -rf "$out_dir"' EXIT
-fi
+out_dir=""
+open_out_dir
 
 for ((i = 0; i < count; i++)); do
   name="$prefix-$i"
@@ -64,17 +49,7 @@ for ((i = 0; i < count; i++)); do
   if grep -qF '${PARTITION_' "$file"; then
     echo "$file still has a \${PARTITION_...} placeholder" >&2; exit 1
   fi
-  if [ -n "$render_dir" ]; then
-    echo "rendered $file"
-    continue
-  fi
-  if az containerapp job show --resource-group "$resource_group" --name "$name" --output none 2>/dev/null; then
-    echo "updating $name (partition $i of $count)"
-    az containerapp job update --resource-group "$resource_group" --name "$name" --yaml "$file" --output none
-  else
-    echo "creating $name (partition $i of $count)"
-    az containerapp job create --resource-group "$resource_group" --name "$name" --yaml "$file" --output none
-  fi
+  apply_job "$name" "$file" "partition $i of $count"
 done
 
 if [ -z "$render_dir" ]; then

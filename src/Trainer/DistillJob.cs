@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using KdData.Datasets;
 using KdData.Distillation;
 using KdData.Hosting;
 using KdData.Imaging;
@@ -19,14 +17,12 @@ namespace KdData.Trainer;
 /// <see cref="DistillOptions.Teacher"/>: the teacher then runs on every training batch (see <see cref="OnlineTeacher"/>)
 /// and no shards are read. Trains a student on the dataset's labeled train
 /// split plus the pool images a teacher pseudo-labeled (committed Labeler shards, re-thresholded at load), through
-/// <see cref="DistillationData"/>, with the configured objective (Hinton KD by default) and curriculum; evaluates on the
+/// <see cref="DistillationInputs"/> (the data path prune and QAT share), with the configured objective (Hinton KD by default) and curriculum; evaluates on the
 /// test split each epoch (accuracy, and teacher-student KL / agreement when the teacher checkpoint is reachable).
 /// The teacher is never run for training. Resumes from <c>last</c>; SIGTERM saves and exits 3.
 /// </summary>
 public sealed class DistillJob : JobService
 {
-    private static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     private readonly ObjectStoreFactory _stores;
     private readonly DistillOptions _options;
     private readonly TrainingLoopOptions _loopOptions;
@@ -81,15 +77,6 @@ public sealed class DistillJob : JobService
                 $"{DistillationAugmentOptions.SectionName}:MixUp/CutMix cannot be used with {ObjectiveOptions.SectionName}:Name={objective.Name} (a thresholded hard pseudo-label of a mixed image is undefined); use kd or ce.");
         }
         var curriculum = new DistillationCurriculum(_objectiveOptions.Curriculum);
-        var dataset = _stores.Open(_dataOptions.Dataset);
-        var (manifest, classes) = await DatasetFiles.ReadAsync(dataset, stoppingToken);
-        var train = manifest.Where(r => r.Split == DatasetSplits.Train).ToList();
-        var eval = manifest.Where(r => r.Split == DatasetSplits.Test).ToList();
-        if (eval.Count == 0)
-        {
-            throw new InvalidInputException($"Dataset {dataset.Location} has no '{DatasetSplits.Test}' rows in {DatasetLayout.ManifestKey}; distillation evaluates on them.");
-        }
-
         var preprocessing = _imageOptions.ToPreprocessingRecord();
         if (_representationOptions.AnyEnabled && _options.Teacher is null)
         {
@@ -97,59 +84,23 @@ public sealed class DistillJob : JobService
                 $"Trainer:Objective: the representation terms ({string.Join(", ", _representationOptions.EnabledTerms)}) read the teacher's features and need the online teacher; set {DistillOptions.SectionName}:{nameof(DistillOptions.Teacher)} (--teacher).");
         }
         using var online = _options.Teacher is { } teacherLocation
-            ? await LoadOnlineTeacherAsync(teacherLocation, classes, preprocessing, device, stoppingToken)
+            ? await LoadOnlineTeacherAsync(teacherLocation, preprocessing, device, stoppingToken)
             : null;
-        var reader = new ShardSetReader(_stores, _shardOptions, _loggerFactory.CreateLogger<ShardSetReader>());
-        var softTargets = online is null && (objective.NeedsTeacher || _shardOptions.Locations.Count > 0)
-            ? await reader.ReadAsync(classes, preprocessing, stoppingToken)
-            : null;
-        var samples = DistillationSamples.Build(dataset, train, eval, softTargets);
-        var pool = online is not null && _options.OnlinePool ? await ListPoolAsync(dataset, stoppingToken) : samples.Pseudo;
-        // The samples hold what training needs; the row set itself need not live through the run (async locals
-        // are fields of the state machine, so it would).
-        var sets = softTargets?.Sets ?? [];
-        softTargets = null;
-        Logger.LogInformation(
-            "Distilling from {Labeled} labeled images ({WithTeacher} with teacher views) and {Pseudo} pseudo-labeled images; {HeldOut} soft-targeted images of the test split left out",
-            samples.Labeled.Count, samples.LabeledWithTeacher, pool.Count, samples.DroppedHeldOut);
+        var inputs = await DistillationInputs.LoadAsync(_stores, objective, _objectiveOptions, _dataOptions, _shardOptions, _mixOptions, _imageOptions,
+            _loopOptions.BatchSize, _loopOptions.Seed, _options.EvalTeacher, device, _loggerFactory,
+            online: online, onlinePool: _options.OnlinePool, augment: _augmentOptions, cancellationToken: stoppingToken);
+        var classes = inputs.Classes;
+        var trainData = inputs.Train;
         if (online is not null)
         {
             Logger.LogInformation("Online distillation: teacher {Teacher} ({Location}) runs on every training batch; {Pool} pool images without labels",
-                online.Id, online.Source, pool.Count);
+                online.Id, online.Source, inputs.PseudoLabeledImages);
         }
 
-        var caches = samples.Stores.Select(s => new ImageByteCache(s, s.Location.Kind == StorageLocationKind.LocalFolder ? null : _dataOptions.CacheDirectory)).ToList();
-        var seed = (ulong)_loopOptions.Seed;
-        var trainData = new DistillationData(caches, samples.Labeled, pool, classes.Count, _imageOptions, _dataOptions, _mixOptions,
-            _loopOptions.BatchSize, seed, _loggerFactory.CreateLogger<DistillationData>(), onlineTeacher: online is not null, augment: _augmentOptions);
-        Logger.LogInformation("Batches of {Batch}: {Labeled} labeled + {Pseudo} pseudo-labeled, {Steps} steps per epoch",
-            _loopOptions.BatchSize, trainData.LabeledPerBatch, trainData.PseudoPerBatch, trainData.BatchesPerEpoch);
-
-        var evalSource = new StoreTrainingData(caches[0], eval, _imageOptions, _dataOptions, 256, training: false, seed, _loggerFactory.CreateLogger<StoreTrainingData>());
-        var evalData = await InMemoryTrainingData.LoadAsync(evalSource, 256, stoppingToken);
-        var evalTeacher = await AttachTeacherAsync(evalData, sets, online?.Source, classes.Count, device, stoppingToken);
-
         var spec = _options.Model with { NumClasses = classes.Count, InChannels = _imageOptions.Channels };
-        var lineage = new JsonObject
-        {
-            ["stage"] = "distill",
-            ["dataset"] = dataset.Location.ToString(),
-            ["objective"] = JsonSerializer.SerializeToNode(_objectiveOptions, SnakeCase),
-            ["mix"] = JsonSerializer.SerializeToNode(_mixOptions, SnakeCase),
-            ["augment"] = JsonSerializer.SerializeToNode(_augmentOptions, SnakeCase),
-            ["shards"] = JsonSerializer.SerializeToNode(_shardOptions, SnakeCase),
-            ["shard_sets"] = JsonSerializer.SerializeToNode(sets, SnakeCase),
-            ["teachers"] = online is null
-                ? new JsonArray([.. sets.Select(s => (JsonNode?)s.TeacherId).Distinct()])
-                : new JsonArray(online.Id),
-            ["teacher_mode"] = online is null ? "offline" : "online",
-            ["online_teacher"] = online is null ? null : new JsonObject { ["id"] = online.Id, ["checkpoint"] = online.Source, ["pool"] = _options.OnlinePool },
-            ["labeled_images"] = samples.Labeled.Count,
-            ["labeled_with_teacher"] = online is null ? samples.LabeledWithTeacher : samples.Labeled.Count,
-            ["pseudo_labeled_images"] = pool.Count,
-            ["eval_teacher"] = evalTeacher,
-            ["representation"] = new JsonArray([.. _representationOptions.EnabledTerms.Select(t => (JsonNode?)t)]),
-        };
+        var lineage = new JsonObject { ["stage"] = "distill" };
+        inputs.CopyLineageTo(lineage);
+        lineage["representation"] = new JsonArray([.. _representationOptions.EnabledTerms.Select(t => (JsonNode?)t)]);
 
         var progress = TrainingProgressLog.Create(Logger);
         Logger.LogInformation("Training student {Architecture} with objective {Objective}; device {Device}; output {Output}",
@@ -161,7 +112,7 @@ public sealed class DistillJob : JobService
         using var student = _representationOptions.AnyEnabled ? CreateStudent(spec, device) : null;
         using var representation = student is not null && online is not null
             ? RepresentationDistillation.Create(_representationOptions, student, online.Network, _imageOptions.Channels, preprocessing.Height, preprocessing.Width,
-                samples.Labeled.Count + pool.Count, device)
+                inputs.LabeledImages + inputs.PseudoLabeledImages, device)
             : null;
         if (representation is not null)
         {
@@ -171,7 +122,7 @@ public sealed class DistillJob : JobService
         {
             Architecture = spec,
             Train = trainData,
-            Eval = evalData,
+            Eval = inputs.Eval,
             OutputDirectory = _options.Output,
             Classes = classes,
             Preprocessing = preprocessing,
@@ -203,9 +154,11 @@ public sealed class DistillJob : JobService
     /// Loads the online teacher; a missing or unreadable checkpoint, or one for other classes or another preprocessing
     /// than the student's, stops at start (exit 2) naming <c>Trainer:Distill:Teacher</c>.
     /// </summary>
-    private async Task<OnlineTeacher> LoadOnlineTeacherAsync(string location, IReadOnlyList<string> classes, PreprocessingRecord preprocessing,
+    private async Task<OnlineTeacher> LoadOnlineTeacherAsync(string location, PreprocessingRecord preprocessing,
         TorchSharp.torch.Device device, CancellationToken cancellationToken)
     {
+        // The teacher must be checked against the dataset's classes before the data path (which it steers) runs.
+        var (_, classes) = await DatasetFiles.ReadAsync(_stores.Open(_dataOptions.Dataset), cancellationToken);
         OnlineTeacher teacher;
         try
         {
@@ -242,69 +195,5 @@ public sealed class DistillJob : JobService
     {
         TorchSharp.torch.manual_seed(_loopOptions.Seed);
         return ModelZoo.Create(spec, device);
-    }
-
-    /// <summary>The dataset's unlabeled pool for online distillation: every object under <c>unlabeled/</c>, in key order, without a label.</summary>
-    private static async Task<IReadOnlyList<DistillationSample>> ListPoolAsync(IObjectStore dataset, CancellationToken cancellationToken)
-    {
-        var pool = new List<DistillationSample>();
-        await foreach (var item in dataset.ListAllAsync(DatasetLayout.UnlabeledPrefix, cancellationToken: cancellationToken))
-        {
-            pool.Add(new DistillationSample(0, item.Key, -1, []));
-        }
-        if (pool.Count == 0)
-        {
-            throw new InvalidInputException(
-                $"{DistillOptions.SectionName}:{nameof(DistillOptions.OnlinePool)} is set but dataset {dataset.Location} has no images under '{DatasetLayout.UnlabeledPrefix}'.");
-        }
-        return pool;
-    }
-
-    /// <summary>Runs the teacher once over the evaluation images (never over training data) for the per-epoch KL and agreement.</summary>
-    private async Task<string?> AttachTeacherAsync(InMemoryTrainingData evalData, IReadOnlyList<ShardSetInfo> sets, string? onlineTeacher, int classes, TorchSharp.torch.Device device, CancellationToken cancellationToken)
-    {
-        if (string.Equals(_options.EvalTeacher, "none", StringComparison.OrdinalIgnoreCase))
-        {
-            return null;
-        }
-        var set = sets.Count > 0 ? sets[0] : null;
-        var location = _options.EvalTeacher ?? onlineTeacher ?? set?.TeacherSource;
-        if (location is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            using var teacher = await InferenceModel.LoadAsync(_stores, location, device, cancellationToken);
-            if (_options.EvalTeacher is null && set is not null && !string.Equals(teacher.Id, set.TeacherId, StringComparison.Ordinal))
-            {
-                Logger.LogWarning("Teacher checkpoint {Location} is not the shards' teacher {Id}; no teacher agreement is measured", location, set.TeacherId);
-                return null;
-            }
-            if (teacher.ClassCount != classes)
-            {
-                throw new InvalidInputException($"Evaluation teacher '{location}' has {teacher.ClassCount} classes; the student has {classes}.");
-            }
-            var pixels = evalData.Pixels.ToArray();
-            var sample = pixels.Length / evalData.Count;
-            var side = (int)Math.Sqrt(sample / _imageOptions.Channels);
-            var logits = new float[evalData.Count * classes];
-            const int chunk = 256;
-            for (var start = 0; start < evalData.Count; start += chunk)
-            {
-                var count = Math.Min(chunk, evalData.Count - start);
-                var output = teacher.Forward(pixels[(start * sample)..((start + count) * sample)], count, _imageOptions.Channels, side, side);
-                output.CopyTo(logits, start * classes);
-            }
-            evalData.WithTeacherLogits(logits, classes);
-            Logger.LogInformation("Measuring teacher-student agreement on the evaluation split against {Teacher} ({Location})", teacher.Id, location);
-            return location;
-        }
-        catch (Exception e) when (_options.EvalTeacher is null && e is ObjectStoreException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
-        {
-            Logger.LogWarning("The shards' teacher checkpoint {Location} cannot be loaded ({Reason}); no teacher agreement is measured", location, e.Message);
-            return null;
-        }
     }
 }

@@ -12,25 +12,32 @@ using KdData.Training;
 namespace KdData.Trainer;
 
 /// <summary>
-/// The distill stage's data path for the stages that fine-tune with knowledge distillation (the KD fine-tune after each
-/// prune step): the same pieces, in the same order, with the same settings as <see cref="DistillJob"/> (which still
-/// assembles them itself; moving it onto this class is left for after the online-teacher work on DistillJob has
-/// landed, to keep the two changes from colliding): the dataset's labeled train split plus the pool images a teacher pseudo-labeled
-/// (committed Labeler shards, re-thresholded at load) as <see cref="DistillationData"/> mixed batches, the test split in
-/// memory for the per-epoch evaluation (with the teacher's logits when its checkpoint is reachable), and the lineage
-/// every checkpoint record gets.
+/// The distill stage's data path, shared by every stage that trains with knowledge distillation: <see cref="DistillJob"/>,
+/// the KD fine-tune after each prune step (<see cref="PruneJob"/>) and quantization-aware training
+/// (<see cref="QuantizeJob"/>, <c>--method qat</c>). It reads the dataset's labeled train split plus the pool images a
+/// teacher pseudo-labeled (committed Labeler shards, re-thresholded at load) into <see cref="DistillationData"/> mixed
+/// batches, loads the evaluation split into memory for the per-epoch evaluation (with the teacher's logits when its
+/// checkpoint is reachable), and builds the lineage every checkpoint record gets.
+/// <para>
+/// Online distillation and the extra augmentation are the distill stage's: with an <see cref="OnlineTeacher"/> no shards
+/// are read, the teacher labels every batch and <c>onlinePool</c> lists the dataset's unlabeled pool; <c>augment</c>
+/// (MixUp / CutMix / RandAugment) is applied per batch. Prune and QAT call this without them (offline shards, no
+/// MixUp/CutMix/RandAugment), so their fine-tunes train on the cached soft targets exactly as before.
+/// </para>
 /// </summary>
 internal sealed class DistillationInputs
 {
     private static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private DistillationInputs(IReadOnlyList<string> classes, PreprocessingRecord preprocessing, DistillationData train,
-        InMemoryTrainingData eval, JsonObject lineage)
+        InMemoryTrainingData eval, int labeledImages, int pseudoLabeledImages, JsonObject lineage)
     {
         Classes = classes;
         Preprocessing = preprocessing;
         Train = train;
         Eval = eval;
+        LabeledImages = labeledImages;
+        PseudoLabeledImages = pseudoLabeledImages;
         Lineage = lineage;
     }
 
@@ -43,16 +50,43 @@ internal sealed class DistillationInputs
     /// <summary>Mixed labeled + pseudo-labeled training batches.</summary>
     public DistillationData Train { get; }
 
-    /// <summary>The test split, in memory.</summary>
+    /// <summary>The evaluation split, in memory.</summary>
     public InMemoryTrainingData Eval { get; }
 
-    /// <summary>What the data derives from (dataset, objective, mix, shard sets, teachers, counts); a stage adds its own fields to a copy.</summary>
-    public JsonObject Lineage { get; }
+    /// <summary>Labeled training images.</summary>
+    public int LabeledImages { get; }
+
+    /// <summary>Pseudo-labeled training images (online: the unlabeled pool the teacher labels in the loop).</summary>
+    public int PseudoLabeledImages { get; }
 
     /// <summary>
-    /// Reads the dataset and the shards and prepares the batches. <c>evalTeacher</c> is the teacher checkpoint for the
-    /// evaluation split's KL and agreement: <c>null</c> = the shards' teacher, <c>none</c> = off.
+    /// What the data derives from (dataset, objective, mix, augmentation, shard sets, teachers and teacher mode, counts,
+    /// evaluation teacher); a stage copies it into its own lineage and adds its fields.
     /// </summary>
+    public JsonObject Lineage { get; }
+
+    /// <summary>Copies <see cref="Lineage"/>'s fields into a stage's <paramref name="lineage"/> (after its own, replacing any of the same name).</summary>
+    public void CopyLineageTo(JsonObject lineage)
+    {
+        ArgumentNullException.ThrowIfNull(lineage);
+        foreach (var (key, value) in Lineage)
+        {
+            lineage[key] = value?.DeepClone();
+        }
+    }
+
+    /// <summary>
+    /// Reads the dataset and the shards (or, with <paramref name="online"/>, no shards) and prepares the batches.
+    /// <paramref name="evalTeacher"/> is the teacher checkpoint for the evaluation split's KL and agreement: <c>null</c> =
+    /// the online teacher or else the shards' teacher, <c>none</c> = off.
+    /// </summary>
+    /// <remarks>
+    /// <c>imageOptions</c>: decoding and preprocessing of every image (QAT passes the checkpoint's own). The rest are the
+    /// distill stage's: <c>online</c> = the online teacher (null = offline, from the shards); <c>onlinePool</c> = with it,
+    /// train on the dataset's whole unlabeled pool too (<see cref="DistillOptions.OnlinePool"/>); <c>augment</c> =
+    /// MixUp / CutMix / RandAugment of the batches (null = none). <c>evalSplit</c> (default <c>test</c>) is the split
+    /// evaluated each epoch, held in memory in batches of <c>evalBatchSize</c> (default 256).
+    /// </remarks>
     /// <exception cref="InvalidInputException">A missing dataset or split, or shards that do not fit it.</exception>
     public static async Task<DistillationInputs> LoadAsync(
         ObjectStoreFactory stores,
@@ -67,68 +101,95 @@ internal sealed class DistillationInputs
         string? evalTeacher,
         TorchSharp.torch.Device device,
         ILoggerFactory loggerFactory,
+        OnlineTeacher? online = null,
+        bool onlinePool = false,
+        DistillationAugmentOptions? augment = null,
+        string evalSplit = DatasetSplits.Test,
+        int evalBatchSize = 256,
         CancellationToken cancellationToken = default)
     {
         var logger = loggerFactory.CreateLogger<DistillationInputs>();
         var dataset = stores.Open(dataOptions.Dataset);
         var (manifest, classes) = await DatasetFiles.ReadAsync(dataset, cancellationToken).ConfigureAwait(false);
         var train = manifest.Where(r => r.Split == DatasetSplits.Train).ToList();
-        var eval = manifest.Where(r => r.Split == DatasetSplits.Test).ToList();
+        var eval = manifest.Where(r => r.Split == evalSplit).ToList();
         if (eval.Count == 0)
         {
-            throw new InvalidInputException($"Dataset {dataset.Location} has no '{DatasetSplits.Test}' rows in {DatasetLayout.ManifestKey}; distillation evaluates on them.");
+            throw new InvalidInputException($"Dataset {dataset.Location} has no '{evalSplit}' rows in {DatasetLayout.ManifestKey}; distillation evaluates on them.");
         }
 
         var preprocessing = imageOptions.ToPreprocessingRecord();
         var reader = new ShardSetReader(stores, shardOptions, loggerFactory.CreateLogger<ShardSetReader>());
-        var softTargets = objective.NeedsTeacher || shardOptions.Locations.Count > 0
+        var softTargets = online is null && (objective.NeedsTeacher || shardOptions.Locations.Count > 0)
             ? await reader.ReadAsync(classes, preprocessing, cancellationToken).ConfigureAwait(false)
             : null;
         var samples = DistillationSamples.Build(dataset, train, eval, softTargets);
+        var pool = online is not null && onlinePool ? await ListPoolAsync(dataset, cancellationToken).ConfigureAwait(false) : samples.Pseudo;
         // The samples hold what training needs; the row set itself need not live through the run (async locals
         // are fields of the state machine, so it would).
         var sets = softTargets?.Sets ?? [];
         softTargets = null;
         logger.LogInformation(
             "Distilling from {Labeled} labeled images ({WithTeacher} with teacher views) and {Pseudo} pseudo-labeled images; {HeldOut} soft-targeted images of the test split left out",
-            samples.Labeled.Count, samples.LabeledWithTeacher, samples.Pseudo.Count, samples.DroppedHeldOut);
+            samples.Labeled.Count, samples.LabeledWithTeacher, pool.Count, samples.DroppedHeldOut);
 
         var caches = samples.Stores.Select(s => new ImageByteCache(s, s.Location.Kind == StorageLocationKind.LocalFolder ? null : dataOptions.CacheDirectory)).ToList();
-        var trainData = new DistillationData(caches, samples.Labeled, samples.Pseudo, classes.Count, imageOptions, dataOptions, mixOptions,
-            batchSize, (ulong)seed, loggerFactory.CreateLogger<DistillationData>());
+        var trainData = new DistillationData(caches, samples.Labeled, pool, classes.Count, imageOptions, dataOptions, mixOptions,
+            batchSize, (ulong)seed, loggerFactory.CreateLogger<DistillationData>(), onlineTeacher: online is not null, augment: augment);
         logger.LogInformation("Batches of {Batch}: {Labeled} labeled + {Pseudo} pseudo-labeled, {Steps} steps per epoch",
             batchSize, trainData.LabeledPerBatch, trainData.PseudoPerBatch, trainData.BatchesPerEpoch);
 
-        var evalSource = new StoreTrainingData(caches[0], eval, imageOptions, dataOptions, 256, training: false, (ulong)seed, loggerFactory.CreateLogger<StoreTrainingData>());
-        var evalData = await InMemoryTrainingData.LoadAsync(evalSource, 256, cancellationToken).ConfigureAwait(false);
-        var evalTeacherLocation = await AttachTeacherAsync(stores, evalData, sets, classes.Count, imageOptions.Channels, evalTeacher, device, logger, cancellationToken).ConfigureAwait(false);
+        var evalSource = new StoreTrainingData(caches[0], eval, imageOptions, dataOptions, evalBatchSize, training: false, (ulong)seed, loggerFactory.CreateLogger<StoreTrainingData>());
+        var evalData = await InMemoryTrainingData.LoadAsync(evalSource, evalBatchSize, cancellationToken).ConfigureAwait(false);
+        var evalTeacherLocation = await AttachTeacherAsync(stores, evalData, sets, online?.Source, classes.Count, imageOptions.Channels, evalTeacher, device, logger, cancellationToken).ConfigureAwait(false);
 
         var lineage = new JsonObject
         {
             ["dataset"] = dataset.Location.ToString(),
             ["objective"] = JsonSerializer.SerializeToNode(objectiveOptions, SnakeCase),
             ["mix"] = JsonSerializer.SerializeToNode(mixOptions, SnakeCase),
+            ["augment"] = augment is null ? null : JsonSerializer.SerializeToNode(augment, SnakeCase),
             ["shards"] = JsonSerializer.SerializeToNode(shardOptions, SnakeCase),
             ["shard_sets"] = JsonSerializer.SerializeToNode(sets, SnakeCase),
-            ["teachers"] = new JsonArray([.. sets.Select(s => (JsonNode?)s.TeacherId).Distinct()]),
+            ["teachers"] = online is null
+                ? new JsonArray([.. sets.Select(s => (JsonNode?)s.TeacherId).Distinct()])
+                : new JsonArray(online.Id),
+            ["teacher_mode"] = online is null ? "offline" : "online",
+            ["online_teacher"] = online is null ? null : new JsonObject { ["id"] = online.Id, ["checkpoint"] = online.Source, ["pool"] = onlinePool },
             ["labeled_images"] = samples.Labeled.Count,
-            ["labeled_with_teacher"] = samples.LabeledWithTeacher,
-            ["pseudo_labeled_images"] = samples.Pseudo.Count,
+            ["labeled_with_teacher"] = online is null ? samples.LabeledWithTeacher : samples.Labeled.Count,
+            ["pseudo_labeled_images"] = pool.Count,
             ["eval_teacher"] = evalTeacherLocation,
         };
-        return new DistillationInputs(classes, preprocessing, trainData, evalData, lineage);
+        return new DistillationInputs(classes, preprocessing, trainData, evalData, samples.Labeled.Count, pool.Count, lineage);
+    }
+
+    /// <summary>The dataset's unlabeled pool for online distillation: every object under <c>unlabeled/</c>, in key order, without a label.</summary>
+    private static async Task<IReadOnlyList<DistillationSample>> ListPoolAsync(IObjectStore dataset, CancellationToken cancellationToken)
+    {
+        var pool = new List<DistillationSample>();
+        await foreach (var item in dataset.ListAllAsync(DatasetLayout.UnlabeledPrefix, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            pool.Add(new DistillationSample(0, item.Key, -1, []));
+        }
+        if (pool.Count == 0)
+        {
+            throw new InvalidInputException(
+                $"{DistillOptions.SectionName}:{nameof(DistillOptions.OnlinePool)} is set but dataset {dataset.Location} has no images under '{DatasetLayout.UnlabeledPrefix}'.");
+        }
+        return pool;
     }
 
     /// <summary>Runs the teacher once over the evaluation images (never over training data) for the per-epoch KL and agreement.</summary>
     private static async Task<string?> AttachTeacherAsync(ObjectStoreFactory stores, InMemoryTrainingData evalData, IReadOnlyList<ShardSetInfo> sets,
-        int classes, int channels, string? evalTeacher, TorchSharp.torch.Device device, ILogger logger, CancellationToken cancellationToken)
+        string? onlineTeacher, int classes, int channels, string? evalTeacher, TorchSharp.torch.Device device, ILogger logger, CancellationToken cancellationToken)
     {
         if (string.Equals(evalTeacher, "none", StringComparison.OrdinalIgnoreCase))
         {
             return null;
         }
         var set = sets.Count > 0 ? sets[0] : null;
-        var location = evalTeacher ?? set?.TeacherSource;
+        var location = evalTeacher ?? onlineTeacher ?? set?.TeacherSource;
         if (location is null)
         {
             return null;

@@ -210,26 +210,8 @@ public sealed class EvaluateJob : JobService
         new(cache, rows, images, _dataOptions, _options.BatchSize, training: false, seed: 0, _loggerFactory.CreateLogger<StoreTrainingData>());
 
     /// <summary>The checkpoint's own preprocessing (size, channels, normalisation) with the configured decoding limits.</summary>
-    private ImageOptions ImageOptionsFor(CheckpointRecord record)
-    {
-        if (record.Preprocessing is not { } pre)
-        {
-            return _imageOptions;
-        }
-
-        return new ImageOptions
-        {
-            OutputSize = pre.Width,
-            ResizeSize = pre.Width, // as the Labeler does: the whole image scaled to the model's input
-            ResizeMode = _imageOptions.ResizeMode,
-            Channels = pre.Channels,
-            Mean = pre.Mean.Count == 0 ? [.. Enumerable.Repeat(0f, pre.Channels)] : [.. pre.Mean],
-            Std = pre.Std.Count == 0 ? [.. Enumerable.Repeat(1f, pre.Channels)] : [.. pre.Std],
-            Background = _imageOptions.Background,
-            MaxPixels = _imageOptions.MaxPixels,
-            MaxBytes = _imageOptions.MaxBytes,
-        };
-    }
+    private ImageOptions ImageOptionsFor(CheckpointRecord record) =>
+        record.Preprocessing is { } pre ? _imageOptions.ForPreprocessing(pre) : _imageOptions;
 
     private static bool SamePreprocessing(CheckpointRecord a, CheckpointRecord b) =>
         a.Preprocessing is { } x && b.Preprocessing is { } y

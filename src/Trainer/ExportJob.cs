@@ -69,7 +69,7 @@ public sealed class ExportJob : JobService
         var publishStore = OpenPublishLocation();
         // One thread count for every engine, so the latency table compares like with like.
         torch.set_num_threads(_options.Threads);
-        using var checkpoint = await LoadCheckpointAsync(_options.Checkpoint, "Export:Checkpoint", stoppingToken);
+        using var checkpoint = await CheckpointInput.LoadAsync(_options.Checkpoint, "Export:Checkpoint", torch.CPU, stoppingToken);
         var record = checkpoint.Record;
         var pre = record.Preprocessing
             ?? throw new InvalidInputException($"Checkpoint '{_options.Checkpoint}' records no preprocessing (input size), so its ONNX input shape is unknown.");
@@ -221,18 +221,6 @@ public sealed class ExportJob : JobService
         }
     }
 
-    private static async Task<Checkpoint> LoadCheckpointAsync(string path, string setting, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await CheckpointSerializer.LoadAsync(path, torch.CPU, cancellationToken);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
-        {
-            throw new InvalidInputException($"{setting} '{path}': {e.Message}", e);
-        }
-    }
-
     /// <summary>The int8 model to measure: the configured one (must exist), else model.int8.onnx in the output or beside the checkpoint.</summary>
     private string? ResolveInt8(string output)
     {
@@ -273,18 +261,7 @@ public sealed class ExportJob : JobService
         }
 
         var pre = record.Preprocessing!;
-        var images = new ImageOptions
-        {
-            OutputSize = pre.Width,
-            ResizeSize = pre.Width, // the whole image scaled to the model's input, as evaluate and the Labeler do
-            ResizeMode = _imageOptions.ResizeMode,
-            Channels = pre.Channels,
-            Mean = pre.Mean.Count == 0 ? [.. Enumerable.Repeat(0f, pre.Channels)] : [.. pre.Mean],
-            Std = pre.Std.Count == 0 ? [.. Enumerable.Repeat(1f, pre.Channels)] : [.. pre.Std],
-            Background = _imageOptions.Background,
-            MaxPixels = _imageOptions.MaxPixels,
-            MaxBytes = _imageOptions.MaxBytes,
-        };
+        var images = _imageOptions.ForPreprocessing(pre);
         var cacheDirectory = dataset.Location.Kind == StorageLocationKind.LocalFolder ? null : _dataOptions.CacheDirectory;
         var source = new StoreTrainingData(new ImageByteCache(dataset, cacheDirectory), rows, images, _dataOptions, _options.BatchSize,
             training: false, seed: 0, _loggerFactory.CreateLogger<StoreTrainingData>());
@@ -333,7 +310,7 @@ public sealed class ExportJob : JobService
             return measurer.MeasureOnnx($"{name} ({precision} ONNX Runtime)", precision, session, Path.GetFullPath(path), timing, labeled, cancellationToken).Variant;
         }
 
-        using var other = await LoadCheckpointAsync(path, "Export:Compare", cancellationToken);
+        using var other = await CheckpointInput.LoadAsync(path, "Export:Compare", torch.CPU, cancellationToken);
         var spec = other.Record.Architecture;
         if (spec.InChannels != expected.Channels || spec.NumClasses != expected.NumClasses
             || other.Record.Preprocessing is not { } pre || pre.Width != expected.Width || pre.Height != expected.Height)

@@ -74,7 +74,7 @@ public sealed class PruneJob : JobService
     {
         var device = TorchDeviceSelector.Initialize(_torchOptions);
         var inputPath = Path.GetFullPath(_options.Checkpoint);
-        using var input = await LoadCheckpointAsync(inputPath, "--checkpoint", stoppingToken);
+        using var input = await CheckpointInput.LoadAsync(inputPath, "--checkpoint", cancellationToken: stoppingToken);
         var spec = input.Record.Architecture;
         PruningLayout layout;
         try
@@ -104,7 +104,7 @@ public sealed class PruneJob : JobService
         var objective = TrainingObjectives.Create(_objectiveOptions);
         var curriculum = new DistillationCurriculum(_objectiveOptions.Curriculum);
         var inputs = await DistillationInputs.LoadAsync(_stores, objective, _objectiveOptions, _dataOptions, _shardOptions, _mixOptions, _imageOptions,
-            _loopOptions.BatchSize, _loopOptions.Seed, _options.EvalTeacher, device, _loggerFactory, stoppingToken);
+            _loopOptions.BatchSize, _loopOptions.Seed, _options.EvalTeacher, device, _loggerFactory, cancellationToken: stoppingToken);
         if (input.Record.Classes.Count > 0 && !input.Record.Classes.SequenceEqual(inputs.Classes, StringComparer.Ordinal))
         {
             throw new InvalidInputException($"Checkpoint '{inputPath}' has classes [{string.Join(", ", input.Record.Classes)}] but the dataset has [{string.Join(", ", inputs.Classes)}].");
@@ -121,10 +121,7 @@ public sealed class PruneJob : JobService
             using var start = await StartStepAsync(step, directory, parentPath, parent, stepTarget, fullCost, inputs, stoppingToken);
 
             var lineage = (JsonObject)start.Record.Training["lineage"]!.DeepClone();
-            foreach (var (key, value) in inputs.Lineage)
-            {
-                lineage[key] = value?.DeepClone();
-            }
+            inputs.CopyLineageTo(lineage);
             lineage["parent"] = Path.Combine(directory, StartName + CheckpointSerializer.RecordExtension);
             lineage["parent_sha256"] = start.Record.WeightsSha256;
             var progress = TrainingProgressLog.Create(Logger);
@@ -156,7 +153,7 @@ public sealed class PruneJob : JobService
                 parent.Metrics.GetValueOrDefault("eval_accuracy", double.NaN), result.EpochsCompleted);
         }
 
-        using (var final = await LoadCheckpointAsync(parentPath, "the last step", stoppingToken))
+        using (var final = await CheckpointInput.LoadAsync(parentPath, "the last step", cancellationToken: stoppingToken))
         {
             var finalPath = await CheckpointSerializer.SaveAsync(final.Model, final.Record, output, FinalName, stoppingToken);
             Logger.LogInformation("Pruned model {Path}: {Cost} {CostName} ({Share:P1} of {Input}), channels [{Channels}], eval accuracy {Accuracy:F4}; {Seconds:F1} s",
@@ -173,7 +170,7 @@ public sealed class PruneJob : JobService
         var startPath = Path.Combine(directory, StartName + CheckpointSerializer.RecordExtension);
         if (File.Exists(startPath))
         {
-            var existing = await LoadCheckpointAsync(startPath, "a previous run's step", cancellationToken);
+            var existing = await CheckpointInput.LoadAsync(startPath, "a previous run's step", cancellationToken: cancellationToken);
             var recorded = existing.Record.Training["lineage"]?["parent_sha256"]?.GetValue<string>();
             if (!string.Equals(recorded, parent.WeightsSha256, StringComparison.OrdinalIgnoreCase))
             {
@@ -184,7 +181,7 @@ public sealed class PruneJob : JobService
             return existing;
         }
 
-        using var source = await LoadCheckpointAsync(parentPath, "the previous step", cancellationToken);
+        using var source = await CheckpointInput.LoadAsync(parentPath, "the previous step", cancellationToken: cancellationToken);
         var layout = PruningLayouts.For(parent.Architecture);
         var scores = ChannelPruner.Score(source.Model, layout, _options.CriterionValue);
         var (ratio, keep) = ChannelPruner.SelectForCost(layout, scores, _options.ScopeValue, Cost, target);
@@ -243,15 +240,4 @@ public sealed class PruneJob : JobService
             : ModelComplexity.Macs(model, _imageOptions.Channels, _imageOptions.OutputSize, _imageOptions.OutputSize);
     }
 
-    private static async Task<Checkpoint> LoadCheckpointAsync(string path, string what, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await CheckpointSerializer.LoadAsync(path, cancellationToken: cancellationToken);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
-        {
-            throw new InvalidInputException($"Checkpoint '{path}' ({what}) cannot be loaded: {e.Message}", e);
-        }
-    }
 }

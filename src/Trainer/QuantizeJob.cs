@@ -91,7 +91,7 @@ public sealed class QuantizeJob : JobService
         {
             TorchDeviceSelector.Initialize(_torchOptions);
         }
-        using var checkpoint = await LoadCheckpointAsync(_options.Checkpoint, stoppingToken);
+        using var checkpoint = await CheckpointInput.LoadAsync(_options.Checkpoint, "Quantize:Checkpoint", cancellationToken: stoppingToken);
         checkpoint.Model.eval();
         var record = checkpoint.Record;
         var pre = record.Preprocessing
@@ -132,7 +132,7 @@ public sealed class QuantizeJob : JobService
         }
 
         var cache = new ImageByteCache(dataset, dataset.Location.Kind == StorageLocationKind.LocalFolder ? null : _dataOptions.CacheDirectory);
-        var images = ImageOptionsFor(pre);
+        var images = _imageOptions.ForPreprocessing(pre);
         var calibration = DataFor(cache, calibrationRows, images);
         Logger.LogInformation(
             "Quantizing {Checkpoint} ({Architecture}): {Layers} Conv/Gemm layers, {Tensors} calibrated activations; {Method} calibration on {Images} '{Split}' images of {Dataset}",
@@ -145,7 +145,7 @@ public sealed class QuantizeJob : JobService
         JsonObject? qatReport = null;
         if (qat)
         {
-            var trained = await TrainQatAsync(checkpoint, dataset, manifest, classes, images, plan, ranges, exportOptions, output, stoppingToken);
+            var trained = await TrainQatAsync(checkpoint, images, plan, ranges, exportOptions, output, stoppingToken);
             if (trained is null)
             {
                 return ExitCodes.Interrupted;
@@ -226,8 +226,7 @@ public sealed class QuantizeJob : JobService
     /// interrupted (progress is saved under <c>qat/</c>; a rerun resumes, with the ranges started again from the calibration).
     /// </summary>
     private async Task<(ModelProto Int8, QdqPlan Plan, Dictionary<string, ActivationRange> Ranges, JsonObject Report)?> TrainQatAsync(
-        Checkpoint checkpoint, IObjectStore dataset, List<LabelRecord> manifest, IReadOnlyList<string> classes, ImageOptions images,
-        QdqPlan plan, Dictionary<string, ActivationRange> ranges, OnnxExportOptions exportOptions, string output, CancellationToken cancellationToken)
+        Checkpoint checkpoint, ImageOptions images, QdqPlan plan, Dictionary<string, ActivationRange> ranges, OnnxExportOptions exportOptions, string output, CancellationToken cancellationToken)
     {
         var record = checkpoint.Record;
         if (!string.Equals(record.Architecture.Name, "convnet", StringComparison.OrdinalIgnoreCase))
@@ -238,22 +237,11 @@ public sealed class QuantizeJob : JobService
         var objective = TrainingObjectives.Create(_objectiveOptions);
         var curriculum = new DistillationCurriculum(_objectiveOptions.Curriculum);
         var preprocessing = record.Preprocessing!;
-        // The distill stage's data path: committed soft targets re-thresholded at load, labeled + pseudo-labeled batches.
-        var reader = new ShardSetReader(_stores, _shardOptions, _loggerFactory.CreateLogger<ShardSetReader>());
-        var softTargets = objective.NeedsTeacher || _shardOptions.Locations.Count > 0
-            ? await reader.ReadAsync(classes, preprocessing, cancellationToken)
-            : null;
-        var train = manifest.Where(r => r.Split == DatasetSplits.Train).ToList();
-        var eval = manifest.Where(r => r.Split == _options.EvalSplit).ToList();
-        var samples = DistillationSamples.Build(dataset, train, eval, softTargets);
-        var sets = softTargets?.Sets ?? [];
-        softTargets = null;
-        var caches = samples.Stores.Select(s => new ImageByteCache(s, s.Location.Kind == StorageLocationKind.LocalFolder ? null : _dataOptions.CacheDirectory)).ToList();
-        var seed = (ulong)_loopOptions.Seed;
-        var trainData = new DistillationData(caches, samples.Labeled, samples.Pseudo, classes.Count, images, _dataOptions, _mixOptions,
-            _loopOptions.BatchSize, seed, _loggerFactory.CreateLogger<DistillationData>());
-        var evalSource = new StoreTrainingData(caches[0], eval, images, _dataOptions, _options.BatchSize, training: false, seed, _loggerFactory.CreateLogger<StoreTrainingData>());
-        var evalData = await InMemoryTrainingData.LoadAsync(evalSource, _options.BatchSize, cancellationToken);
+        // The distill stage's data path (offline: committed soft targets re-thresholded at load, labeled + pseudo-labeled
+        // batches), through the checkpoint's own preprocessing; evaluated on Quantize:EvalSplit without a teacher.
+        var inputs = await DistillationInputs.LoadAsync(_stores, objective, _objectiveOptions, _dataOptions, _shardOptions, _mixOptions, images,
+            _loopOptions.BatchSize, _loopOptions.Seed, evalTeacher: "none", TorchSharp.torch.CPU, _loggerFactory,
+            evalSplit: _options.EvalSplit, evalBatchSize: _options.BatchSize, cancellationToken: cancellationToken);
 
         using var model = new QatConvNet(checkpoint.Model, [.. plan.Calibrated.Select(t => ranges[t])], _options.RangeMomentum);
         var parent = new JsonObject
@@ -265,27 +253,22 @@ public sealed class QuantizeJob : JobService
         {
             ["stage"] = "qat",
             ["parent"] = parent,
-            ["dataset"] = dataset.Location.ToString(),
             ["initial_ranges"] = _options.Calibration,
             ["range_momentum"] = _options.RangeMomentum,
-            ["objective"] = JsonSerializer.SerializeToNode(_objectiveOptions, SnakeCase),
-            ["mix"] = JsonSerializer.SerializeToNode(_mixOptions, SnakeCase),
-            ["shards"] = JsonSerializer.SerializeToNode(_shardOptions, SnakeCase),
-            ["shard_sets"] = JsonSerializer.SerializeToNode(sets, SnakeCase),
-            ["teachers"] = new JsonArray([.. sets.Select(s => (JsonNode?)s.TeacherId).Distinct()]),
         };
+        inputs.CopyLineageTo(lineage);
         var qatOutput = Path.Combine(output, "qat");
         Logger.LogInformation(
             "Quantization-aware training: {Labeled} labeled + {Pseudo} pseudo-labeled images, objective {Objective}, {Epochs} epochs -> {Output}",
-            samples.Labeled.Count, samples.Pseudo.Count, objective.Name, _loopOptions.Epochs, qatOutput);
+            inputs.LabeledImages, inputs.PseudoLabeledImages, objective.Name, _loopOptions.Epochs, qatOutput);
         var progress = TrainingProgressLog.Create(Logger);
         var loop = new TrainingLoop(_loopOptions, objective, TorchSharp.torch.CPU, progress, _loggerFactory.CreateLogger<TrainingLoop>());
         var result = await loop.RunAsync(
             new TrainingSetup
             {
                 Architecture = record.Architecture,
-                Train = trainData,
-                Eval = evalData,
+                Train = inputs.Train,
+                Eval = inputs.Eval,
                 OutputDirectory = qatOutput,
                 Classes = record.Classes,
                 Preprocessing = preprocessing,
@@ -343,18 +326,6 @@ public sealed class QuantizeJob : JobService
         return (int8, trainedPlan, learned, report);
     }
 
-    /// <exception cref="InvalidInputException">The checkpoint is missing or unreadable (exit 2, naming it).</exception>
-    internal static async Task<Checkpoint> LoadCheckpointAsync(string path, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await CheckpointSerializer.LoadAsync(path, cancellationToken: cancellationToken);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
-        {
-            throw new InvalidInputException($"Checkpoint '{path}' (Quantize:Checkpoint) cannot be loaded: {e.Message}", e);
-        }
-    }
 
     private static JsonObject Summary(ClassificationMetrics metrics, long bytes) => new()
     {
@@ -379,18 +350,4 @@ public sealed class QuantizeJob : JobService
 
     private StoreTrainingData DataFor(ImageByteCache cache, IReadOnlyList<LabelRecord> rows, ImageOptions images) =>
         new(cache, rows, images, _dataOptions, _options.BatchSize, training: false, seed: 0, _loggerFactory.CreateLogger<StoreTrainingData>());
-
-    /// <summary>The checkpoint's own preprocessing (size, channels, normalisation) with the configured decoding limits, as <c>evaluate</c> does.</summary>
-    private ImageOptions ImageOptionsFor(PreprocessingRecord pre) => new()
-    {
-        OutputSize = pre.Width,
-        ResizeSize = pre.Width,
-        ResizeMode = _imageOptions.ResizeMode,
-        Channels = pre.Channels,
-        Mean = pre.Mean.Count == 0 ? [.. Enumerable.Repeat(0f, pre.Channels)] : [.. pre.Mean],
-        Std = pre.Std.Count == 0 ? [.. Enumerable.Repeat(1f, pre.Channels)] : [.. pre.Std],
-        Background = _imageOptions.Background,
-        MaxPixels = _imageOptions.MaxPixels,
-        MaxBytes = _imageOptions.MaxBytes,
-    };
 }

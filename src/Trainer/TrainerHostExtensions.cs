@@ -23,12 +23,9 @@ public static class TrainerHostExtensions
         builder.AddValidatedOptions<DistillOptions>(DistillOptions.SectionName);
         // The loop's settings (epochs, batch size, optimizer, ...) sit in the same section as the stage's own.
         builder.AddValidatedOptions<TrainingLoopOptions>(DistillOptions.SectionName);
-        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
-        builder.AddValidatedOptions<ObjectiveOptions>(ObjectiveOptions.SectionName);
+        builder.AddDistillationDataOptions();
         // The representation-KD terms are subsections of the objective's section (Trainer:Objective:Hint, ...).
         builder.AddValidatedOptions<RepresentationOptions>(ObjectiveOptions.SectionName);
-        builder.AddValidatedOptions<ShardSelectionOptions>(ShardSelectionOptions.SectionName);
-        builder.AddValidatedOptions<DistillationMixOptions>(DistillationMixOptions.SectionName);
         builder.AddValidatedOptions<DistillationAugmentOptions>(DistillationAugmentOptions.SectionName);
         builder.Services.AddHostedService<DistillJob>();
         return builder;
@@ -49,10 +46,7 @@ public static class TrainerHostExtensions
         builder.AddValidatedOptions<PruneOptions>(PruneOptions.SectionName);
         // The fine-tune's loop settings sit in the stage's section; its data and objective are the distill stage's.
         builder.AddValidatedOptions<TrainingLoopOptions>(PruneOptions.SectionName);
-        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
-        builder.AddValidatedOptions<ObjectiveOptions>(ObjectiveOptions.SectionName);
-        builder.AddValidatedOptions<ShardSelectionOptions>(ShardSelectionOptions.SectionName);
-        builder.AddValidatedOptions<DistillationMixOptions>(DistillationMixOptions.SectionName);
+        builder.AddDistillationDataOptions();
         builder.Services.AddHostedService<PruneJob>();
         return builder;
     }
@@ -87,12 +81,9 @@ public static class TrainerHostExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddValidatedOptions<QuantizeOptions>(QuantizeOptions.SectionName);
-        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
-        // QAT: its own loop settings, and the distill stage's objective, shards and batch mixing.
+        // QAT: its own loop settings, and the distill stage's data, objective, shards and batch mixing.
         builder.AddValidatedOptions<TrainingLoopOptions>(QuantizeOptions.QatSectionName);
-        builder.AddValidatedOptions<ObjectiveOptions>(ObjectiveOptions.SectionName);
-        builder.AddValidatedOptions<ShardSelectionOptions>(ShardSelectionOptions.SectionName);
-        builder.AddValidatedOptions<DistillationMixOptions>(DistillationMixOptions.SectionName);
+        builder.AddDistillationDataOptions();
         builder.Services.AddHostedService<QuantizeJob>();
         return builder;
     }
@@ -104,6 +95,15 @@ public static class TrainerHostExtensions
         builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
         builder.Services.AddHostedService<ExportJob>();
         return builder;
+    }
+
+    /// <summary>The settings <see cref="DistillationInputs"/> reads: the data, objective, shard selection and batch mix (distill, prune, QAT).</summary>
+    private static void AddDistillationDataOptions(this HostApplicationBuilder builder)
+    {
+        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
+        builder.AddValidatedOptions<ObjectiveOptions>(ObjectiveOptions.SectionName);
+        builder.AddValidatedOptions<ShardSelectionOptions>(ShardSelectionOptions.SectionName);
+        builder.AddValidatedOptions<DistillationMixOptions>(DistillationMixOptions.SectionName);
     }
 
     private static void AddValidatedOptions<TOptions>(this HostApplicationBuilder builder, string section)

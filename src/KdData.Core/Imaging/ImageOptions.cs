@@ -71,6 +71,29 @@ public sealed class ImageOptions : IValidatableObject
     public IReadOnlyList<float> GetEffectiveStd() =>
         Std ?? (Channels == 3 ? ImageNetStd : [0.226f]);
 
+    /// <summary>
+    /// The images a checkpoint expects: its recorded preprocessing (size, channels, normalisation; an empty mean or std
+    /// is 0 or 1 per channel) with this instance's decoding settings (resize mode, background, limits). The whole
+    /// image is scaled to the model's input (<see cref="ResizeSize"/> = <see cref="OutputSize"/>), as the Labeler does;
+    /// evaluate, export and quantize read a checkpoint's images this way.
+    /// </summary>
+    public ImageOptions ForPreprocessing(Models.PreprocessingRecord preprocessing)
+    {
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        return new ImageOptions
+        {
+            OutputSize = preprocessing.Width,
+            ResizeSize = preprocessing.Width,
+            ResizeMode = ResizeMode,
+            Channels = preprocessing.Channels,
+            Mean = preprocessing.Mean.Count == 0 ? [.. Enumerable.Repeat(0f, preprocessing.Channels)] : [.. preprocessing.Mean],
+            Std = preprocessing.Std.Count == 0 ? [.. Enumerable.Repeat(1f, preprocessing.Channels)] : [.. preprocessing.Std],
+            Background = Background,
+            MaxPixels = MaxPixels,
+            MaxBytes = MaxBytes,
+        };
+    }
+
     /// <summary>What a checkpoint records of this preprocessing: the input a model trained on it expects.</summary>
     public Models.PreprocessingRecord ToPreprocessingRecord() => new()
     {

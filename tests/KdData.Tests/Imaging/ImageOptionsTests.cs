@@ -69,4 +69,21 @@ public sealed class ImageOptionsTests
         Assert.Equal(1_000_000, options.MaxPixels);
         Assert.Empty(Validate(options));
     }
+
+    [Fact]
+    public void ForPreprocessing_CheckpointRecord_TakesItsInputAndKeepsTheDecodingSettings()
+    {
+        var configured = new ImageOptions { ResizeMode = ResizeMode.Stretch, Background = "#000000", MaxPixels = 1_000_000, MaxBytes = 4096 };
+
+        var recorded = configured.ForPreprocessing(new KdData.Models.PreprocessingRecord { Width = 28, Height = 28, Channels = 1, Mean = [0.5f], Std = [0.25f] });
+        var unnormalised = configured.ForPreprocessing(new KdData.Models.PreprocessingRecord { Width = 32, Height = 32, Channels = 3 });
+
+        Assert.Equal((28, 28, 1), (recorded.OutputSize, recorded.ResizeSize, recorded.Channels));
+        Assert.Equal([0.5f], recorded.GetEffectiveMean());
+        Assert.Equal([0.25f], recorded.GetEffectiveStd());
+        Assert.Equal((ResizeMode.Stretch, "#000000", 1_000_000L, 4096L), (recorded.ResizeMode, recorded.Background, recorded.MaxPixels, recorded.MaxBytes));
+        Assert.Equal([0f, 0f, 0f], unnormalised.GetEffectiveMean());
+        Assert.Equal([1f, 1f, 1f], unnormalised.GetEffectiveStd());
+        Assert.Empty(Validate(recorded));
+    }
 }

@@ -1,0 +1,39 @@
+# shellcheck shell=bash disable=SC2154,SC2034 # root is the caller's; bin, trainer and labeler are for the caller
+# Shared by the resumable bench scripts; sourced after they `cd` to the repository root and set $root.
+
+# step NAME COMMAND...: runs COMMAND once. A finished step leaves $root/NAME.done (its seconds) and is skipped on the
+# next run; the output is appended to $root/NAME.log; a failure stops the script with the command's exit code (rerun
+# to resume). After a finished step the script's `table` function, when it has one, rebuilds its table.
+step() {
+  local name=$1; shift
+  if [ -f "$root/$name.done" ]; then echo "== $name: done"; return 0; fi
+  echo "== $name: $*"
+  local start=$SECONDS
+  "$@" 2>&1 | tee -a "$root/$name.log"
+  local rc=${PIPESTATUS[0]}
+  if [ "$rc" -ne 0 ]; then echo "== $name failed (exit $rc); rerun to resume" >&2; exit "$rc"; fi
+  echo $((SECONDS - start)) > "$root/$name.done"
+  if declare -F table >/dev/null; then table; fi
+}
+
+# readme_table MARKER FILE: puts FILE in README.md between the lines <!-- MARKER:start --> and <!-- MARKER:end -->.
+readme_table() {
+  awk -v table="$2" -v start="<!-- $1:start -->" -v end="<!-- $1:end -->" '
+    index($0, end) { while ((getline line < table) > 0) print line; skip = 0 }
+    !skip { print }
+    index($0, start) { skip = 1 }
+  ' README.md > README.md.tmp && mv README.md.tmp README.md
+}
+
+# private_bins ROOT [labeler]: a private Release build of the Trainer (and with `labeler` the Labeler) in
+# ROOT/bin-<revision>, so rebuilding the working tree never changes a running step (the same revision builds the same
+# files, so the scripts share it). Sets bin, trainer=(dotnet .../kddata-trainer.dll) and, with `labeler`, labeler=(...).
+private_bins() {
+  bin="$1/bin-$(git rev-parse --short HEAD)"
+  [ -f "$bin/trainer/kddata-trainer.dll" ] || dotnet build src/Trainer -c Release -v q -nologo -o "$bin/trainer"
+  trainer=(dotnet "$bin/trainer/kddata-trainer.dll")
+  if [ "${2:-}" = labeler ]; then
+    [ -f "$bin/labeler/kddata-labeler.dll" ] || dotnet build src/Labeler -c Release -v q -nologo -o "$bin/labeler"
+    labeler=(dotnet "$bin/labeler/kddata-labeler.dll")
+  fi
+}
