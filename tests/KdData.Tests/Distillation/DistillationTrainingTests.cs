@@ -1,12 +1,14 @@
 using KdData.Distillation;
 using KdData.Models;
 using KdData.Objectives;
+using KdData.Tests.Infrastructure;
 using KdData.Tests.Models;
 using KdData.Training;
 
 namespace KdData.Tests.Distillation;
 
 /// <summary>End-to-end: offline KD from the Labeler's real shards through the real data path and loop.</summary>
+[Collection(TorchGeneratorTestGroup.Name)]
 public sealed class DistillationTrainingTests(SampleDistillation sample) : IClassFixture<SampleDistillation>
 {
     private static readonly TrainingDataOptions Pipeline = new() { DecodeWorkers = 2, ChannelCapacity = 64, PrefetchBatches = 4, CropPadding = 2 };

@@ -1,5 +1,6 @@
 using KdData.Models;
 using KdData.Objectives;
+using KdData.Tests.Infrastructure;
 using KdData.Tests.Models;
 using KdData.Training;
 using static TorchSharp.torch;
@@ -46,6 +47,7 @@ public sealed class QuadrantTrainingRun : IAsyncLifetime, IDisposable
     public void Dispose() => _directory.Dispose();
 }
 
+[Collection(TorchGeneratorTestGroup.Name)]
 public sealed class TrainingLoopTests(QuadrantTrainingRun run) : IClassFixture<QuadrantTrainingRun>
 {
     [Fact]
