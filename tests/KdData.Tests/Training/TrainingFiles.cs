@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using KdData.Models;
+using static TorchSharp.torch;
 
 namespace KdData.Tests.Training;
 
@@ -13,4 +15,17 @@ internal static class TrainingFiles
 
     public static JsonNode Record(string directory, string name) =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(directory, name + ".json")))!;
+
+    /// <summary>Largest absolute difference between any two corresponding weights or buffers of two saved checkpoints.</summary>
+    public static double MaxWeightDifference(string directoryA, string directoryB, string name)
+    {
+        using var a = Load(directoryA, name);
+        using var b = Load(directoryB, name);
+        using var scope = NewDisposeScope();
+        var other = b.Model.state_dict();
+        return a.Model.state_dict().Max(kv => (kv.Value.to_type(ScalarType.Float64) - other[kv.Key].to_type(ScalarType.Float64)).abs().max().item<double>());
+    }
+
+    private static Checkpoint Load(string directory, string name) =>
+        CheckpointSerializer.Decode(File.ReadAllBytes(Path.Combine(directory, name + ".safetensors")), File.ReadAllBytes(Path.Combine(directory, name + ".json")));
 }

@@ -200,9 +200,10 @@ public sealed class TrainingLoopTests(QuadrantTrainingRun run) : IClassFixture<Q
             Assert.Equal(expected[i].GetProperty("eval_loss").GetDouble(), actual[i].GetProperty("eval_loss").GetDouble(), 5);
             Assert.Equal(expected[i].GetProperty("eval_accuracy").GetDouble(), actual[i].GetProperty("eval_accuracy").GetDouble(), 9);
         }
-        Assert.Equal(
-            TrainingFiles.Record(straight.Path, "last")["weights_sha256"]!.GetValue<string>(),
-            TrainingFiles.Record(resumed.Path, "last")["weights_sha256"]!.GetValue<string>());
+        // Alone the two runs are bit-identical (same SHA-256); under a loaded machine the last bits of a few weights
+        // have differed once in a full-suite run (multi-threaded CPU kernels may sum in another order), so the test
+        // asserts what a resume promises: the same weights up to float rounding, far below any training step's change.
+        Assert.True(TrainingFiles.MaxWeightDifference(straight.Path, resumed.Path, "last") < 1e-5);
     }
 
     [Fact]
