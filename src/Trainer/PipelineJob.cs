@@ -56,9 +56,7 @@ public sealed class PipelineJob : JobService
 
     protected override async Task<int> RunJobAsync(CancellationToken stoppingToken)
     {
-        // Bad input stops here, before any stage runs or any folder is made.
-        await CheckDatasetAsync(stoppingToken);
-        var given = _options.StartsFromCheckpoint ? await GivenStudentAsync(stoppingToken) : null;
+        var given = await CheckInputsAsync(_stores, _options, _dataOptions, stoppingToken);
 
         var output = Path.GetFullPath(_options.Output);
         Directory.CreateDirectory(output);
@@ -343,27 +341,32 @@ public sealed class PipelineJob : JobService
         Outputs = outputs,
     };
 
-    private async Task CheckDatasetAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks the pipeline's own inputs before any stage runs or any folder is made: the dataset (its manifest and class
+    /// names) and, when the distill stage is skipped, the student's checkpoint record, which is returned as that stage's result.
+    /// </summary>
+    /// <exception cref="InvalidInputException">An input is missing or unreadable (exit 2, naming it).</exception>
+    internal static async Task<PipelineStageResult?> CheckInputsAsync(ObjectStoreFactory stores, PipelineOptions options, TrainingDataOptions data, CancellationToken cancellationToken = default)
     {
         IObjectStore dataset;
         try
         {
-            dataset = _stores.Open(_dataOptions.Dataset);
+            dataset = stores.Open(data.Dataset);
         }
         catch (InvalidStorageLocationException e)
         {
-            throw new InvalidInputException($"Trainer:Data:Dataset (--dataset) '{_dataOptions.Dataset}': {e.Message}", e);
+            throw new InvalidInputException($"Trainer:Data:Dataset (--dataset) '{data.Dataset}': {e.Message}", e);
         }
         await DatasetFiles.ReadAsync(dataset, cancellationToken);
-    }
+        if (!options.StartsFromCheckpoint)
+        {
+            return null;
+        }
 
-    /// <summary>The student given with <c>--skip-distill --checkpoint</c>, checked to be a loadable record.</summary>
-    private async Task<PipelineStageResult> GivenStudentAsync(CancellationToken cancellationToken)
-    {
-        var path = Path.GetFullPath(_options.Checkpoint!);
+        var path = Path.GetFullPath(options.Checkpoint!);
         if (!File.Exists(path))
         {
-            throw new InvalidInputException($"{PipelineOptions.SectionName}:Checkpoint (--checkpoint): checkpoint record '{_options.Checkpoint}' does not exist.");
+            throw new InvalidInputException($"{PipelineOptions.SectionName}:Checkpoint (--checkpoint): checkpoint record '{options.Checkpoint}' does not exist.");
         }
         try
         {
@@ -371,7 +374,7 @@ public sealed class PipelineJob : JobService
         }
         catch (Exception e) when (e is InvalidDataException or System.Text.Json.JsonException or ArgumentException)
         {
-            throw new InvalidInputException($"{PipelineOptions.SectionName}:Checkpoint (--checkpoint): '{_options.Checkpoint}' is not a checkpoint record: {e.Message}", e);
+            throw new InvalidInputException($"{PipelineOptions.SectionName}:Checkpoint (--checkpoint): '{options.Checkpoint}' is not a checkpoint record: {e.Message}", e);
         }
         return new PipelineStageResult
         {
