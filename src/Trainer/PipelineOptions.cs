@@ -33,9 +33,9 @@ public sealed class PipelineOptions : IValidatableObject
     /// <summary>Whether the distill stage is replaced by <see cref="Checkpoint"/>.</summary>
     public bool StartsFromCheckpoint => SkipDistill || !string.IsNullOrWhiteSpace(Checkpoint);
 
-    /// <summary>Distillation epochs (sets <c>Trainer:Distill:Epochs</c>). Default 10 (the sample's size; the stage's own default is 30).</summary>
+    /// <summary>Distillation epochs (sets <c>Trainer:Distill:Epochs</c>). Default 20 (the sample's size; the stage's own default is 30).</summary>
     [Range(1, 10_000)]
-    public int Epochs { get; set; } = 10;
+    public int Epochs { get; set; } = 20;
 
     /// <summary>Prune target: share of the student's MACs per image, in (0, 1] (sets <c>Trainer:Prune:TargetMacs</c>). Default 0.5.</summary>
     [Range(1e-6, 1.0)]
@@ -45,9 +45,9 @@ public sealed class PipelineOptions : IValidatableObject
     [Range(1, 20)]
     public int PruneSteps { get; set; } = 2;
 
-    /// <summary>KD fine-tune epochs after each prune step (sets <c>Trainer:Prune:Epochs</c>). Default 2.</summary>
+    /// <summary>KD fine-tune epochs after each prune step (sets <c>Trainer:Prune:Epochs</c>). Default 3.</summary>
     [Range(1, 10_000)]
-    public int FineTuneEpochs { get; set; } = 2;
+    public int FineTuneEpochs { get; set; } = 3;
 
     /// <summary>
     /// Also run quantization-aware training with KD (convnet students) into <c>3-quantize/qat/</c>; its int8 model is
