@@ -103,6 +103,19 @@ public sealed class PipelineJobTests(SampleDistillation sample) : IClassFixture<
         Assert.Equal(manifest.Stages.Take(3).Select(s => s.FinishedAt), rerun.Stages.Take(3).Select(s => s.FinishedAt));
         Assert.True(rerun.Stages[3].FinishedAt > manifest.Stages[3].FinishedAt);
 
+        // A run stopped inside quantize (pipeline.json records distill and prune only; 3-quantize/ is half written)
+        // resumes there: distill and prune are not rerun, quantize and export finish.
+        await (rerun with { Stages = [.. rerun.Stages.Take(2)] }).WriteAsync(output);
+        File.Delete(Path.Combine(qat, "qat.json"));
+        Assert.Equal(ExitCodes.Success, await RunAsync(args));
+        var resumed = await PipelineManifest.ReadAsync(output);
+        Assert.Equal(["distill", "prune", "quantize", "export"], resumed.Stages.Select(s => s.Stage));
+        Assert.True(File.Exists(Path.Combine(qat, "qat.json")));
+        Assert.Equal(
+            before.Where(f => f.Key.StartsWith("1-distill", StringComparison.Ordinal) || f.Key.StartsWith("2-prune", StringComparison.Ordinal)),
+            Snapshot(output).Where(f => f.Key.StartsWith("1-distill", StringComparison.Ordinal) || f.Key.StartsWith("2-prune", StringComparison.Ordinal)));
+        rerun = resumed;
+
         // A changed pipeline setting redoes that stage and the ones after it, not the ones before.
         Assert.Equal(ExitCodes.Success, await RunAsync([.. args[..^2], "--qat", "false"]));
         var ptqOnly = await PipelineManifest.ReadAsync(output);
