@@ -82,15 +82,15 @@ report=$out/report.md
   jq -r '.variants[] | "| \(.name) | \(if .accuracy then (.accuracy * 10000 | round / 100 | tostring) + " %" else "-" end) | \(.file_bytes) | \((.latency[] | select(.batch == 1) | .p50_ms) // "-") | \((.latency[] | select(.batch == 1) | .p95_ms) // "-") | \((.latency[] | select(.batch == 64) | .p50_ms) // "-") |"' "$export_json"
   echo
   echo "Machine: $(jq -r '.machine' "$export_json"); $(jq -r '.threads' "$export_json") thread(s) per engine; $(jq -r '.data.listed // "?"' "$export_json") test images."
-  v() { jq -r --arg n "$1" "[.variants[] | select($2)] | first | $3" "$export_json"; }
-  student_acc=$(v "" '.engine == "torchsharp" and .name != "fp32 TorchSharp"' '.accuracy')
-  pruned_acc=$(v "" '.name == "fp32 TorchSharp"' '.accuracy')
-  onnx_acc=$(v "" '.name == "fp32 ONNX Runtime"' '.accuracy')
-  int8_acc=$(v "" '.name == "int8 ONNX Runtime"' '.accuracy')
-  onnx_bytes=$(v "" '.name == "fp32 ONNX Runtime"' '.file_bytes')
-  int8_bytes=$(v "" '.name == "int8 ONNX Runtime"' '.file_bytes')
-  torch_p50=$(v "" '.name == "fp32 TorchSharp"' '.latency[] | select(.batch == 1) | .p50_ms')
-  int8_p50=$(v "" '.name == "int8 ONNX Runtime"' '.latency[] | select(.batch == 1) | .p50_ms')
+  v() { jq -r "[.variants[] | select($1)] | first | $2" "$export_json"; }
+  student_acc=$(v '.engine == "torchsharp" and (.name | startswith("pruned") | not)' '.accuracy')
+  pruned_acc=$(v '.name == "pruned fp32 TorchSharp"' '.accuracy')
+  onnx_acc=$(v '.name == "pruned fp32 ONNX Runtime"' '.accuracy')
+  int8_acc=$(v '.name | startswith("pruned int8")' '.accuracy')
+  onnx_bytes=$(v '.name == "pruned fp32 ONNX Runtime"' '.file_bytes')
+  int8_bytes=$(v '.name | startswith("pruned int8")' '.file_bytes')
+  torch_p50=$(v '.name == "pruned fp32 TorchSharp"' '.latency[] | select(.batch == 1) | .p50_ms')
+  int8_p50=$(v '.name | startswith("pruned int8")' '.latency[] | select(.batch == 1) | .p50_ms')
   macs=$(jq '.training.lineage.cost_after / .training.lineage.input_cost' "$pruned")
   prune_drop=$(jq -n "($student_acc - $pruned_acc) * 100")
   int8_drop=$(jq -n "($onnx_acc - $int8_acc) * 100")

@@ -295,6 +295,8 @@ public sealed class PipelineJob : JobService
             ["Export:Dataset"] = _dataOptions.Dataset,
             ["Export:Int8Model"] = int8,
             ["Export:Compare"] = string.Join(",", compare),
+            ["Export:VariantPrefix"] = "pruned",
+            ["Export:Int8Label"] = outputs.ContainsKey("qat_int8") ? "int8 QAT" : "int8 PTQ",
             ["Export:Iterations"] = Invariant(_options.Iterations),
         };
     }
