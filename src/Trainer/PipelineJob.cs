@@ -110,14 +110,13 @@ public sealed class PipelineJob : JobService
         return ExitCodes.Success;
     }
 
-    private delegate Task<(int Code, PipelineStageResult? Result)> StageBody(string folder, PipelineStageResult? input, CancellationToken cancellationToken);
-
     /// <summary>
     /// Runs one stage unless <paramref name="manifest"/> says it finished on this same input, then records it in
     /// <c>pipeline.json</c>. Returns the stage's result, or no result and the exit code of a stage that stopped early.
     /// </summary>
     private async Task<(int Code, PipelineStageResult? Result)> StageAsync(
-        PipelineManifest manifest, string output, string stage, string folderName, PipelineStageResult? input, Dictionary<string, string?> settings, StageBody body,
+        PipelineManifest manifest, string output, string stage, string folderName, PipelineStageResult? input, Dictionary<string, string?> settings,
+        Func<string, PipelineStageResult?, CancellationToken, Task<(int Code, PipelineStageResult? Result)>> body,
         CancellationToken cancellationToken)
     {
         var folder = Path.Combine(output, folderName);
