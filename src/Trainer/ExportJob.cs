@@ -137,14 +137,14 @@ public sealed class ExportJob : JobService
 
         var measurer = new VariantMeasurer(_options.Measure, batchSizes, _options.Warmup, _options.Iterations, _options.BatchSize, _options.CalibrationBins);
         var variants = new List<ExportVariant>();
-        var (torchVariant, _) = await measurer.MeasureTorchAsync("fp32 TorchSharp", model, weightsPath, timing, labeled, stoppingToken);
+        var (torchVariant, _) = await measurer.MeasureTorchAsync(VariantName("fp32 TorchSharp"), model, weightsPath, timing, labeled, stoppingToken);
         variants.Add(torchVariant);
-        var (onnxVariant, onnxMetrics) = measurer.MeasureOnnx("fp32 ONNX Runtime", "fp32", session, onnxPath, timing, labeled, stoppingToken);
+        var (onnxVariant, onnxMetrics) = measurer.MeasureOnnx(VariantName("fp32 ONNX Runtime"), "fp32", session, onnxPath, timing, labeled, stoppingToken);
         variants.Add(onnxVariant);
         if (int8Path is not null)
         {
             using var int8 = OpenSession(int8Path, "Export:Int8Model", exportOptions);
-            variants.Add(measurer.MeasureOnnx("int8 ONNX Runtime", "int8", int8, int8Path, timing, labeled, stoppingToken).Variant);
+            variants.Add(measurer.MeasureOnnx(VariantName($"{_options.Int8Label} ONNX Runtime"), "int8", int8, int8Path, timing, labeled, stoppingToken).Variant);
         }
         foreach (var path in compare)
         {
@@ -203,6 +203,9 @@ public sealed class ExportJob : JobService
         }
         return ExitCodes.Success;
     }
+
+    /// <summary>The exported model's variant name with <see cref="ExportOptions.VariantPrefix"/> before it.</summary>
+    private string VariantName(string name) => string.IsNullOrWhiteSpace(_options.VariantPrefix) ? name : $"{_options.VariantPrefix.Trim()} {name}";
 
     /// <summary>The store to publish to, checked before any work; null when not publishing.</summary>
     private IObjectStore? OpenPublishLocation()

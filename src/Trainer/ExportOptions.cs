@@ -62,6 +62,16 @@ public sealed class ExportOptions
     /// </summary>
     public string? Compare { get; set; }
 
+    /// <summary>
+    /// Words put before the exported model's variant names in the table and charts, e.g. <c>pruned</c> -> "pruned fp32
+    /// TorchSharp" (the pipeline names the stage so the charts tell the student, pruned and int8 points apart). Default none.
+    /// </summary>
+    public string? VariantPrefix { get; set; }
+
+    /// <summary>Precision word of the int8 variant's name, e.g. <c>int8 QAT</c> -> "int8 QAT ONNX Runtime". Default <c>int8</c>.</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string Int8Label { get; set; } = "int8";
+
     /// <summary>Largest allowed |ONNX - TorchSharp| logit difference; a larger one fails the export (exit 1). Default 1e-4.</summary>
     [Range(0.0, 1.0)]
     public double ParityTolerance { get; set; } = 1e-4;

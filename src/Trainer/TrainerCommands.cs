@@ -15,6 +15,7 @@ public static class TrainerCommands
     public const string Sweep = "sweep";
     public const string Prune = "prune";
     public const string SelfTrain = "selftrain";
+    public const string Pipeline = "pipeline";
 
     /// <summary>
     /// The command run when none is given: <c>dotnet run --project src/Trainer</c> after <c>dotnet run --project src/Labeler</c>
@@ -111,6 +112,31 @@ public static class TrainerCommands
                 Device,
             ],
             builder => builder.AddSelfTrainJob()),
+        new(
+            Pipeline,
+            "The whole compression recipe in one resumable run: distill -> prune (with its KD fine-tune) -> int8 quantize (PTQ; QAT too with --qat true) -> export with every variant measured (student, pruned, int8) and a model card. Each stage is its own command run in process, into <output>/1-distill, 2-prune, 3-quantize, 4-export; pipeline.json records the finished stages (record paths and SHA-256), so a rerun skips them and resumes an interrupted one. Every stage setting (--Trainer:Distill:..., --Trainer:Prune:..., --Quantize:..., --Export:...) applies; the defaults are small, for the committed sample.",
+            [
+                Dataset,
+                new("--shards", "Trainer:Distill:Shards:Locations:0", "Labeler output with the teacher's soft targets (distill, prune fine-tune and QAT read it)", "file:out/labels/", "location"),
+                new("--output", "Trainer:Pipeline:Output", "Folder for the stage folders and pipeline.json", "out/pipeline", "folder"),
+                new("--checkpoint", "Trainer:Pipeline:Checkpoint", "Start from this student checkpoint record: the distill stage is skipped", "none", "path"),
+                new("--skip-distill", "Trainer:Pipeline:SkipDistill", "Skip the distill stage (needs --checkpoint)", "False", "bool"),
+                new("--model", "Trainer:Distill:Model:Name", "Student architecture (width with --Trainer:Distill:Model:Width)", "convnet", "name"),
+                new("--epochs", "Trainer:Pipeline:Epochs", "Distillation epochs", "20", "n"),
+                new("--target-macs", "Trainer:Pipeline:TargetMacs", "Prune target: share of the student's MACs per image, in (0, 1]", "0.5", "share"),
+                new("--prune-steps", "Trainer:Pipeline:PruneSteps", "Prune steps, each followed by a KD fine-tune", "2", "n"),
+                new("--fine-tune-epochs", "Trainer:Pipeline:FineTuneEpochs", "KD fine-tune epochs after each prune step", "3", "n"),
+                new("--criterion", "Trainer:Prune:Criterion", "Channel importance: l1 or bn", "l1", "name"),
+                new("--qat", "Trainer:Pipeline:Qat", "Also quantization-aware training with KD (convnet); its int8 model is exported, PTQ's compared", "False", "bool"),
+                new("--qat-epochs", "Trainer:Pipeline:QatEpochs", "QAT epochs", "1", "n"),
+                new("--calibration", "Quantize:Calibration", "Activation ranges: minmax, percentile or entropy", "minmax", "method"),
+                new("--calibration-images", "Quantize:CalibrationImages", "Calibration images drawn (seeded) from the train split", "512", "n"),
+                new("--iterations", "Trainer:Pipeline:Iterations", "Timed calls per batch size of every variant in the export", "100", "n"),
+                new("--threads", "Export:Threads", "Intra-op threads of every engine while measuring", "1", "n"),
+                new("--publish", "Export:Publish", "Store location to publish the export to (for the Labeler)", "none", "location"),
+                Device,
+            ],
+            builder => builder.AddPipelineJob()),
         new(
             Import,
             "Import an IDX dataset (Fashion-MNIST by default) into a store: a labeled train split, an unlabeled pool and the test set.",

@@ -60,6 +60,16 @@ public static class TrainerHostExtensions
         return builder;
     }
 
+    public static HostApplicationBuilder AddPipelineJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        // Each stage's own host validates its settings when it starts; the pipeline checks its own and the dataset.
+        builder.AddValidatedOptions<PipelineOptions>(PipelineOptions.SectionName);
+        builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
+        builder.Services.AddHostedService<PipelineJob>();
+        return builder;
+    }
+
     public static HostApplicationBuilder AddImportJob(this HostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -40,8 +40,12 @@ internal sealed class OnnxGraphTracer
                 return EmitWideBasicBlock(module, path, x);
             case ResNet or StemAdaptedResNet:
                 return EmitResNet(module, path, x);
-            case MobileNetV2 or InputAdaptedMobileNetV2:
+            case MobileNetV2 or InputAdaptedMobileNetV2 or PrunableMobileNetV2:
                 return EmitMobileNetV2(module, path, x);
+            case PrunableInvertedResidual block:
+                // A pruned block's widths no longer tell whether it adds its input (pruning can make a plain block's
+                // input and output widths equal): the block records it.
+                return EmitInvertedResidual(module, path, x, block.Residual);
             case PooledLinear:
                 return EmitPooledLinear(module, path, x);
             case Sequential:
@@ -73,7 +77,7 @@ internal sealed class OnnxGraphTracer
         return typeName switch
         {
             "TorchSharp.Modules.ResNet+BasicBlock" or "TorchSharp.Modules.ResNet+Bottleneck" => EmitResNetBlock(module, path, x),
-            "TorchSharp.Modules.MobileNetV2+InvertedResidual" => EmitInvertedResidual(module, path, x),
+            "TorchSharp.Modules.MobileNetV2+InvertedResidual" => EmitInvertedResidual(module, path, x, null),
             _ => throw Unsupported(module, path, "no ONNX translation for this module type"),
         };
     }
@@ -174,13 +178,14 @@ internal sealed class OnnxGraphTracer
         return Emit(c["classifier"], Join(path, "classifier"), x);
     }
 
-    private string EmitInvertedResidual(nn.Module module, string path, string x)
+    private string EmitInvertedResidual(nn.Module module, string path, string x, bool? knownResidual)
     {
         var c = ChildMap(module, path, "conv");
         // TorchVision adds the input back when stride is 1 and channels are unchanged (its private use_res_connect);
         // the same condition is read off the block's convolutions.
         var convs = ConvsInOrder(c["conv"]).ToList();
-        var residual = convs.Count > 0 && convs.All(k => k.stride.All(s => s == 1)) && convs[0].in_channels == convs[^1].out_channels;
+        var residual = knownResidual
+            ?? (convs.Count > 0 && convs.All(k => k.stride.All(s => s == 1)) && convs[0].in_channels == convs[^1].out_channels);
         var y = Emit(c["conv"], Join(path, "conv"), x);
         return residual ? _graph.AddNode("Add", [x, y], Name(path, "add")) : y;
     }

@@ -34,6 +34,9 @@ internal sealed class PrunableInvertedResidual : nn.Module<Tensor, Tensor>
         register_module("conv", _conv);
     }
 
+    /// <summary>Whether the block adds its input to its output (for exporters, which cannot read it off the pruned widths).</summary>
+    internal bool Residual => _residual;
+
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();

@@ -117,6 +117,7 @@ public sealed class TrainerCommandLineTests
             [DistillOptions.SectionName] = new DistillOptions(),
             [PruneOptions.SectionName] = new PruneOptions(),
             [SelfTrainOptions.SectionName] = new SelfTrainOptions(),
+            [PipelineOptions.SectionName] = new PipelineOptions(),
         };
         foreach (var entry in TrainerCommands.All.SelectMany(c => c.Switches))
         {
