@@ -1,8 +1,8 @@
 using KdData.Export;
 using KdData.Models;
 using KdData.Pruning;
+using KdData.Tests.Infrastructure;
 using KdData.Tests.Models;
-using KdData.Tests.Pruning;
 
 namespace KdData.Tests.Export;
 

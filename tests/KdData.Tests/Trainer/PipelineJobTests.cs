@@ -4,7 +4,6 @@ using KdData.Models;
 using KdData.Tests.Distillation;
 using KdData.Tests.Infrastructure;
 using KdData.Tests.Models;
-using KdData.Tests.Pruning;
 using KdData.Trainer;
 using KdData.Training;
 
