@@ -35,6 +35,12 @@ internal static class HeldScalars
         return tensor.ge(scalar);
     }
 
+    public static Tensor Ge(Tensor tensor, double value)
+    {
+        using var scalar = value.ToScalar();
+        return tensor.ge(scalar);
+    }
+
     public static Tensor Gt(Tensor tensor, double value)
     {
         using var scalar = value.ToScalar();
