@@ -46,7 +46,7 @@ public sealed class CrossEntropyObjective : ITrainingObjective
         var crossEntropy = LossTerms.LabelCrossEntropy(logProbabilities, inputs, LabelSmoothing);
         var sum = LossTerms.MaskedSum(crossEntropy, hasLabel);
         var count = LossTerms.Count(hasLabel);
-        var loss = sum / count.clamp_min(1);
+        var loss = sum / HeldScalars.ClampMin(count, 1);
         var host = LossTerms.ToHost(sum, count);
         return new ObjectiveLoss(loss, LossTerms.Mean(host[0], host[1]), double.NaN);
     }

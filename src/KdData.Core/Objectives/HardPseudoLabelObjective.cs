@@ -76,7 +76,7 @@ public sealed class HardPseudoLabelObjective : ITrainingObjective
         var labeled = LossTerms.Count(hasLabel);
         var unlabeledMask = hasLabel.logical_not();
         var unlabeled = LossTerms.Count(unlabeledMask);
-        var labeledMean = labeledSum / labeled.clamp_min(1);
+        var labeledMean = labeledSum / HeldScalars.ClampMin(labeled, 1);
 
         if (inputs.TeacherLogits is null)
         {
@@ -88,10 +88,10 @@ public sealed class HardPseudoLabelObjective : ITrainingObjective
         }
 
         var (confidence, pseudoLabels) = LossTerms.TeacherLogits(inputs, hasTeacher).softmax(1).max(1);
-        var kept = unlabeledMask.logical_and(hasTeacher).logical_and(confidence.ge(Threshold));
+        var kept = unlabeledMask.logical_and(hasTeacher).logical_and(HeldScalars.Ge(confidence, Threshold));
         var pseudoSum = LossTerms.MaskedSum(LossTerms.CrossEntropy(logProbabilities, pseudoLabels, 0.0), kept);
         var keptCount = LossTerms.Count(kept);
-        var loss = labeledMean + (UnlabeledWeight * (pseudoSum / unlabeled.clamp_min(1)));
+        var loss = labeledMean + HeldScalars.Mul(pseudoSum / HeldScalars.ClampMin(unlabeled, 1), UnlabeledWeight);
 
         var host = LossTerms.ToHost(labeledSum, labeled, pseudoSum, unlabeled, keptCount);
         return new ObjectiveLoss(loss, LossTerms.Mean(host[0], host[1]), LossTerms.Mean(host[2], host[3]))

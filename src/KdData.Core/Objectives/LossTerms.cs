@@ -60,7 +60,7 @@ internal static class LossTerms
             throw new ArgumentException($"Labels must be int64 of shape ({n}); got {inputs.Labels.dtype} ({string.Join(", ", inputs.Labels.shape)}).", nameof(inputs));
         }
 
-        var hasLabel = inputs.Labels.ge(0);
+        var hasLabel = HeldScalars.Ge(inputs.Labels, 0);
         if (inputs.TeacherLogits is not { } teacher)
         {
             return (hasLabel, zeros(n, dtype: ScalarType.Bool, device: logits.device));
@@ -100,9 +100,9 @@ internal static class LossTerms
     /// </summary>
     public static Tensor CrossEntropy(Tensor logProbabilities, Tensor labels, double labelSmoothing)
     {
-        var nll = -logProbabilities.gather(1, labels.clamp_min(0).unsqueeze(1)).squeeze(1);
+        var nll = -logProbabilities.gather(1, HeldScalars.ClampMin(labels, 0).unsqueeze(1)).squeeze(1);
         return labelSmoothing > 0
-            ? ((1 - labelSmoothing) * nll) - (labelSmoothing * logProbabilities.mean([1L]))
+            ? HeldScalars.Mul(nll, 1 - labelSmoothing) - HeldScalars.Mul(logProbabilities.mean([1L]), labelSmoothing)
             : nll;
     }
 
@@ -112,7 +112,7 @@ internal static class LossTerms
     /// teacher logit is -inf, where <c>0 * -inf</c> would be NaN), and their gradient is 0.
     /// </summary>
     public static Tensor KullbackLeibler(Tensor studentLogits, Tensor teacherLogits, double temperature) =>
-        KullbackLeiblerToTarget(studentLogits, (teacherLogits / temperature).log_softmax(1), temperature);
+        KullbackLeiblerToTarget(studentLogits, HeldScalars.Div(teacherLogits, temperature).log_softmax(1), temperature);
 
     /// <summary>
     /// <see cref="CrossEntropy"/> against each row's hard target, mixed when the batch is: with a mix,
@@ -128,7 +128,7 @@ internal static class LossTerms
             return own;
         }
         var partner = CrossEntropy(logProbabilities, inputs.Labels.index_select(0, mix.Partner), labelSmoothing);
-        return (mix.Lambda * own) + ((1 - mix.Lambda) * partner);
+        return HeldScalars.Mul(own, mix.Lambda) + HeldScalars.Mul(partner, 1 - mix.Lambda);
     }
 
     /// <summary>
@@ -140,13 +140,13 @@ internal static class LossTerms
     public static Tensor TeacherLogTarget(ObjectiveInputs inputs, Tensor hasTeacher, double temperature)
     {
         var own = inputs.HasTeacher ?? hasTeacher;
-        var logTarget = (TeacherLogits(inputs, own) / temperature).log_softmax(1);
+        var logTarget = HeldScalars.Div(TeacherLogits(inputs, own), temperature).log_softmax(1);
         if (inputs.Mix is not { } mix || !inputs.MixTeacherTargets)
         {
             return logTarget;
         }
         var probabilities = logTarget.exp();
-        var mixed = (mix.Lambda * probabilities) + ((1 - mix.Lambda) * probabilities.index_select(0, mix.Partner));
+        var mixed = HeldScalars.Mul(probabilities, mix.Lambda) + HeldScalars.Mul(probabilities.index_select(0, mix.Partner), 1 - mix.Lambda);
         return mixed.log();
     }
 
@@ -156,9 +156,9 @@ internal static class LossTerms
     /// </summary>
     public static Tensor KullbackLeiblerToTarget(Tensor studentLogits, Tensor logTarget, double temperature)
     {
-        var logStudent = (studentLogits / temperature).log_softmax(1);
+        var logStudent = HeldScalars.Div(studentLogits, temperature).log_softmax(1);
         var target = logTarget.exp();
-        return where(target.gt(0), target * (logTarget - logStudent), 0.0).sum(1);
+        return where(HeldScalars.Gt(target, 0), target * (logTarget - logStudent), 0.0).sum(1);
     }
 
     /// <summary>Sum of <paramref name="values"/> over the rows where <paramref name="mask"/> is true, as a scalar.</summary>

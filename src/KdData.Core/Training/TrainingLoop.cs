@@ -126,6 +126,8 @@ public sealed class TrainingLoop
         model.to(_device);
         job.Representation?.to(_device);
         using var optimizer = CreateOptimizer(model, job.Representation);
+        // After model.to: the counter finds the BatchNorm modules, whose buffers to() may have replaced.
+        using var batchNormCounter = new BatchNormStepCounter(model);
         var state = await ResumeAsync(job, model, optimizer, directory, cancellationToken).ConfigureAwait(false);
         // The checkpoint is the truth; metrics lines past it come from an epoch that will be trained again.
         await MetricsLog.TruncateAfterAsync(metricsPath, state.EpochsCompleted, cancellationToken).ConfigureAwait(false);
@@ -148,7 +150,7 @@ public sealed class TrainingLoop
             // An epoch interrupted after S steps continues at step S + 1 (its batch order is replayed).
             var skip = !state.EpochComplete && state.Epoch == epoch ? state.StepsInEpoch : 0;
             var objectiveSchedule = job.Schedule?.Invoke(epoch, _options.Epochs) ?? ObjectiveSchedule.Supervised;
-            var train = await TrainEpochAsync(job, model, optimizer, schedule, objectiveSchedule, epoch, batchesPerEpoch, skip, cancellationToken).ConfigureAwait(false);
+            var train = await TrainEpochAsync(job, model, batchNormCounter, optimizer, schedule, objectiveSchedule, epoch, batchesPerEpoch, skip, cancellationToken).ConfigureAwait(false);
             if (train.Interrupted)
             {
                 interrupted = true;
@@ -258,7 +260,7 @@ public sealed class TrainingLoop
             lr);
     }
 
-    private async Task<EpochTotals> TrainEpochAsync(TrainingSetup job, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer,
+    private async Task<EpochTotals> TrainEpochAsync(TrainingSetup job, nn.Module<Tensor, Tensor> model, BatchNormStepCounter batchNormCounter, OptimizerHelper optimizer,
         CosineWarmupSchedule schedule, ObjectiveSchedule objectiveSchedule, int epoch, int batchesPerEpoch, int skip, CancellationToken cancellationToken)
     {
         model.train();
@@ -301,7 +303,7 @@ public sealed class TrainingLoop
 
                 // Reseeding per step makes its random draws (dropout, ...) independent of how the run got here.
                 manual_seed(unchecked((long)Seeds.Mix((ulong)_options.Seed, (ulong)scheduleStep)));
-                var step = TrainStep(job, model, optimizer, batch, objectiveSchedule);
+                var step = TrainStep(job, model, batchNormCounter, optimizer, batch, objectiveSchedule);
                 totals.Steps++;
                 totals.Samples += batch.Count;
                 totals.LossSum += step.Loss * batch.Count;
@@ -353,7 +355,8 @@ public sealed class TrainingLoop
     }
 
     // Synchronous on purpose: the dispose scope must not span an await (scopes are per thread).
-    private StepResult TrainStep(TrainingSetup job, nn.Module<Tensor, Tensor> model, OptimizerHelper optimizer, LabeledBatch batch, ObjectiveSchedule objectiveSchedule)
+    private StepResult TrainStep(TrainingSetup job, nn.Module<Tensor, Tensor> model, BatchNormStepCounter batchNormCounter, OptimizerHelper optimizer,
+        LabeledBatch batch, ObjectiveSchedule objectiveSchedule)
     {
         using var scope = NewDisposeScope();
         var representation = job.Representation;
@@ -366,7 +369,8 @@ public sealed class TrainingLoop
             // sample; offline: the cached rows.
             var (teacher, hasTeacher) = job.Teacher is { } online ? (online.Logits(x), null) : TeacherTensors(batch);
             optimizer.zero_grad();
-            var logits = model.call(x);
+            // BatchNorm's own num_batches_tracked += 1 races the GC finalizer on its Scalars: see BatchNormStepCounter.
+            var logits = batchNormCounter.Forward(() => model.call(x));
             var mix = batch.Mix is { } m ? new ObjectiveMix(MixPartners(m), m.Lambda) : null;
             var result = _objective.Compute(
                 new ObjectiveInputs
@@ -394,7 +398,9 @@ public sealed class TrainingLoop
             }
             loss.backward();
             optimizer.step();
-            var labeled = y.ge(0);
+            // An explicit Scalar, alive until the using ends: an implicit one could be finalized during the call.
+            using var zero = 0L.ToScalar();
+            var labeled = y.ge(zero);
             var correct = logits.argmax(1).eq(y).logical_and(labeled).sum().item<long>();
             return new StepResult(loss.item<float>(), correct, labeled.sum().item<long>(), result.CrossEntropy, result.Distillation, representationLoss, terms);
         }
@@ -479,7 +485,8 @@ public sealed class TrainingLoop
         var agree = predicted.eq(teacher.argmax(1));
         var mask = hasTeacher ?? ones(batch.Count, ScalarType.Bool, device: logits.device);
         var samples = mask.sum().item<long>();
-        var klSum = kl.masked_fill(mask.logical_not(), 0).sum().item<float>();
+        using var zero = 0.0.ToScalar();
+        var klSum = kl.masked_fill(mask.logical_not(), zero).sum().item<float>();
         var agreements = agree.logical_and(mask).sum().item<long>();
         return new EvalStepResult(lossSum, correct, samples, klSum, agreements);
     }
