@@ -1,4 +1,5 @@
 using KdData.Models;
+using KdData.Training;
 using static TorchSharp.torch;
 
 namespace KdData.Tests.Models;
@@ -118,13 +119,15 @@ public sealed class ModelWeightsTests
         using var inputs = randn(8, 3, 32, 32);
         using var targets = tensor(new long[] { 0, 1, 2, 3, 0, 1, 2, 3 });
         using var optimizer = optim.Adam(model.parameters(), lr: 0.01);
+        // BatchNorm's own step count passes a Scalar the GC may free mid-call (see BatchNormStepCounter).
+        using var counter = new BatchNormStepCounter(model);
         model.train();
         float first = float.NaN, last = float.NaN;
         for (var step = 0; step < steps; step++)
         {
             using var scope = NewDisposeScope();
             optimizer.zero_grad();
-            var loss = nn.functional.cross_entropy(model.call(inputs), targets);
+            var loss = nn.functional.cross_entropy(counter.Forward(() => model.call(inputs)), targets);
             loss.backward();
             optimizer.step();
             last = loss.item<float>();
