@@ -7,7 +7,8 @@ namespace KdData.Bench;
 /// <summary>
 /// Runs the real <c>kddata-trainer distill</c> (built next to the bench through its project reference) in a child
 /// process, polls its peak RSS (VmHWM), and stops it with SIGTERM a set time after training started: peak memory is
-/// reached once the shard set is read and the pipeline is full, so a whole epoch over 54k rows is not needed.
+/// reached once the shard set is read and the pipeline is full, so a whole epoch over 54k rows is not needed. The peak
+/// when training starts (the load's) is recorded too.
 /// </summary>
 internal static partial class ChildDistillProcess
 {
@@ -46,7 +47,10 @@ internal static partial class ChildDistillProcess
                      "--Trainer:Distill:Output=" + Path.Combine(workDirectory, "student"),
                      "--Trainer:Distill:Model:Name=convnet",
                      Invariant($"--Trainer:Distill:Model:Width={settings.Width}"),
-                     "--Trainer:Distill:Epochs=1",
+                     // More epochs than --rss-seconds allows: both children are stopped the same time into training. With
+                     // one epoch the small run ended after ~18 s while the large one trained 60 s, so the two peaks
+                     // covered different amounts of training (and memory a run gains while it trains).
+                     "--Trainer:Distill:Epochs=1000",
                      Invariant($"--Trainer:Distill:BatchSize={settings.Batch}"),
                      "--Trainer:Distill:Shards:Locations:0=" + shards,
                      "--Trainer:Distill:EvalTeacher=none",
@@ -60,6 +64,7 @@ internal static partial class ChildDistillProcess
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(startInfo) ?? throw new InvalidOperationException("Process.Start returned null for the child distill run.");
         long peak = 0;
+        long loadPeak = 0;
         using var pollStop = new CancellationTokenSource();
         var poll = Task.Run(async () =>
         {
@@ -95,6 +100,8 @@ internal static partial class ChildDistillProcess
             if (trainingStarted is null && line.Contains("Training student", StringComparison.Ordinal))
             {
                 trainingStarted = clock.Elapsed;
+                // The peak up to here is the data load's: shard sets read, samples joined, model built.
+                loadPeak = PeakMemory.ReadVmHwmKiB(process.Id);
                 stopper = StopLaterAsync(process, settings.RssSeconds, cancellationToken);
             }
         }
@@ -132,6 +139,7 @@ internal static partial class ChildDistillProcess
             LabeledRows = labeled,
             PseudoRows = pseudo,
             PeakRssKiB = peak,
+            LoadPeakRssKiB = loadPeak,
             Seconds = exited.TotalSeconds,
             TrainingSeconds = trainingStarted is { } started ? (exited - started).TotalSeconds : 0,
             ExitCode = process.ExitCode,

@@ -21,6 +21,10 @@ internal sealed record ChildDistillResult
     [JsonPropertyName("peak_rss_kib")]
     public long PeakRssKiB { get; init; }
 
+    /// <summary>VmHWM when training started (KiB): the peak of reading the shard sets and building the samples and model.</summary>
+    [JsonPropertyName("load_peak_rss_kib")]
+    public long LoadPeakRssKiB { get; init; }
+
     /// <summary>Seconds from start to exit.</summary>
     [JsonPropertyName("seconds")]
     public double Seconds { get; init; }

@@ -347,7 +347,7 @@ internal sealed class DistillLoaderBenchmark(DistillLoaderSettings settings, str
             Line($"{Invariant($"peak RSS {large.PseudoRows} / {small.PseudoRows} pseudo-labeled rows"),-52} {r.RssRatio,6:F3} {"",9} {"<=" + DistillLoaderResult.RssGoal.ToString("F2", CultureInfo.InvariantCulture),6} {Verdict(r.RssRatio, DistillLoaderResult.RssGoal),6}");
             foreach (var run in new[] { small, large })
             {
-                Line($"  kddata-trainer distill, {run.LabeledRows} labeled + {run.PseudoRows} pseudo-labeled rows: VmHWM {run.PeakRssKiB / 1024.0:F1} MiB ({run.TrainingSeconds:F0} s of training, {run.Seconds:F0} s in all, exit {run.ExitCode})");
+                Line($"  kddata-trainer distill, {run.LabeledRows} labeled + {run.PseudoRows} pseudo-labeled rows: VmHWM {run.PeakRssKiB / 1024.0:F1} MiB, {run.LoadPeakRssKiB / 1024.0:F1} MiB when training started ({run.TrainingSeconds:F0} s of training, {run.Seconds:F0} s in all, exit {run.ExitCode})");
             }
         }
 

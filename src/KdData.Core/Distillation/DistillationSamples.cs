@@ -44,20 +44,37 @@ public sealed class DistillationSamples
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(heldOut);
         var stores = new List<IObjectStore> { dataset };
-        var viewsByImage = new Dictionary<string, (int Source, string Key, List<DistillationView> Views)>(StringComparer.Ordinal);
+        // Keyed by the image's full location (a string per image, dropped with the dictionary when this returns).
+        var viewsByImage = new Dictionary<string, (int Source, string Key, IReadOnlyList<DistillationView> Views)>(StringComparer.Ordinal);
         if (softTargets is not null)
         {
             stores.AddRange(softTargets.Sources.Select(s => s.Store));
-            foreach (var row in softTargets.Rows)
+            var roots = softTargets.Sources.Select(s => s.Store.Location).ToArray();
+            var rows = softTargets.Columns;
+            // Rows are ordered by source, key and view, so an image's views are one contiguous run.
+            for (var first = 0; first < rows.Count;)
             {
-                var source = softTargets.Sources[row.Source];
-                var identity = Identity(source.Store.Location, row.Key);
-                if (!viewsByImage.TryGetValue(identity, out var image))
+                var source = rows.Source(first);
+                var key = rows.Key(first);
+                var end = first + 1;
+                while (end < rows.Count && rows.Source(end) == source && string.Equals(rows.Key(end), key, StringComparison.Ordinal))
                 {
-                    image = (row.Source + 1, row.Key, []);
-                    viewsByImage.Add(identity, image);
+                    end++;
                 }
-                image.Views.Add(new DistillationView(row.Crop, row.Target));
+
+                var identity = Identity(roots[source], key);
+                if (viewsByImage.TryGetValue(identity, out var image))
+                {
+                    // Two sources reaching one file (e.g. a folder and its parent): the image's views are its views.
+                    image.Views = [.. image.Views, .. new CachedViewList(rows, first, end - first)];
+                    viewsByImage[identity] = image;
+                }
+                else
+                {
+                    viewsByImage.Add(identity, (source + 1, key, new CachedViewList(rows, first, end - first)));
+                }
+
+                first = end;
             }
         }
 

@@ -4,10 +4,9 @@ using KdData.SoftTargets;
 namespace KdData.Distillation;
 
 /// <summary>
-/// One selected soft-target row, held compactly for the distill data path (which keeps every row in
-/// memory: 360 bytes per row with k = 10 and 20-character keys (measured), i.e. about 22 MB for 60k rows). A struct in one array
-/// instead of the shard's record: the key and ETag strings and the <see cref="SoftTarget"/> (two small
-/// arrays) are the only per-row objects.
+/// One selected soft-target row in its object form. <see cref="PseudoLabelSet"/> holds its rows column by column
+/// (<see cref="SoftTargetColumns"/>: ~145 bytes a row with k = 10 plus the key and ETag, shared by an image's views)
+/// and builds this on access; the object form would cost ~360 bytes a row with one view per image, ~530 with four.
 /// </summary>
 /// <param name="Source">Index into <see cref="PseudoLabelSet.Sources"/>: the store the key is relative to.</param>
 /// <param name="Key">Key of the image in that store.</param>

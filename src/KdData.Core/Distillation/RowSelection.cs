@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using KdData.Hosting;
 
 namespace KdData.Distillation;
@@ -41,19 +42,22 @@ internal sealed class RowSelection
     }
 
     /// <summary>Applies the rules.</summary>
-    /// <param name="latest">Rows that are their image's latest labeling, accepted and rejected alike.</param>
+    /// <param name="rows">Every row read.</param>
+    /// <param name="latest">Indices (into <paramref name="rows"/>) of the rows that are their image's latest labeling, accepted and rejected alike.</param>
     /// <param name="superseded">Per class, rows dropped earlier because a later commit relabeled their image.</param>
     /// <param name="errorImages">Images whose latest commit holds an error row (for the report).</param>
-    /// <returns>The kept rows ordered by source, key and view, and the per-class report.</returns>
-    public (PseudoLabel[] Kept, SelectionReport Report) Apply(IReadOnlyList<PseudoLabel> latest, int[] superseded, int errorImages)
+    /// <returns>The kept rows ordered by source, key and view (moved into a new, exactly sized store: <paramref name="rows"/>
+    /// is left empty), and the per-class report.</returns>
+    public (SoftTargetColumns Kept, SelectionReport Report) Apply(SoftTargetColumns rows, IReadOnlyList<int> latest, int[] superseded, int errorImages)
     {
+        ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(latest);
         var count = _classes.Count;
         var accepted = new int[count];
         var rejected = new int[count];
         var included = new int[count];
         var below = new int[count];
-        var passed = new List<PseudoLabel>[count];
+        var passed = new List<int>[count];
         for (var c = 0; c < count; c++)
         {
             passed[c] = [];
@@ -61,8 +65,8 @@ internal sealed class RowSelection
 
         foreach (var row in latest)
         {
-            var c = row.Predicted;
-            if (row.FromRejected)
+            var c = rows.Predicted(row);
+            if (rows.FromRejected(row))
             {
                 rejected[c]++;
                 if (!_includeRejected)
@@ -77,7 +81,7 @@ internal sealed class RowSelection
                 accepted[c]++;
             }
 
-            if (row.Confidence < _thresholds[c])
+            if (rows.Confidence(row) < _thresholds[c])
             {
                 below[c]++;
             }
@@ -88,42 +92,30 @@ internal sealed class RowSelection
         }
 
         var caps = ResolveCaps(passed);
-        var kept = new List<PseudoLabel>();
+        var kept = new List<int>();
         var entries = new ClassSelection[count];
         for (var c = 0; c < count; c++)
         {
-            var rows = passed[c];
+            var classRows = passed[c];
             var overCap = 0;
-            if (caps[c] is { } cap && rows.Count > cap)
+            if (caps[c] is { } cap && classRows.Count > cap)
             {
                 // Most confident first; ties broken by identity so the choice does not depend on file order.
-                rows.Sort((a, b) => b.Confidence != a.Confidence ? b.Confidence.CompareTo(a.Confidence) : Compare(a, b));
-                overCap = rows.Count - cap;
-                rows.RemoveRange(cap, overCap);
+                classRows.Sort((a, b) => rows.Confidence(b) != rows.Confidence(a) ? rows.Confidence(b).CompareTo(rows.Confidence(a)) : rows.Compare(a, b));
+                overCap = classRows.Count - cap;
+                classRows.RemoveRange(cap, overCap);
             }
 
-            kept.AddRange(rows);
+            kept.AddRange(classRows);
             entries[c] = new ClassSelection(
-                _classes[c], accepted[c], rejected[c], included[c], superseded[c], below[c], overCap, _thresholds[c], caps[c], rows.Count);
+                _classes[c], accepted[c], rejected[c], included[c], superseded[c], below[c], overCap, _thresholds[c], caps[c], classRows.Count);
         }
 
-        kept.Sort(Compare);
-        return ([.. kept], new SelectionReport(entries, _includeRejected, errorImages));
+        kept.Sort(rows.Compare);
+        return (rows.MoveTo(CollectionsMarshal.AsSpan(kept)), new SelectionReport(entries, _includeRejected, errorImages));
     }
 
-    /// <summary>Order of the returned rows: source, key (ordinal), view.</summary>
-    internal static int Compare(PseudoLabel a, PseudoLabel b)
-    {
-        var order = a.Source.CompareTo(b.Source);
-        if (order == 0)
-        {
-            order = string.CompareOrdinal(a.Key, b.Key);
-        }
-
-        return order != 0 ? order : a.View.CompareTo(b.View);
-    }
-
-    private int?[] ResolveCaps(List<PseudoLabel>[] passed)
+    private int?[] ResolveCaps(List<int>[] passed)
     {
         int? common = _classCap switch
         {

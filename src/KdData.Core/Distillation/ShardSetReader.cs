@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using KdData.Hosting;
 using KdData.Models;
@@ -96,10 +97,12 @@ public sealed class ShardSetReader
             .SelectMany((c, rank) => FilesOf(c, rank))
             .ToList();
 
-        var load = new LoadState(classes, preprocessing, this);
-        await foreach (var file in ReadFilesAsync(files, cancellationToken).ConfigureAwait(false))
+        var expectedRows = sets.SelectMany(s => s.Commits).Sum(c => (long)c.Commit.AcceptedRows + c.Commit.RejectedRows);
+        // A presize only (the arrays grow past it), capped so a damaged manifest's count cannot allocate gigabytes up front.
+        var load = new LoadState(classes, preprocessing, this, (int)Math.Clamp(expectedRows, 0, 1 << 22));
+        await foreach (var file in DownloadFilesAsync(files, cancellationToken).ConfigureAwait(false))
         {
-            load.Add(file);
+            await ParseIntoAsync(file, load, cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var set in sets)
@@ -117,11 +120,11 @@ public sealed class ShardSetReader
         }
 
         var (latest, superseded, errorImages) = load.Latest();
-        var (kept, report) = selection.Apply(latest, superseded, errorImages);
+        var (kept, report) = selection.Apply(load.Rows, latest, superseded, errorImages);
         _logger.LogInformation(
             "Pseudo-label selection (latest commit per image; rejected rows {Rejected}; min confidence {MinConfidence}; cap {Cap}); {ErrorImages} images in error:{NewLine}{Table}",
             _options.IncludeRejected ? "included" : "excluded", _options.MinConfidence, _options.ClassCap, errorImages, Environment.NewLine, report.ToTable());
-        if (kept.Length == 0)
+        if (kept.Count == 0)
         {
             throw new InvalidInputException(
                 $"No pseudo-labeled row passes the selection rules of {ShardSelectionOptions.SectionName} (thresholds or caps too strict):{Environment.NewLine}{report.ToTable()}");
@@ -262,11 +265,15 @@ public sealed class ShardSetReader
         return page.Items.Count > 0 || page.ContinuationToken is not null;
     }
 
-    /// <summary>Downloads and parses files a few ahead, yielding them in the given (commit) order.</summary>
-    private static async IAsyncEnumerable<LoadedFile> ReadFilesAsync(IReadOnlyList<FileRef> files, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// Downloads files a few ahead (hiding blob latency), yielding their bytes in the given (commit) order. Only the
+    /// compressed bytes wait here: parsing happens one row group at a time in <see cref="ParseIntoAsync"/>, since a
+    /// parsed row group holds its rows as objects (~600 bytes each).
+    /// </summary>
+    private static async IAsyncEnumerable<DownloadedFile> DownloadFilesAsync(IReadOnlyList<FileRef> files, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var pending = new Queue<Task<LoadedFile>>();
+        var pending = new Queue<Task<DownloadedFile>>();
         var next = 0;
         try
         {
@@ -275,7 +282,7 @@ public sealed class ShardSetReader
                 while (next < files.Count && pending.Count < FilesInFlight)
                 {
                     var file = files[next++];
-                    pending.Enqueue(Task.Run(() => LoadFileAsync(file, stop.Token), stop.Token));
+                    pending.Enqueue(Task.Run(() => DownloadFileAsync(file, stop.Token), stop.Token));
                 }
 
                 yield return await pending.Dequeue().ConfigureAwait(false);
@@ -289,14 +296,13 @@ public sealed class ShardSetReader
         }
     }
 
-    private static async Task<LoadedFile> LoadFileAsync(FileRef file, CancellationToken cancellationToken)
+    private static async Task<DownloadedFile> DownloadFileAsync(FileRef file, CancellationToken cancellationToken)
     {
         var set = file.Commit.Set;
         var name = set.Display + file.File;
-        byte[] bytes;
         try
         {
-            bytes = await set.Store.ReadAllBytesAsync(set.Folder + file.File, cancellationToken).ConfigureAwait(false);
+            return new DownloadedFile(file, name, await set.Store.ReadAllBytesAsync(set.Folder + file.File, cancellationToken).ConfigureAwait(false));
         }
         catch (ObjectNotFoundException e)
         {
@@ -309,30 +315,44 @@ public sealed class ShardSetReader
         {
             throw new InvalidInputException($"Partition manifest '{file.Commit.Manifest}' names '{file.File}', which is not a valid shard key: {e.Message}", e);
         }
+    }
 
-        using var stream = new MemoryStream(bytes, writable: false);
+    /// <summary>Parses one downloaded file into <paramref name="load"/>, one row group at a time.</summary>
+    private static async Task ParseIntoAsync(DownloadedFile file, LoadState load, CancellationToken cancellationToken)
+    {
+        using var stream = new MemoryStream(file.Bytes, writable: false);
         try
         {
-            if (file.Kind == FileKind.Errors)
+            if (file.Ref.Kind == FileKind.Errors)
             {
                 var errors = await ErrorShard.OpenReaderAsync(stream, cancellationToken).ConfigureAwait(false);
                 await using (errors.ConfigureAwait(false))
                 {
-                    return new LoadedFile(file, name, errors.Metadata, [], await errors.ReadAllAsync(cancellationToken).ConfigureAwait(false));
+                    var errorSource = load.BeginErrors(file, errors.Metadata);
+                    for (var group = 0; group < errors.RowGroupCount; group++)
+                    {
+                        load.AddErrors(file, errorSource, await errors.ReadRowGroupAsync(group, cancellationToken).ConfigureAwait(false));
+                    }
                 }
+
+                return;
             }
 
             var shard = await SoftTargetShard.OpenReaderAsync(stream, cancellationToken).ConfigureAwait(false);
             await using (shard.ConfigureAwait(false))
             {
-                return new LoadedFile(file, name, shard.Metadata, await shard.ReadAllAsync(cancellationToken).ConfigureAwait(false), []);
+                var source = load.BeginRows(file, shard.Metadata);
+                for (var group = 0; group < shard.RowGroupCount; group++)
+                {
+                    load.AddRows(file, source, await shard.ReadRowGroupAsync(group, cancellationToken).ConfigureAwait(false));
+                }
             }
         }
         catch (Exception e) when (e is not (OperationCanceledException or InvalidInputException or ObjectStoreException))
         {
             // Parquet.Net reports damaged files with several exception types; any of them means the same here.
-            var kind = file.Kind == FileKind.Errors ? "error-table" : "soft-target";
-            throw new InvalidInputException($"Shard '{name}' (committed by '{file.Commit.Manifest}') is not a readable {kind} shard: {e.Message}", e);
+            var kind = file.Ref.Kind == FileKind.Errors ? "error-table" : "soft-target";
+            throw new InvalidInputException($"Shard '{file.Name}' (committed by '{file.Ref.Commit.Manifest}') is not a readable {kind} shard: {e.Message}", e);
         }
     }
 
@@ -364,7 +384,7 @@ public sealed class ShardSetReader
 
     private sealed record FileRef(CommitRef Commit, string File, FileKind Kind, int Rank);
 
-    private sealed record LoadedFile(FileRef Ref, string Name, IReadOnlyDictionary<string, string> Metadata, IReadOnlyList<SoftTargetRow> Rows, IReadOnlyList<ErrorRow> Errors);
+    private sealed record DownloadedFile(FileRef Ref, string Name, byte[] Bytes);
 
     /// <summary>One location being read, and what its footers said.</summary>
     private sealed class SetState(int index, IObjectStore store, string root, string folder)
@@ -398,10 +418,16 @@ public sealed class ShardSetReader
     }
 
     /// <summary>The rows read so far, in commit order, and the latest commit of every image.</summary>
-    private sealed class LoadState(IReadOnlyList<string> classes, PreprocessingRecord? preprocessing, ShardSetReader reader)
+    /// <remarks>
+    /// Rows go straight into <see cref="SoftTargetColumns"/> (sized from the manifests' row counts), and the views of an
+    /// image share one key and one ETag string (the parsed rows each carry their own copy): what a load holds at its
+    /// peak grows with the rows by ~120 bytes each, not by the ~530 bytes of the rows' object form.
+    /// </remarks>
+    private sealed class LoadState(IReadOnlyList<string> classes, PreprocessingRecord? preprocessing, ShardSetReader reader, int expectedRows)
     {
-        private readonly List<(PseudoLabel Row, int Rank)> _rows = [];
-        private readonly Dictionary<(int Source, string Key), int> _latest = [];
+        private readonly SoftTargetColumns _rows = new(expectedRows);
+        private readonly List<int> _rank = new(expectedRows);
+        private readonly Dictionary<(int Source, string Key), ImageState> _images = [];
         private readonly HashSet<(int Source, string Key, int Rank)> _errors = [];
         private readonly Dictionary<string, int> _sourceIndex = new(StringComparer.Ordinal);
         private readonly Dictionary<string, int> _sourceOfLocation = new(StringComparer.Ordinal);
@@ -409,29 +435,42 @@ public sealed class ShardSetReader
 
         public IReadOnlyList<ImageSource> Sources => _sources;
 
-        public void Add(LoadedFile file)
+        public SoftTargetColumns Rows => _rows;
+
+        /// <summary>Starts an error table; returns the source its keys are relative to.</summary>
+        public int BeginErrors(DownloadedFile file, IReadOnlyDictionary<string, string> metadata)
+        {
+            file.Ref.Commit.Set.Files++;
+            // Error tables carry the same footer; only where their keys are relative to matters here.
+            return SourceOf(metadata.GetValueOrDefault(ShardFooter.InputKey), file.Name);
+        }
+
+        public void AddErrors(DownloadedFile file, int source, IReadOnlyList<ErrorRow> errors)
+        {
+            var rank = file.Ref.Rank;
+            foreach (var error in errors)
+            {
+                ref var image = ref CollectionsMarshal.GetValueRefOrAddDefault(_images, (source, error.Key), out _);
+                image.Rank = rank;
+                _errors.Add((source, error.Key, rank));
+            }
+        }
+
+        /// <summary>Checks a soft-target shard's footer against the student; returns the source its keys are relative to.</summary>
+        public int BeginRows(DownloadedFile file, IReadOnlyDictionary<string, string> metadata)
         {
             var set = file.Ref.Commit.Set;
             set.Files++;
-            var rank = file.Ref.Rank;
-            if (file.Ref.Kind == FileKind.Errors)
-            {
-                // Error tables carry the same footer; only where their keys are relative to matters here.
-                var errorSource = SourceOf(file.Metadata.GetValueOrDefault(ShardFooter.InputKey), file.Name);
-                foreach (var error in file.Errors)
-                {
-                    _latest[(errorSource, error.Key)] = rank;
-                    _errors.Add((errorSource, error.Key, rank));
-                }
-
-                return;
-            }
-
-            var footer = ShardFooter.Parse(file.Metadata, file.Name);
+            var footer = ShardFooter.Parse(metadata, file.Name);
             Check(set, footer, file.Name);
-            var source = SourceOf(footer.Input, file.Name);
+            return SourceOf(footer.Input, file.Name);
+        }
+
+        public void AddRows(DownloadedFile file, int source, IReadOnlyList<SoftTargetRow> rows)
+        {
+            var rank = file.Ref.Rank;
             var fromRejected = file.Ref.Kind == FileKind.Rejected;
-            foreach (var row in file.Rows)
+            foreach (var row in rows)
             {
                 if (row.Target.Predicted < 0 || row.Target.Predicted >= classes.Count)
                 {
@@ -439,32 +478,59 @@ public sealed class ShardSetReader
                         $"Shard '{file.Name}' row '{row.Key}' view {row.View} predicts class {row.Target.Predicted}, outside the {classes.Count} classes of its footer.");
                 }
 
-                _rows.Add((new PseudoLabel(source, row.Key, row.ETag, row.View, row.Crop, row.Target, fromRejected), rank));
-                _latest[(source, row.Key)] = rank;
+                // Files arrive in commit order, so the last rank written is the image's latest commit.
+                // An image seen only in an error table so far has no key string yet.
+                ref var image = ref CollectionsMarshal.GetValueRefOrAddDefault(_images, (source, row.Key), out _);
+                image.Key ??= row.Key;
+
+                if (!string.Equals(image.ETag, row.ETag, StringComparison.Ordinal))
+                {
+                    image.ETag = row.ETag;
+                }
+
+                image.Rank = rank;
+                _rows.Add(source, image.Key!, image.ETag!, row.View, row.Crop, row.Target, fromRejected);
+                _rank.Add(rank);
             }
 
-            set.Rows += file.Rows.Count;
+            file.Ref.Commit.Set.Rows += rows.Count;
         }
 
-        /// <summary>Rows of each image's latest commit; per class, how many older rows were dropped; images whose latest commit has an error.</summary>
-        public (List<PseudoLabel> Latest, int[] Superseded, int ErrorImages) Latest()
+        /// <summary>
+        /// Rows of each image's latest commit; per class, how many older rows were dropped; images whose latest commit
+        /// has an error. Called once, at the end: it releases the per-image index.
+        /// </summary>
+        public (List<int> Latest, int[] Superseded, int ErrorImages) Latest()
         {
-            var latest = new List<PseudoLabel>(_rows.Count);
+            var latest = new List<int>(_rows.Count);
             var superseded = new int[classes.Count];
-            foreach (var (row, rank) in _rows)
+            for (var row = 0; row < _rows.Count; row++)
             {
-                if (_latest[(row.Source, row.Key)] == rank)
+                if (_images[(_rows.Source(row), _rows.Key(row))].Rank == _rank[row])
                 {
                     latest.Add(row);
                 }
                 else
                 {
-                    superseded[row.Predicted]++;
+                    superseded[_rows.Predicted(row)]++;
                 }
             }
 
-            var errorImages = _errors.Where(e => _latest[(e.Source, e.Key)] == e.Rank).Select(e => (e.Source, e.Key)).Distinct().Count();
+            var errorImages = _errors.Where(e => _images[(e.Source, e.Key)].Rank == e.Rank).Select(e => (e.Source, e.Key)).Distinct().Count();
+            // Only the rows are needed from here on; let the per-image index go before the selection copies rows.
+            _images.Clear();
+            _images.TrimExcess();
+            _rank.Clear();
+            _rank.TrimExcess();
             return (latest, superseded, errorImages);
+        }
+
+        /// <summary>An image's latest commit, and the key and ETag strings its rows share.</summary>
+        private struct ImageState
+        {
+            public int Rank;
+            public string? Key;
+            public string? ETag;
         }
 
         private void Check(SetState set, ShardFooter footer, string file)

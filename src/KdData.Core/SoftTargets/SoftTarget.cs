@@ -188,6 +188,16 @@ public sealed record SoftTarget
         }
     }
 
+    /// <summary>
+    /// Rebuilds a soft target from numbers a caller stored after they passed this type's checks (a compact column
+    /// store keeps them instead of the object): takes ownership of the arrays, no copies, no checks.
+    /// </summary>
+    internal static SoftTarget FromChecked(int predicted, float confidence, float entropy, int[] topKClasses, float[] topKLogits, float logSumExp)
+    {
+        Debug.Assert(topKClasses.Length > 0 && topKClasses.Length == topKLogits.Length, "checked when first built");
+        return new SoftTarget(predicted, confidence, entropy, topKClasses, topKLogits, logSumExp, trusted: true);
+    }
+
     /// <summary>Takes ownership of arrays <see cref="FromLogits"/> built and already knows valid (no copies, no checks).</summary>
 #pragma warning disable IDE0060 // the flag only selects this overload
     private SoftTarget(int predicted, float confidence, float entropy, int[] topKClasses, float[] topKLogits, float logSumExp, bool trusted)

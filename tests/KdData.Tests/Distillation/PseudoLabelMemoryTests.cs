@@ -7,7 +7,11 @@ using Xunit.Abstractions;
 
 namespace KdData.Tests.Distillation;
 
-/// <summary>The distill data path keeps every selected row in memory; this bounds what one row costs.</summary>
+/// <summary>
+/// The distill data path keeps every selected row in memory; this bounds what one row costs. The object form of a row
+/// (a <see cref="SoftTarget"/> and its arrays, the row's own key and ETag strings) held ~360 bytes with one view per
+/// image and ~530 with four; the column store holds ~145 bytes of primitives a row plus the key and ETag, once per image.
+/// </summary>
 [Collection(ManagedHeapTestGroup.Name)]
 public sealed class PseudoLabelMemoryTests(ITestOutputHelper output)
 {
@@ -15,11 +19,13 @@ public sealed class PseudoLabelMemoryTests(ITestOutputHelper output)
 
     private static readonly string[] Classes = [.. Enumerable.Range(0, 10).Select(c => $"class{c}")];
 
-    [Fact]
-    public async Task ReadAsync_TenClassRows_RetainUnder500BytesEach()
+    [Theory]
+    [InlineData(1, 300)] // every row has its own key and ETag (~124 bytes of strings)
+    [InlineData(4, 200)] // four views of an image share them
+    public async Task ReadAsync_TenClassRows_RetainAtMostBoundBytesEach(int viewsPerImage, int bound)
     {
         using var set = new ShardSetFolder();
-        var file = await set.WriteAsync("part-0000of0001-000000.parquet", ShardRows(), set.Footer(classes: Classes));
+        var file = await set.WriteAsync("part-0000of0001-000000.parquet", ShardRows(viewsPerImage), set.Footer(classes: Classes));
         await set.CommitAsync(DateTimeOffset.UtcNow, accepted: file);
         var reader = new ShardSetReader(TestStores.Factory(), new ShardSelectionOptions { Locations = { set.Root } });
 
@@ -34,7 +40,7 @@ public sealed class PseudoLabelMemoryTests(ITestOutputHelper output)
         var perRow = freed / (double)Rows;
         output.WriteLine($"{Rows} rows of 10 classes hold {freed} bytes: {perRow:F0} bytes per row");
 
-        Assert.InRange(perRow, 100, 500);
+        Assert.InRange(perRow, 100, bound);
     }
 
     private static async Task LoadIntoAsync(ShardSetReader reader, StrongBox<PseudoLabelSet?> box) =>
@@ -52,7 +58,7 @@ public sealed class PseudoLabelMemoryTests(ITestOutputHelper output)
         return held - GC.GetTotalMemory(forceFullCollection: true);
     }
 
-    private static IEnumerable<SoftTargetRow> ShardRows()
+    private static IEnumerable<SoftTargetRow> ShardRows(int viewsPerImage)
     {
         var random = new Random(7);
         var logits = new float[Classes.Length];
@@ -63,8 +69,10 @@ public sealed class PseudoLabelMemoryTests(ITestOutputHelper output)
                 logits[c] = (float)(random.NextDouble() * 8);
             }
 
+            // The parsed rows carry their own key and ETag strings, as rows read from a shard do.
+            var image = i / viewsPerImage;
             yield return new SoftTargetRow(
-                $"unlabeled/{i:D6}.png", $"\"0x8DC{i:X12}\"", 300, 0, new CropDecision(new CropBox(0, 0, 28, 28), false), SoftTarget.FromLogits(logits, 10));
+                $"unlabeled/{image:D6}.png", $"\"0x8DC{image:X12}\"", 300, i % viewsPerImage, new CropDecision(new CropBox(0, 0, 28, 28), false), SoftTarget.FromLogits(logits, 10));
         }
     }
 }
