@@ -2,8 +2,9 @@
 # Online teacher and representation KD on Fashion-MNIST (issue 9): every row is a real run of the Trainer command
 # line with the teacher in the loop (distill --teacher), on the 10 % labeled split of the full data set, evaluated on
 # the official 10k test set each epoch. Rows: online logit KD; + hint (FitNets); + attention transfer; + RKD; + CRD;
-# and an offline KD run of the same student on the same images (cached soft targets) for the online/offline
-# epoch-time ratio. Resumable like results-table.sh: a finished step leaves <root>/<step>.done and is skipped next
+# and an offline KD run of the same student on the same images (cached soft targets). Then a `sweep` per
+# representation term over smaller weights, and the online/offline epoch-time ratio from short runs alternating
+# online and offline (ABAB, KDDATA_ONLINE_RATIO_EPOCHS epochs each, default 3). Resumable like results-table.sh: a finished step leaves <root>/<step>.done and is skipped next
 # time; an interrupted training step resumes from its last checkpoint. Run from the repository root:
 #   bash bench/distillation/online-table.sh            (5 online runs + 1 offline run of 30 epochs; hours on 2 cores)
 #   bash bench/distillation/online-table.sh --table    (only rebuild the table from the finished steps)
@@ -40,7 +41,16 @@ rows=(
   "O5|O1 + CRD (penultimate, dim 128, bank 4096, tau 0.07, weight 0.8)|online-kd-crd"
   "O0|offline logit KD, same student and images (cached soft targets, 1 view)|offline-kd-same"
 )
+# Weight sweeps: row|step|weight key|weights|the setting that enables the term.
+sweeps=(
+  "O2|online-sweep-hint|Trainer:Objective:Hint:Weight|0.2,1|--Trainer:Objective:Hint:Enabled=true"
+  "O3|online-sweep-at|Trainer:Objective:Attention:Weight|0.1|--Trainer:Objective:Attention:Enabled=true"
+  "O4|online-sweep-rkd|Trainer:Objective:Rkd:Weight|0.1|--Trainer:Objective:Rkd:Enabled=true"
+  "O5|online-sweep-crd|Trainer:Objective:Crd:Weight|0.1|--Trainer:Objective:Crd:Enabled=true"
+)
+ratio_epochs=${KDDATA_ONLINE_RATIO_EPOCHS:-3}
 mean_epoch() { jq -s 'map(.seconds) | add / length' "$1/metrics.jsonl"; }
+mean_ips() { jq -s 'map(.images_per_second) | add / length' "$1/metrics.jsonl"; }
 table() {
   local out="$root/online-results.md" base=""
   [ -f "$root/online-kd.done" ] && base=$(jq -s '.[-1].eval_accuracy * 100' "$root/online-kd/metrics.jsonl")
@@ -67,6 +77,31 @@ table() {
       printf 'Online/offline epoch time (O1 / O0): %.2f x (%.1f s / %.1f s per epoch); training steps only: %.2f x (%.0f vs %.0f images/s).\n' \
         "$(jq -n --argjson a "$on" --argjson b "$off" '$a / $b')" "$on" "$off" \
         "$(jq -n --argjson a "$off_ips" --argjson b "$on_ips" '$a / $b')" "$on_ips" "$off_ips"
+    fi
+    local header=""
+    for sweep in "${sweeps[@]}"; do
+      IFS='|' read -r n name key _ _ <<<"$sweep"
+      [ -f "$root/$name.done" ] || continue
+      if [ -z "$header" ]; then
+        header=1
+        echo
+        echo "Weight sweep (\`sweep\`, same runs as the rows at other weights; last epoch's accuracy):"
+        echo
+        echo "| row | weight setting | test accuracy | vs O1 (points) |"
+        echo "|---|---|---|---|"
+      fi
+      local setting acc
+      while IFS=$'\t' read -r setting acc; do
+        printf '| %s | %s | %.2f %% | %+.2f |\n' "$n" "$setting" "$acc" "$(jq -n --argjson a "$acc" --argjson b "${base:-0}" '$a - $b')"
+      done < <(jq -r --arg key "$key" '.points[] | "\($key | split(":") | .[2:] | join(":"))=\(.settings[$key])\t\(.last_accuracy * 100)"' "$root/$name/sweep.json")
+    done
+    if [ -f "$root/ratio-offline-2.done" ]; then
+      local on_ips off_ips
+      on_ips=$(jq -n "($(mean_ips "$root/ratio-online-1") + $(mean_ips "$root/ratio-online-2")) / 2")
+      off_ips=$(jq -n "($(mean_ips "$root/ratio-offline-1") + $(mean_ips "$root/ratio-offline-2")) / 2")
+      echo
+      printf 'Online/offline, side by side (online, offline, online, offline; %s epochs each): training steps %.2f x slower online (%.0f vs %.0f images/s).\n' \
+        "$(jq '.training.epoch' "$root/ratio-online-1/last.json")" "$(jq -n --argjson a "$off_ips" --argjson b "$on_ips" '$a / $b')" "$on_ips" "$off_ips"
     fi
   } > "$out"
   cat "$out"
@@ -98,4 +133,28 @@ distill online-kd-crd "${online[@]}" --Trainer:Objective:Crd:Enabled=true
 step online-label-train "${labeler[@]}" --Labeler:Teacher="$teacher" --Labeler:Input="file:$dataset/train/" \
   --Labeler:Output="file:$root/online-labels-train/" --Labeler:BatchSize=256 --Torch:Threads=2
 distill offline-kd-same --Trainer:Distill:Shards:Locations:0="file:$root/online-labels-train/" --Trainer:Distill:EvalTeacher="$teacher"
+
+# Weight sweeps: every representation term at weights below its default, through the `sweep` command (one axis per
+# term, one point folder per weight; the last epoch's accuracy counts, as in the rows above).
+sweep_term() { # name weight-key comma-separated-values [extra settings...]
+  local name=$1 key=$2 values=$3; shift 3
+  step "$name" "${trainer[@]}" sweep --dataset "file:$dataset/" --output "$root/$name" --epochs "$epochs" \
+    --Trainer:Distill:Model:Name=convnet --Trainer:Distill:Model:Width=32 --Trainer:Distill:BatchSize=128 "${threads[@]}" \
+    --Trainer:Distill:Teacher="$teacher" "$@" --grid "$key=$values"
+}
+for sweep in "${sweeps[@]}"; do
+  IFS='|' read -r _ name key values enable <<<"$sweep"
+  sweep_term "$name" "$key" "$values" "$enable"
+done
+
+# The online/offline epoch-time ratio measured side by side: short runs alternating online, offline, online,
+# offline (ABAB), so both see the same minutes of this shared machine; O1 and O0 above ran hours apart.
+for round in 1 2; do
+  step "ratio-online-$round" "${trainer[@]}" distill --dataset "file:$dataset/" --Trainer:Distill:Output="$root/ratio-online-$round" \
+    --Trainer:Distill:Model:Name=convnet --Trainer:Distill:Model:Width=32 --Trainer:Distill:Epochs="$ratio_epochs" \
+    --Trainer:Distill:BatchSize=128 "${threads[@]}" "${online[@]}"
+  step "ratio-offline-$round" "${trainer[@]}" distill --dataset "file:$dataset/" --Trainer:Distill:Output="$root/ratio-offline-$round" \
+    --Trainer:Distill:Model:Name=convnet --Trainer:Distill:Model:Width=32 --Trainer:Distill:Epochs="$ratio_epochs" \
+    --Trainer:Distill:BatchSize=128 "${threads[@]}" --Trainer:Distill:Shards:Locations:0="file:$root/online-labels-train/"
+done
 table
