@@ -102,6 +102,8 @@ table() {
     fi
   } > "$out"
   cat "$out"
+  # Into the README only for the shared bench home (a tiny or scratch run leaves it alone).
+  if [ "$tiny" != 1 ] && [ -z "${KDDATA_BENCH_HOME:-}" ]; then readme_table augment-table "$out"; fi
 }
 
 if [ "${1:-}" = "--table" ]; then table; exit 0; fi
