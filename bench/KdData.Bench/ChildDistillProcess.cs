@@ -14,6 +14,9 @@ internal static partial class ChildDistillProcess
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>Time a child may take beyond --rss-seconds (loading the shard set, building the model) before it is killed.</summary>
+    private static readonly TimeSpan ChildTimeLimit = TimeSpan.FromMinutes(30);
+
     /// <param name="dataset">Dataset root (file URI) with the labeled train split and a test split.</param>
     /// <param name="shards">The pool's shard set (file URI of the Labeler's output).</param>
     /// <param name="poolImages">Pool images labeled into <paramref name="shards"/>, for the report.</param>
@@ -106,17 +109,28 @@ internal static partial class ChildDistillProcess
             }
         }
 
-        var errors = PumpAsync(process.StandardError, OnLine, cancellationToken);
-        await PumpAsync(process.StandardOutput, OnLine, cancellationToken);
-        await errors;
+        // The child has 1000 epochs and is normally stopped by SIGTERM once its "Training student" line appears; if that
+        // line never comes (a renamed log message, a hang), it must not train for hours.
+        var limit = TimeSpan.FromSeconds(settings.RssSeconds) + ChildTimeLimit;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(limit);
         try
         {
-            await process.WaitForExitAsync(cancellationToken);
+            var errors = PumpAsync(process.StandardError, OnLine, deadline.Token);
+            await PumpAsync(process.StandardOutput, OnLine, deadline.Token);
+            await errors;
+            await process.WaitForExitAsync(deadline.Token);
         }
         catch (OperationCanceledException)
         {
-            process.Kill();
-            throw;
+            process.Kill(entireProcessTree: true);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            throw new InvalidOperationException(
+                Invariant($"The child distill run over {poolImages} pool images did not end within {limit.TotalMinutes:F0} min (training started: {trainingStarted is not null}); see its output above."));
         }
 
         var exited = clock.Elapsed;

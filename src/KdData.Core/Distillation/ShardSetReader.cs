@@ -98,8 +98,9 @@ public sealed class ShardSetReader
             .ToList();
 
         var expectedRows = sets.SelectMany(s => s.Commits).Sum(c => (long)c.Commit.AcceptedRows + c.Commit.RejectedRows);
-        // A presize only (the arrays grow past it), capped so a damaged manifest's count cannot allocate gigabytes up front.
-        var load = new LoadState(classes, preprocessing, this, (int)Math.Clamp(expectedRows, 0, 1 << 22));
+        // A presize only (the arrays grow past it), capped at 1M rows (~60 MB of row columns) so a damaged manifest's
+        // count cannot allocate gigabytes up front.
+        var load = new LoadState(classes, preprocessing, this, (int)Math.Clamp(expectedRows, 0, 1 << 20));
         await foreach (var file in DownloadFilesAsync(files, cancellationToken).ConfigureAwait(false))
         {
             await ParseIntoAsync(file, load, cancellationToken).ConfigureAwait(false);
@@ -321,34 +322,45 @@ public sealed class ShardSetReader
     private static async Task ParseIntoAsync(DownloadedFile file, LoadState load, CancellationToken cancellationToken)
     {
         using var stream = new MemoryStream(file.Bytes, writable: false);
-        try
+        if (file.Ref.Kind == FileKind.Errors)
         {
-            if (file.Ref.Kind == FileKind.Errors)
+            var errors = await ReadShardAsync(file, () => ErrorShard.OpenReaderAsync(stream, cancellationToken)).ConfigureAwait(false);
+            await using (errors.ConfigureAwait(false))
             {
-                var errors = await ErrorShard.OpenReaderAsync(stream, cancellationToken).ConfigureAwait(false);
-                await using (errors.ConfigureAwait(false))
+                var errorSource = load.BeginErrors(file, errors.Metadata);
+                for (var group = 0; group < errors.RowGroupCount; group++)
                 {
-                    var errorSource = load.BeginErrors(file, errors.Metadata);
-                    for (var group = 0; group < errors.RowGroupCount; group++)
-                    {
-                        load.AddErrors(file, errorSource, await errors.ReadRowGroupAsync(group, cancellationToken).ConfigureAwait(false));
-                    }
+                    var index = group;
+                    load.AddErrors(file, errorSource, await ReadShardAsync(file, () => errors.ReadRowGroupAsync(index, cancellationToken)).ConfigureAwait(false));
                 }
-
-                return;
             }
 
-            var shard = await SoftTargetShard.OpenReaderAsync(stream, cancellationToken).ConfigureAwait(false);
-            await using (shard.ConfigureAwait(false))
+            return;
+        }
+
+        var shard = await ReadShardAsync(file, () => SoftTargetShard.OpenReaderAsync(stream, cancellationToken)).ConfigureAwait(false);
+        await using (shard.ConfigureAwait(false))
+        {
+            var source = load.BeginRows(file, shard.Metadata);
+            for (var group = 0; group < shard.RowGroupCount; group++)
             {
-                var source = load.BeginRows(file, shard.Metadata);
-                for (var group = 0; group < shard.RowGroupCount; group++)
-                {
-                    load.AddRows(file, source, await shard.ReadRowGroupAsync(group, cancellationToken).ConfigureAwait(false));
-                }
+                var index = group;
+                load.AddRows(file, source, await ReadShardAsync(file, () => shard.ReadRowGroupAsync(index, cancellationToken)).ConfigureAwait(false));
             }
         }
-        catch (Exception e) when (e is not (OperationCanceledException or InvalidInputException or ObjectStoreException))
+    }
+
+    /// <summary>
+    /// Runs one Parquet read of <paramref name="file"/>, turning a failure into an <see cref="InvalidInputException"/> that
+    /// names it. Only the reads: a failure of the checks or of the row store is not the file's fault.
+    /// </summary>
+    private static async Task<T> ReadShardAsync<T>(DownloadedFile file, Func<Task<T>> read)
+    {
+        try
+        {
+            return await read().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not (OperationCanceledException or OutOfMemoryException))
         {
             // Parquet.Net reports damaged files with several exception types; any of them means the same here.
             var kind = file.Ref.Kind == FileKind.Errors ? "error-table" : "soft-target";

@@ -22,6 +22,9 @@ internal sealed class SoftTargetColumns
     private const byte FlipFlag = 1;
     private const byte RejectedFlag = 2;
 
+    /// <summary>Top-k entries allocated up front from the expected row count, at most (2^24: 128 MiB of classes and logits).</summary>
+    private const int MaxPresizedEntries = 1 << 24;
+
     private int[] _source;
     private int[] _view;
     private string[] _key;
@@ -70,15 +73,24 @@ internal sealed class SoftTargetColumns
         var i = Count;
         if (i == _source.Length)
         {
-            GrowRows(Math.Max(16, i * 2));
+            GrowRows((int)Math.Min(Math.Max(16L, i * 2L), Array.MaxLength - 1));
         }
 
         var k = target.K;
         var at = _start[i];
-        if (at + k > _classes.Length)
+        if ((long)at + k > _classes.Length)
         {
-            // First row: room for k per row of the expected capacity; later only when a set stores a larger k.
-            GrowTargets(Math.Max(at + k, Math.Max(_source.Length * k, _classes.Length * 2)));
+            // First row: room for k per row of the expected capacity (at most MaxPresizedEntries: the capacity comes
+            // from manifests); later the arrays double.
+            var wanted = _classes.Length == 0 ? Math.Min((long)_source.Length * k, MaxPresizedEntries) : _classes.Length * 2L;
+            wanted = Math.Min(Math.Max(wanted, (long)at + k), Array.MaxLength);
+            if (wanted < (long)at + k)
+            {
+                throw new InvalidOperationException(
+                    $"The selected soft targets hold more than {Array.MaxLength} top-k entries in all; lower Labeler:TopK or select fewer rows.");
+            }
+
+            GrowTargets((int)wanted);
         }
 
         _source[i] = source;

@@ -50,6 +50,21 @@ public sealed class SoftTargetColumnsTests
     }
 
     [Fact]
+    public void MoveTo_NoRows_GivesAnEmptyStoreThatAcceptsRows()
+    {
+        var columns = new SoftTargetColumns(capacity: 2);
+        var crop = new CropDecision(new CropBox(0, 0, 1, 1), false);
+        columns.Add(0, "a", "e", 0, crop, SoftTarget.FromLogits([1, 2, 3], 2), false);
+
+        var moved = columns.MoveTo([]);
+        moved.Add(0, "b", "e", 0, crop, SoftTarget.FromLogits([3, 2, 1], 3), false);
+
+        Assert.Equal(1, moved.Count);
+        Assert.Equal("b", moved.Key(0));
+        Assert.Equal([0, 1, 2], moved.Target(0).TopKClasses);
+    }
+
+    [Fact]
     public void Compare_SourceThenOrdinalKeyThenView_OrdersRows()
     {
         var columns = new SoftTargetColumns(capacity: 4);
