@@ -96,7 +96,8 @@ table() {
     done
     if [ -f "$root/augment-sweep/sweep.md" ]; then
       echo
-      echo "Sweep ($sweep_epochs epochs per point; accuracy of the best epoch on the test split, so choosing the best point on it is optimistic):"
+      # The epochs the points ran (KDDATA_SWEEP_EPOCHS of the run that made them, not of this call).
+      echo "Sweep ($(jq '.points[0].epochs' "$root/augment-sweep/sweep.json") epochs per point, row 4 has $epochs; accuracy of the best epoch on the test split, so choosing the best point on it is optimistic):"
       echo
       cat "$root/augment-sweep/sweep.md"
     fi
