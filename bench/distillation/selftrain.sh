@@ -16,7 +16,8 @@
 # mid-scale trial above predates it: mirror and dropout alone never made round 2 beat round 1).
 # Layout as in results-table.sh: KDDATA_BENCH_HOME (default /var/tmp/kddata-bench) holds data/ and fmnist/, reached
 # through the links data/ and out/bench/fmnist in the work tree; this script writes only fmnist/selftrain/ (and its
-# log) there. Settings (environment): SELFTRAIN_ROUNDS (3), SELFTRAIN_EPOCHS (12 per round), SELFTRAIN_VIEWS (1),
+# log) there. Settings (environment): SELFTRAIN_NAME (selftrain: the output folder fmnist/NAME/, the table
+# bench/distillation/NAME.md and the README markers NAME-table, so a second setting keeps its own rounds), SELFTRAIN_ROUNDS (3), SELFTRAIN_EPOCHS (12 per round), SELFTRAIN_VIEWS (1),
 # SELFTRAIN_DROP_RATE (0.2), SELFTRAIN_RANDAUGMENT (true), SELFTRAIN_MIRROR (true), SELFTRAIN_TEACHER (the row-1 teacher), SELFTRAIN_DATASET
 # (data/fashion-mnist), SELFTRAIN_ARGS (more settings as --Section:Key=value).
 set -euo pipefail
@@ -43,7 +44,8 @@ views=${SELFTRAIN_VIEWS:-1}
 drop_rate=${SELFTRAIN_DROP_RATE:-0.2}
 randaugment=${SELFTRAIN_RANDAUGMENT:-true}
 mirror=${SELFTRAIN_MIRROR:-true}
-out="$root/selftrain"
+name=${SELFTRAIN_NAME:-selftrain}
+out="$root/$name"
 command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
 [ -f "$teacher" ] || { echo "no teacher at $teacher: run bench/distillation/results-table.sh (row 1) first" >&2; exit 2; }
 [ -f "$dataset/manifest.parquet" ] || { echo "no dataset at $dataset: run bench/distillation/results-table.sh (import) first" >&2; exit 2; }
@@ -64,9 +66,10 @@ if [ "$rc" -ne 0 ]; then echo "== selftrain stopped (exit $rc); rerun to resume"
 echo "== selftrain: $((SECONDS - start)) s in this run"
 
 # The table (as the command wrote it) into the bench folder and the README.
-cp "$out/selftrain.md" bench/distillation/selftrain.md
-readme_table selftrain-table "$out/selftrain.md"
-cat bench/distillation/selftrain.md
+cp "$out/selftrain.md" "bench/distillation/$name.md"
+if grep -q "<!-- $name-table:start -->" README.md; then readme_table "$name-table" "$out/selftrain.md"
+else echo "(README has no $name-table markers: the table is in bench/distillation/$name.md only)"; fi
+cat "bench/distillation/$name.md"
 
 # Goal (issue 9): round 2's student beats round 1's on the official test set.
 jq -r '
