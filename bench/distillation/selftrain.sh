@@ -5,7 +5,7 @@
 # engine, a student of the teacher's size (convnet w64) is distilled from them with noise for SELFTRAIN_EPOCHS epochs
 # and becomes the next round's teacher. Resumable: `selftrain` skips finished rounds and continues an interrupted one
 # (labeling and distillation both resume), so rerun this script after a stop.
-# Run from anywhere:  bash bench/distillation/selftrain.sh     (roughly 45-60 min per round on this 2-core machine)
+# Run from anywhere:  bash bench/distillation/selftrain.sh     (about 23 min a round on this 2-core machine; 16 epochs about 30)
 # The per-round table is printed, written to bench/distillation/selftrain.md and into the README between the
 # selftrain-table markers; the goal (round 2's student beats round 1's) is printed last.
 #
