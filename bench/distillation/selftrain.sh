@@ -15,9 +15,10 @@
 # as Noisy Student's main input noise, label-preserving RandAugment on every image (SELFTRAIN_RANDAUGMENT, true; the
 # mid-scale trial above predates it: mirror and dropout alone never made round 2 beat round 1).
 # Layout as in results-table.sh: KDDATA_BENCH_HOME (default /var/tmp/kddata-bench) holds data/ and fmnist/, reached
-# through the links data/ and out/bench/fmnist in the work tree; this script writes only fmnist/selftrain/ (and its
-# log) there. Settings (environment): SELFTRAIN_NAME (selftrain: the output folder fmnist/NAME/, the table
-# bench/distillation/NAME.md and the README markers NAME-table, so a second setting keeps its own rounds), SELFTRAIN_ROUNDS (3), SELFTRAIN_EPOCHS (12 per round), SELFTRAIN_VIEWS (1),
+# through the links data/ and out/bench/fmnist in the work tree; this script writes only fmnist/NAME/ (and its log)
+# there. Settings (environment): SELFTRAIN_NAME (selftrain: the output folder fmnist/NAME/, the table
+# bench/distillation/NAME.md and the README markers NAME-table, so a second setting keeps its own rounds),
+# SELFTRAIN_ROUNDS (3), SELFTRAIN_EPOCHS (12 per round), SELFTRAIN_VIEWS (1),
 # SELFTRAIN_DROP_RATE (0.2), SELFTRAIN_RANDAUGMENT (true), SELFTRAIN_MIRROR (true), SELFTRAIN_TEACHER (the row-1 teacher), SELFTRAIN_DATASET
 # (data/fashion-mnist), SELFTRAIN_ARGS (more settings as --Section:Key=value).
 set -euo pipefail
