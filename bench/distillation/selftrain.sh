@@ -18,7 +18,8 @@
 # through the links data/ and out/bench/fmnist in the work tree; this script writes only fmnist/NAME/ (and its log)
 # there. Settings (environment): SELFTRAIN_NAME (selftrain: the output folder fmnist/NAME/, the table
 # bench/distillation/NAME.md and the README markers NAME-table, so a second setting keeps its own rounds),
-# SELFTRAIN_ROUNDS (3), SELFTRAIN_EPOCHS (12 per round), SELFTRAIN_VIEWS (1),
+# SELFTRAIN_ROUNDS (3), SELFTRAIN_EPOCHS (12 per round), SELFTRAIN_WIDTHS (unset: every student is the teacher's width;
+# e.g. 64,96,128 for a wider student each round, --widths), SELFTRAIN_VIEWS (1),
 # SELFTRAIN_DROP_RATE (0.2), SELFTRAIN_RANDAUGMENT (true), SELFTRAIN_MIRROR (true), SELFTRAIN_TEACHER (the row-1 teacher), SELFTRAIN_DATASET
 # (data/fashion-mnist), SELFTRAIN_ARGS (more settings as --Section:Key=value).
 set -euo pipefail
@@ -46,6 +47,8 @@ drop_rate=${SELFTRAIN_DROP_RATE:-0.2}
 randaugment=${SELFTRAIN_RANDAUGMENT:-true}
 mirror=${SELFTRAIN_MIRROR:-true}
 name=${SELFTRAIN_NAME:-selftrain}
+widths=()
+[ -z "${SELFTRAIN_WIDTHS:-}" ] || widths=(--widths "$SELFTRAIN_WIDTHS")
 out="$root/$name"
 command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
 [ -f "$teacher" ] || { echo "no teacher at $teacher: run bench/distillation/results-table.sh (row 1) first" >&2; exit 2; }
@@ -59,7 +62,7 @@ start=$SECONDS
 set +e
 # shellcheck disable=SC2086 # SELFTRAIN_ARGS is a list of switches
 dotnet "$bin/trainer/kddata-trainer.dll" selftrain --dataset "file:$dataset/" --teacher "$teacher" --output "$out" \
-  --rounds "$rounds" --epochs "$epochs" --views "$views" --view-scale-min 0.64 --drop-rate "$drop_rate" --batch-size 128 \
+  --rounds "$rounds" --epochs "$epochs" --views "$views" --view-scale-min 0.64 --drop-rate "$drop_rate" --batch-size 128 "${widths[@]}" \
   --Trainer:Distill:Mix:MirrorPseudoLabeled="$mirror" --Trainer:Distill:Augment:RandAugment="$randaugment" --Torch:Threads=2 --Trainer:Data:DecodeWorkers=1 ${SELFTRAIN_ARGS:-} 2>&1 | tee -a "$out.log"
 rc=${PIPESTATUS[0]}
 set -e

@@ -85,8 +85,19 @@ public sealed class SelfTrainJob : JobService
             throw new InvalidInputException($"Trainer:SelfTrain:Teacher (--teacher): '{_options.Teacher}' has classes [{string.Join(", ", teacherRecord.Classes)}] but dataset {dataset.Location} has [{string.Join(", ", classes)}].");
         }
 
-        var student = StudentSpec(teacherRecord.Architecture, classes.Count);
-        RequireLargeEnough(student, teacherRecord.Architecture);
+        // Every round's student is built and checked against its round's teacher (round 1: the given one; after: the
+        // previous round's student) before anything runs, so a bad width stops the run at start.
+        var students = new List<ModelSpec>(_options.Rounds);
+        var roundTeacher = teacherRecord.Architecture;
+        foreach (var width in RoundWidths())
+        {
+            var spec = StudentSpec(teacherRecord.Architecture, classes.Count, width);
+            RequireLargeEnough(spec, roundTeacher, students.Count + 1);
+            students.Add(spec);
+            roundTeacher = spec;
+        }
+
+        Debug.Assert(students.Count == _options.Rounds, "one student per round");
         var hasPoolLabels = await ExistsAsync(dataset, DatasetLayout.PoolLabelsKey, stoppingToken);
         if (!hasPoolLabels)
         {
@@ -96,8 +107,8 @@ public sealed class SelfTrainJob : JobService
         var output = Path.GetFullPath(_options.Output);
         Directory.CreateDirectory(output);
         Logger.LogInformation(
-            "Self-training {Rounds} rounds from teacher {Teacher}; student {Student}, {Epochs} epochs per round, {Views} views per image; output {Output}",
-            _options.Rounds, teacherPath, student, _options.Epochs, _options.Views, output);
+            "Self-training {Rounds} rounds from teacher {Teacher}; students {Students}, {Epochs} epochs per round, {Views} views per image; output {Output}",
+            _options.Rounds, teacherPath, string.Join(" -> ", students.Select(Describe)), _options.Epochs, _options.Views, output);
 
         var rounds = new List<SelfTrainRound>();
         for (var round = 1; round <= _options.Rounds; round++)
@@ -111,7 +122,7 @@ public sealed class SelfTrainJob : JobService
                 continue;
             }
 
-            var (code, result) = await RunRoundAsync(round, folder, teacherPath, student, dataset, output, hasPoolLabels, device, stoppingToken);
+            var (code, result) = await RunRoundAsync(round, folder, teacherPath, students[round - 1], dataset, output, hasPoolLabels, device, stoppingToken);
             if (code != ExitCodes.Success)
             {
                 return code;
@@ -137,7 +148,7 @@ public sealed class SelfTrainJob : JobService
         int round, string folder, string teacherPath, ModelSpec student, IObjectStore dataset, string output, bool hasPoolLabels, TorchSharp.torch.Device device, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        Logger.LogInformation("Round {Round}: teacher {Teacher}", round, teacherPath);
+        Logger.LogInformation("Round {Round}: teacher {Teacher}, student {Student}", round, teacherPath, Describe(student));
         var root = dataset.Location.ToString().TrimEnd('/') + "/";
         SelfTrainLabeling pool, train;
         using (var teacher = await InferenceModel.LoadAsync(_stores, teacherPath, device, cancellationToken))
@@ -299,17 +310,17 @@ public sealed class SelfTrainJob : JobService
     /// The student: the configured architecture, its unset settings taken from the teacher's when it is the same family
     /// (so the default student is the teacher's size), with the dropout noise where the family has dropout.
     /// </summary>
-    private ModelSpec StudentSpec(ModelSpec teacher, int classes)
+    private ModelSpec StudentSpec(ModelSpec teacher, int classes, int? width)
     {
         var name = _options.Model?.Trim();
         var spec = string.IsNullOrEmpty(name) || string.Equals(name, teacher.Name, StringComparison.OrdinalIgnoreCase)
             ? teacher with
             {
-                Width = _options.Width ?? teacher.Width,
+                Width = width ?? teacher.Width,
                 Depth = _options.Depth ?? teacher.Depth,
                 WidenFactor = _options.WidenFactor ?? teacher.WidenFactor,
             }
-            : new ModelSpec { Name = name, Width = _options.Width, Depth = _options.Depth, WidenFactor = _options.WidenFactor };
+            : new ModelSpec { Name = name, Width = width, Depth = _options.Depth, WidenFactor = _options.WidenFactor };
         var family = spec.Name.Trim().ToLowerInvariant();
         if (family is "convnet" or "wrn")
         {
@@ -328,14 +339,48 @@ public sealed class SelfTrainJob : JobService
         }
         catch (ArgumentException e)
         {
-            throw new InvalidInputException($"Trainer:SelfTrain:Model / Width / Depth / WidenFactor (--model, --width): {e.Message}", e);
+            throw new InvalidInputException($"Trainer:SelfTrain:Model / Width / Widths / Depth / WidenFactor (--model, --width, --widths): {e.Message}", e);
         }
 
         return spec;
     }
 
+    /// <summary>
+    /// The student width of each round: <see cref="SelfTrainOptions.Widths"/> (the last one repeated past the list) or
+    /// <see cref="SelfTrainOptions.Width"/> for every round (null = the teacher's).
+    /// </summary>
+    private List<int?> RoundWidths()
+    {
+        if (string.IsNullOrWhiteSpace(_options.Widths))
+        {
+            return [.. Enumerable.Repeat(_options.Width, _options.Rounds)];
+        }
+
+        if (_options.Width is not null)
+        {
+            throw new InvalidInputException(string.Create(CultureInfo.InvariantCulture,
+                $"Trainer:SelfTrain:Widths (--widths) = '{_options.Widths}' and Trainer:SelfTrain:Width (--width) = {_options.Width} are both set; give one: --width for every round, --widths per round."));
+        }
+
+        var widths = new List<int>();
+        foreach (var part in _options.Widths.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var width) || width < 1)
+            {
+                throw new InvalidInputException(
+                    $"Trainer:SelfTrain:Widths (--widths) = '{_options.Widths}': '{part}' is not a positive whole number; give one width per round, comma-separated, e.g. 64,96,128.");
+            }
+
+            widths.Add(width);
+        }
+
+        return [.. Enumerable.Range(0, _options.Rounds).Select(round => (int?)widths[Math.Min(round, widths.Count - 1)])];
+    }
+
+    private static string Describe(ModelSpec spec) => spec.Width is { } width ? $"{spec.Name} w{width.ToString(CultureInfo.InvariantCulture)}" : spec.Name;
+
     /// <summary>Noisy Student distils into an equal or larger student; a smaller one is refused unless allowed.</summary>
-    private void RequireLargeEnough(ModelSpec student, ModelSpec teacher)
+    private void RequireLargeEnough(ModelSpec student, ModelSpec teacher, int round)
     {
         using var studentModel = ModelZoo.Create(student);
         using var teacherModel = ModelZoo.Create(teacher);
@@ -348,10 +393,10 @@ public sealed class SelfTrainJob : JobService
         if (!_options.AllowSmallerStudent)
         {
             throw new InvalidInputException(
-                $"Trainer:SelfTrain:Model / Width (--model, --width): the student has {studentParameters} parameters, fewer than the teacher's {teacherParameters}; Noisy Student distils into an equal or larger student (set --Trainer:SelfTrain:AllowSmallerStudent=true to run anyway).");
+                $"Trainer:SelfTrain:Model / Width / Widths (--model, --width, --widths): round {round}'s student has {studentParameters} parameters, fewer than its teacher's {teacherParameters}; Noisy Student distils into an equal or larger student (set --Trainer:SelfTrain:AllowSmallerStudent=true to run anyway).");
         }
 
-        Logger.LogWarning("The student has {Student} parameters, fewer than the teacher's {Teacher} (AllowSmallerStudent)", studentParameters, teacherParameters);
+        Logger.LogWarning("Round {Round}'s student has {Student} parameters, fewer than its teacher's {Teacher} (AllowSmallerStudent)", round, studentParameters, teacherParameters);
     }
 
     private static async Task<bool> ExistsAsync(IObjectStore store, string key, CancellationToken cancellationToken)

@@ -38,6 +38,15 @@ public sealed class SelfTrainOptions
     /// <summary>Student convnet width (<see cref="ModelSpec.Width"/>). Default <c>null</c> = the teacher's (same family) or the family's default.</summary>
     public int? Width { get; set; }
 
+    /// <summary>
+    /// Student convnet width per round as a comma-separated list (e.g. <c>64,96,128</c>): round r's student has the r-th
+    /// width, rounds past the list the last one. Noisy Student's growing students: each round's noise makes the task
+    /// harder than the teacher's, so a wider student has room to pass its teacher. Each width must give a student at
+    /// least as large as its round's teacher. Exclusive with <see cref="Width"/>. Default <c>null</c> = <see cref="Width"/>
+    /// for every round.
+    /// </summary>
+    public string? Widths { get; set; }
+
     /// <summary>Student depth (<see cref="ModelSpec.Depth"/>: convnet blocks, wrn depth). Default <c>null</c> = as <see cref="Width"/>.</summary>
     public int? Depth { get; set; }
 

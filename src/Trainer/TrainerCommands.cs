@@ -104,6 +104,7 @@ public static class TrainerCommands
                 new("--output", "Trainer:SelfTrain:Output", "Folder for labels/, round-N/ (students, evaluations) and the table (selftrain.md, selftrain.json)", "out/selftrain", "folder"),
                 new("--model", "Trainer:SelfTrain:Model", "Student architecture (none = the teacher's; its unset settings are the teacher's, so the same size)", "none", "name"),
                 new("--width", "Trainer:SelfTrain:Width", "Student convnet width (none = the teacher's); depth and wrn widen factor with --Trainer:SelfTrain:Depth / WidenFactor", "none", "n"),
+                new("--widths", "Trainer:SelfTrain:Widths", "Student convnet width per round, comma-separated (e.g. 64,96,128; rounds past the list keep the last); exclusive with --width", "none", "list"),
                 new("--epochs", "Trainer:SelfTrain:Epochs", "Distillation epochs per round", "12", "n"),
                 new("--batch-size", "Trainer:Distill:BatchSize", "Images per distillation step", "128", "n"),
                 new("--drop-rate", "Trainer:SelfTrain:DropRate", "Student dropout (convnet: before the classifier; wrn: in every block); 0 for other architectures", "0.5", "p"),
