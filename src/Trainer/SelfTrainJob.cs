@@ -89,7 +89,7 @@ public sealed class SelfTrainJob : JobService
         // previous round's student) before anything runs, so a bad width stops the run at start.
         var students = new List<ModelSpec>(_options.Rounds);
         var roundTeacher = teacherRecord.Architecture;
-        foreach (var width in RoundWidths())
+        foreach (var width in _options.StudentWidths())
         {
             var spec = StudentSpec(teacherRecord.Architecture, classes.Count, width);
             RequireLargeEnough(spec, roundTeacher, students.Count + 1);
@@ -343,38 +343,6 @@ public sealed class SelfTrainJob : JobService
         }
 
         return spec;
-    }
-
-    /// <summary>
-    /// The student width of each round: <see cref="SelfTrainOptions.Widths"/> (the last one repeated past the list) or
-    /// <see cref="SelfTrainOptions.Width"/> for every round (null = the teacher's).
-    /// </summary>
-    private List<int?> RoundWidths()
-    {
-        if (string.IsNullOrWhiteSpace(_options.Widths))
-        {
-            return [.. Enumerable.Repeat(_options.Width, _options.Rounds)];
-        }
-
-        if (_options.Width is not null)
-        {
-            throw new InvalidInputException(string.Create(CultureInfo.InvariantCulture,
-                $"Trainer:SelfTrain:Widths (--widths) = '{_options.Widths}' and Trainer:SelfTrain:Width (--width) = {_options.Width} are both set; give one: --width for every round, --widths per round."));
-        }
-
-        var widths = new List<int>();
-        foreach (var part in _options.Widths.Split(',', StringSplitOptions.TrimEntries))
-        {
-            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var width) || width < 1)
-            {
-                throw new InvalidInputException(
-                    $"Trainer:SelfTrain:Widths (--widths) = '{_options.Widths}': '{part}' is not a positive whole number; give one width per round, comma-separated, e.g. 64,96,128.");
-            }
-
-            widths.Add(width);
-        }
-
-        return [.. Enumerable.Range(0, _options.Rounds).Select(round => (int?)widths[Math.Min(round, widths.Count - 1)])];
     }
 
     private static string Describe(ModelSpec spec) => spec.Width is { } width ? $"{spec.Name} w{width.ToString(CultureInfo.InvariantCulture)}" : spec.Name;

@@ -1,4 +1,6 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using KdData.Hosting;
 using KdData.Models;
 
 namespace KdData.Trainer;
@@ -81,4 +83,37 @@ public sealed class SelfTrainOptions
     /// <summary>Images per teacher forward pass while labeling (<c>Labeler:BatchSize</c>). Default 256.</summary>
     [Range(1, 65_536)]
     public int LabelBatchSize { get; set; } = 256;
+
+    /// <summary>
+    /// The student width of each of <see cref="Rounds"/> rounds: <see cref="Widths"/> (the last one repeated past the
+    /// list) or <see cref="Width"/> for every round (null = the teacher's).
+    /// </summary>
+    /// <exception cref="InvalidInputException">Both are set, or <see cref="Widths"/> has an entry that is not a positive whole number.</exception>
+    public IReadOnlyList<int?> StudentWidths()
+    {
+        if (string.IsNullOrWhiteSpace(Widths))
+        {
+            return [.. Enumerable.Repeat(Width, Rounds)];
+        }
+
+        if (Width is not null)
+        {
+            throw new InvalidInputException(string.Create(CultureInfo.InvariantCulture,
+                $"Trainer:SelfTrain:Widths (--widths) = '{Widths}' and Trainer:SelfTrain:Width (--width) = {Width} are both set; give one: --width for every round, --widths per round."));
+        }
+
+        var widths = new List<int>();
+        foreach (var part in Widths.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var width) || width < 1)
+            {
+                throw new InvalidInputException(
+                    $"Trainer:SelfTrain:Widths (--widths) = '{Widths}': '{part}' is not a positive whole number; give one width per round, comma-separated, e.g. 64,96,128.");
+            }
+
+            widths.Add(width);
+        }
+
+        return [.. Enumerable.Range(0, Rounds).Select(round => (int?)widths[Math.Min(round, widths.Count - 1)])];
+    }
 }

@@ -59,7 +59,7 @@ public sealed class SelfTrainJobTests(SelfTrainRun run) : IClassFixture<SelfTrai
         Assert.Equal(first.GetProperty("student_id").GetString(), second.GetProperty("teacher_id").GetString());
         Assert.NotEqual(first.GetProperty("teacher_id").GetString(), second.GetProperty("teacher_id").GetString());
 
-        foreach (var round in new[] { first, second })
+        foreach (var (round, width) in new[] { (first, 8), (second, 12) })
         {
             // The student's own checkpoint record names its parent: the shards' teacher id and the teacher checkpoint.
             var record = Json(round.GetProperty("student_checkpoint").GetString()!);
@@ -67,9 +67,9 @@ public sealed class SelfTrainJobTests(SelfTrainRun run) : IClassFixture<SelfTrai
             Assert.Equal(round.GetProperty("teacher_id").GetString(), lineage.GetProperty("teachers")[0].GetString());
             Assert.Equal(round.GetProperty("teacher_checkpoint").GetString(), lineage.GetProperty("eval_teacher").GetString());
             Assert.Equal(2, lineage.GetProperty("shard_sets").GetArrayLength());
-            // The noised student: convnet w8 with dropout before the classifier.
+            // The noised student: convnet of its round's width (--widths 8,12) with dropout before the classifier.
             var architecture = record.GetProperty("architecture");
-            Assert.Equal(8, architecture.GetProperty("width").GetInt32());
+            Assert.Equal(width, architecture.GetProperty("width").GetInt32());
             Assert.Equal(0.5, architecture.GetProperty("drop_rate").GetDouble(), 9);
         }
 
@@ -154,6 +154,19 @@ public sealed class SelfTrainJobTests(SelfTrainRun run) : IClassFixture<SelfTrai
         var output = Path.Combine(work.Path, "selftrain");
 
         var code = await SelfTrainRun.RunAsync(output, "--Trainer:SelfTrain:AllowSmallerStudent=false");
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, code);
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
+    public async Task RunAsync_RoundTwoStudentSmallerThanRoundOne_ExitsTwoAndWritesNothing()
+    {
+        using var work = new TempDirectory();
+        var output = Path.Combine(work.Path, "selftrain");
+
+        // Round 1's w32 student is the committed teacher's size; round 2's w16 would be smaller than its teacher.
+        var code = await SelfTrainRun.RunAsync(output, "--widths", "32,16", "--Trainer:SelfTrain:AllowSmallerStudent=false");
 
         Assert.Equal(ExitCodes.InvalidConfiguration, code);
         Assert.False(Directory.Exists(output));
