@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using KdData.Datasets;
+using KdData.Storage;
 
 namespace KdData.Trainer;
 
@@ -14,6 +15,7 @@ public sealed class ImportOptions : IValidatableObject
 
     /// <summary>Store location to import into (see README "Locations"). Default <c>file:data/fashion-mnist/</c>.</summary>
     [Required]
+    [StorageLocation(SectionName + ":" + nameof(Destination))]
     public string Destination { get; set; } = "file:data/fashion-mnist/";
 
     /// <summary>Share of each train class that is labeled; the rest becomes the unlabeled pool. Default 0.1.</summary>

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
+using KdData.Storage;
 
 namespace KdData.Distillation;
 
@@ -82,6 +83,13 @@ public sealed class ShardSelectionOptions : IValidatableObject
             if (string.IsNullOrWhiteSpace(location))
             {
                 yield return new ValidationResult($"{SectionName}:Locations has an empty entry.", [nameof(Locations)]);
+                continue;
+            }
+
+            var error = StorageLocationAttribute.Check(location);
+            if (error is not null)
+            {
+                yield return new ValidationResult($"{SectionName}:Locations: {error}", [nameof(Locations)]);
             }
         }
 

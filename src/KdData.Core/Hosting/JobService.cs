@@ -43,7 +43,7 @@ public abstract class JobService : BackgroundService
             Logger.LogWarning("Stopped by a shutdown request before the job finished; rerun to continue.");
             _outcome.ExitCode = ExitCodes.Interrupted;
         }
-        catch (InvalidInputException e)
+        catch (Exception e) when (e is InvalidInputException or Storage.InvalidStorageLocationException)
         {
             // Bad input, not a bug: the message names the file and the fix, a stack trace adds nothing.
             Logger.LogCritical("Invalid input: {Message}", e.Message);

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using KdData.Storage;
 
 namespace KdData.Labeling;
 
@@ -9,10 +10,12 @@ public sealed class LabelingOptions : IValidatableObject
 
     /// <summary>Location of the unlabeled images (see README "Locations"). Default: the committed sample pool.</summary>
     [Required]
+    [StorageLocation(SectionName + ":" + nameof(Input))]
     public string Input { get; set; } = "file:samples/fashion-mnist/unlabeled/";
 
     /// <summary>Location the shards go to; each teacher writes under <c>teacher=&lt;id&gt;/</c>. Default <c>file:out/labels/</c>.</summary>
     [Required]
+    [StorageLocation(SectionName + ":" + nameof(Output))]
     public string Output { get; set; } = "file:out/labels/";
 
     /// <summary>The teacher's checkpoint record (<c>.json</c>, weights beside it): a path or a location URL. Default: the committed sample teacher.</summary>

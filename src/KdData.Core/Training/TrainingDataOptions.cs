@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using KdData.Storage;
 
 namespace KdData.Training;
 
@@ -13,6 +14,7 @@ public sealed class TrainingDataOptions
 
     /// <summary>Dataset root (see <c>DatasetLayout</c>): holds <c>manifest.parquet</c> and the images. Default: the committed sample.</summary>
     [Required]
+    [StorageLocation(SectionName + ":" + nameof(Dataset))]
     public string Dataset { get; set; } = "file:samples/fashion-mnist/";
 
     /// <summary>Concurrent fetches from storage. Default 8: hides blob latency; cheap for a local folder.</summary>
