@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using KdData.Tests.Fixtures;
 using KdData.Imaging;
 using Microsoft.Extensions.Configuration;
 
@@ -6,12 +7,7 @@ namespace KdData.Tests.Imaging;
 
 public sealed class ImageOptionsTests
 {
-    private static List<ValidationResult> Validate(ImageOptions options)
-    {
-        var results = new List<ValidationResult>();
-        Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
-        return results;
-    }
+    private static List<ValidationResult> Validate(ImageOptions options) => DataAnnotations.Validate(options);
 
     [Fact]
     public void Defaults_AreValidAndUseImageNetStatistics()

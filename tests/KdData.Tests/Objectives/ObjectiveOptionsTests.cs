@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using KdData.Tests.Fixtures;
 using KdData.Objectives;
 using Microsoft.Extensions.Configuration;
 
@@ -88,10 +89,5 @@ public sealed class ObjectiveOptionsTests
         Assert.Contains(Errors(options), e => e.MemberNames.Contains(member));
     }
 
-    private static List<ValidationResult> Errors(ObjectiveOptions options)
-    {
-        var results = new List<ValidationResult>();
-        Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
-        return results;
-    }
+    private static List<ValidationResult> Errors(ObjectiveOptions options) => DataAnnotations.Validate(options);
 }

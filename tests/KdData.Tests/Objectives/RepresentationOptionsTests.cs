@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using KdData.Tests.Fixtures;
 using KdData.Objectives;
 
 namespace KdData.Tests.Objectives;
@@ -6,12 +7,7 @@ namespace KdData.Tests.Objectives;
 /// <summary>Start-up validation of the representation-KD settings (a bad one is exit 2 naming the key).</summary>
 public sealed class RepresentationOptionsTests
 {
-    private static List<ValidationResult> Validate(RepresentationOptions options)
-    {
-        var results = new List<ValidationResult>();
-        Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
-        return results;
-    }
+    private static List<ValidationResult> Validate(RepresentationOptions options) => DataAnnotations.Validate(options);
 
     [Fact]
     public void Validate_Defaults_AreValidAndAllTermsOff()

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using KdData.Tests.Fixtures;
 using KdData.Hosting;
 using KdData.Labeling;
 using KdData.Storage;
@@ -9,12 +10,7 @@ namespace KdData.Tests.Storage;
 
 public sealed class StorageLocationAttributeTests
 {
-    private static List<ValidationResult> Validate(object options)
-    {
-        var results = new List<ValidationResult>();
-        Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
-        return results;
-    }
+    private static List<ValidationResult> Validate(object options) => DataAnnotations.Validate(options);
 
     [Theory]
     [InlineData("file:samples/fashion-mnist/")]

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using KdData.Tests.Fixtures;
 using KdData.Objectives;
 using KdData.Training;
 using static TorchSharp.torch;
@@ -83,10 +84,5 @@ public sealed class TrainingLoopOptionsTests
         Assert.False(linear.weight!.equal(before).all().item<bool>());
     }
 
-    private static List<ValidationResult> Errors(TrainingLoopOptions options)
-    {
-        var results = new List<ValidationResult>();
-        Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
-        return results;
-    }
+    private static List<ValidationResult> Errors(TrainingLoopOptions options) => DataAnnotations.Validate(options);
 }
