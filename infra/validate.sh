@@ -1,12 +1,27 @@
 #!/usr/bin/env bash
 # Syntax and consistency check of everything under infra/ (no cluster or Azure account needed):
-# parses every YAML/JSON file with the npm "yaml" package (installed into a temp dir), then checks
-# the fields and cross-references that a parse alone would not catch. Exit 0 = all good.
+# parses every YAML/JSON file with the npm "yaml" package (installed into a temp dir), renders every
+# kustomization under k8s/ (the base and each overlay) with `kubectl kustomize`, then checks the
+# fields and cross-references that a parse alone would not catch, in the files and in what kustomize
+# renders. Prints one line per kustomization rendered. Exit 0 = all good.
 #   bash infra/validate.sh
 set -euo pipefail
 infra="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   echo "validate: node and npm are required" >&2; exit 2
+fi
+# kubectl embeds the kustomize that `kubectl apply -k` uses. These machines come with the Debian
+# package "kubectl" (from the Google Cloud SDK apt repository): install it that way where apt
+# offers it, else stop, as rendering is the only check that sees a kustomization that cannot build.
+if ! command -v kubectl >/dev/null && [ "$(id -u)" -eq 0 ] \
+    && apt-cache policy kubectl 2>/dev/null | grep 'Candidate: [0-9]' >/dev/null; then
+  echo "validate: installing kubectl"
+  apt-get install -y -qq kubectl >/dev/null
+fi
+if ! command -v kubectl >/dev/null; then
+  echo "validate: kubectl is required to render the kustomizations under infra/k8s (kubectl kustomize);" \
+    "install the Debian package kubectl (Kubernetes or Google Cloud SDK apt repository)" >&2
+  exit 2
 fi
 
 tools="$(mktemp -d)"
@@ -23,11 +38,31 @@ else
   echo "validate: shellcheck not installed, shell scripts not linted"
 fi
 
-NODE_PATH="$tools/node_modules" node - "$infra" "$tools/aca-rendered" "$tools/aca-sweep-rendered" <<'JS'
+# Every kustomization under k8s/ is rendered as `kubectl apply -k` would build it: a resource
+# cycle, a missing base or a patch that does not apply only shows here. index.tsv lists them for
+# the checks below (k8s/overlays/gpu -> k8s__overlays__gpu.yaml), with "ok" or "failed".
+k8s_rendered="$tools/k8s-rendered"
+mkdir -p "$k8s_rendered"
+echo "validate: rendering with $(kubectl version --client 2>/dev/null \
+  | sed 's/^Client Version: /kubectl /; s/^Kustomize Version: /kustomize /' | paste -sd ' ' -)"
+while IFS= read -r kfile; do
+  rel="$(dirname "${kfile#"$infra"/}")"
+  out="$k8s_rendered/${rel//\//__}.yaml"
+  if kubectl kustomize "$(dirname "$kfile")" >"$out" 2>"$out.err"; then
+    printf '%s\tok\n' "$rel" >>"$k8s_rendered/index.tsv"
+    [ ! -s "$out.err" ] || sed "s|^|validate: kubectl kustomize infra/$rel: |" "$out.err"
+  else
+    printf '%s\tfailed\n' "$rel" >>"$k8s_rendered/index.tsv"
+    echo "validate: kubectl kustomize infra/$rel failed:" >&2
+    sed 's/^/  /' "$out.err" >&2
+  fi
+done < <(find "$infra/k8s" -type f \( -name kustomization.yaml -o -name kustomization.yml -o -name Kustomization \) | sort)
+
+NODE_PATH="$tools/node_modules" node - "$infra" "$tools/aca-rendered" "$tools/aca-sweep-rendered" "$k8s_rendered" <<'JS'
 const fs = require('fs');
 const path = require('path');
 const YAML = require('yaml');
-const [infra, rendered, sweepRendered] = process.argv.slice(2);
+const [infra, rendered, sweepRendered, k8sRendered] = process.argv.slice(2);
 const errors = [];
 let files = 0, docs = 0;
 const fail = (file, msg) => errors.push(`${path.relative(path.dirname(infra), file)}: ${msg}`);
@@ -83,6 +118,8 @@ function checkWorkload(file, o) {
     if (!['Allow', 'Forbid', 'Replace'].includes(o.spec.concurrencyPolicy ?? 'Allow')) fail(file, `${name}: bad concurrencyPolicy`);
   }
   if (!['Never', 'OnFailure'].includes(pod.restartPolicy)) fail(file, `${name}: restartPolicy must be Never or OnFailure`);
+  // Retries are bounded on purpose, not by the default of 6 a forgotten field would give.
+  if (job.podFailurePolicy === undefined && job.backoffLimit === undefined) fail(file, `${name}: needs a podFailurePolicy or a backoffLimit`);
   const containers = pod.containers ?? [];
   if (containers.length === 0) fail(file, `${name}: no containers`);
   const names = new Set(containers.map(c => c.name));
@@ -165,6 +202,7 @@ function checkKustomization(file, k) {
 }
 
 const k8sDir = path.join(infra, 'k8s');
+const baseDir = path.join(k8sDir, 'base');
 const all = walk(infra).filter(f => /\.(ya?ml|json)$/.test(f));
 const byFile = new Map(all.map(f => [f, load(f)]));
 const kustomizations = [];
@@ -183,17 +221,71 @@ for (const [file, list] of byFile) {
     if (o.kind === 'Job' || o.kind === 'CronJob') checkWorkload(file, o);
   }
 }
-// Every manifest in infra/k8s (except the example Secret) is listed by the top kustomization.
-const top = kustomizations.find(([f]) => f === path.join(k8sDir, 'kustomization.yaml'));
-if (!top) errors.push('infra/k8s/kustomization.yaml is missing');
+// Every manifest in infra/k8s/base (except the example Secret) is listed by the base kustomization.
+const top = kustomizations.find(([f]) => f === path.join(baseDir, 'kustomization.yaml'));
+if (!top) errors.push('infra/k8s/base/kustomization.yaml is missing');
 else {
-  for (const f of fs.readdirSync(k8sDir).filter(f => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml' && !f.includes('example')))
+  for (const f of fs.readdirSync(baseDir).filter(f => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml' && !f.includes('example')))
     if (!(top[1].resources ?? []).includes(f)) fail(top[0], `${f} is not listed in resources`);
   // Overlays match the image name as the base has rewritten it.
   const baseImage = top[1].images?.find(i => i.name === 'kddata');
   for (const [file, k] of kustomizations.filter(([f]) => f !== top[0]))
     for (const i of k.images ?? [])
       if (baseImage?.newName && i.name !== baseImage.newName) fail(file, `images: name ${i.name} must be the base's newName ${baseImage.newName}`);
+}
+
+// ---------- Kubernetes, as kustomize renders it ----------
+// The workloads each kustomization must give a GPU (nvidia.com/gpu limit and Torch__Device=cuda), as
+// the GPU overlay's header says; none elsewhere. A patch whose target matches nothing renders without
+// an error, so a renamed Job would otherwise silently lose its GPU.
+const gpuWorkloads = new Map([['k8s/overlays/gpu', ['CronJob kddata-labeler-nightly', 'Job kddata-labeler', 'Job kddata-trainer-teacher']]]);
+const clusterScoped = new Set(['Namespace', 'PersistentVolume', 'StorageClass', 'PriorityClass', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition']);
+const imageName = image => String(image).replace(/@.*$/, '').replace(/:[^:/]*$/, '');
+const indexFile = path.join(k8sRendered, 'index.tsv');
+const renders = fs.existsSync(indexFile) ? fs.readFileSync(indexFile, 'utf8').split('\n').filter(Boolean).map(l => l.split('\t')) : [];
+if (!renders.some(([rel]) => rel === 'k8s/base')) errors.push('infra/k8s/base was not rendered');
+for (const [rel, status] of renders) {
+  const label = `${path.join(infra, rel)} (rendered)`;
+  const before = errors.length;
+  if (status !== 'ok') {
+    fail(label, 'kubectl kustomize failed (its error is printed above)');
+    console.log(`validate: kustomize infra/${rel}: FAILED to render`);
+    continue;
+  }
+  const objects = load(path.join(k8sRendered, `${rel.replaceAll('/', '__')}.yaml`));
+  const kinds = new Map(), images = new Set(), gpu = [];
+  for (const o of objects) {
+    if (!isObj(o) || typeof o.kind !== 'string' || typeof o.metadata?.name !== 'string') { fail(label, 'an object without kind or metadata.name'); continue; }
+    kinds.set(o.kind, (kinds.get(o.kind) ?? 0) + 1);
+    const name = `${o.kind} ${o.metadata.name}`;
+    if (!clusterScoped.has(o.kind) && !o.metadata.namespace) fail(label, `${name}: no namespace (apply -k would put it in the default one)`);
+    if (o.kind !== 'Job' && o.kind !== 'CronJob') continue;
+    checkWorkload(label, o);
+    const pod = podSpecOf(o);
+    for (const c of [...(pod?.containers ?? []), ...(pod?.initContainers ?? [])]) {
+      images.add(String(c.image));
+      if (imageName(c.image) === 'kddata') fail(label, `${name}: image ${c.image} was not rewritten by images:`);
+      const limit = c.resources?.limits?.['nvidia.com/gpu'];
+      const device = (c.env ?? []).find(e => e.name === 'Torch__Device')?.value;
+      if (limit !== undefined) {
+        gpu.push(name);
+        if (!/^[1-9][0-9]*$/.test(String(limit))) fail(label, `${name}: nvidia.com/gpu limit '${limit}' is not a whole number of GPUs`);
+        if (device !== 'cuda') fail(label, `${name}: container ${c.name} has an nvidia.com/gpu limit but no Torch__Device=cuda env entry (the ConfigMap says cpu)`);
+      } else if (device === 'cuda') fail(label, `${name}: container ${c.name} sets Torch__Device=cuda without an nvidia.com/gpu limit (exits 2 without a GPU)`);
+    }
+  }
+  const expected = gpuWorkloads.get(rel) ?? [];
+  for (const w of expected) if (!gpu.includes(w)) fail(label, `${w}: no nvidia.com/gpu limit (does the overlay's patch target still match it?)`);
+  for (const w of new Set(gpu)) if (!expected.includes(w)) fail(label, `${w}: has an nvidia.com/gpu limit, but validate.sh lists it as a GPU workload of no kustomization here`);
+  // Each images: entry of this kustomization rewrote at least one container (kustomize ignores a name that matches none).
+  const own = kustomizations.find(([f]) => path.dirname(f) === path.join(infra, rel));
+  for (const i of own?.[1].images ?? []) {
+    const want = (i.newName ?? i.name) + (i.digest ? `@${i.digest}` : i.newTag ? `:${i.newTag}` : '');
+    if (![...images].some(im => im === want || (!i.digest && !i.newTag && imageName(im) === want))) fail(label, `images: ${i.name} rewrote no container to ${want} (rendered: ${[...images].join(', ')})`);
+  }
+  const problems = errors.length - before;
+  const summary = [...kinds].sort().map(([k, n]) => `${n} ${k}`).join(', ');
+  console.log(`validate: kustomize infra/${rel}: ${objects.length} objects (${summary}), ${new Set(gpu).size} with a GPU: ${problems ? `${problems} problem(s)` : 'OK'}`);
 }
 
 // ---------- Azure Container Apps ----------

@@ -9,7 +9,7 @@ public sealed partial class InfraManifestTests
     [Fact]
     public void SweepIndexedJob_Completions_EqualTheGridsPointsAndTheIndexReachesIndex()
     {
-        var job = (YamlMappingNode)Load(Path.Combine(InfraFolder, "k8s", "sweep-indexed-job.yaml"))[0];
+        var job = (YamlMappingNode)Load(Path.Combine(InfraFolder, "k8s", "base", "sweep-indexed-job.yaml"))[0];
         var spec = (YamlMappingNode)job.Children[new YamlScalarNode("spec")];
         var container = Assert.Single(Containers([job]));
         var grid = SweepGrid.Parse(GridAxes(container));
@@ -27,7 +27,7 @@ public sealed partial class InfraManifestTests
     public void SweepAcaJob_SameGridAsTheIndexedJobWithOneFixedIndexPerJob()
     {
         var aca = Containers(Load(Path.Combine(InfraFolder, "aca", "sweep-job.yaml"))).Single();
-        var k8s = Containers(Load(Path.Combine(InfraFolder, "k8s", "sweep-indexed-job.yaml"))).Single();
+        var k8s = Containers(Load(Path.Combine(InfraFolder, "k8s", "base", "sweep-indexed-job.yaml"))).Single();
 
         Assert.Equal(GridAxes(k8s), GridAxes(aca));
         Assert.Equal("${SWEEP_INDEX}", Scalar(Env(aca).Single(e => Scalar(e, "name") == "Trainer__Sweep__Index"), "value"));

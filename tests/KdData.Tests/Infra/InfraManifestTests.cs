@@ -227,7 +227,7 @@ public sealed partial class InfraManifestTests
 
     private static string KustomizeTag()
     {
-        var top = (YamlMappingNode)Load(Path.Combine(InfraFolder, "k8s", "kustomization.yaml"))[0];
+        var top = (YamlMappingNode)Load(Path.Combine(InfraFolder, "k8s", "base", "kustomization.yaml"))[0];
         var image = ((YamlSequenceNode)top.Children[new YamlScalarNode("images")]).Children.OfType<YamlMappingNode>().Single(i => Scalar(i, "name") == "kddata");
         return Scalar(image, "newTag") ?? string.Empty;
     }
