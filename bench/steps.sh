@@ -4,9 +4,12 @@
 # step NAME COMMAND...: runs COMMAND once. A finished step leaves $root/NAME.done (its seconds) and is skipped on the
 # next run; the output is appended to $root/NAME.log; a failure stops the script with the command's exit code (rerun
 # to resume). After a finished step the script's `table` function, when it has one, rebuilds its table.
+# With BENCH_STEPS set (space-separated names), only those steps run; the others are passed over, not marked done, so a
+# script's later steps that need them fail as they would without them (e.g. BENCH_STEPS="import-100pct row6-student-100pct").
 step() {
   local name=$1; shift
   if [ -f "$root/$name.done" ]; then echo "== $name: done"; return 0; fi
+  if [ -n "${BENCH_STEPS:-}" ] && [[ " $BENCH_STEPS " != *" $name "* ]]; then echo "== $name: not in BENCH_STEPS, passed over"; return 0; fi
   echo "== $name: $*"
   local start=$SECONDS
   "$@" 2>&1 | tee -a "$root/$name.log"

@@ -10,6 +10,7 @@ using KdData.Export;
 using KdData.Hosting;
 using KdData.Imaging;
 using KdData.Models;
+using KdData.Quantization;
 using KdData.Storage;
 using KdData.Training;
 using Microsoft.Extensions.Options;
@@ -22,7 +23,9 @@ namespace KdData.Trainer;
 /// <c>model.onnx</c> (<see cref="OnnxExporter"/>; refused with exit 1 if its logits differ from TorchSharp's by more
 /// than <see cref="ExportOptions.ParityTolerance"/>), <c>model.safetensors</c> + <c>model.json</c> (the checkpoint
 /// with an <c>export</c> entry naming its parent), <c>export.json</c> (<see cref="ExportReport"/>), <c>model-card.md</c>
-/// and the trade-off charts; then optionally copies them to a store location. Bad input (missing checkpoint, no
+/// and the trade-off charts; then optionally copies them to a store location. An int8 model beside it is checked
+/// (scheme, overflow on CPUs without VNNI, top-1 agreement with fp32): one that fails is written but not published,
+/// exit 5 (<see cref="ExportOptions.MinInt8Agreement"/>). Bad input (missing checkpoint, no
 /// preprocessing recorded, an unsupported layer, a missing dataset or compared file) stops with exit 2 naming it.
 /// </summary>
 public sealed class ExportJob : JobService
@@ -141,10 +144,12 @@ public sealed class ExportJob : JobService
         variants.Add(torchVariant);
         var (onnxVariant, onnxMetrics) = measurer.MeasureOnnx(VariantName("fp32 ONNX Runtime"), "fp32", session, onnxPath, timing, labeled, stoppingToken);
         variants.Add(onnxVariant);
+        Int8VariantReport? int8Report = null;
         if (int8Path is not null)
         {
             using var int8 = OpenSession(int8Path, "Export:Int8Model", exportOptions);
             variants.Add(measurer.MeasureOnnx(VariantName($"{_options.Int8Label} ONNX Runtime"), "int8", int8, int8Path, timing, labeled, stoppingToken).Variant);
+            int8Report = CheckInt8(int8Path, session, int8, labeled, stoppingToken);
         }
         foreach (var path in compare)
         {
@@ -166,6 +171,8 @@ public sealed class ExportJob : JobService
             Parity = parity,
             Threads = _options.Threads,
             Machine = DescribeMachine(),
+            InstructionSet = CpuInstructionSet.Current,
+            Quantized = int8Report,
             Data = data,
             Classes = classes,
             Metrics = onnxMetrics,
@@ -193,6 +200,11 @@ public sealed class ExportJob : JobService
         await File.WriteAllBytesAsync(Path.Combine(output, ExportReport.FileName), JsonSerializer.SerializeToUtf8Bytes(report, JsonOptions), stoppingToken);
         await File.WriteAllTextAsync(Path.Combine(output, ModelCardWriter.FileName), ModelCardWriter.Render(report, exportedRecord, charts), stoppingToken);
         LogSummary(report, output);
+        if (int8Report is not null && Int8Rejected(int8Report))
+        {
+            // Written locally for inspection; never published.
+            return ExitCodes.QualityCheckFailed;
+        }
 
         if (publishStore is not null && report.PublishedTo is { } publish)
         {
@@ -202,6 +214,67 @@ public sealed class ExportJob : JobService
             Logger.LogInformation("Published to {Location}; as a Labeler teacher: --Labeler:Teacher {Location}{Record}", publish, publish, Path.GetFileName(recordPath));
         }
         return ExitCodes.Success;
+    }
+
+    /// <summary>The int8 model's scheme (from its metadata), its overflow check, and its agreement with fp32 on the labeled images.</summary>
+    private Int8VariantReport CheckInt8(string path, OnnxModelSession fp32, OnnxModelSession int8, EvaluationImages? labeled, CancellationToken cancellationToken)
+    {
+        var model = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        var saturation = PairSaturationCheck.Analyze(model);
+        Int8AgreementCheck? agreement = null;
+        if (labeled is not null)
+        {
+            var reference = VariantMeasurer.Logits(fp32, labeled, _options.BatchSize, cancellationToken);
+            var quantized = VariantMeasurer.Logits(int8, labeled, _options.BatchSize, cancellationToken);
+            agreement = new Int8AgreementCheck
+            {
+                Top1Agreement = TeacherAgreement.Compute(quantized, reference, labeled.NumClasses).Top1Agreement,
+                Minimum = _options.MinInt8Agreement,
+                Images = labeled.Count,
+                AcceptLow = _options.AcceptLowInt8Agreement,
+            };
+        }
+        return new Int8VariantReport
+        {
+            File = Path.GetFileName(path),
+            WeightBits = QdqModelWriter.WeightBitsOf(model),
+            Scheme = model.MetadataProps.FirstOrDefault(p => p.Key == QdqModelWriter.SchemeKey)?.Value,
+            SafeWithoutVnni = saturation.Safe,
+            WorstPairSum = saturation.WorstPairSum,
+            Agreement = agreement,
+        };
+    }
+
+    /// <summary>
+    /// Logs the int8 check and says whether it stops the export: agreement under Export:MinInt8Agreement, or (without
+    /// a dataset to compare on) weights that overflow on this very CPU; either unless Export:AcceptLowInt8Agreement.
+    /// </summary>
+    private bool Int8Rejected(Int8VariantReport int8)
+    {
+        var cpu = CpuInstructionSet.Current;
+        if (!int8.SafeWithoutVnni)
+        {
+            Logger.LogWarning("{File} has 8-bit weights that can overflow the int16 pair sum of x86 CPUs without VNNI (worst {Sum} > {Limit}); it is only right on VNNI, AMX or ARM CPUs. This CPU: {Cpu}",
+                int8.File, int8.WorstPairSum, PairSaturationCheck.PairLimit, cpu);
+        }
+        if (int8.Agreement is { } agreement)
+        {
+            var message = agreement.Describe("Export:MinInt8Agreement", "Export:AcceptLowInt8Agreement");
+            if (agreement.Rejected)
+            {
+                Logger.LogCritical("{Message}; the files are in the output folder, nothing was published", message);
+                return true;
+            }
+            Logger.Log(agreement.Passed ? LogLevel.Information : LogLevel.Warning, "{Message}", message);
+            return false;
+        }
+        if (!int8.SafeWithoutVnni && cpu.Int8PairsSaturate && !_options.AcceptLowInt8Agreement)
+        {
+            Logger.LogCritical("{File} overflows on this CPU ({Cpu}) and no dataset was given to measure how much (--dataset); set Export:AcceptLowInt8Agreement=true to keep it anyway. Nothing was published",
+                int8.File, cpu.Level);
+            return true;
+        }
+        return false;
     }
 
     /// <summary>The exported model's variant name with <see cref="ExportOptions.VariantPrefix"/> before it.</summary>

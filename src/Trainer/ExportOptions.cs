@@ -72,6 +72,18 @@ public sealed class ExportOptions
     [Required(AllowEmptyStrings = false)]
     public string Int8Label { get; set; } = "int8";
 
+    /// <summary>
+    /// Least top-1 agreement of the int8 model with the fp32 ONNX model on the evaluated split (with <see cref="Dataset"/>),
+    /// in [0, 1]. Under it the export writes its files locally but does not publish, and exits 5 naming the figure, unless
+    /// <see cref="AcceptLowInt8Agreement"/>. Without a dataset, an int8 model with 8-bit weights measured on a CPU
+    /// without VNNI (where they overflow) is stopped the same way. Default 0.98.
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double MinInt8Agreement { get; set; } = KdData.Quantization.Int8AgreementCheck.DefaultMinimum;
+
+    /// <summary>Keep and publish an int8 model that fails the check above (recorded in <c>export.json</c> and the card). Default false.</summary>
+    public bool AcceptLowInt8Agreement { get; set; }
+
     /// <summary>Largest allowed |ONNX - TorchSharp| logit difference; a larger one fails the export (exit 1). Default 1e-4.</summary>
     [Range(0.0, 1.0)]
     public double ParityTolerance { get; set; } = 1e-4;

@@ -138,7 +138,7 @@ public sealed class QuantizeJob : JobService
             "Quantizing {Checkpoint} ({Architecture}): {Layers} Conv/Gemm layers, {Tensors} calibrated activations; {Method} calibration on {Images} '{Split}' images of {Dataset}",
             _options.Checkpoint, record.Architecture.Name, plan.Layers.Count, plan.Calibrated.Count, _options.ParseCalibration(), calibrationRows.Count, _options.CalibrationSplit, dataset.Location);
         var calibrator = new ActivationCalibrator(_options.ParseCalibration(), _options.Percentile, _options.HistogramBins, _options.Threads);
-        var (int8, ranges) = await Int8Quantizer.QuantizeAsync(fp32, plan, calibration, calibrator, stoppingToken);
+        var (int8, ranges) = await Int8Quantizer.QuantizeAsync(fp32, plan, calibration, calibrator, _options.WeightBits, stoppingToken);
 
         var output = Path.GetFullPath(_options.Output);
         Directory.CreateDirectory(output);
@@ -177,6 +177,15 @@ public sealed class QuantizeJob : JobService
         var fp32Metrics = reference.ComputeMetrics(_options.CalibrationBins);
         var int8Metrics = quantized.ComputeMetrics(_options.CalibrationBins);
         var agreement = TeacherAgreement.Compute(quantized.Logits, reference.Logits, numClasses);
+        var check = new Int8AgreementCheck
+        {
+            Top1Agreement = agreement.Top1Agreement,
+            Minimum = _options.MinAgreement,
+            Images = quantized.Count,
+            AcceptLow = _options.AcceptLowAgreement,
+        };
+        var saturation = PairSaturationCheck.Analyze(int8);
+        var cpu = CpuInstructionSet.Current;
         var report = new JsonObject
         {
             ["created_at"] = DateTimeOffset.UtcNow.ToString("O"),
@@ -198,7 +207,10 @@ public sealed class QuantizeJob : JobService
                 ["histogram_bins"] = _options.ParseCalibration() == CalibrationMethod.MinMax ? null : _options.HistogramBins,
                 ["ranges"] = new JsonObject(plan.Calibrated.Select(t => KeyValuePair.Create(t, (JsonNode?)new JsonArray(ranges[t].Min, ranges[t].Max)))),
             },
-            ["scheme"] = "QDQ; activations uint8 asymmetric per tensor; weights int8 symmetric per output channel (axis 0, codes -127..127); biases int32 (scale s_x*s_w)",
+            ["scheme"] = QdqModelWriter.Describe(_options.WeightBits),
+            ["weight_bits"] = _options.WeightBits,
+            ["saturation"] = SaturationNode(saturation),
+            ["cpu"] = CpuNode(cpu),
             ["opset"] = OnnxExportOptions.DefaultOpset,
             ["eval_split"] = _options.EvalSplit,
             ["images"] = quantized.Count,
@@ -207,6 +219,12 @@ public sealed class QuantizeJob : JobService
             ["accuracy_drop_points"] = (fp32Metrics.Accuracy - int8Metrics.Accuracy) * 100,
             ["size_ratio"] = (double)int8Bytes.Length / fp32Bytes.Length,
             ["top1_agreement"] = agreement.Top1Agreement,
+            ["agreement_check"] = new JsonObject
+            {
+                ["minimum"] = check.Minimum,
+                ["passed"] = check.Passed,
+                ["accepted_below_minimum"] = !check.Passed && check.AcceptLow,
+            },
             ["mean_kl_fp32_int8"] = agreement.MeanKlTeacherStudent,
             ["qat"] = qatReport,
         };
@@ -217,8 +235,44 @@ public sealed class QuantizeJob : JobService
             fp32Metrics.Accuracy, fp32Metrics.ExpectedCalibrationError, int8Metrics.Accuracy, int8Metrics.ExpectedCalibrationError,
             agreement.Top1Agreement, int8Bytes.Length, fp32Bytes.Length, (double)int8Bytes.Length / fp32Bytes.Length, clock.Elapsed.TotalSeconds);
         Logger.LogInformation("Wrote {Int8}, {Fp32} and {Report} to {Output}", Int8FileName, Fp32FileName, ReportFileName, output);
+        Logger.LogInformation("int8 weights: {Bits} bits, {Saturation}; measured on {Cpu} ({Model})", _options.WeightBits, saturation, cpu, cpu.Model);
+        if (!saturation.Safe)
+        {
+            Logger.LogWarning(
+                "The int8 model has 8-bit weights that can overflow the int16 pair sum of x86 CPUs without VNNI (AVX2, AVX-512 without VNNI): it is only right on VNNI, AMX or ARM CPUs{Here}",
+                cpu.Int8PairsSaturate ? ", and this CPU is one without VNNI" : string.Empty);
+        }
+        var message = check.Describe("Quantize:MinAgreement", "Quantize:AcceptLowAgreement");
+        if (check.Rejected)
+        {
+            Logger.LogCritical("{Message}", message);
+            return ExitCodes.QualityCheckFailed;
+        }
+        if (!check.Passed)
+        {
+            Logger.LogWarning("{Message}", message);
+        }
         return ExitCodes.Success;
     }
+
+    /// <summary>The <c>saturation</c> entry of the report.</summary>
+    internal static JsonObject SaturationNode(PairSaturationReport saturation) => new()
+    {
+        ["safe_without_vnni"] = saturation.Safe,
+        ["worst_pair_sum"] = saturation.WorstPairSum,
+        ["int16_limit"] = PairSaturationCheck.PairLimit,
+        ["unsafe_weights"] = new JsonArray([.. saturation.Unsafe.Select(l => (JsonNode?)l.Weight)]),
+    };
+
+    /// <summary>The <c>cpu</c> entry of the report: the instruction-set level the figures were measured with.</summary>
+    internal static JsonObject CpuNode(CpuInstructionSet cpu) => new()
+    {
+        ["level"] = cpu.Level,
+        ["int8_accumulation"] = cpu.Int8Accumulation,
+        ["int8_pairs_saturate"] = cpu.Int8PairsSaturate,
+        ["features"] = new JsonArray([.. cpu.Features.Select(f => (JsonNode?)f)]),
+        ["model"] = cpu.Model,
+    };
 
     /// <summary>
     /// Quantization-aware training of the checkpoint's convnet from the calibrated <paramref name="ranges"/>, with the
@@ -243,7 +297,7 @@ public sealed class QuantizeJob : JobService
             _loopOptions.BatchSize, _loopOptions.Seed, evalTeacher: "none", TorchSharp.torch.CPU, _loggerFactory,
             evalSplit: _options.EvalSplit, evalBatchSize: _options.BatchSize, cancellationToken: cancellationToken);
 
-        using var model = new QatConvNet(checkpoint.Model, [.. plan.Calibrated.Select(t => ranges[t])], _options.RangeMomentum);
+        using var model = new QatConvNet(checkpoint.Model, [.. plan.Calibrated.Select(t => ranges[t])], _options.RangeMomentum, _options.WeightBits);
         var parent = new JsonObject
         {
             ["path"] = _options.Checkpoint,
@@ -292,7 +346,7 @@ public sealed class QuantizeJob : JobService
             throw new InvalidDataException($"The exported QAT graph quantizes {trainedPlan.Calibrated.Count} activations but QAT learned {model.Ranges.Count} ranges.");
         }
         var learned = trainedPlan.Calibrated.Select((t, i) => (t, model.Ranges[i])).ToDictionary(p => p.t, p => p.Item2, StringComparer.Ordinal);
-        var int8 = QdqModelWriter.Quantize(trainedFp32, trainedPlan, learned);
+        var int8 = QdqModelWriter.Quantize(trainedFp32, trainedPlan, learned, _options.WeightBits);
 
         var ranges2 = new JsonObject(trainedPlan.Calibrated.Select(t => KeyValuePair.Create(t, (JsonNode?)new JsonArray(learned[t].Min, learned[t].Max))));
         var training = new JsonObject

@@ -42,6 +42,24 @@ public sealed class QuantizeOptions
     /// <summary><see cref="Calibration"/> as the enum (a method: validation reads every property, even of an invalid value).</summary>
     public CalibrationMethod ParseCalibration() => Enum.Parse<CalibrationMethod>(Calibration, ignoreCase: true);
 
+    /// <summary>
+    /// Significant bits of the int8 weight codes: 7 (default; codes -64..64) or 8 (codes -127..127). 7-bit weights are
+    /// right on every CPU; 8-bit ones overflow the int16 pair sum of x86 CPUs without VNNI (AVX2, AVX-512 without VNNI)
+    /// and compute wrong results there, so choose 8 only for a model that runs on VNNI, AMX or ARM CPUs alone.
+    /// </summary>
+    [Range(7, 8)]
+    public int WeightBits { get; set; } = QuantizationParameters.DefaultWeightBits;
+
+    /// <summary>
+    /// Least top-1 agreement of the int8 model with the fp32 one on <see cref="EvalSplit"/>, in [0, 1]. Under it the
+    /// command writes its files but exits 5 naming the figure, unless <see cref="AcceptLowAgreement"/>. Default 0.98.
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double MinAgreement { get; set; } = Int8AgreementCheck.DefaultMinimum;
+
+    /// <summary>Keep an int8 model whose agreement is under <see cref="MinAgreement"/> (exit 0, recorded in the report). Default false.</summary>
+    public bool AcceptLowAgreement { get; set; }
+
     /// <summary>Calibration images, drawn (seeded) from the calibration split. Default 512.</summary>
     [Range(1, 1_000_000)]
     public int CalibrationImages { get; set; } = 512;

@@ -44,6 +44,12 @@ public sealed record ExportReport
     /// <summary>Processor count, OS and CPU model of the machine measured on.</summary>
     public required string Machine { get; init; }
 
+    /// <summary>The instruction-set level the figures were measured with (AVX2, AVX-512, VNNI, AMX, NEON): whether the int8 speed-up applies to a reader's CPU.</summary>
+    public CpuInstructionSet? InstructionSet { get; init; }
+
+    /// <summary>The int8 model's scheme, overflow check and agreement with fp32 (<c>quantized</c> in the JSON); null without an int8 model.</summary>
+    public Int8VariantReport? Quantized { get; init; }
+
     /// <summary>The data evaluated on; null without a dataset.</summary>
     public EvaluatedData? Data { get; init; }
 

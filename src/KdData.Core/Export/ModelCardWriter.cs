@@ -95,9 +95,23 @@ public static class ModelCardWriter
         md.AppendLine(Inv($"ONNX Runtime vs TorchSharp logits on {report.Parity.Images} images ({report.Parity.Source}): max |difference| {report.Parity.MaxAbsDifference:E2} (tolerance {report.Parity.Tolerance:E0}), top-1 agreement {report.Parity.Top1Agreement * 100:F2} %."));
         md.AppendLine();
 
+        if (report.Quantized is { } int8)
+        {
+            AppendInt8(md, int8, report.InstructionSet);
+        }
+
         md.AppendLine("## Size and latency");
         md.AppendLine();
         md.AppendLine(Inv($"Measured on {report.Machine}, {report.Threads} intra-op thread(s) per engine; latency is wall time per call after warm-up, percentiles by nearest rank."));
+        if (report.InstructionSet is { } cpu)
+        {
+            md.AppendLine(Inv($"CPU instruction set: **{cpu.Level}** (int8 accumulation: {cpu.Int8Accumulation}). int8 speed-ups carry over to CPUs of the same level only."));
+        }
+        foreach (var sentence in Int8SlowerSentences(report.Variants))
+        {
+            md.AppendLine();
+            md.AppendLine(sentence);
+        }
         md.AppendLine();
         md.AppendLine("| variant | file | size (KiB) | accuracy | batch | P50 ms | P95 ms | P99 ms | images/s | peak RSS (MiB) |");
         md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
@@ -138,6 +152,47 @@ public static class ModelCardWriter
         md.AppendLine();
         md.AppendLine("Image classification of inputs prepared exactly as above, for the classes listed. Accuracy and calibration hold for data like the evaluated split; other image sources, sizes or preprocessing are untested. Latency figures belong to the machine and thread count stated.");
         return md.ToString();
+    }
+
+    private static void AppendInt8(StringBuilder md, Int8VariantReport int8, CpuInstructionSet? cpu)
+    {
+        md.AppendLine("## int8");
+        md.AppendLine();
+        md.AppendLine(Inv($"- Model: `{int8.File}`; scheme: {int8.Scheme ?? "not recorded in the file"}"));
+        md.AppendLine(int8.SafeWithoutVnni
+            ? Inv($"- Right on every CPU: no weight pair can overflow the int16 sum of x86 CPUs without VNNI (worst 255·(|w|1+|w|2) = {int8.WorstPairSum:N0} ≤ 32,767).")
+            : Inv($"- **Only right on CPUs with VNNI, AMX or ARM dot products**: its {int8.WeightBits?.ToString(CultureInfo.InvariantCulture) ?? "8"}-bit weights can overflow the int16 pair sum of x86 CPUs without VNNI (AVX2, AVX-512 without VNNI) (worst {int8.WorstPairSum:N0} > 32,767){(cpu is { Int8PairsSaturate: true } ? ", and this machine is one of them" : string.Empty)}."));
+        if (int8.Agreement is { } a)
+        {
+            var verdict = a.Passed ? "passed" : a.AcceptLow ? "**under the minimum, accepted by Export:AcceptLowInt8Agreement**" : "**under the minimum: not published**";
+            md.AppendLine(Inv($"- Top-1 agreement with the fp32 ONNX model: {a.Top1Agreement * 100:F2} % of {a.Images:N0} images (minimum {a.Minimum * 100:F1} %: {verdict})."));
+        }
+        else
+        {
+            md.AppendLine("- Agreement with fp32 not measured: no dataset was given (`--dataset`).");
+        }
+        md.AppendLine();
+    }
+
+    /// <summary>A plain sentence for every batch size at which an int8 ONNX Runtime variant is slower than the fp32 one.</summary>
+    private static IEnumerable<string> Int8SlowerSentences(IReadOnlyList<ExportVariant> variants)
+    {
+        var fp32 = variants.FirstOrDefault(v => v.Engine == "onnxruntime" && v.Precision == "fp32");
+        if (fp32 is null)
+        {
+            yield break;
+        }
+        foreach (var int8 in variants.Where(v => v.Engine == "onnxruntime" && v.Precision == "int8"))
+        {
+            foreach (var l in int8.Latency)
+            {
+                var reference = fp32.Latency.FirstOrDefault(f => f.Batch == l.Batch);
+                if (reference is not null && l.P50Ms > reference.P50Ms)
+                {
+                    yield return Inv($"**On this machine, {int8.Name} is slower than {fp32.Name} at batch {l.Batch}** (P50 {l.P50Ms:F3} ms against {reference.P50Ms:F3} ms, {l.P50Ms / reference.P50Ms:F2}x): here int8 saves file size and memory, not time.");
+                }
+            }
+        }
     }
 
     private static void AppendLineage(StringBuilder md, JsonObject? lineage, CheckpointRecord record)

@@ -21,4 +21,11 @@ public static class ExitCodes
 
     /// <summary>Too many inputs failed (an error threshold was crossed); the run's error table lists them.</summary>
     public const int ErrorThresholdExceeded = 4;
+
+    /// <summary>
+    /// An output failed its quality check (an int8 model whose top-1 agreement with its fp32 model is under the
+    /// minimum); the files are written so they can be inspected, the log names the figure and the setting that
+    /// accepts it. A retry with the same settings fails the same way.
+    /// </summary>
+    public const int QualityCheckFailed = 5;
 }

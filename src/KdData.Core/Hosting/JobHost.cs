@@ -24,6 +24,7 @@ public static class JobHost
     public static async Task<int> RunAsync(string[] args, Action<HostApplicationBuilder> configure, IDictionary<string, string>? switchMappings = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(configure);
+        KdData.Torch.TorchRuntime.Configure();
         // The content root is the working directory, as for any CLI tool: relative data locations
         // (file:samples/..., out/...) and appsettings.json resolve there (the repository root for
         // `dotnet run --project src/Labeler`, /app in the container). Run from anywhere else, the

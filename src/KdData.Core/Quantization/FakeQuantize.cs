@@ -31,11 +31,12 @@ public static class FakeQuantize
     }
 
     /// <summary>
-    /// int8 weight, symmetric per output channel (axis 0): s_c = max|W_c| / 127, q(W) = clamp(round(W / s_c), -127, 127)·s_c.
-    /// The range covers every weight, so the straight-through gradient is the identity. Returns the per-channel scales
-    /// (detached, shape (out)) as well: the bias scale needs them.
+    /// int8 weight, symmetric per output channel (axis 0): s_c = max|W_c| / m, q(W) = clamp(round(W / s_c), -m, m)·s_c
+    /// with m = <paramref name="codeMax"/> (64 for the default 7-bit weights, 127 for 8-bit:
+    /// <see cref="QuantizationParameters.WeightCodeMax"/>). The range covers every weight, so the straight-through
+    /// gradient is the identity. Returns the per-channel scales (detached, shape (out)) as well: the bias scale needs them.
     /// </summary>
-    public static (Tensor Weight, Tensor Scales) Weight(Tensor w)
+    public static (Tensor Weight, Tensor Scales) Weight(Tensor w, int codeMax)
     {
         ArgumentNullException.ThrowIfNull(w);
         Tensor quantized;
@@ -44,9 +45,9 @@ public static class FakeQuantize
         {
             var maxAbs = w.detach().abs().reshape(w.shape[0], -1).amax([1]);
             // An all-zero channel gets scale 1 (as QuantizationParameters.WeightScale): its codes are 0 either way.
-            scales = where(maxAbs.gt(0), maxAbs.div(QuantizationParameters.WeightMax), ones_like(maxAbs));
+            scales = where(maxAbs.gt(0), maxAbs.div(codeMax), ones_like(maxAbs));
             var view = scales.reshape([w.shape[0], .. Enumerable.Repeat(1L, (int)w.dim() - 1)]);
-            quantized = w.div(view).round().clamp(-QuantizationParameters.WeightMax, QuantizationParameters.WeightMax).mul(view);
+            quantized = w.div(view).round().clamp(-codeMax, codeMax).mul(view);
         }
         return (w.add(quantized.sub(w).detach()), scales);
     }

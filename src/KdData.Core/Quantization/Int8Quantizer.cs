@@ -21,13 +21,18 @@ public static class Int8Quantizer
         return (fp32, QdqPlan.Analyze(fp32.Graph));
     }
 
-    /// <summary>Calibrates on one epoch of <paramref name="calibration"/> and writes the int8 model; returns it with the ranges used.</summary>
+    /// <summary>
+    /// Calibrates on one epoch of <paramref name="calibration"/> and writes the int8 model with
+    /// <paramref name="weightBits"/>-bit weights (7 by default: right on every CPU; <see cref="QdqModelWriter"/>);
+    /// returns it with the ranges used.
+    /// </summary>
     public static async Task<(ModelProto Int8, Dictionary<string, ActivationRange> Ranges)> QuantizeAsync(
-        ModelProto fp32, QdqPlan plan, ITrainingData calibration, ActivationCalibrator calibrator, CancellationToken cancellationToken = default)
+        ModelProto fp32, QdqPlan plan, ITrainingData calibration, ActivationCalibrator calibrator,
+        int weightBits = QuantizationParameters.DefaultWeightBits, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(calibrator);
         var ranges = await calibrator.CalibrateAsync(fp32, plan, calibration, cancellationToken).ConfigureAwait(false);
-        return (QdqModelWriter.Quantize(fp32, plan, ranges), ranges);
+        return (QdqModelWriter.Quantize(fp32, plan, ranges, weightBits), ranges);
     }
 
     /// <summary>Logits of <paramref name="runner"/> over one epoch of <paramref name="data"/>, with the labels, in data order.</summary>

@@ -25,13 +25,17 @@ public sealed class QatConvNet : nn.Module<Tensor, Tensor>
     private readonly nn.Module<Tensor, Tensor> _pool;
     private readonly Linear _fc;
     private readonly ActivationRange[] _ranges;
+    private readonly int _weightCodeMax;
 
     /// <param name="convnet">The convnet (its modules are shared, not copied).</param>
     /// <param name="initialRanges">Starting ranges: the input, then each block's ReLU output.</param>
     /// <param name="momentum">EMA momentum m in (0, 1].</param>
-    public QatConvNet(nn.Module<Tensor, Tensor> convnet, IReadOnlyList<ActivationRange> initialRanges, double momentum = DefaultMomentum)
+    /// <param name="weightBits">Weight bits of the int8 model it will be exported as (7 or 8; <see cref="QdqModelWriter"/>).</param>
+    public QatConvNet(nn.Module<Tensor, Tensor> convnet, IReadOnlyList<ActivationRange> initialRanges, double momentum = DefaultMomentum,
+        int weightBits = QuantizationParameters.DefaultWeightBits)
         : base(nameof(QatConvNet))
     {
+        _weightCodeMax = QuantizationParameters.WeightCodeMax(weightBits);
         ArgumentNullException.ThrowIfNull(convnet);
         ArgumentNullException.ThrowIfNull(initialRanges);
         if (convnet is not PlainConvNet)
@@ -77,7 +81,7 @@ public sealed class QatConvNet : nn.Module<Tensor, Tensor>
             var (conv, norm, relu, pool) = _blocks[i];
             var inputScale = Parameters(i).Scale;
             var (weight, bias) = Fold(conv, norm);
-            var (qWeight, scales) = FakeQuantize.Weight(weight);
+            var (qWeight, scales) = FakeQuantize.Weight(weight, _weightCodeMax);
             var qBias = FakeQuantize.Bias(bias, inputScale, scales);
             var y = nn.functional.conv2d(x, qWeight, qBias, strides: conv.stride, padding: conv.padding, dilation: conv.dilation, groups: conv.groups);
             y = Quantize(relu.call(y), i + 1);
@@ -86,7 +90,7 @@ public sealed class QatConvNet : nn.Module<Tensor, Tensor>
         var last = _blocks.Count;
         x = FakeQuantize.Activation(_pool.call(x), Parameters(last));
         x = flatten(x, 1);
-        var (fcWeight, fcScales) = FakeQuantize.Weight(_fc.weight!);
+        var (fcWeight, fcScales) = FakeQuantize.Weight(_fc.weight!, _weightCodeMax);
         var fcBias = _fc.bias is null ? null : FakeQuantize.Bias(_fc.bias, Parameters(last).Scale, fcScales);
         return nn.functional.linear(x, fcWeight, fcBias).MoveToOuterDisposeScope();
     }

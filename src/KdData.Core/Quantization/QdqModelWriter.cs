@@ -9,7 +9,9 @@ namespace KdData.Quantization;
 /// Writes the int8 QDQ model from the fp32 one: for every tensor of the <see cref="QdqPlan"/> a QuantizeLinear (uint8)
 /// followed by a DequantizeLinear right after the tensor is produced, every consumer reading the dequantized copy; for
 /// every quantized Conv/Gemm its float weight initializer replaced by an int8 one (symmetric, per output channel, axis
-/// 0) read through a DequantizeLinear, and its bias by an int32 one with scale s_x·s_w,c. ONNX Runtime's graph
+/// 0, 7 significant bits by default: see <see cref="QuantizationParameters"/>) read through a DequantizeLinear, and its
+/// bias by an int32 one with scale s_x·s_w,c. The weight bits and scheme are written into the model's metadata
+/// (<see cref="WeightBitsKey"/>, <see cref="SchemeKey"/>) so whoever measures the file later knows what it holds. ONNX Runtime's graph
 /// optimizer recognises DQ → Conv → Q (and DQ → Gemm) and runs them as integer kernels (QLinearConv, QGemm); the file
 /// holds int8 weights, so it is about a quarter of the fp32 size. Needs opset 13 or later (per-axis DequantizeLinear).
 /// </summary>
@@ -18,13 +20,22 @@ public static class QdqModelWriter
     private const string QuantizedSuffix = "_quantized";
     private const string DequantizedSuffix = "_dequantized";
 
+    /// <summary>Metadata key of the weight bits (7 or 8) in the written model.</summary>
+    public const string WeightBitsKey = "kddata.int8.weight_bits";
+
+    /// <summary>Metadata key of the scheme's description in the written model.</summary>
+    public const string SchemeKey = "kddata.int8.scheme";
+
     /// <summary>The int8 model; <paramref name="fp32"/> is not changed.</summary>
     /// <param name="fp32">The fp32 model the plan was read from.</param>
     /// <param name="plan">What to quantize.</param>
     /// <param name="ranges">The range of every tensor in <see cref="QdqPlan.Calibrated"/>.</param>
+    /// <param name="weightBits">7 (default: codes -64..64, right on every CPU) or 8 (codes -127..127: only for CPUs with
+    /// VNNI, AMX or ARM dot products; <see cref="PairSaturationCheck"/>).</param>
     /// <exception cref="InvalidDataException">A range is missing, or the opset is below 13.</exception>
-    public static ModelProto Quantize(ModelProto fp32, QdqPlan plan, IReadOnlyDictionary<string, ActivationRange> ranges)
+    public static ModelProto Quantize(ModelProto fp32, QdqPlan plan, IReadOnlyDictionary<string, ActivationRange> ranges, int weightBits = QuantizationParameters.DefaultWeightBits)
     {
+        var codeMax = QuantizationParameters.WeightCodeMax(weightBits);
         ArgumentNullException.ThrowIfNull(fp32);
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(ranges);
@@ -64,7 +75,7 @@ public static class QdqModelWriter
         foreach (var layer in plan.Layers)
         {
             var inputParameters = parameters[plan.Sources[layer.Input]];
-            var (weightName, weightScales) = QuantizeWeight(graph, initializers[layer.Weight], weightNodes);
+            var (weightName, weightScales) = QuantizeWeight(graph, initializers[layer.Weight], codeMax, weightNodes);
             replaced[layer.Weight] = weightName;
             if (layer.Bias.Length > 0)
             {
@@ -117,12 +128,46 @@ public static class QdqModelWriter
         graph.Node.Clear();
         graph.Node.AddRange(nodes);
         model.DocString = string.IsNullOrEmpty(model.DocString) ? "int8 QDQ" : model.DocString + " (int8 QDQ)";
+        SetMetadata(model, WeightBitsKey, weightBits.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        SetMetadata(model, SchemeKey, Describe(weightBits));
         return model;
     }
 
-    /// <summary>Per-output-channel symmetric int8 codes of a weight: s_c = max|W_c| / 127, q = clamp(round(W / s_c), -127, 127).</summary>
-    public static (sbyte[] Codes, float[] Scales) QuantizeWeightValues(ReadOnlySpan<float> weight, int channels)
+    /// <summary>The scheme in words, as reports and the model card state it.</summary>
+    public static string Describe(int weightBits)
     {
+        var codeMax = QuantizationParameters.WeightCodeMax(weightBits);
+        return $"QDQ; activations uint8 asymmetric per tensor; weights int8 with {weightBits} bits, symmetric per output channel (axis 0, codes -{codeMax}..{codeMax}); biases int32 (scale s_x*s_w)";
+    }
+
+    /// <summary>The weight bits a model written here records (null for a model without the entry, e.g. written elsewhere).</summary>
+    public static int? WeightBitsOf(ModelProto model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var entry = model.MetadataProps.FirstOrDefault(p => p.Key == WeightBitsKey);
+        return entry is not null && int.TryParse(entry.Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bits) ? bits : null;
+    }
+
+    private static void SetMetadata(ModelProto model, string key, string value)
+    {
+        var existing = model.MetadataProps.FirstOrDefault(p => p.Key == key);
+        if (existing is not null)
+        {
+            model.MetadataProps.Remove(existing);
+        }
+        model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+    }
+
+    /// <summary>
+    /// Per-output-channel symmetric codes of a weight: s_c = max|W_c| / m, q = clamp(round(W / s_c), -m, m), with
+    /// m = <paramref name="codeMax"/> (64 for 7-bit weights, 127 for 8-bit: <see cref="QuantizationParameters.WeightCodeMax"/>).
+    /// </summary>
+    public static (sbyte[] Codes, float[] Scales) QuantizeWeightValues(ReadOnlySpan<float> weight, int channels, int codeMax)
+    {
+        if (codeMax is < 1 or > QuantizationParameters.WeightMax)
+        {
+            throw new ArgumentOutOfRangeException(nameof(codeMax), codeMax, "Weight codes reach at most 127.");
+        }
         if (channels < 1 || weight.Length % channels != 0)
         {
             throw new ArgumentException($"{weight.Length} weights do not split into {channels} channels.", nameof(channels));
@@ -138,11 +183,11 @@ public static class QdqModelWriter
             {
                 maxAbs = Math.Max(maxAbs, Math.Abs(w));
             }
-            var scale = QuantizationParameters.WeightScale(maxAbs);
+            var scale = QuantizationParameters.WeightScale(maxAbs, codeMax);
             scales[c] = scale;
             for (var k = 0; k < perChannel; k++)
             {
-                codes[(c * perChannel) + k] = (sbyte)Math.Clamp(Math.Round(slice[k] / scale, MidpointRounding.ToEven), -QuantizationParameters.WeightMax, QuantizationParameters.WeightMax);
+                codes[(c * perChannel) + k] = (sbyte)Math.Clamp(Math.Round(slice[k] / scale, MidpointRounding.ToEven), -codeMax, codeMax);
             }
         }
         return (codes, scales);
@@ -159,11 +204,11 @@ public static class QdqModelWriter
         return tensor.RawData.Length > 0 ? MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray() : [.. tensor.FloatData];
     }
 
-    private static (string Name, float[] Scales) QuantizeWeight(GraphProto graph, TensorProto weight, List<NodeProto> nodes)
+    private static (string Name, float[] Scales) QuantizeWeight(GraphProto graph, TensorProto weight, int codeMax, List<NodeProto> nodes)
     {
         var values = FloatValues(weight);
         var channels = (int)weight.Dims[0];
-        var (codes, scales) = QuantizeWeightValues(values, channels);
+        var (codes, scales) = QuantizeWeightValues(values, channels, codeMax);
         var quantized = new TensorProto { Name = weight.Name + QuantizedSuffix, DataType = (int)TensorProto.Types.DataType.Int8 };
         quantized.Dims.AddRange(weight.Dims);
         quantized.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(codes.AsSpan()));

@@ -5,18 +5,36 @@ namespace KdData.Quantization;
 /// q = saturate(round_half_even(x / s) + z), x' = (q - z)·s.
 /// <para>
 /// Activations are uint8, asymmetric: the range is first widened to hold 0 (so ReLU's zero and zero padding are exact),
-/// s = (hi - lo) / 255 and z = clamp(round(-lo / s), 0, 255). Weights are int8, symmetric per output channel:
-/// s_c = max|W_c| / 127, z = 0, codes in [-127, 127] (never -128, so the code is symmetric). This is the pairing ONNX
-/// Runtime's CPU QDQ kernels are built for (uint8 activations x int8 weights, "U8S8": QLinearConv and the MLAS
-/// GEMMs); on AVX2 without VNNI, U8S8 products can saturate a 16-bit intermediate (vpmaddubsw), which the 127-bound
-/// weights make rare; this machine's AVX-512 VNNI accumulates in 32 bits.
+/// s = (hi - lo) / 255 and z = clamp(round(-lo / s), 0, 255). Weights are int8, symmetric per output channel, z = 0,
+/// with 7 significant bits by default: s_c = max|W_c| / 64, codes in [-64, 64] (ONNX Runtime's "reduce_range"). This is
+/// the pairing ONNX Runtime's CPU QDQ kernels are built for (uint8 activations x int8 weights, "U8S8": QLinearConv
+/// and the MLAS GEMMs). On x86 without VNNI (AVX2, AVX-512 without VNNI) those kernels add each pair of u8 x s8
+/// products into an int16 with saturation (vpmaddubsw): 255·(64 + 64) = 32,640 always fits, while full 8-bit codes
+/// (s_c = max|W_c| / 127, codes in [-127, 127], opt-in with 8 weight bits) can reach 255·254 = 64,770 and silently
+/// compute wrong results there; VNNI, AMX and ARM accumulate in 32 bits and are right with either
+/// (<see cref="PairSaturationCheck"/>).
 /// Biases are int32 with s = s_x·s_w,c and z = 0, so the integer accumulator can add them directly.
 /// </para>
 /// </summary>
 public readonly record struct QuantizationParameters(float Scale, int ZeroPoint)
 {
-    /// <summary>Largest weight code (symmetric int8).</summary>
+    /// <summary>Largest weight code of full 8-bit weights (symmetric int8, never -128).</summary>
     public const int WeightMax = 127;
+
+    /// <summary>Largest weight code of 7-bit weights, the default: 255·(64 + 64) fits the int16 pair sum of CPUs without VNNI.</summary>
+    public const int ReducedWeightMax = 64;
+
+    /// <summary>Weight bits by default: 7, right on every CPU.</summary>
+    public const int DefaultWeightBits = 7;
+
+    /// <summary>The largest weight code of <paramref name="weightBits"/> (7 or 8) significant bits.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not 7 or 8.</exception>
+    public static int WeightCodeMax(int weightBits) => weightBits switch
+    {
+        7 => ReducedWeightMax,
+        8 => WeightMax,
+        _ => throw new ArgumentOutOfRangeException(nameof(weightBits), weightBits, "Weights have 7 or 8 bits."),
+    };
 
     /// <summary>Largest activation code (uint8).</summary>
     public const int ActivationMax = 255;
@@ -35,8 +53,11 @@ public readonly record struct QuantizationParameters(float Scale, int ZeroPoint)
         return new QuantizationParameters(scale, zero);
     }
 
-    /// <summary>Symmetric int8 scale of a weight channel whose largest magnitude is <paramref name="maxAbs"/> (1 for an all-zero channel).</summary>
-    public static float WeightScale(float maxAbs) => maxAbs > 0 && float.IsFinite(maxAbs) ? maxAbs / WeightMax : 1f;
+    /// <summary>
+    /// Symmetric scale of a weight channel whose largest magnitude is <paramref name="maxAbs"/>, for codes up to
+    /// <paramref name="codeMax"/> (<see cref="WeightCodeMax"/>); 1 for an all-zero channel.
+    /// </summary>
+    public static float WeightScale(float maxAbs, int codeMax) => maxAbs > 0 && float.IsFinite(maxAbs) ? maxAbs / codeMax : 1f;
 
     /// <summary>The uint8 code of <paramref name="x"/>.</summary>
     public byte QuantizeActivation(float x) =>

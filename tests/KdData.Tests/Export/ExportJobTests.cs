@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using KdData.Export;
 using KdData.Hosting;
 using KdData.Models;
 using KdData.Tests.Labeler;
@@ -127,5 +128,77 @@ public sealed class ExportJobTests
         Assert.Equal(ExitCodes.InvalidConfiguration, await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", output, "--Export:LatencyBatchSizes=1,0"));
         Assert.Equal(ExitCodes.InvalidConfiguration, await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", output, "--compare", Path.Combine(work.Path, "missing.onnx")));
         Assert.False(File.Exists(Path.Combine(output, "model.onnx")));
+    }
+
+    /// <summary>Runs <c>quantize</c> on the sample teacher into <paramref name="output"/> (model.int8.onnx beside the export).</summary>
+    private static Task<int> QuantizeAsync(string output, params string[] args) => TrainerCommandLine.RunAsync(
+        ["quantize", "--checkpoint", LabelerSamples.TeacherRecord, "--dataset", SampleRoot, "--output", output, "--threads", "1", "--calibration-images", "64", .. args],
+        TextWriter.Null, TextWriter.Null);
+
+    [Fact]
+    public async Task RunAsync_QuantizedSampleTeacher_ReportsSchemeOverflowCheckAgreementAndCpu()
+    {
+        using var work = new TempDirectory();
+        var output = Path.Combine(work.Path, "export");
+        Assert.Equal(ExitCodes.Success, await QuantizeAsync(output));
+
+        var code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", output, "--dataset", SampleRoot, "--measure", "false");
+
+        Assert.Equal(ExitCodes.Success, code);
+        var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(output, "export.json")))!;
+        var int8 = report["quantized"]!;
+        Assert.Equal(7, (int)int8["weight_bits"]!);
+        Assert.Contains("codes -64..64", (string)int8["scheme"]!, StringComparison.Ordinal);
+        Assert.True((bool)int8["safe_without_vnni"]!);
+        Assert.InRange((int)int8["worst_pair_sum"]!, 1, 32_640);
+        Assert.Equal(200, (int)int8["agreement"]!["images"]!);
+        Assert.InRange((double)int8["agreement"]!["top1_agreement"]!, 0.98, 1.0);
+        Assert.True((bool)int8["agreement"]!["passed"]!);
+        Assert.Equal(CpuInstructionSet.Current.Level, (string)report["instruction_set"]!["level"]!);
+        var card = await File.ReadAllTextAsync(Path.Combine(output, "model-card.md"));
+        Assert.Contains("## int8", card, StringComparison.Ordinal);
+        Assert.Contains("Right on every CPU", card, StringComparison.Ordinal);
+        Assert.Contains($"CPU instruction set: **{CpuInstructionSet.Current.Level}**", card, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_Int8AgreementUnderMinimum_ExitFiveWrittenNotPublishedUnlessAccepted()
+    {
+        // 7-bit weights compute the same integers on every CPU, so the sample teacher's int8 twin agrees with fp32 on
+        // 199 of the 200 test images everywhere: a minimum of 100 % fails it.
+        using var work = new TempDirectory();
+        var output = Path.Combine(work.Path, "export");
+        var published = Path.Combine(work.Path, "published");
+        Assert.Equal(ExitCodes.Success, await QuantizeAsync(output));
+        string[] args = ["--checkpoint", LabelerSamples.TeacherRecord, "--output", output, "--dataset", SampleRoot, "--measure", "false",
+            "--publish", "file:" + published + "/", "--Export:MinInt8Agreement=1"];
+
+        Assert.Equal(ExitCodes.QualityCheckFailed, await RunAsync(args));
+        var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(output, "export.json")))!;
+        Assert.False((bool)report["quantized"]!["agreement"]!["passed"]!);
+        Assert.True(File.Exists(Path.Combine(output, "model-card.md")));
+        Assert.False(File.Exists(Path.Combine(published, "model.json")));
+
+        Assert.Equal(ExitCodes.Success, await RunAsync([.. args, "--Export:AcceptLowInt8Agreement=true"]));
+        Assert.True(File.Exists(Path.Combine(published, "model.json")));
+        Assert.Contains("accepted by Export:AcceptLowInt8Agreement", await File.ReadAllTextAsync(Path.Combine(output, "model-card.md")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_EightBitInt8WithoutDataset_StoppedExactlyWhereThisCpuOverflows()
+    {
+        // Without a dataset there is no agreement to measure; 8-bit weights are then refused on a CPU whose kernels
+        // overflow them (AVX2, AVX-512 without VNNI) and kept on one with VNNI, AMX or ARM dot products.
+        using var work = new TempDirectory();
+        var output = Path.Combine(work.Path, "export");
+        Assert.Equal(ExitCodes.Success, await QuantizeAsync(output, "--Quantize:WeightBits=8", "--Quantize:AcceptLowAgreement=true"));
+
+        var code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", output, "--measure", "false");
+
+        Assert.Equal(CpuInstructionSet.Current.Int8PairsSaturate ? ExitCodes.QualityCheckFailed : ExitCodes.Success, code);
+        var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(output, "export.json")))!;
+        Assert.Equal(8, (int)report["quantized"]!["weight_bits"]!);
+        Assert.False((bool)report["quantized"]!["safe_without_vnni"]!);
+        Assert.Null(report["quantized"]!["agreement"]);
     }
 }

@@ -58,4 +58,82 @@ public sealed class ModelCardWriterTests
         Assert.Contains("![accuracy vs latency](accuracy-vs-latency.png)", card, StringComparison.Ordinal);
         Assert.Contains("Not evaluated: no dataset was given", card, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Render_Int8SlowerThanFp32OnAnAvx2Cpu_SaysSoPlainlyWithSchemeAndCpu()
+    {
+        var record = new CheckpointRecord
+        {
+            Architecture = new ModelSpec { Name = "convnet", NumClasses = 2, InChannels = 1, Width = 8 },
+            Classes = ["cat", "dog"],
+            WeightsSha256 = new string('b', 64),
+            Training = new JsonObject(),
+        };
+        var report = new ExportReport
+        {
+            CreatedAt = DateTimeOffset.UnixEpoch,
+            Checkpoint = "out/student/last.json",
+            CheckpointId = "bbbbbbbbbbbbbbbb",
+            Architecture = "convnet",
+            Parameters = 10,
+            Macs = 20,
+            Opset = 17,
+            Input = "input [batch, 1, 28, 28]",
+            Output = "logits [batch, 2]",
+            Files = new Dictionary<string, long> { ["model.onnx"] = 100 },
+            Parity = new ExportParity { Images = 4, Source = "random", MaxAbsDifference = 1e-6, Tolerance = 1e-4, Top1Agreement = 1 },
+            Threads = 1,
+            Machine = "test machine",
+            InstructionSet = CpuInstructionSet.FromFeatures(["avx2", "fma"], x86: true),
+            Quantized = new Int8VariantReport
+            {
+                File = "model.int8.onnx", WeightBits = 7, Scheme = "QDQ; 7 bits", SafeWithoutVnni = true, WorstPairSum = 32_640,
+                Agreement = new KdData.Quantization.Int8AgreementCheck { Top1Agreement = 0.995, Minimum = 0.98, Images = 200, AcceptLow = false },
+            },
+            Variants =
+            [
+                new ExportVariant
+                {
+                    Name = "fp32 ONNX Runtime", Engine = "onnxruntime", Precision = "fp32", File = "/x/model.onnx", FileBytes = 2048,
+                    Latency = [LatencyMeter.Summarize([0.063], 1, 0), LatencyMeter.Summarize([3.69], 64, 0)],
+                },
+                new ExportVariant
+                {
+                    // Slower at batch 1, faster at batch 64: only batch 1 is called out.
+                    Name = "int8 ONNX Runtime", Engine = "onnxruntime", Precision = "int8", File = "/x/model.int8.onnx", FileBytes = 600,
+                    Latency = [LatencyMeter.Summarize([0.071], 1, 0), LatencyMeter.Summarize([3.01], 64, 0)],
+                },
+            ],
+        };
+
+        var card = ModelCardWriter.Render(report, record, []);
+
+        Assert.Contains("CPU instruction set: **AVX2 (no VNNI)**", card, StringComparison.Ordinal);
+        Assert.Contains("**On this machine, int8 ONNX Runtime is slower than fp32 ONNX Runtime at batch 1** (P50 0.071 ms against 0.063 ms, 1.13x)", card, StringComparison.Ordinal);
+        Assert.DoesNotContain("at batch 64**", card, StringComparison.Ordinal);
+        Assert.Contains("## int8", card, StringComparison.Ordinal);
+        Assert.Contains("scheme: QDQ; 7 bits", card, StringComparison.Ordinal);
+        Assert.Contains("Right on every CPU", card, StringComparison.Ordinal);
+        Assert.Contains("Top-1 agreement with the fp32 ONNX model: 99.50 % of 200 images (minimum 98.0 %: passed)", card, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Render_EightBitInt8_WarnsItIsOnlyRightWithVnni()
+    {
+        var record = new CheckpointRecord { Architecture = new ModelSpec { Name = "convnet", NumClasses = 2, InChannels = 1 }, Training = new JsonObject() };
+        var report = new ExportReport
+        {
+            CreatedAt = DateTimeOffset.UnixEpoch, Checkpoint = "c.json", CheckpointId = "c", Architecture = "convnet", Parameters = 1, Macs = 1, Opset = 17,
+            Input = "input", Output = "logits", Files = new Dictionary<string, long>(), Threads = 1, Machine = "m", Variants = [],
+            Parity = new ExportParity { Images = 1, Source = "random", MaxAbsDifference = 0, Tolerance = 1e-4, Top1Agreement = 1 },
+            InstructionSet = CpuInstructionSet.FromFeatures(["avx2"], x86: true),
+            Quantized = new Int8VariantReport { File = "model.int8.onnx", WeightBits = 8, SafeWithoutVnni = false, WorstPairSum = 64_770 },
+        };
+
+        var card = ModelCardWriter.Render(report, record, []);
+
+        Assert.Contains("**Only right on CPUs with VNNI, AMX or ARM dot products**: its 8-bit weights", card, StringComparison.Ordinal);
+        Assert.Contains("and this machine is one of them", card, StringComparison.Ordinal);
+        Assert.Contains("Agreement with fp32 not measured", card, StringComparison.Ordinal);
+    }
 }

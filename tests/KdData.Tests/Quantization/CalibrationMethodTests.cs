@@ -98,13 +98,28 @@ public sealed class CalibrationMethodTests
     }
 
     [Fact]
-    public void QuantizeWeightValues_PerChannel_SymmetricInt8()
+    public void QuantizeWeightValues_EightBitsPerChannel_SymmetricInt8()
     {
         // Channel 0: max |w| = 1.27 -> s = 0.01, codes 127, -50, 0 (0.004 / 0.01 = 0.4 rounds to 0).
         // Channel 1: all zero -> s = 1, codes 0.
-        var (codes, scales) = QdqModelWriter.QuantizeWeightValues([1.27f, -0.5f, 0.004f, 0f, 0f, 0f], channels: 2);
+        var (codes, scales) = QdqModelWriter.QuantizeWeightValues([1.27f, -0.5f, 0.004f, 0f, 0f, 0f], channels: 2, codeMax: 127);
         Assert.Equal(0.01f, scales[0], 6);
         Assert.Equal(1f, scales[1]);
         Assert.Equal(new sbyte[] { 127, -50, 0, 0, 0, 0 }, codes);
     }
+
+    [Fact]
+    public void QuantizeWeightValues_SevenBits_CodesWithin64()
+    {
+        // max |w| = 1.28 -> s = 1.28 / 64 = 0.02: codes 64, -25 (-0.5 / 0.02), 0 (0.004 / 0.02 = 0.2), -26 (-0.52 / 0.02).
+        var (codes, scales) = QdqModelWriter.QuantizeWeightValues([1.28f, -0.5f, 0.004f, -0.52f], channels: 1, codeMax: QuantizationParameters.WeightCodeMax(7));
+        Assert.Equal(0.02f, scales[0], 6);
+        Assert.Equal(new sbyte[] { 64, -25, 0, -26 }, codes);
+    }
+
+    [Theory]
+    [InlineData(6)]
+    [InlineData(9)]
+    public void WeightCodeMax_NotSevenOrEight_Throws(int bits) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => QuantizationParameters.WeightCodeMax(bits));
 }

@@ -31,18 +31,32 @@ public sealed class FakeQuantizeTests
     }
 
     [Fact]
-    public void Weight_PerChannel_SymmetricCodesAndIdentityGradient()
+    public void Weight_EightBitsPerChannel_SymmetricCodesAndIdentityGradient()
     {
         // Channel 0: max 1.27 -> s 0.01: 0.504 -> 50 codes -> 0.50. Channel 1: max 2.54 -> s 0.02: -1.0 -> -50 -> -1.0.
         using var scope = NewDisposeScope();
         var w = tensor(new[] { 1.27f, 0.504f, -2.54f, -1.0f }, TwoByTwo).requires_grad_(true);
 
-        var (q, scales) = FakeQuantize.Weight(w);
+        var (q, scales) = FakeQuantize.Weight(w, QuantizationParameters.WeightCodeMax(8));
         q.mul(tensor(GradientWeights, TwoByTwo)).sum().backward();
 
         Assert.Equal([0.01f, 0.02f], scales.data<float>().ToArray().Select(v => MathF.Round(v, 6)));
         Assert.Equal([1.27f, 0.5f, -2.54f, -1.0f], q.detach().data<float>().ToArray().Select(v => MathF.Round(v, 5)));
         Assert.Equal([1f, 2f, 3f, 4f], w.grad!.data<float>().ToArray());
+    }
+
+    [Fact]
+    public void Weight_SevenBits_CodesUpTo64()
+    {
+        // Channel 0: max 1.28 -> s 1.28 / 64 = 0.02: 0.305 -> 15.25 -> 15 codes -> 0.30.
+        // Channel 1: max 2.56 -> s 0.04: -1.05 -> -26.25 -> -26 codes -> -1.04.
+        using var scope = NewDisposeScope();
+        var w = tensor(new[] { 1.28f, 0.305f, -2.56f, -1.05f }, TwoByTwo);
+
+        var (q, scales) = FakeQuantize.Weight(w, QuantizationParameters.WeightCodeMax(7));
+
+        Assert.Equal([0.02f, 0.04f], scales.data<float>().ToArray().Select(v => MathF.Round(v, 6)));
+        Assert.Equal([1.28f, 0.30f, -2.56f, -1.04f], q.data<float>().ToArray().Select(v => MathF.Round(v, 5)));
     }
 
     [Fact]

@@ -33,6 +33,64 @@ public sealed class QuantizeJobTests
         Assert.Equal(new FileInfo(Path.Combine(work.Path, QuantizeJob.Int8FileName)).Length, report["int8"]!["file_bytes"]!.GetValue<long>());
         Assert.True(report["int8"]!["expected_calibration_error"]!.GetValue<double>() > 0);
         Assert.Equal(4, report["calibration"]!["ranges"]!.AsObject().Count);
+        // The default scheme: 7-bit weights, which no CPU's int8 kernel can overflow; the CPU measured on is named.
+        Assert.Equal(7, report["weight_bits"]!.GetValue<int>());
+        Assert.True(report["saturation"]!["safe_without_vnni"]!.GetValue<bool>());
+        Assert.InRange(report["saturation"]!["worst_pair_sum"]!.GetValue<int>(), 1, 32_640);
+        Assert.True(report["agreement_check"]!["passed"]!.GetValue<bool>());
+        Assert.Equal(0.98, report["agreement_check"]!["minimum"]!.GetValue<double>());
+        Assert.Equal(KdData.Export.CpuInstructionSet.Current.Level, report["cpu"]!["level"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task RunAsync_EightBitWeights_ReportSaysTheyOverflowWithoutVnni()
+    {
+        using var work = new TempDirectory();
+
+        // Accepted whatever this CPU computes: the point is what the report says of the file.
+        var code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", work.Path, "--Quantize:WeightBits=8", "--Quantize:AcceptLowAgreement=true");
+
+        Assert.Equal(ExitCodes.Success, code);
+        var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(work.Path, QuantizeJob.ReportFileName)))!;
+        Assert.Equal(8, report["weight_bits"]!.GetValue<int>());
+        Assert.Contains("codes -127..127", report["scheme"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.False(report["saturation"]!["safe_without_vnni"]!.GetValue<bool>());
+        Assert.True(report["saturation"]!["worst_pair_sum"]!.GetValue<int>() > 32_767);
+        Assert.NotEmpty(report["saturation"]!["unsafe_weights"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task RunAsync_AgreementUnderMinimum_ExitFiveWithFilesUnlessAccepted()
+    {
+        // The sample teacher's 7-bit int8 twin agrees with fp32 on 199 of 200 test images on every CPU (the same integers
+        // everywhere), so a minimum of 100 % is not met.
+        using var work = new TempDirectory();
+
+        var code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", work.Path, "--Quantize:MinAgreement=1");
+
+        Assert.Equal(ExitCodes.QualityCheckFailed, code);
+        Assert.True(File.Exists(Path.Combine(work.Path, QuantizeJob.Int8FileName)));
+        var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(work.Path, QuantizeJob.ReportFileName)))!;
+        Assert.False(report["agreement_check"]!["passed"]!.GetValue<bool>());
+        Assert.False(report["agreement_check"]!["accepted_below_minimum"]!.GetValue<bool>());
+
+        code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", work.Path, "--Quantize:MinAgreement=1", "--Quantize:AcceptLowAgreement=true");
+
+        Assert.Equal(ExitCodes.Success, code);
+        report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(work.Path, QuantizeJob.ReportFileName)))!;
+        Assert.True(report["agreement_check"]!["accepted_below_minimum"]!.GetValue<bool>());
+    }
+
+    [Theory]
+    [InlineData("--Quantize:WeightBits=6")]
+    [InlineData("--Quantize:WeightBits=9")]
+    [InlineData("--Quantize:MinAgreement=1.5")]
+    public async Task RunAsync_BadInt8Setting_ExitTwo(string setting)
+    {
+        using var work = new TempDirectory();
+        var code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", work.Path, setting);
+        Assert.Equal(ExitCodes.InvalidConfiguration, code);
+        Assert.False(File.Exists(Path.Combine(work.Path, QuantizeJob.Int8FileName)));
     }
 
     [Fact]

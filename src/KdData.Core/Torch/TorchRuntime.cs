@@ -1,0 +1,75 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
+
+namespace KdData.Torch;
+
+/// <summary>
+/// Process-wide LibTorch settings applied before any model runs. One today: LibTorch's oneDNN (MKLDNN) convolutions
+/// are switched off, as Python's <c>torch.backends.mkldnn.enabled = False</c> does, so convolutions run on ATen's own
+/// CPU kernels (im2col + BLAS). Why: on an AMD Zen 5 machine (family 26, AVX-512 VNNI) LibTorch 2.10's oneDNN 3.7.1
+/// returned wrong forward convolutions for some shapes (batch 5 with 18→19, 19→34, 34→39 or 39→80 channels: errors of
+/// 1.5-3.7 against a direct sum; <c>TorchRuntimeTests</c>), which made a pruned model's ONNX export disagree with
+/// TorchSharp and a pruned model's KD fine-tune diverge to NaN; ATen's kernels are right there, and for the small
+/// convnets here they trained faster as well (see bench/README.md). <c>KDDATA_TORCH_ONEDNN=1</c> keeps oneDNN on.
+/// TorchSharp has no binding for the switch, so it calls LibTorch's exported <c>at::Context</c> members directly;
+/// where they cannot be called (another LibTorch), <see cref="OneDnnEnabled"/> stays true and
+/// <see cref="Problem"/> says why.
+/// </summary>
+public static class TorchRuntime
+{
+    /// <summary>Environment variable that keeps oneDNN on when set to <c>1</c>.</summary>
+    public const string OneDnnVariable = "KDDATA_TORCH_ONEDNN";
+
+    private static readonly Lock Gate = new();
+    private static bool _configured;
+
+    /// <summary>Whether LibTorch's oneDNN kernels are in use (after <see cref="Configure"/>).</summary>
+    public static bool OneDnnEnabled { get; private set; } = true;
+
+    /// <summary>Why oneDNN could not be switched off, or null.</summary>
+    public static string? Problem { get; private set; }
+
+    /// <summary>Applies the settings once per process (later calls do nothing); never throws.</summary>
+    public static void Configure()
+    {
+        lock (Gate)
+        {
+            if (_configured)
+            {
+                return;
+            }
+            _configured = true;
+            if (Environment.GetEnvironmentVariable(OneDnnVariable) == "1")
+            {
+                return;
+            }
+            try
+            {
+                // Loads LibTorch (TorchSharp loads it on first use) so that its exports can be bound.
+                torch.InitializeDeviceType(DeviceType.CPU);
+                var context = NativeMethods.GlobalContext();
+                NativeMethods.SetUserEnabledMkldnn(context, false);
+                OneDnnEnabled = NativeMethods.UserEnabledMkldnn(context);
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException or TypeInitializationException)
+            {
+                Problem = $"oneDNN stays on: LibTorch's at::Context could not be called ({e.GetType().Name}: {e.Message})";
+            }
+        }
+    }
+
+    private static class NativeMethods
+    {
+        private const string LibTorchCpu = "libtorch_cpu";
+
+        [DllImport(LibTorchCpu, EntryPoint = "_ZN2at13globalContextEv")]
+        internal static extern IntPtr GlobalContext();
+
+        [DllImport(LibTorchCpu, EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")]
+        internal static extern void SetUserEnabledMkldnn(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+        [DllImport(LibTorchCpu, EntryPoint = "_ZNK2at7Context17userEnabledMkldnnEv")]
+        [return: MarshalAs(UnmanagedType.U1)]
+        internal static extern bool UserEnabledMkldnn(IntPtr context);
+    }
+}
