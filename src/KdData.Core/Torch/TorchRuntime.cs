@@ -11,6 +11,8 @@ namespace KdData.Torch;
 /// 1.5-3.7 against a direct sum; <c>TorchRuntimeTests</c>), which made a pruned model's ONNX export disagree with
 /// TorchSharp and a pruned model's KD fine-tune diverge to NaN; ATen's kernels are right there, and for the small
 /// convnets here they trained faster as well (see bench/README.md). <c>KDDATA_TORCH_ONEDNN=1</c> keeps oneDNN on.
+/// NNPACK is switched off with it: ATen tries it next, and where it cannot start (it could not on that machine:
+/// "Unsupported hardware") it warns on every convolution; off, every machine runs the same im2col + BLAS path.
 /// TorchSharp has no binding for the switch, so it calls LibTorch's exported <c>at::Context</c> members directly;
 /// where they cannot be called (another LibTorch), <see cref="OneDnnEnabled"/> stays true and
 /// <see cref="Problem"/> says why.
@@ -49,6 +51,7 @@ public static class TorchRuntime
                 torch.InitializeDeviceType(DeviceType.CPU);
                 var context = NativeMethods.GlobalContext();
                 NativeMethods.SetUserEnabledMkldnn(context, false);
+                NativeMethods.SetUserEnabledNnpack(context, false);
                 OneDnnEnabled = NativeMethods.UserEnabledMkldnn(context);
             }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException or TypeInitializationException)
@@ -67,6 +70,9 @@ public static class TorchRuntime
 
         [DllImport(LibTorchCpu, EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")]
         internal static extern void SetUserEnabledMkldnn(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+        [DllImport(LibTorchCpu, EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
+        internal static extern void SetUserEnabledNnpack(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
 
         [DllImport(LibTorchCpu, EntryPoint = "_ZNK2at7Context17userEnabledMkldnnEv")]
         [return: MarshalAs(UnmanagedType.U1)]
