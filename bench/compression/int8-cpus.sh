@@ -1,67 +1,67 @@
 #!/usr/bin/env bash
 # int8 on both kinds of CPU (issue 17): each student is quantized by the real `kddata-trainer quantize` with 7-bit
-# weights (the default) and with full 8-bit weights, then the same int8 files are scored on the official 10k test
-# images twice: natively (this machine's CPU) and under QEMU's user-mode emulation of an AMD EPYC-Milan (Zen 3: AVX2
-# and FMA, no AVX-512, no VNNI), through `kddata-trainer export --measure false`, whose `quantized.agreement` is the
-# int8 model's top-1 agreement with the fp32 ONNX model on the CPU it ran on. ONNX Runtime picks its int8 kernels from
-# CPUID, which QEMU answers as a Zen 3 does, so the emulated run takes the AVX2 path whose u8 x s8 pair sums saturate.
+# weights (the default) and with full 8-bit weights; then the same two ONNX files (fp32 and int8) are scored on the
+# official 10k Fashion-MNIST test images (the Debian package's IDX files) by ONNX Runtime for Node, the same ONNX
+# Runtime release as the .NET package (bench/compression/score-onnx.js), twice: natively (this machine's CPU) and under
+# QEMU's user-mode emulation of an AMD EPYC-Milan (Zen 3: AVX2 and FMA, no AVX-512, no VNNI). ONNX Runtime picks its
+# int8 kernels from CPUID, which QEMU answers as a Zen 3 does, so the emulated run takes the AVX2 path whose u8 x s8
+# pair sums saturate. (The .NET process itself crashes under QEMU's emulation more often than not; Node does not.)
 # Emulation says nothing about speed: latency comes from one native `export` of the 7-bit model (200 timed calls).
 # Resumable: every finished measurement leaves its JSON under $out and is skipped next time; the table is rewritten
-# after each one (bench/compression/int8-cpus.md, and README.md between its int8-cpus-table markers).
+# after each one (bench/compression/int8-cpus.md, and README.md between its int8-cpus-table markers). An emulated
+# scoring of a 94k convnet on 10k images takes about 6.5 minutes.
 # Run from the repository root:
-#   bash bench/compression/int8-cpus.sh          # the results table's students (rows 6 and 2), full test set
-#   bash bench/compression/int8-cpus.sh --tiny   # the committed sample teacher on the 200 sample images (minutes)
-# Settings (environment): KDDATA_BENCH_HOME (default /var/tmp/kddata-bench), INT8_STUDENTS ("name=checkpoint ..."),
-# INT8_DATASET, INT8_OUT, INT8_EMULATED_CPU (default EPYC-Milan).
+#   bash bench/compression/int8-cpus.sh          # the sample teacher and the results table's students (rows 2 and 6)
+#   bash bench/compression/int8-cpus.sh --table  # only rebuild the table from what is finished
+# Settings (environment): KDDATA_BENCH_HOME (default /var/tmp/kddata-bench), INT8_STUDENTS ("name=checkpoint ...";
+# a missing checkpoint is passed over), INT8_DATASET (for quantize's calibration), INT8_OUT, INT8_EMULATED_CPU
+# (default EPYC-Milan).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-tiny=0
-if [ "${1:-}" = "--tiny" ]; then tiny=1; fi
 home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
 cpu_model=${INT8_EMULATED_CPU:-EPYC-Milan}
-if [ $tiny -eq 1 ]; then
-  out=${INT8_OUT:-$home/int8-cpus-tiny}
-  students=${INT8_STUDENTS:-"sample-teacher=samples/fashion-mnist/teacher/teacher.json"}
-  dataset=${INT8_DATASET:-file:$PWD/samples/fashion-mnist/}
-  table_file=$out/int8-cpus.md
-else
-  out=${INT8_OUT:-$home/int8-cpus}
-  students=${INT8_STUDENTS:-"row6-w32-100pct=$home/fmnist/row6-student-100pct/last.json row2-w32-10pct=$home/fmnist/row2-student-10pct/last.json"}
-  dataset=${INT8_DATASET:-file:$home/data/fashion-mnist/}
-  table_file=bench/compression/int8-cpus.md
-fi
+out=${INT8_OUT:-$home/int8-cpus}
+students=${INT8_STUDENTS:-"sample-teacher-w32=$PWD/samples/fashion-mnist/teacher/teacher.json row2-w32-10pct=$home/fmnist/row2-student-10pct/last.json row6-w32-100pct=$home/fmnist/row6-student-100pct/last.json"}
+# Calibration images come from the results table's 10 % import when it exists (its 6k train split), else the sample.
+dataset=${INT8_DATASET:-file:$home/data/fashion-mnist/}
+[ -f "${dataset#file:}manifest.parquet" ] || dataset=file:$PWD/samples/fashion-mnist/
+table_file=bench/compression/int8-cpus.md
+idx=/usr/share/datasets/fashion-mnist
 command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
 command -v qemu-x86_64 >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq qemu-user; }
+[ -d "$idx" ] || { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; }
 mkdir -p "$out"
+[ -d "$out/node/node_modules/onnxruntime-node" ] || { mkdir -p "$out/node" && (cd "$out/node" && npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@1.31.1 >/dev/null); }
+cp bench/compression/score-onnx.js "$out/node/"
 
 # A private copy of the binaries, so rebuilding the working tree never changes a running step.
 bin="$out/bin-$(git rev-parse --short HEAD)"
 [ -f "$bin/kddata-trainer.dll" ] || dotnet build src/Trainer -c Release -v q -nologo -o "$bin"
-dotnet_host=$(readlink -f "$(command -v dotnet)")
 trainer=(dotnet "$bin/kddata-trainer.dll")
-# QEMU user mode runs the whole .NET process on the emulated CPU. It crashes now and then (a QEMU fault, not ours:
-# the same command passes when repeated), so an emulated step is tried up to 4 times.
-emulated=(qemu-x86_64 -cpu "$cpu_model" "$dotnet_host" "$bin/kddata-trainer.dll")
+node_bin=$(command -v node)
 
 native_cpu() { grep -m1 -owE 'avx512_vnni|avx_vnni|avx512f|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ' | sed 's/ $//'; }
 cpu_name=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 cpu_family=$(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')
 
 table() {
+  local entry name bits q n e fp32 int8n agreen int8e agreee l native_level calibration
+  native_level=$(jq -r '.cpu.level' "$(ls "$out"/*/quantize-bits7/quantization.json 2>/dev/null | head -n 1)" 2>/dev/null || echo "this CPU")
+  calibration=$(jq -r '"\(.calibration.images) \(.calibration.split) images of \(.dataset) (\(.calibration.method))"' "$(ls "$out"/*/quantize-bits7/quantization.json 2>/dev/null | head -n 1)" 2>/dev/null || echo "?")
   {
-    echo "| student | weight bits | fp32 | int8, native ($(jq -r '.instruction_set.level' "$(ls "$out"/*/native-bits7/export.json | head -n 1)" 2>/dev/null || echo '?')) | drop | agreement | int8, emulated $cpu_model ($(jq -r '.instruction_set.level' "$(ls "$out"/*/emulated-bits7/export.json | head -n 1)" 2>/dev/null || echo '?')) | drop | agreement | int8 size vs fp32 |"
+    echo "| student | weight bits | fp32 | int8, native ($native_level) | drop | agreement with fp32 | int8, emulated $cpu_model (AVX2, no VNNI) | drop | agreement with fp32 | int8 size vs fp32 |"
     echo "|---|---|---|---|---|---|---|---|---|---|"
     for entry in $students; do
-      local name=${entry%%=*}
+      name=${entry%%=*}
       for bits in 7 8; do
-        local q="$out/$name/quantize-bits$bits/quantization.json" n="$out/$name/native-bits$bits/export.json" e="$out/$name/emulated-bits$bits/export.json"
+        q="$out/$name/quantize-bits$bits/quantization.json" n="$out/$name/native-bits$bits.json" e="$out/$name/emulated-bits$bits.json"
         [ -f "$q" ] || continue
-        local fp32 int8n agreen int8e agreee
         fp32=$(jq '.fp32.accuracy * 100' "$q")
-        int8n=$( [ -f "$n" ] && jq '[.variants[] | select(.precision == "int8")][0].accuracy * 100' "$n" || echo "")
-        agreen=$( [ -f "$n" ] && jq '.quantized.agreement.top1_agreement * 100' "$n" || echo "")
-        int8e=$( [ -f "$e" ] && jq '[.variants[] | select(.precision == "int8")][0].accuracy * 100' "$e" || echo "")
-        agreee=$( [ -f "$e" ] && jq '.quantized.agreement.top1_agreement * 100' "$e" || echo "")
+        fp32=$( [ -f "$n" ] && jq '.fp32_accuracy * 100' "$n" || echo "$fp32")
+        int8n=$( [ -f "$n" ] && jq '.int8_accuracy * 100' "$n" || echo "")
+        agreen=$( [ -f "$n" ] && jq '.top1_agreement * 100' "$n" || echo "")
+        int8e=$( [ -f "$e" ] && jq '.int8_accuracy * 100' "$e" || echo "")
+        agreee=$( [ -f "$e" ] && jq '.top1_agreement * 100' "$e" || echo "")
         awk -v name="$name" -v bits="$bits" -v fp32="$fp32" -v n="$int8n" -v an="$agreen" -v e="$int8e" -v ae="$agreee" -v size="$(jq '.size_ratio' "$q")" '
           function pct(x) { return x == "" ? "(not run yet)" : sprintf("%.2f %%", x) }
           function drop(x) { return x == "" ? "" : sprintf("%+.2f", x - fp32) }
@@ -70,9 +70,9 @@ table() {
     done
     echo
     echo "Native: $cpu_name, CPU family $cpu_family, flags: $(native_cpu). Emulated: QEMU $(qemu-x86_64 --version | head -n 1 | awk '{print $3}') user mode, -cpu $cpu_model."
-    echo "Test images: $(jq '.images' "$(ls "$out"/*/quantize-bits7/quantization.json | head -n 1)" 2>/dev/null || echo '?') of $dataset; calibration: 512 train images, min-max."
+    echo "fp32 and int8: ONNX Runtime $(jq -r '.onnxruntime' "$(ls "$out"/*/native-bits7.json | head -n 1)" 2>/dev/null || echo '?') for Node on the official 10k test images; quantize calibrated on $calibration."
     for entry in $students; do
-      local name=${entry%%=*} l="$out/$name/latency-bits7/export.json"
+      name=${entry%%=*} l="$out/$name/latency-bits7/export.json"
       [ -f "$l" ] || continue
       jq -r --arg name "$name" '
         def p50(p; e; b): [.variants[] | select(.precision == p and .engine == e) | .latency[] | select(.batch == b) | .p50_ms][0];
@@ -80,17 +80,16 @@ table() {
     done
   } > "$table_file"
   cat "$table_file"
-  if [ $tiny -eq 0 ]; then
-    source bench/steps.sh
-    readme_table int8-cpus-table "$table_file"
-  fi
+  source bench/steps.sh
+  readme_table int8-cpus-table "$table_file"
 }
 
 if [ "${1:-}" = "--table" ]; then table; exit 0; fi
 
 for entry in $students; do
   name=${entry%%=*} checkpoint=${entry#*=}
-  [ -f "$checkpoint" ] || { echo "checkpoint $checkpoint not found: run bench/distillation/results-table.sh first (BENCH_STEPS can limit it to the rows needed), or set INT8_STUDENTS" >&2; exit 2; }
+  mkdir -p "$out/$name"
+  [ -f "$checkpoint" ] || { echo "== $name: $checkpoint not found (bench/distillation/results-table.sh trains it; BENCH_STEPS can limit it to that row): passed over"; continue; }
   for bits in 7 8; do
     q="$out/$name/quantize-bits$bits"
     if [ ! -f "$q/quantization.json" ]; then
@@ -100,18 +99,14 @@ for entry in $students; do
       table
     fi
     for where in native emulated; do
-      e="$out/$name/$where-bits$bits"
-      [ -f "$e/export.json" ] && continue
+      e="$out/$name/$where-bits$bits.json"
+      [ -f "$e" ] && continue
       echo "== $name: $bits-bit int8 scored on the $where CPU"
-      cmd=("${trainer[@]}")
-      [ $where = emulated ] && cmd=("${emulated[@]}")
-      ok=0
-      for attempt in 1 2 3 4; do
-        if "${cmd[@]}" export --checkpoint "$checkpoint" --dataset "$dataset" --output "$e" --Export:Int8Model="$q/model.int8.onnx" \
-            --measure false --threads 1 --Export:AcceptLowInt8Agreement=true --Trainer:Data:DecodeWorkers=1 > "$e.log" 2>&1; then ok=1; break; fi
-        echo "   attempt $attempt failed (exit $?), see $e.log"
-      done
-      [ $ok -eq 1 ] || { echo "$where scoring of $name failed 4 times" >&2; exit 1; }
+      cmd=("$node_bin")
+      [ $where = emulated ] && cmd=(qemu-x86_64 -cpu "$cpu_model" "$node_bin")
+      "${cmd[@]}" "$out/node/score-onnx.js" "$q/model.fp32.onnx" "$q/model.int8.onnx" "$idx/t10k-images-idx3-ubyte.gz" "$idx/t10k-labels-idx1-ubyte.gz" \
+        "$(jq '.preprocessing.mean[0]' "$checkpoint")" "$(jq '.preprocessing.std[0]' "$checkpoint")" 2> "$e.log" > "$e.tmp" || { echo "$where scoring failed, see $e.log" >&2; exit 1; }
+      mv "$e.tmp" "$e"
       table
     done
   done

@@ -51,6 +51,8 @@ rows=(
   "7b|student KD from 7a on 100 % labels|row7-kd-100pct"
 )
 table() {
+  # A partial run (BENCH_STEPS: only some steps, e.g. the students another bench needs) leaves the table alone.
+  if [ -n "${BENCH_STEPS:-}" ]; then return 0; fi
   local out=bench/distillation/results.md
   {
     echo "| row | run | test accuracy | params | MACs | epochs | training time (s) | seed |"
