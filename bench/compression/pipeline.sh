@@ -81,7 +81,8 @@ report=$out/report.md
   echo "|---|---|---|---|---|---|"
   jq -r '.variants[] | "| \(.name) | \(if .accuracy then (.accuracy * 10000 | round / 100 | tostring) + " %" else "-" end) | \(.file_bytes) | \((.latency[] | select(.batch == 1) | .p50_ms) // "-") | \((.latency[] | select(.batch == 1) | .p95_ms) // "-") | \((.latency[] | select(.batch == 64) | .p50_ms) // "-") |"' "$export_json"
   echo
-  echo "Machine: $(jq -r '.machine' "$export_json"); $(jq -r '.threads' "$export_json") thread(s) per engine; $(jq -r '.data.listed // "?"' "$export_json") test images."
+  echo "Machine: $(jq -r '.machine' "$export_json"), CPU family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '); instruction set $(jq -r '.instruction_set.level // "not recorded"' "$export_json") (int8: $(jq -r '.instruction_set.int8_accumulation // "?"' "$export_json")); $(jq -r '.threads' "$export_json") thread(s) per engine; $(jq -r '.data.listed // "?"' "$export_json") test images."
+  echo "int8 scheme: $(jq -r '.quantized.scheme // "not recorded"' "$export_json"); right without VNNI: $(jq -r '.quantized.safe_without_vnni // "?"' "$export_json"); top-1 agreement with fp32: $(jq -r '.quantized.agreement.top1_agreement // "?"' "$export_json")."
   v() { jq -r "[.variants[] | select($1)] | first | $2" "$export_json"; }
   student_acc=$(v '.engine == "torchsharp" and (.name | startswith("pruned") | not)' '.accuracy')
   pruned_acc=$(v '.name == "pruned fp32 TorchSharp"' '.accuracy')
@@ -111,3 +112,5 @@ report=$out/report.md
   echo "Pruned widths: $(jq -c '.architecture.channels' "$pruned"); model card: $out/4-export/model-card.md"
 } > "$report"
 cat "$report"
+# The full-scale report is the committed result file the README quotes.
+[ $tiny -eq 1 ] || cp "$report" bench/compression/pipeline-results.md
