@@ -10,8 +10,8 @@ public static class LabelerHostExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddKdDataCore(builder.Configuration);
-        builder.Services.AddOptions<LabelingOptions>().Bind(builder.Configuration.GetSection(LabelingOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<PartitionOptions>().Bind(builder.Configuration.GetSection(PartitionOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddValidatedSettings<LabelingOptions>(builder.Configuration, LabelingOptions.SectionName);
+        builder.Services.AddValidatedSettings<PartitionOptions>(builder.Configuration, PartitionOptions.SectionName);
         builder.Services.AddHostedService<LabelerJob>();
         return builder;
     }

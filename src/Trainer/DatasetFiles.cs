@@ -8,7 +8,7 @@ namespace KdData.Trainer;
 /// <summary>The two files every training stage reads from a dataset root: the labels manifest and the class names.</summary>
 internal static class DatasetFiles
 {
-    /// <exception cref="InvalidInputException">A file is missing (exit 2, naming the dataset).</exception>
+    /// <exception cref="InvalidInputException">A file is missing or unreadable (exit 2, naming the dataset).</exception>
     public static async Task<(List<LabelRecord> Manifest, IReadOnlyList<string> Classes)> ReadAsync(IObjectStore dataset, CancellationToken cancellationToken)
     {
         try
@@ -20,6 +20,14 @@ internal static class DatasetFiles
         catch (ObjectNotFoundException e)
         {
             throw new InvalidInputException($"Dataset {dataset.Location} is missing {e.Message}; import one first (kddata-trainer import) or point --dataset at one.", e);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidInputException($"Dataset {dataset.Location}: {e.Message}", e);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidInputException($"Dataset {dataset.Location}: '{DatasetLayout.ClassesKey}' is not a JSON array of class names: {e.Message}", e);
         }
     }
 }

@@ -106,7 +106,7 @@ public sealed class DistillJob : JobService
         Logger.LogInformation("Training student {Architecture} with objective {Objective}; device {Device}; output {Output}",
             spec.Name, objective.Name, device, Path.GetFullPath(_options.Output));
         var clock = Stopwatch.StartNew();
-        var loop = new TrainingLoop(_loopOptions, objective, device, progress, _loggerFactory.CreateLogger<TrainingLoop>());
+        var loop = new TrainingLoop(_loopOptions, objective, device, progress, _loggerFactory.CreateLogger<TrainingLoop>(), DistillOptions.SectionName);
         // With representation terms the student is built here (exactly as the loop would: seeded, then the zoo) so the
         // terms can tap it and size their adapters before training; otherwise the loop builds it.
         using var student = _representationOptions.AnyEnabled ? CreateStudent(spec, device) : null;

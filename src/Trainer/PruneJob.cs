@@ -125,7 +125,7 @@ public sealed class PruneJob : JobService
             lineage["parent"] = Path.Combine(directory, StartName + CheckpointSerializer.RecordExtension);
             lineage["parent_sha256"] = start.Record.WeightsSha256;
             var progress = TrainingProgressLog.Create(Logger);
-            var loop = new TrainingLoop(_loopOptions, objective, device, progress, _loggerFactory.CreateLogger<TrainingLoop>());
+            var loop = new TrainingLoop(_loopOptions, objective, device, progress, _loggerFactory.CreateLogger<TrainingLoop>(), PruneOptions.SectionName);
             var result = await loop.RunAsync(
                 new TrainingSetup
                 {

@@ -316,7 +316,7 @@ public sealed class QuantizeJob : JobService
             "Quantization-aware training: {Labeled} labeled + {Pseudo} pseudo-labeled images, objective {Objective}, {Epochs} epochs -> {Output}",
             inputs.LabeledImages, inputs.PseudoLabeledImages, objective.Name, _loopOptions.Epochs, qatOutput);
         var progress = TrainingProgressLog.Create(Logger);
-        var loop = new TrainingLoop(_loopOptions, objective, TorchSharp.torch.CPU, progress, _loggerFactory.CreateLogger<TrainingLoop>());
+        var loop = new TrainingLoop(_loopOptions, objective, TorchSharp.torch.CPU, progress, _loggerFactory.CreateLogger<TrainingLoop>(), QuantizeOptions.QatSectionName);
         var result = await loop.RunAsync(
             new TrainingSetup
             {

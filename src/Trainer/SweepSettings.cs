@@ -1,7 +1,7 @@
 using System.Collections;
-using System.ComponentModel.DataAnnotations;
 using System.Reflection;
 using KdData.Distillation;
+using KdData.Hosting;
 using KdData.Imaging;
 using KdData.Objectives;
 using KdData.Torch;
@@ -55,7 +55,7 @@ public static class SweepSettings
 
     /// <summary>
     /// Binds every distill option class from <paramref name="configuration"/> (a point's effective settings) and
-    /// validates it as the distill host would at start; returns the failures (empty = valid).
+    /// validates it as the distill host would at start; returns the failures, one line each naming the key (empty = valid).
     /// </summary>
     public static IReadOnlyList<string> Validate(IConfiguration configuration)
     {
@@ -70,14 +70,10 @@ public static class SweepSettings
             }
             catch (InvalidOperationException e)
             {
-                failures.Add($"{section}: {e.InnerException?.Message ?? e.Message}");
+                failures.Add(SettingMessages.BindingFailure(e) ?? $"{section}: {e.InnerException?.Message ?? e.Message}");
                 continue;
             }
-            var results = new List<ValidationResult>();
-            if (!Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true))
-            {
-                failures.AddRange(results.Select(r => $"{section}:{string.Join(",", r.MemberNames)}: {r.ErrorMessage}"));
-            }
+            failures.AddRange(SettingMessages.Validate(options, section));
         }
         return failures;
     }

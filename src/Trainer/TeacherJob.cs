@@ -56,7 +56,7 @@ public sealed class TeacherJob : JobService
         var eval = manifest.Where(r => r.Split == DatasetSplits.Test).ToList();
         if (train.Count == 0 || eval.Count == 0)
         {
-            throw new InvalidOperationException($"Dataset {dataset.Location} has {train.Count} train and {eval.Count} test rows in {DatasetLayout.ManifestKey}; both are needed.");
+            throw new InvalidInputException($"Dataset {dataset.Location} has {train.Count} train and {eval.Count} test rows in {DatasetLayout.ManifestKey}; both are needed.");
         }
 
         // A local dataset is already on disk: caching it again would only double the I/O.

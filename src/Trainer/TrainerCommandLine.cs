@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 using KdData.Hosting;
 
 namespace KdData.Trainer;
@@ -19,7 +21,7 @@ public static class TrainerCommandLine
     /// <summary>Runs the command line: prints help, or runs the command's job; returns the process exit code.</summary>
     /// <param name="args">The program's arguments.</param>
     /// <param name="output">Where help goes. Default: standard output.</param>
-    /// <param name="error">Where command-line errors go. Default: standard error.</param>
+    /// <param name="error">Where command-line errors and invalid settings go. Default: standard error.</param>
     public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null)
     {
         output ??= Console.Out;
@@ -38,7 +40,15 @@ public static class TrainerCommandLine
             return await invocation.Parse!.InvokeAsync(configuration).ConfigureAwait(false);
         }
 
-        return await JobHost.RunAsync([.. invocation.HostArguments], builder => AddServices(builder, command)).ConfigureAwait(false);
+        return await JobHost.RunAsync(
+            [.. invocation.HostArguments],
+            builder =>
+            {
+                AddServices(builder, command);
+                // Messages about a setting name the switch the user may have typed for it.
+                builder.Services.AddSingleton(Switches(command));
+            },
+            error: error).ConfigureAwait(false);
     }
 
     /// <summary>Parses <paramref name="args"/> against the command table without running anything.</summary>
@@ -110,14 +120,24 @@ public static class TrainerCommandLine
         command.AddJob(builder);
     }
 
+    /// <summary>The switches of <paramref name="command"/> and the keys they set, for messages about settings.</summary>
+    public static SettingSwitches Switches(TrainerCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        return new SettingSwitches(command.Switches.Select(s => KeyValuePair.Create(s.Name, s.ConfigurationKey)));
+    }
+
     private static (RootCommand Root, Dictionary<(string Command, string Switch), Option> Options) BuildRoot()
     {
         var root = new RootCommand(
             $"KdData Trainer: imports datasets, trains and evaluates models. Without a command it runs '{TrainerCommands.Default}'. Any setting can also be given as --Section:Key=value (e.g. --Torch:Threads=2); see README \"Configuration\".");
         var options = new Dictionary<(string Command, string Switch), Option>();
+        var summaries = new Dictionary<Command, string>();
         foreach (var entry in TrainerCommands.All)
         {
-            var command = new Command(entry.Name, $"{entry.Description} {OverridesNote}");
+            var isDefault = entry.Name == TrainerCommands.Default;
+            var command = new Command(entry.Name, $"{entry.Description}{(isDefault ? " The default command: runs when none is given." : "")} {OverridesNote}");
+            summaries[command] = isDefault ? $"{entry.Summary} (default)" : entry.Summary;
             foreach (var s in entry.Switches)
             {
                 Option option = s.Repeatable
@@ -140,7 +160,32 @@ public static class TrainerCommandLine
             root.Subcommands.Add(command);
         }
 
+        var help = root.Options.OfType<HelpOption>().Single();
+        help.Action = new SummaryHelpAction((HelpAction)help.Action!, summaries);
         return (root, options);
+    }
+
+    /// <summary>
+    /// Help whose command list gives one line per command, its summary; <c>&lt;command&gt; --help</c> keeps the full
+    /// description. System.CommandLine lists a command with its description, so the root's help shows the
+    /// summaries in their place (the command tree is built anew for every parse).
+    /// </summary>
+    private sealed class SummaryHelpAction(HelpAction help, IReadOnlyDictionary<Command, string> summaries) : SynchronousCommandLineAction
+    {
+        public override bool ClearsParseErrors => help.ClearsParseErrors;
+
+        public override int Invoke(ParseResult parseResult)
+        {
+            if (parseResult.CommandResult.Command is RootCommand)
+            {
+                foreach (var (command, summary) in summaries)
+                {
+                    command.Description = summary;
+                }
+            }
+
+            return help.Invoke(parseResult);
+        }
     }
 
     // Tokens the root answers itself (help and version), so no default command is put before them.

@@ -31,7 +31,8 @@ public static class TrainerCommands
     [
         new(
             Teacher,
-            "Train the teacher on the dataset's labeled train split, evaluating on its test split each epoch (the default command). Resumes from the last checkpoint in --output.",
+            "Train the teacher on the dataset's labeled split",
+            "Train the teacher on the dataset's labeled train split, evaluating on its test split each epoch. Resumes from the last checkpoint in --output.",
             [
                 Dataset,
                 new("--output", "Trainer:Output", "Folder for checkpoints (best, last) and metrics.jsonl", "out/teacher", "folder"),
@@ -43,7 +44,8 @@ public static class TrainerCommands
             builder => builder.AddTeacherJob()),
         new(
             Distill,
-            "Distil a student offline from committed Labeler shards (soft targets cached by the teacher) plus the dataset's labeled train split, evaluating on its test split each epoch (the default command). Resumes from the last checkpoint in --output.",
+            "Distil a student from the teacher's soft targets",
+            "Distil a student offline from committed Labeler shards (soft targets cached by the teacher) plus the dataset's labeled train split, evaluating on its test split each epoch. Resumes from the last checkpoint in --output.",
             [
                 Dataset,
                 new("--shards", "Trainer:Distill:Shards:Locations:0", "Labeler output (or one teacher=<id>/ folder) with the soft targets; more with --Trainer:Distill:Shards:Locations:1=...", "file:out/labels/", "location"),
@@ -61,6 +63,7 @@ public static class TrainerCommands
             builder => builder.AddDistillJob()),
         new(
             Sweep,
+            "Run a grid of distill runs and summarise them",
             "Run a grid of distill runs (every combination of the --grid values), each into its own folder <output>/point-NNN, one after another in this process; then write sweep.json, sweep.md and heatmap.png of the best evaluation accuracy. Rerunning skips finished points and resumes an interrupted one. Every distill setting (--Trainer:Distill:..., --Trainer:Objective:..., --dataset, --shards) applies to all points.",
             [
                 new("--grid", "Trainer:Sweep:Grid", "An axis: a distill setting and its comma-separated values, e.g. Trainer:Objective:Curriculum:TemperatureStart=2,4,6,8", "none", "key=v1,v2", Repeatable: true),
@@ -77,6 +80,7 @@ public static class TrainerCommands
             builder => builder.AddSweepJob()),
         new(
             Prune,
+            "Prune a checkpoint's channels, fine-tuning with KD",
             "Prune a checkpoint's conv channels (structured; the model is rebuilt smaller) to a share of its MACs or parameters in steps, fine-tuning with KD from the Labeler's shards after each step. Families: convnet, wrn, mobilenet_v2. Resumes per step from --output.",
             [
                 new("--checkpoint", "Trainer:Prune:Checkpoint", "Checkpoint record to prune (a distilled student)", "out/student/last.json", "path"),
@@ -96,6 +100,7 @@ public static class TrainerCommands
             builder => builder.AddPruneJob()),
         new(
             SelfTrain,
+            "Noisy Student self-training, round after round",
             "Noisy Student self-training: each round the teacher labels the dataset's pool and labeled images through the Labeler engine (incremental under teacher=<id>/), a noised student (replayed random crops and flips, dropout) of equal or larger size is distilled from them by the distill stage (every --Trainer:Distill:* setting applies) and becomes the next round's teacher. Writes a per-round table (teacher, pseudo-label and student accuracy); a rerun skips finished rounds and resumes an interrupted one.",
             [
                 Dataset,
@@ -115,6 +120,7 @@ public static class TrainerCommands
             builder => builder.AddSelfTrainJob()),
         new(
             Pipeline,
+            "Distill, prune, quantize and export in one resumable run",
             "The whole compression recipe in one resumable run: distill -> prune (with its KD fine-tune) -> int8 quantize (PTQ; QAT too with --qat true) -> export with every variant measured (student, pruned, int8) and a model card. Each stage is its own command run in process, into <output>/1-distill, 2-prune, 3-quantize, 4-export; pipeline.json records the finished stages (record paths and SHA-256), so a rerun skips them and resumes an interrupted one. Every stage setting (--Trainer:Distill:..., --Trainer:Prune:..., --Quantize:..., --Export:...) applies; the defaults are small, for the committed sample.",
             [
                 Dataset,
@@ -140,6 +146,7 @@ public static class TrainerCommands
             builder => builder.AddPipelineJob()),
         new(
             Import,
+            "Import an IDX dataset (Fashion-MNIST) into a store",
             "Import an IDX dataset (Fashion-MNIST by default) into a store: a labeled train split, an unlabeled pool and the test set.",
             [
                 new("--source", "Import:Source", "Folder with the four IDX files (plain or .gz)", "/usr/share/datasets/fashion-mnist", "folder"),
@@ -153,6 +160,7 @@ public static class TrainerCommands
             builder => builder.AddImportJob()),
         new(
             Evaluate,
+            "Evaluate a checkpoint: accuracy, calibration, charts",
             "Evaluate a checkpoint on a labels manifest (default: the dataset's test split): accuracy, per-class accuracy, confusion matrix, NLL, calibration (ECE, reliability diagram); agreement and KL against a teacher; pseudo-label accuracy of a shard set. Writes evaluation.json and PNG charts.",
             [
                 new("--checkpoint", "Evaluate:Checkpoint", "Checkpoint record to evaluate (its folder's metrics.jsonl gives the learning curves)", "out/teacher/best.json", "path"),
@@ -168,6 +176,7 @@ public static class TrainerCommands
             builder => builder.AddEvaluateJob()),
         new(
             Quantize,
+            "Quantize a checkpoint to int8 ONNX (PTQ or QAT)",
             "Quantize a checkpoint to int8: export the fp32 ONNX model (BatchNorm folded), calibrate activation ranges on training images, write the QDQ model (uint8 activations, per-channel int8 weights) and compare fp32 and int8 in ONNX Runtime on the test split (accuracy, ECE, agreement, file size) -> model.int8.onnx, model.fp32.onnx, quantization.json.",
             [
                 new("--checkpoint", "Quantize:Checkpoint", "fp32 checkpoint record to quantize", "out/student/last.json", "path"),
@@ -185,6 +194,7 @@ public static class TrainerCommands
             builder => builder.AddQuantizeJob()),
         new(
             Export,
+            "Export a checkpoint to ONNX, measured, with a card",
             "Export a checkpoint for deployment: model.onnx (opset 17, input 'input' [batch, C, H, W], output 'logits', BatchNorm folded; checked against TorchSharp), safetensors + record, export.json with latency P50/P95/P99 at batch 1 and 64 (TorchSharp fp32, ONNX Runtime fp32, int8 when model.int8.onnx exists), size, MACs and peak memory, and model-card.md with charts; optionally published to a store location for the Labeler.",
             [
                 new("--checkpoint", "Export:Checkpoint", "Checkpoint record to export", "out/student/best.json", "path"),

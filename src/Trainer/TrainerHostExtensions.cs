@@ -1,4 +1,5 @@
 using KdData.Distillation;
+using KdData.Hosting;
 using KdData.Objectives;
 using KdData.Training;
 
@@ -118,5 +119,5 @@ public static class TrainerHostExtensions
 
     private static void AddValidatedOptions<TOptions>(this HostApplicationBuilder builder, string section)
         where TOptions : class =>
-        builder.Services.AddOptions<TOptions>().Bind(builder.Configuration.GetSection(section)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddValidatedSettings<TOptions>(builder.Configuration, section);
 }

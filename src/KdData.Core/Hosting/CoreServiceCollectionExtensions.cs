@@ -15,9 +15,9 @@ public static class CoreServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddKdDataStorage(configuration);
-        services.AddOptions<TorchOptions>().Bind(configuration.GetSection(TorchOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<ImageOptions>().Bind(configuration.GetSection(ImageOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<TelemetryOptions>().Bind(configuration.GetSection(TelemetryOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddValidatedSettings<TorchOptions>(configuration, TorchOptions.SectionName);
+        services.AddValidatedSettings<ImageOptions>(configuration, ImageOptions.SectionName);
+        services.AddValidatedSettings<TelemetryOptions>(configuration, TelemetryOptions.SectionName);
 
         // Exporters are chosen at registration time, so the section is read here as well.
         var telemetry = configuration.GetSection(TelemetryOptions.SectionName).Get<TelemetryOptions>() ?? new TelemetryOptions();

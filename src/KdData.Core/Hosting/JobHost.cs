@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace KdData.Hosting;
@@ -10,7 +10,9 @@ namespace KdData.Hosting;
 /// The shared start-up of both hosts: Generic Host configuration layering (the repository's
 /// <c>appsettings.json</c> copied next to the program, then <c>appsettings.{Environment}.json</c>,
 /// environment variables such as <c>Storage__ConnectionString</c>, then the command line), options
-/// validated at start, and the process exit code taken from <see cref="JobOutcome"/>.
+/// validated at start, and the process exit code taken from <see cref="JobOutcome"/>. A bad setting (a value of the
+/// wrong type, or one its options reject) is exit 2 with one line per failure on <c>error</c>, naming the key and, when
+/// the program has switches (<see cref="SettingSwitches"/>), the switch.
 /// </summary>
 public static class JobHost
 {
@@ -18,12 +20,15 @@ public static class JobHost
     /// <param name="args">Command-line arguments (configuration overrides such as <c>--Torch:Device=cpu</c>).</param>
     /// <param name="configure">Adds the program's services, e.g. <c>builder.AddLabeler()</c>.</param>
     /// <param name="switchMappings">Short command-line switches mapped to configuration keys.</param>
+    /// <param name="error">Where invalid settings are reported, one line each. Default: standard error.</param>
     /// <param name="cancellationToken">
     /// Stops the host like SIGTERM does (the job saves and exits 3); for a stage run inside another job's process.
     /// </param>
-    public static async Task<int> RunAsync(string[] args, Action<HostApplicationBuilder> configure, IDictionary<string, string>? switchMappings = null, CancellationToken cancellationToken = default)
+    public static async Task<int> RunAsync(string[] args, Action<HostApplicationBuilder> configure, IDictionary<string, string>? switchMappings = null,
+        TextWriter? error = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(configure);
+        error ??= Console.Error;
         KdData.Torch.TorchRuntime.Configure();
         // The content root is the working directory, as for any CLI tool: relative data locations
         // (file:samples/..., out/...) and appsettings.json resolve there (the repository root for
@@ -48,19 +53,24 @@ public static class JobHost
         try
         {
             configure(builder);
+            if (switchMappings is not null)
+            {
+                builder.Services.TryAddSingleton(new SettingSwitches(switchMappings));
+            }
             host = builder.Build();
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
         {
-            await Console.Error.WriteLineAsync($"error: invalid configuration: {e.Message}").ConfigureAwait(false);
+            var switches = builder.Services.LastOrDefault(d => d.ServiceType == typeof(SettingSwitches))?.ImplementationInstance as SettingSwitches;
+            await error.WriteLineAsync($"error: {SettingMessages.BindingFailure(e, switches) ?? $"invalid configuration: {e.Message}"}").ConfigureAwait(false);
             return ExitCodes.InvalidConfiguration;
         }
 
         using (host)
         {
-            var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("KdData.Host");
             // RunAsync disposes the host's services: take the outcome first.
             var outcome = host.Services.GetRequiredService<JobOutcome>();
+            var switches = host.Services.GetService<SettingSwitches>();
             try
             {
                 // Validate the settings before the host starts: a failure found while starting is also logged by the
@@ -68,20 +78,11 @@ public static class JobHost
                 host.Services.GetService<IStartupValidator>()?.Validate();
                 await host.RunAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (OptionsValidationException e)
+            catch (Exception e) when (InvalidSettings(e, switches) is { } failures)
             {
-                foreach (var failure in e.Failures)
+                foreach (var failure in failures)
                 {
-                    logger.LogCritical("Invalid configuration ({Options}): {Failure}", e.OptionsType.Name, failure);
-                }
-
-                return ExitCodes.InvalidConfiguration;
-            }
-            catch (AggregateException e) when (e.InnerExceptions.All(x => x is OptionsValidationException))
-            {
-                foreach (var failure in e.InnerExceptions.Cast<OptionsValidationException>().SelectMany(x => x.Failures))
-                {
-                    logger.LogCritical("Invalid configuration: {Failure}", failure);
+                    await error.WriteLineAsync($"error: {failure}").ConfigureAwait(false);
                 }
 
                 return ExitCodes.InvalidConfiguration;
@@ -89,6 +90,32 @@ public static class JobHost
 
             return outcome.ExitCode;
         }
+    }
+
+    /// <summary>
+    /// The invalid settings <paramref name="e"/> reports, one line each (options validation, which names the keys, or
+    /// a value the binder could not convert); null for any other exception.
+    /// </summary>
+    private static List<string>? InvalidSettings(Exception e, SettingSwitches? switches)
+    {
+        var failures = new List<string>();
+        foreach (var inner in e is AggregateException aggregate ? aggregate.InnerExceptions : [e])
+        {
+            if (inner is OptionsValidationException validation)
+            {
+                failures.AddRange(validation.Failures);
+            }
+            else if (SettingMessages.BindingFailure(inner, switches) is { } failure)
+            {
+                failures.Add(failure);
+            }
+            else
+            {
+                return null;
+            }
+        }
+
+        return failures;
     }
 
     private static void AddProgramFolderSettingsIfMissing(HostApplicationBuilder builder)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Threading.Channels;
+using KdData.Hosting;
 using KdData.Imaging;
 using KdData.Models;
 using KdData.Pipelines;
@@ -51,6 +52,7 @@ public sealed class LabelingRun
     /// <param name="partition">Which share of the keys to label.</param>
     /// <param name="imageLimits">Decoding limits and resize mode (size, channels, mean and std come from the teacher).</param>
     /// <param name="logger">Progress and warnings.</param>
+    /// <exception cref="InvalidInputException">The teacher's record has no preprocessing.</exception>
     public LabelingRun(ObjectStoreFactory stores, InferenceModel teacher, LabelingOptions options, PartitionOptions partition, ImageOptions imageLimits, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(stores);
@@ -64,7 +66,7 @@ public sealed class LabelingRun
         _layout = new PartitionLayout($"teacher={teacher.Id}/", partition.EffectiveIndex, partition.Count);
         _logger = logger ?? NullLogger.Instance;
         var pre = teacher.Record.Preprocessing
-            ?? throw new InvalidDataException($"Teacher checkpoint '{teacher.Source}' records no preprocessing; the Labeler cannot know how the teacher saw its inputs.");
+            ?? throw new InvalidInputException($"Teacher checkpoint '{teacher.Source}' records no preprocessing; the Labeler cannot know how the teacher saw its inputs.");
         _imageOptions = new ImageOptions
         {
             OutputSize = pre.Width,

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using KdData.Hosting;
 using KdData.Models;
 using KdData.Objectives;
 using Microsoft.Extensions.Logging;
@@ -57,6 +58,7 @@ public sealed class TrainingLoop
     private static readonly JsonSerializerOptions OptionsJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private readonly TrainingLoopOptions _options;
+    private readonly string _section;
     private readonly ITrainingObjective _objective;
     private readonly Device _device;
     private readonly IProgress<TrainingProgress>? _progress;
@@ -68,14 +70,18 @@ public sealed class TrainingLoop
     /// <param name="device">Device to train on; default CPU.</param>
     /// <param name="progress">Receives a report after every step and at the end of every epoch; called synchronously on the training thread.</param>
     /// <param name="logger">Logs resume and interruption; default none.</param>
+    /// <param name="section">The configuration section <paramref name="options"/> were bound from, for messages naming a
+    /// setting (e.g. <c>Trainer:Distill</c>). Default <see cref="TrainingLoopOptions.SectionName"/>.</param>
     /// <exception cref="ValidationException">The options are invalid.</exception>
-    public TrainingLoop(TrainingLoopOptions options, ITrainingObjective objective, Device? device = null, IProgress<TrainingProgress>? progress = null, ILogger<TrainingLoop>? logger = null)
+    public TrainingLoop(TrainingLoopOptions options, ITrainingObjective objective, Device? device = null, IProgress<TrainingProgress>? progress = null, ILogger<TrainingLoop>? logger = null,
+        string section = TrainingLoopOptions.SectionName)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(objective);
         _objective = objective;
         Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
         _options = options;
+        _section = section;
         _device = device ?? CPU;
         _progress = progress;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -98,7 +104,11 @@ public sealed class TrainingLoop
     /// <see cref="TrainingSetup.Architecture"/>; the caller keeps ownership. On resume its weights are replaced by
     /// the <c>last</c> checkpoint's.
     /// </summary>
-    /// <exception cref="InvalidDataException">Bad batches, or a <c>last</c> checkpoint that cannot be resumed from.</exception>
+    /// <exception cref="InvalidDataException">Bad batches, or a <c>last</c> checkpoint whose files are damaged.</exception>
+    /// <exception cref="InvalidInputException">
+    /// The output directory holds a <c>last</c> checkpoint of another run (another architecture, optimizer or set of
+    /// representation terms): use another output directory or the settings it was trained with.
+    /// </exception>
     public async Task<TrainingResult> RunAsync(TrainingSetup job, nn.Module<Tensor, Tensor> model, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(job);
@@ -538,14 +548,14 @@ public sealed class TrainingLoop
         var record = checkpoint.Record;
         if (record.Architecture != job.Architecture)
         {
-            throw new InvalidDataException(
+            throw new InvalidInputException(
                 $"Checkpoint '{lastPath}' is for architecture {record.Architecture} but the job trains {job.Architecture}; use another output directory to start a new run.");
         }
         var savedOptimizer = record.Training["options"]?["optimizer"]?.GetValue<string>();
         if (!string.Equals(savedOptimizer, _options.Optimizer, StringComparison.Ordinal))
         {
-            throw new InvalidDataException(
-                $"Checkpoint '{lastPath}' was trained with optimizer '{savedOptimizer}' but Trainer:Teacher:Optimizer is '{_options.Optimizer}'; its optimizer state cannot be resumed.");
+            throw new InvalidInputException(
+                $"Checkpoint '{lastPath}' was trained with optimizer '{savedOptimizer}' but {_section}:Optimizer is '{_options.Optimizer}'; its optimizer state cannot be resumed: set it back or use another output directory.");
         }
         var state = TrainerState.ReadFrom(record.Training, lastPath);
         CopyWeights(checkpoint.Model, model, lastPath);
@@ -589,7 +599,7 @@ public sealed class TrainingLoop
         ArgumentNullException.ThrowIfNull(representation);
         ArgumentNullException.ThrowIfNull(record);
         var file = record.Training["representation"]?["file"]?.GetValue<string>()
-            ?? throw new InvalidDataException($"Checkpoint '{lastPath}' was trained without representation terms; use another output directory to add them.");
+            ?? throw new InvalidInputException($"Checkpoint '{lastPath}' was trained without representation terms; use another output directory to add them.");
         var path = Path.Combine(directory, Path.GetFileName(file));
         if (!File.Exists(path))
         {
@@ -606,7 +616,7 @@ public sealed class TrainingLoop
         }
         catch (ArgumentException e)
         {
-            throw new InvalidDataException($"Representation state '{path}' does not fit the configured terms ({e.Message}); use the same settings or another output directory.", e);
+            throw new InvalidInputException($"Representation state '{path}' does not fit the configured terms ({e.Message}); use the same settings or another output directory.", e);
         }
     }
 

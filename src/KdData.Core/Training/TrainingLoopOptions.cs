@@ -1,9 +1,12 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 
 namespace KdData.Training;
 
 /// <summary>
-/// Settings of supervised training (the Trainer's <c>teacher</c> stage), bound from <c>Trainer:Teacher</c>.
+/// Settings of the training loop, bound from <c>Trainer:Teacher</c> for the Trainer's <c>teacher</c> stage and from the
+/// stage's own section for the others (<c>Trainer:Distill</c>, <c>Trainer:Prune</c>, <c>Quantize:Qat</c>). The messages
+/// name no section: the host's validator (<see cref="Hosting.SettingMessages"/>) puts in the key of the section bound.
 /// The learning rate follows <see cref="CosineWarmupSchedule"/>: linear warm-up, then cosine decay to
 /// <see cref="MinLearningRate"/> at the last step.
 /// </summary>
@@ -30,7 +33,7 @@ public sealed class TrainingLoopOptions : IValidatableObject
 
     /// <summary><c>adamw</c> (default) or <c>sgd</c> (momentum <see cref="Momentum"/>, Nesterov).</summary>
     [Required]
-    [RegularExpression("^(adamw|sgd)$", ErrorMessage = "Trainer:Teacher:Optimizer must be 'adamw' or 'sgd'.")]
+    [RegularExpression("^(adamw|sgd)$", ErrorMessage = "{0} must be 'adamw' or 'sgd'.")]
     public string Optimizer { get; set; } = AdamW;
 
     /// <summary>
@@ -81,7 +84,7 @@ public sealed class TrainingLoopOptions : IValidatableObject
         if (MinLearningRate > EffectiveLearningRate)
         {
             yield return new ValidationResult(
-                $"Trainer:Teacher:MinLearningRate ({MinLearningRate}) must not exceed the learning rate ({EffectiveLearningRate}).",
+                string.Create(CultureInfo.InvariantCulture, $"{nameof(MinLearningRate)} ({MinLearningRate}) must not exceed the learning rate ({EffectiveLearningRate})."),
                 [nameof(MinLearningRate)]);
         }
     }

@@ -1,3 +1,4 @@
+using KdData.Hosting;
 using KdData.Models;
 using KdData.Objectives;
 using KdData.Tests.Infrastructure;
@@ -360,7 +361,8 @@ public sealed class TrainingLoopTests(QuadrantTrainingRun run) : IClassFixture<Q
     {
         var other = QuadrantTrainingRun.Spec with { Width = 4 };
 
-        var error = await Assert.ThrowsAsync<InvalidDataException>(() =>
+        // A user error (the output folder holds another run), not a bug: exit 2 with this message, no stack trace.
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() =>
             new TrainingLoop(new TrainingLoopOptions { Epochs = 7 }, new CrossEntropyObjective(0.1)).RunAsync(QuadrantTrainingRun.Job(run.Directory, other)));
 
         Assert.Contains("last.json", error.Message, StringComparison.Ordinal);
