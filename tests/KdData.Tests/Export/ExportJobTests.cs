@@ -130,6 +130,27 @@ public sealed class ExportJobTests
         Assert.False(File.Exists(Path.Combine(output, "model.onnx")));
     }
 
+    [Fact]
+    public async Task RunAsync_ParityToleranceUnderTheRealDifference_ExitsOneAndWritesNothing()
+    {
+        // ONNX Runtime and LibTorch sum the convolutions in other orders, so their logits differ by a few float
+        // roundings (the second run below shows it): a tolerance of 0 refuses the export.
+        using var work = new TempDirectory();
+        var output = Path.Combine(work.Path, "export");
+        string[] args = ["--checkpoint", LabelerSamples.TeacherRecord, "--output", output, "--measure", "false"];
+
+        var code = await RunAsync([.. args, "--Export:ParityTolerance=0"]);
+
+        Assert.Equal(ExitCodes.Failure, code);
+        Assert.False(File.Exists(Path.Combine(output, "model.onnx")));
+        Assert.False(Directory.Exists(output)); // checked before anything is written, not even the folder
+
+        // The same export at the default tolerance (1e-4) passes: the difference the first run refused is real and small.
+        Assert.Equal(ExitCodes.Success, await RunAsync(args));
+        var difference = (double)JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(output, "export.json")))!["parity"]!["max_abs_difference"]!;
+        Assert.True(difference is > 0 and <= 1e-4, $"max |ONNX - TorchSharp| = {difference}");
+    }
+
     /// <summary>Runs <c>quantize</c> on the sample teacher into <paramref name="output"/> (model.int8.onnx beside the export).</summary>
     private static Task<int> QuantizeAsync(string output, params string[] args) => TrainerCommandLine.RunAsync(
         ["quantize", "--checkpoint", LabelerSamples.TeacherRecord, "--dataset", SampleRoot, "--output", output, "--threads", "1", "--calibration-images", "64", .. args],

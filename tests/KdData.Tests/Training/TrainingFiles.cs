@@ -13,6 +13,14 @@ internal static class TrainingFiles
             .Where(l => l.Length > 0)
             .Select(l => JsonDocument.Parse(l).RootElement.Clone())];
 
+    /// <summary>A metrics.jsonl value required to be a finite number: a diverged epoch writes NaN as the string "NaN", which fails here.</summary>
+    public static double Finite(JsonElement line, string name)
+    {
+        var value = line.GetProperty(name);
+        Assert.True(value.ValueKind == JsonValueKind.Number, $"{name} is {value}, not a finite number");
+        return value.GetDouble();
+    }
+
     public static JsonNode Record(string directory, string name) =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(directory, name + ".json")))!;
 
