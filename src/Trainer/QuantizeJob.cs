@@ -143,6 +143,7 @@ public sealed class QuantizeJob : JobService
         var output = Path.GetFullPath(_options.Output);
         Directory.CreateDirectory(output);
         JsonObject? qatReport = null;
+        ModelProto? qatFp32 = null;
         if (qat)
         {
             var trained = await TrainQatAsync(checkpoint, images, plan, ranges, exportOptions, output, stoppingToken);
@@ -150,7 +151,7 @@ public sealed class QuantizeJob : JobService
             {
                 return ExitCodes.Interrupted;
             }
-            (int8, plan, ranges, qatReport) = trained.Value;
+            (int8, plan, ranges, qatReport, qatFp32) = trained.Value;
         }
         var fp32Bytes = fp32.ToByteArray();
         var int8Bytes = int8.ToByteArray();
@@ -177,9 +178,18 @@ public sealed class QuantizeJob : JobService
         var fp32Metrics = reference.ComputeMetrics(_options.CalibrationBins);
         var int8Metrics = quantized.ComputeMetrics(_options.CalibrationBins);
         var agreement = TeacherAgreement.Compute(quantized.Logits, reference.Logits, numClasses);
+        // The check asks whether the int8 model computes what its own fp32 weights do. After QAT those are the trained
+        // weights, not the parent's (which the report's accuracy compares against): training moves them on purpose.
+        var ownAgreement = agreement.Top1Agreement;
+        if (qatFp32 is not null)
+        {
+            using var ownRunner = new OnnxBatchRunner(qatFp32, _options.Threads);
+            var own = await Int8Quantizer.EvaluateAsync(ownRunner, evalData, numClasses, stoppingToken);
+            ownAgreement = TeacherAgreement.Compute(quantized.Logits, own.Logits, numClasses).Top1Agreement;
+        }
         var check = new Int8AgreementCheck
         {
-            Top1Agreement = agreement.Top1Agreement,
+            Top1Agreement = ownAgreement,
             Minimum = _options.MinAgreement,
             Images = quantized.Count,
             AcceptLow = _options.AcceptLowAgreement,
@@ -221,6 +231,8 @@ public sealed class QuantizeJob : JobService
             ["top1_agreement"] = agreement.Top1Agreement,
             ["agreement_check"] = new JsonObject
             {
+                ["reference"] = qatFp32 is null ? "the fp32 model" : "the fp32 model of the QAT weights",
+                ["top1_agreement"] = check.Top1Agreement,
                 ["minimum"] = check.Minimum,
                 ["passed"] = check.Passed,
                 ["accepted_below_minimum"] = !check.Passed && check.AcceptLow,
@@ -279,7 +291,7 @@ public sealed class QuantizeJob : JobService
     /// distill stage's objective and data; returns the int8 model exported with the learned ranges, or null when
     /// interrupted (progress is saved under <c>qat/</c>; a rerun resumes, with the ranges started again from the calibration).
     /// </summary>
-    private async Task<(ModelProto Int8, QdqPlan Plan, Dictionary<string, ActivationRange> Ranges, JsonObject Report)?> TrainQatAsync(
+    private async Task<(ModelProto Int8, QdqPlan Plan, Dictionary<string, ActivationRange> Ranges, JsonObject Report, ModelProto TrainedFp32)?> TrainQatAsync(
         Checkpoint checkpoint, ImageOptions images, QdqPlan plan, Dictionary<string, ActivationRange> ranges, OnnxExportOptions exportOptions, string output, CancellationToken cancellationToken)
     {
         var record = checkpoint.Record;
@@ -377,7 +389,7 @@ public sealed class QuantizeJob : JobService
             ["metrics"] = result.MetricsPath,
             ["learned_ranges"] = ranges2,
         };
-        return (int8, trainedPlan, learned, report);
+        return (int8, trainedPlan, learned, report, trainedFp32);
     }
 
 

@@ -17,7 +17,12 @@ public sealed class OnnxModelSession : IDisposable
 
     /// <param name="model">The model's bytes (an <c>.onnx</c> file's contents).</param>
     /// <param name="threads">Intra-op threads; at least 1.</param>
-    public OnnxModelSession(byte[] model, int threads)
+    /// <param name="optimize">
+    /// All graph optimizations (default). False runs the graph node by node as written: a QDQ int8 model then computes
+    /// in float (QuantizeLinear, DequantizeLinear, float Conv), without the fused integer kernels, which makes it the
+    /// CPU-independent reference of what that int8 model defines.
+    /// </param>
+    public OnnxModelSession(byte[] model, int threads, bool optimize = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
@@ -26,7 +31,7 @@ public sealed class OnnxModelSession : IDisposable
             IntraOpNumThreads = threads,
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            GraphOptimizationLevel = optimize ? GraphOptimizationLevel.ORT_ENABLE_ALL : GraphOptimizationLevel.ORT_DISABLE_ALL,
         };
         try
         {

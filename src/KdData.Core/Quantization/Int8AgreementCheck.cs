@@ -33,5 +33,5 @@ public sealed record Int8AgreementCheck
     public string Describe(string minimumSetting, string acceptSetting) => Passed
         ? FormattableString.Invariant($"int8 top-1 agreement with fp32 {Top1Agreement:P2} on {Images} images (>= {minimumSetting} {Minimum:P1})")
         : FormattableString.Invariant(
-            $"int8 top-1 agreement with fp32 is {Top1Agreement:P2} on {Images} images, under {minimumSetting} {Minimum:P1}: the int8 model does not compute what the fp32 one does on this CPU{(AcceptLow ? $"; accepted by {acceptSetting}=true" : $". Set {acceptSetting}=true to keep it anyway, or use 7-bit weights (the default) if 8 were set")}");
+            $"int8 top-1 agreement with fp32 is {Top1Agreement:P2} on {Images} images, under {minimumSetting} {Minimum:P1}: the int8 model does not compute what its fp32 model does here (8-bit weights on a CPU without VNNI, a broken kernel, or logits too close to call in an undertrained model){(AcceptLow ? $"; accepted by {acceptSetting}=true" : $". Set {acceptSetting}=true to keep it anyway, or use 7-bit weights (the default) if 8 were set")}");
 }

@@ -173,8 +173,10 @@ public sealed class ExportJobTests
         Assert.True((bool)int8["safe_without_vnni"]!);
         Assert.InRange((int)int8["worst_pair_sum"]!, 1, 32_640);
         Assert.Equal(200, (int)int8["agreement"]!["images"]!);
-        Assert.InRange((double)int8["agreement"]!["top1_agreement"]!, 0.98, 1.0);
+        // 7-bit weights: the integer kernels compute what the graph defines, on every CPU.
+        Assert.InRange((double)int8["agreement"]!["top1_agreement"]!, 0.99, 1.0);
         Assert.True((bool)int8["agreement"]!["passed"]!);
+        Assert.InRange((double)int8["agreement_with_exported_fp32"]!, 0.98, 1.0);
         Assert.Equal(CpuInstructionSet.Current.Level, (string)report["instruction_set"]!["level"]!);
         var card = await File.ReadAllTextAsync(Path.Combine(output, "model-card.md"));
         Assert.Contains("## int8", card, StringComparison.Ordinal);
@@ -183,26 +185,27 @@ public sealed class ExportJobTests
     }
 
     [Fact]
-    public async Task RunAsync_Int8AgreementUnderMinimum_ExitFiveWrittenNotPublishedUnlessAccepted()
+    public async Task RunAsync_EightBitInt8WithDataset_NotPublishedWhereThisCpuOverflowsUnlessAccepted()
     {
-        // 7-bit weights compute the same integers on every CPU, so the sample teacher's int8 twin agrees with fp32 on
-        // 199 of the 200 test images everywhere: a minimum of 100 % fails it.
+        // The check compares the int8 model as ONNX Runtime runs it here (integer kernels) with the same graph computed
+        // in float. 8-bit weights agree with it on every image where the kernels accumulate in 32 bits (VNNI, AMX) and
+        // on far fewer where u8 x s8 pairs saturate (about 87 % of the sample on a Zen 3), so the outcome is the CPU's.
         using var work = new TempDirectory();
         var output = Path.Combine(work.Path, "export");
         var published = Path.Combine(work.Path, "published");
-        Assert.Equal(ExitCodes.Success, await QuantizeAsync(output));
+        Assert.Equal(ExitCodes.Success, await QuantizeAsync(output, "--Quantize:WeightBits=8", "--Quantize:AcceptLowAgreement=true"));
         string[] args = ["--checkpoint", LabelerSamples.TeacherRecord, "--output", output, "--dataset", SampleRoot, "--measure", "false",
-            "--publish", "file:" + published + "/", "--Export:MinInt8Agreement=1"];
+            "--publish", "file:" + published + "/"];
+        var overflows = CpuInstructionSet.Current.Int8PairsSaturate;
 
-        Assert.Equal(ExitCodes.QualityCheckFailed, await RunAsync(args));
+        Assert.Equal(overflows ? ExitCodes.QualityCheckFailed : ExitCodes.Success, await RunAsync(args));
         var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(output, "export.json")))!;
-        Assert.False((bool)report["quantized"]!["agreement"]!["passed"]!);
+        Assert.Equal(!overflows, (bool)report["quantized"]!["agreement"]!["passed"]!);
         Assert.True(File.Exists(Path.Combine(output, "model-card.md")));
-        Assert.False(File.Exists(Path.Combine(published, "model.json")));
+        Assert.Equal(!overflows, File.Exists(Path.Combine(published, "model.json")));
 
         Assert.Equal(ExitCodes.Success, await RunAsync([.. args, "--Export:AcceptLowInt8Agreement=true"]));
         Assert.True(File.Exists(Path.Combine(published, "model.json")));
-        Assert.Contains("accepted by Export:AcceptLowInt8Agreement", await File.ReadAllTextAsync(Path.Combine(output, "model-card.md")), StringComparison.Ordinal);
     }
 
     [Fact]
