@@ -59,38 +59,22 @@ public sealed class ModelCardWriterTests
         Assert.Contains("Not evaluated: no dataset was given", card, StringComparison.Ordinal);
     }
 
+    /// <summary>A bare report and record of a two-class convnet, for the int8 parts of the card.</summary>
+    private static (ExportReport Report, CheckpointRecord Record) Bare(IReadOnlyList<ExportVariant> variants, Int8VariantReport int8) => (
+        new ExportReport
+        {
+            CreatedAt = DateTimeOffset.UnixEpoch, Checkpoint = "c.json", CheckpointId = "c", Architecture = "convnet", Parameters = 1, Macs = 1, Opset = 17,
+            Input = "input", Output = "logits", Files = new Dictionary<string, long>(), Threads = 1, Machine = "m", Variants = variants,
+            Parity = new ExportParity { Images = 1, Source = "random", MaxAbsDifference = 0, Tolerance = 1e-4, Top1Agreement = 1 },
+            InstructionSet = CpuInstructionSet.FromFeatures(["avx2", "fma"], x86: true),
+            Quantized = int8,
+        },
+        new CheckpointRecord { Architecture = new ModelSpec { Name = "convnet", NumClasses = 2, InChannels = 1 }, Training = new JsonObject() });
+
     [Fact]
     public void Render_Int8SlowerThanFp32OnAnAvx2Cpu_SaysSoPlainlyWithSchemeAndCpu()
     {
-        var record = new CheckpointRecord
-        {
-            Architecture = new ModelSpec { Name = "convnet", NumClasses = 2, InChannels = 1, Width = 8 },
-            Classes = ["cat", "dog"],
-            WeightsSha256 = new string('b', 64),
-            Training = new JsonObject(),
-        };
-        var report = new ExportReport
-        {
-            CreatedAt = DateTimeOffset.UnixEpoch,
-            Checkpoint = "out/student/last.json",
-            CheckpointId = "bbbbbbbbbbbbbbbb",
-            Architecture = "convnet",
-            Parameters = 10,
-            Macs = 20,
-            Opset = 17,
-            Input = "input [batch, 1, 28, 28]",
-            Output = "logits [batch, 2]",
-            Files = new Dictionary<string, long> { ["model.onnx"] = 100 },
-            Parity = new ExportParity { Images = 4, Source = "random", MaxAbsDifference = 1e-6, Tolerance = 1e-4, Top1Agreement = 1 },
-            Threads = 1,
-            Machine = "test machine",
-            InstructionSet = CpuInstructionSet.FromFeatures(["avx2", "fma"], x86: true),
-            Quantized = new Int8VariantReport
-            {
-                File = "model.int8.onnx", WeightBits = 7, Scheme = "QDQ; 7 bits", SafeWithoutVnni = true, WorstPairSum = 32_640,
-                Agreement = new KdData.Quantization.Int8AgreementCheck { Top1Agreement = 0.995, Minimum = 0.98, Images = 200, AcceptLow = false },
-            },
-            Variants =
+        var (report, record) = Bare(
             [
                 new ExportVariant
                 {
@@ -104,7 +88,11 @@ public sealed class ModelCardWriterTests
                     Latency = [LatencyMeter.Summarize([0.071], 1, 0), LatencyMeter.Summarize([3.01], 64, 0)],
                 },
             ],
-        };
+            new Int8VariantReport
+            {
+                File = "model.int8.onnx", WeightBits = 7, Scheme = "QDQ; 7 bits", SafeWithoutVnni = true, WorstPairSum = 32_640,
+                Agreement = new KdData.Quantization.Int8AgreementCheck { Top1Agreement = 0.995, Minimum = 0.98, Images = 200, AcceptLow = false },
+            });
 
         var card = ModelCardWriter.Render(report, record, []);
 
@@ -120,15 +108,7 @@ public sealed class ModelCardWriterTests
     [Fact]
     public void Render_EightBitInt8_WarnsItIsOnlyRightWithVnni()
     {
-        var record = new CheckpointRecord { Architecture = new ModelSpec { Name = "convnet", NumClasses = 2, InChannels = 1 }, Training = new JsonObject() };
-        var report = new ExportReport
-        {
-            CreatedAt = DateTimeOffset.UnixEpoch, Checkpoint = "c.json", CheckpointId = "c", Architecture = "convnet", Parameters = 1, Macs = 1, Opset = 17,
-            Input = "input", Output = "logits", Files = new Dictionary<string, long>(), Threads = 1, Machine = "m", Variants = [],
-            Parity = new ExportParity { Images = 1, Source = "random", MaxAbsDifference = 0, Tolerance = 1e-4, Top1Agreement = 1 },
-            InstructionSet = CpuInstructionSet.FromFeatures(["avx2"], x86: true),
-            Quantized = new Int8VariantReport { File = "model.int8.onnx", WeightBits = 8, SafeWithoutVnni = false, WorstPairSum = 64_770 },
-        };
+        var (report, record) = Bare([], new Int8VariantReport { File = "model.int8.onnx", WeightBits = 8, SafeWithoutVnni = false, WorstPairSum = 64_770 });
 
         var card = ModelCardWriter.Render(report, record, []);
 

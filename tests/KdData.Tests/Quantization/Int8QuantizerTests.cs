@@ -88,6 +88,21 @@ public sealed class Int8QuantizerTests
         }
     }
 
+    /// <summary>The sample teacher's fp32 ONNX model, its plan, and its int8 model with <paramref name="weightBits"/>-bit weights (min-max on 64 images).</summary>
+    internal static async Task<(ModelProto Fp32, QdqPlan Plan, ModelProto Int8)> SampleTeacherInt8Async(int weightBits)
+    {
+        using var teacher = await CheckpointSerializer.LoadAsync(LabelerSamples.TeacherRecord);
+        teacher.Model.eval();
+        var (calibration, _, numClasses) = await SampleDataAsync(teacher.Record);
+        var pre = teacher.Record.Preprocessing!;
+        var (fp32, plan) = Int8Quantizer.Prepare(teacher.Model, new OnnxExportOptions
+        {
+            Channels = pre.Channels, Height = pre.Height, Width = pre.Width, NumClasses = numClasses,
+        });
+        var (int8, _) = await Int8Quantizer.QuantizeAsync(fp32, plan, calibration, new ActivationCalibrator(CalibrationMethod.MinMax, threads: 1), weightBits);
+        return (fp32, plan, int8);
+    }
+
     /// <summary>64 labeled train images for calibration and the 200 test images of the committed sample.</summary>
     internal static async Task<(ITrainingData Calibration, ITrainingData Test, int NumClasses)> SampleDataAsync(CheckpointRecord record)
     {

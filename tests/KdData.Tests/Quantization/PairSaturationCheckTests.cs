@@ -1,8 +1,5 @@
 using Google.Protobuf;
-using KdData.Export;
-using KdData.Models;
 using KdData.Quantization;
-using KdData.Tests.Labeler;
 using Onnx;
 
 namespace KdData.Tests.Quantization;
@@ -45,16 +42,8 @@ public sealed class PairSaturationCheckTests
     [InlineData(7, true)]
     public async Task Analyze_SampleTeacherWrittenWithWeightBits_SafeOnlyWithSevenBits(int weightBits, bool safe)
     {
-        using var teacher = await CheckpointSerializer.LoadAsync(LabelerSamples.TeacherRecord);
-        teacher.Model.eval();
-        var (calibration, _, numClasses) = await Int8QuantizerTests.SampleDataAsync(teacher.Record);
-        var pre = teacher.Record.Preprocessing!;
-        var (fp32, plan) = Int8Quantizer.Prepare(teacher.Model, new OnnxExportOptions
-        {
-            Channels = pre.Channels, Height = pre.Height, Width = pre.Width, NumClasses = numClasses,
-        });
+        var (_, plan, int8) = await Int8QuantizerTests.SampleTeacherInt8Async(weightBits);
 
-        var (int8, _) = await Int8Quantizer.QuantizeAsync(fp32, plan, calibration, new ActivationCalibrator(CalibrationMethod.MinMax, threads: 1), weightBits);
         var report = PairSaturationCheck.Analyze(ModelProto.Parser.ParseFrom(int8.ToByteArray()));
 
         // Every Conv and the Gemm have an int8 weight behind a DequantizeLinear.
