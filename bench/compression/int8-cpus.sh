@@ -34,9 +34,15 @@ mkdir -p "$out"
 [ -d "$out/node/node_modules/onnxruntime-node" ] || { mkdir -p "$out/node" && (cd "$out/node" && npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@1.31.1 >/dev/null); }
 cp bench/compression/score-onnx.js "$out/node/"
 
-# A private copy of the binaries, so rebuilding the working tree never changes a running step.
+# A private copy of the binaries, built from the committed HEAD (not the working tree, which may hold someone's
+# unfinished edits), so the binaries are exactly the revision their folder is named after.
 bin="$out/bin-$(git rev-parse --short HEAD)"
-[ -f "$bin/kddata-trainer.dll" ] || dotnet build src/Trainer -c Release -v q -nologo -o "$bin"
+if [ ! -f "$bin/kddata-trainer.dll" ]; then
+  src=$(mktemp -d)
+  git archive HEAD | tar -x -C "$src"
+  dotnet build "$src/src/Trainer" -c Release -v q -nologo -o "$bin"
+  rm -rf "$src"
+fi
 trainer=(dotnet "$bin/kddata-trainer.dll")
 node_bin=$(command -v node)
 
