@@ -28,15 +28,25 @@ readme_table() {
   ' README.md > README.md.tmp && mv README.md.tmp README.md
 }
 
-# private_bins ROOT [labeler]: a private Release build of the Trainer (and with `labeler` the Labeler) in
+# private_bins ROOT [labeler]: a private Release build (of HEAD) of the Trainer (and with `labeler` the Labeler) in
 # ROOT/bin-<revision>, so rebuilding the working tree never changes a running step (the same revision builds the same
 # files, so the scripts share it). Sets bin, trainer=(dotnet .../kddata-trainer.dll) and, with `labeler`, labeler=(...).
 private_bins() {
   bin="$1/bin-$(git rev-parse --short HEAD)"
-  [ -f "$bin/trainer/kddata-trainer.dll" ] || dotnet build src/Trainer -c Release -v q -nologo -o "$bin/trainer"
+  [ -f "$bin/trainer/kddata-trainer.dll" ] || head_build src/Trainer "$bin/trainer"
   trainer=(dotnet "$bin/trainer/kddata-trainer.dll")
   if [ "${2:-}" = labeler ]; then
-    [ -f "$bin/labeler/kddata-labeler.dll" ] || dotnet build src/Labeler -c Release -v q -nologo -o "$bin/labeler"
+    [ -f "$bin/labeler/kddata-labeler.dll" ] || head_build src/Labeler "$bin/labeler"
     labeler=(dotnet "$bin/labeler/kddata-labeler.dll")
   fi
+}
+
+# head_build PROJECT OUTPUT: a Release build of PROJECT from the committed HEAD (not the working tree, which may hold
+# unfinished edits), so a bin-<revision> folder holds exactly that revision.
+head_build() {
+  local src
+  src=$(mktemp -d)
+  git archive HEAD | tar -x -C "$src"
+  dotnet build "$src/$1" -c Release -v q -nologo -o "$2"
+  rm -rf "$src"
 }

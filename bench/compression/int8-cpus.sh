@@ -36,13 +36,9 @@ cp bench/compression/score-onnx.js "$out/node/"
 
 # A private copy of the binaries, built from the committed HEAD (not the working tree, which may hold someone's
 # unfinished edits), so the binaries are exactly the revision their folder is named after.
+source bench/steps.sh   # head_build
 bin="$out/bin-$(git rev-parse --short HEAD)"
-if [ ! -f "$bin/kddata-trainer.dll" ]; then
-  src=$(mktemp -d)
-  git archive HEAD | tar -x -C "$src"
-  dotnet build "$src/src/Trainer" -c Release -v q -nologo -o "$bin"
-  rm -rf "$src"
-fi
+[ -f "$bin/kddata-trainer.dll" ] || head_build src/Trainer "$bin"
 trainer=(dotnet "$bin/kddata-trainer.dll")
 node_bin=$(command -v node)
 
@@ -86,7 +82,6 @@ table() {
     done
   } > "$table_file"
   cat "$table_file"
-  source bench/steps.sh
   readme_table int8-cpus-table "$table_file"
 }
 

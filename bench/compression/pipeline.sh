@@ -48,9 +48,8 @@ else
   mkdir -p "$out"
   # A private copy of the binaries, so rebuilding the working tree never changes a running stage.
   bin="$out/bin-$(git rev-parse --short HEAD)"
-  if [ ! -f "$bin/trainer/kddata-trainer.dll" ]; then
-    dotnet build src/Trainer -c Release -v q -nologo -o "$bin/trainer"
-  fi
+  source bench/steps.sh   # head_build: HEAD's sources, not the working tree's
+  [ -f "$bin/trainer/kddata-trainer.dll" ] || head_build src/Trainer "$bin/trainer"
   trainer=(dotnet "$bin/trainer/kddata-trainer.dll")
 fi
 [ -f "$student" ] || { echo "The student checkpoint $student does not exist (set PIPELINE_STUDENT)." >&2; exit 2; }

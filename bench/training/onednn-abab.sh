@@ -15,8 +15,9 @@ width=${WIDTH:-32}
 out=$home/onednn-abab
 mkdir -p "$out"
 command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
+source bench/steps.sh   # head_build
 bin="$out/bin-$(git rev-parse --short HEAD)"
-[ -f "$bin/kddata-trainer.dll" ] || dotnet build src/Trainer -c Release -v q -nologo -o "$bin"
+[ -f "$bin/kddata-trainer.dll" ] || head_build src/Trainer "$bin"
 dataset=$home/data/fashion-mnist
 if [ ! -f "$dataset/manifest.parquet" ]; then
   [ -d /usr/share/datasets/fashion-mnist ] || { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; }
