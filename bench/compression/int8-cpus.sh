@@ -87,10 +87,28 @@ table() {
 
 if [ "${1:-}" = "--table" ]; then table; exit 0; fi
 
+# Phases, so that a stopped run has the most telling figures first: every student's quantization and native scores,
+# then the 7-bit models on the emulated CPU, the latency, and last the 8-bit models on the emulated CPU (the sample
+# teacher's row already shows what they do there).
+score() { # name checkpoint bits where
+  local name=$1 checkpoint=$2 bits=$3 where=$4 q e cmd
+  q="$out/$name/quantize-bits$bits" e="$out/$name/$where-bits$bits.json"
+  [ -f "$e" ] && return 0
+  echo "== $name: $bits-bit int8 scored on the $where CPU"
+  cmd=("$node_bin")
+  [ "$where" = emulated ] && cmd=(qemu-x86_64 -cpu "$cpu_model" "$node_bin")
+  "${cmd[@]}" "$out/node/score-onnx.js" "$q/model.fp32.onnx" "$q/model.int8.onnx" "$idx/t10k-images-idx3-ubyte.gz" "$idx/t10k-labels-idx1-ubyte.gz" \
+    "$(jq '.preprocessing.mean[0]' "$checkpoint")" "$(jq '.preprocessing.std[0]' "$checkpoint")" 2> "$e.log" > "$e.tmp" || { echo "$where scoring failed, see $e.log" >&2; exit 1; }
+  mv "$e.tmp" "$e"
+  table
+}
+
+present=()
 for entry in $students; do
   name=${entry%%=*} checkpoint=${entry#*=}
   mkdir -p "$out/$name"
   [ -f "$checkpoint" ] || { echo "== $name: $checkpoint not found (bench/distillation/results-table.sh trains it; BENCH_STEPS can limit it to that row): passed over"; continue; }
+  present+=("$entry")
   for bits in 7 8; do
     q="$out/$name/quantize-bits$bits"
     if [ ! -f "$q/quantization.json" ]; then
@@ -99,18 +117,12 @@ for entry in $students; do
         --Quantize:WeightBits=$bits --Quantize:AcceptLowAgreement=true > "$q.log" 2>&1 || { echo "quantize failed, see $q.log" >&2; exit 1; }
       table
     fi
-    for where in native emulated; do
-      e="$out/$name/$where-bits$bits.json"
-      [ -f "$e" ] && continue
-      echo "== $name: $bits-bit int8 scored on the $where CPU"
-      cmd=("$node_bin")
-      [ $where = emulated ] && cmd=(qemu-x86_64 -cpu "$cpu_model" "$node_bin")
-      "${cmd[@]}" "$out/node/score-onnx.js" "$q/model.fp32.onnx" "$q/model.int8.onnx" "$idx/t10k-images-idx3-ubyte.gz" "$idx/t10k-labels-idx1-ubyte.gz" \
-        "$(jq '.preprocessing.mean[0]' "$checkpoint")" "$(jq '.preprocessing.std[0]' "$checkpoint")" 2> "$e.log" > "$e.tmp" || { echo "$where scoring failed, see $e.log" >&2; exit 1; }
-      mv "$e.tmp" "$e"
-      table
-    done
+    score "$name" "$checkpoint" "$bits" native
   done
+done
+for entry in "${present[@]}"; do score "${entry%%=*}" "${entry#*=}" 7 emulated; done
+for entry in "${present[@]}"; do
+  name=${entry%%=*} checkpoint=${entry#*=}
   l="$out/$name/latency-bits7"
   if [ ! -f "$l/export.json" ]; then
     echo "== $name: latency of the 7-bit model, native"
@@ -119,4 +131,5 @@ for entry in $students; do
     table
   fi
 done
+for entry in "${present[@]}"; do score "${entry%%=*}" "${entry#*=}" 8 emulated; done
 table
