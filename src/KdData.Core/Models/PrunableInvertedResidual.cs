@@ -1,3 +1,4 @@
+using KdData.Objectives;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -41,6 +42,7 @@ internal sealed class PrunableInvertedResidual : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x = _conv.call(input);
-        return (_residual ? x.add(input) : x).MoveToOuterDisposeScope();
+        // A held alpha: TorchSharp's add(Tensor) passes an implicit Scalar 1 (see HeldScalars).
+        return (_residual ? HeldScalars.Add(x, input) : x).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using KdData.Objectives;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -49,7 +50,8 @@ internal sealed class WideBasicBlock : nn.Module<Tensor, Tensor>
         x = _conv2.call(_dropout.call(nn.functional.relu(_bn2.call(x))));
         // The projection sees the pre-activated input, as in the reference implementation.
         var identity = _shortcut is null ? input : _shortcut.call(preActivated);
-        return x.add(identity).MoveToOuterDisposeScope();
+        // A held alpha: TorchSharp's add(Tensor) passes an implicit Scalar 1 (see HeldScalars).
+        return HeldScalars.Add(x, identity).MoveToOuterDisposeScope();
     }
 
     private static Conv2d Conv3x3(long channelsIn, long channelsOut, long stride)

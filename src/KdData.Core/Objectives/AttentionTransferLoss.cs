@@ -33,7 +33,7 @@ public static class AttentionTransferLoss
         {
             throw new ArgumentException($"Attention transfer needs (N, C, H, W) features; got ({string.Join(", ", features.shape)}).", nameof(features));
         }
-        return nn.functional.normalize(features.pow(2).mean([1L]).flatten(1), p: 2, dim: 1);
+        return nn.functional.normalize(HeldScalars.Pow(features, 2).mean([1L]).flatten(1), p: 2, dim: 1);
     }
 
     /// <summary>L_AT over the (student, teacher) feature pairs; the teacher side is detached.</summary>
@@ -53,10 +53,10 @@ public static class AttentionTransferLoss
                     $"Attention transfer features must both be (N, C, H, W) with the same N; got ({string.Join(", ", student.shape)}) and ({string.Join(", ", teacher.shape)}).", nameof(pairs));
             }
             // Pool the squared-activation maps (N, 1, H, W) to a common size, then normalise.
-            var (s, t) = HintLoss.AlignSpatially(student.pow(2).mean([1L], keepdim: true), teacher.detach().pow(2).mean([1L], keepdim: true));
-            var term = (nn.functional.normalize(s.flatten(1), p: 2, dim: 1) - nn.functional.normalize(t.flatten(1), p: 2, dim: 1)).pow(2).mean();
-            total = total is null ? term : total + term;
+            var (s, t) = HintLoss.AlignSpatially(HeldScalars.Pow(student, 2).mean([1L], keepdim: true), HeldScalars.Pow(teacher.detach(), 2).mean([1L], keepdim: true));
+            var term = HeldScalars.Pow(nn.functional.normalize(s.flatten(1), p: 2, dim: 1) - nn.functional.normalize(t.flatten(1), p: 2, dim: 1), 2).mean();
+            total = total is null ? term : HeldScalars.Add(total, term);
         }
-        return (beta / 2) * total!;
+        return HeldScalars.Mul(total!, beta / 2);
     }
 }

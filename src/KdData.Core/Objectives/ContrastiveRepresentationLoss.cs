@@ -107,10 +107,10 @@ public sealed class ContrastiveRepresentationLoss : nn.Module
         }
         var zs = nn.functional.normalize(_studentHead.call(student), p: 2, dim: 1);
         var zt = nn.functional.normalize(_teacherHead.call(teacher.detach()), p: 2, dim: 1);
-        var slots = sampleIds.remainder(BankSize);
+        var slots = HeldScalars.Remainder(sampleIds, BankSize);
         // The scores read copies of the banks: autograd keeps the bank operand of the product for backward, and the
         // in-place slot update below would otherwise invalidate it before backward runs.
-        var loss = InfoNce(zs, zt, _teacherBank.clone(), slots, Temperature) + InfoNce(zt, zs, _studentBank.clone(), slots, Temperature);
+        var loss = HeldScalars.Add(InfoNce(zs, zt, _teacherBank.clone(), slots, Temperature), InfoNce(zt, zs, _studentBank.clone(), slots, Temperature));
         using (no_grad())
         {
             Update(_studentBank, slots, zs.detach(), Momentum);
@@ -128,14 +128,14 @@ public sealed class ContrastiveRepresentationLoss : nn.Module
         var negativeScores = anchor.matmul(bank.t());
         // The anchor's own slot holds (an average of) its own past positive: not a negative.
         var own = zeros_like(negativeScores, dtype: ScalarType.Bool).scatter(1, slots.unsqueeze(1), ones(slots.shape[0], 1, dtype: ScalarType.Bool, device: slots.device));
-        var scores = cat([positiveScore, negativeScores.masked_fill(own, double.NegativeInfinity)], 1) / temperature;
+        var scores = HeldScalars.Div(cat([positiveScore, HeldScalars.MaskedFill(negativeScores, own, double.NegativeInfinity)], 1), temperature);
         return -scores.log_softmax(1).select(1, 0).mean();
     }
 
     private static void Update(Tensor bank, Tensor slots, Tensor embeddings, double momentum)
     {
         // Several samples of one batch may share a slot (K < dataset size): the last write wins, as in index_copy_.
-        var updated = nn.functional.normalize((momentum * bank.index_select(0, slots)) + ((1 - momentum) * embeddings), p: 2, dim: 1);
+        var updated = nn.functional.normalize(HeldScalars.Add(HeldScalars.Mul(bank.index_select(0, slots), momentum), HeldScalars.Mul(embeddings, 1 - momentum)), p: 2, dim: 1);
         bank.index_copy_(0, slots, updated);
     }
 }

@@ -91,7 +91,7 @@ public sealed class HardPseudoLabelObjective : ITrainingObjective
         var kept = unlabeledMask.logical_and(hasTeacher).logical_and(HeldScalars.Ge(confidence, Threshold));
         var pseudoSum = LossTerms.MaskedSum(LossTerms.CrossEntropy(logProbabilities, pseudoLabels, 0.0), kept);
         var keptCount = LossTerms.Count(kept);
-        var loss = labeledMean + HeldScalars.Mul(pseudoSum / HeldScalars.ClampMin(unlabeled, 1), UnlabeledWeight);
+        var loss = HeldScalars.Add(labeledMean, HeldScalars.Mul(pseudoSum / HeldScalars.ClampMin(unlabeled, 1), UnlabeledWeight));
 
         var host = LossTerms.ToHost(labeledSum, labeled, pseudoSum, unlabeled, keptCount);
         return new ObjectiveLoss(loss, LossTerms.Mean(host[0], host[1]), LossTerms.Mean(host[2], host[3]))

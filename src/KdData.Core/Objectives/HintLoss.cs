@@ -47,7 +47,7 @@ public sealed class HintLoss : nn.Module
                 $"Hint features must both be (N, C, H, W) with the same N; got student ({string.Join(", ", student.shape)}) and teacher ({string.Join(", ", teacher.shape)}).");
         }
         var (s, t) = AlignSpatially(_adapter.call(student), teacher.detach());
-        return (s - t).pow(2).mean();
+        return HeldScalars.Pow(s - t, 2).mean();
     }
 
     /// <summary>

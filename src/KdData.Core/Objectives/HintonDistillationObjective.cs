@@ -74,7 +74,7 @@ public sealed class HintonDistillationObjective : ITrainingObjective
 
         if (inputs.TeacherLogits is null)
         {
-            var plain = HeldScalars.Div(ceSum, student.shape[0]);
+            var plain = HeldScalars.Div(ceSum, (double)student.shape[0]);
             var plainHost = LossTerms.ToHost(ceSum, labeled);
             return new ObjectiveLoss(plain, LossTerms.Mean(plainHost[0], plainHost[1]), double.NaN);
         }
@@ -87,9 +87,9 @@ public sealed class HintonDistillationObjective : ITrainingObjective
         var unlabeledWeight = ConfidenceWeighting ? LossTerms.TeacherLogTarget(inputs, hasTeacher, 1.0).exp().max(1).values : ones_like(distillation);
         var perSample = where(
             hasLabel.logical_and(hasTeacher),
-            HeldScalars.Mul(crossEntropy, 1 - alpha) + HeldScalars.Mul(distillation, alpha),
+            HeldScalars.Add(HeldScalars.Mul(crossEntropy, 1 - alpha), HeldScalars.Mul(distillation, alpha)),
             where(hasLabel, crossEntropy, where(hasTeacher, unlabeledWeight * distillation, 0.0)));
-        var loss = HeldScalars.Div(perSample.sum(), student.shape[0]);
+        var loss = HeldScalars.Div(perSample.sum(), (double)student.shape[0]);
 
         var kdSum = LossTerms.MaskedSum(distillation, hasTeacher);
         var host = LossTerms.ToHost(ceSum, labeled, kdSum, LossTerms.Count(hasTeacher));

@@ -128,7 +128,7 @@ internal static class LossTerms
             return own;
         }
         var partner = CrossEntropy(logProbabilities, inputs.Labels.index_select(0, mix.Partner), labelSmoothing);
-        return HeldScalars.Mul(own, mix.Lambda) + HeldScalars.Mul(partner, 1 - mix.Lambda);
+        return HeldScalars.Add(HeldScalars.Mul(own, mix.Lambda), HeldScalars.Mul(partner, 1 - mix.Lambda));
     }
 
     /// <summary>
@@ -146,7 +146,7 @@ internal static class LossTerms
             return logTarget;
         }
         var probabilities = logTarget.exp();
-        var mixed = HeldScalars.Mul(probabilities, mix.Lambda) + HeldScalars.Mul(probabilities.index_select(0, mix.Partner), 1 - mix.Lambda);
+        var mixed = HeldScalars.Add(HeldScalars.Mul(probabilities, mix.Lambda), HeldScalars.Mul(probabilities.index_select(0, mix.Partner), 1 - mix.Lambda));
         return mixed.log();
     }
 
@@ -158,7 +158,7 @@ internal static class LossTerms
     {
         var logStudent = HeldScalars.Div(studentLogits, temperature).log_softmax(1);
         var target = logTarget.exp();
-        return where(HeldScalars.Gt(target, 0), target * (logTarget - logStudent), 0.0).sum(1);
+        return where(HeldScalars.Gt(target, 0.0), target * (logTarget - logStudent), 0.0).sum(1);
     }
 
     /// <summary>Sum of <paramref name="values"/> over the rows where <paramref name="mask"/> is true, as a scalar.</summary>

@@ -53,7 +53,7 @@ public static class RelationalKdLoss
 
     /// <summary><c>lambda_D L_D + lambda_A L_A</c>.</summary>
     public static Tensor Compute(Tensor student, Tensor teacher, double distanceWeight = DefaultDistanceWeight, double angleWeight = DefaultAngleWeight) =>
-        (distanceWeight * Distance(student, teacher)) + (angleWeight * Angle(student, teacher));
+        HeldScalars.Add(HeldScalars.Mul(Distance(student, teacher), distanceWeight), HeldScalars.Mul(Angle(student, teacher), angleWeight));
 
     private static Tensor NormalisedDistances(Tensor e, Tensor offDiagonal)
     {
@@ -67,7 +67,7 @@ public static class RelationalKdLoss
     {
         // ||e_i - e_j||^2 = G_ii + G_jj - 2 G_ij, clamped before the root: sqrt at 0 has an infinite gradient.
         var squared = gram.diagonal();
-        var d2 = (squared.unsqueeze(1) + squared.unsqueeze(0) - (2 * gram)).clamp_min(1e-12);
+        var d2 = HeldScalars.ClampMin(HeldScalars.Add(squared.unsqueeze(1), squared.unsqueeze(0)) - HeldScalars.Mul(gram, 2), 1e-12);
         return where(offDiagonal, d2.sqrt(), 0.0);
     }
 
@@ -79,9 +79,9 @@ public static class RelationalKdLoss
         var n = e.shape[0];
         var gram = e.matmul(e.t());
         var d = Distances(gram, eye(n, dtype: ScalarType.Bool, device: e.device).logical_not());
-        var numerator = gram.unsqueeze(0) - gram.unsqueeze(2) - gram.unsqueeze(1) + gram.diagonal().view(n, 1, 1);
+        var numerator = HeldScalars.Add(gram.unsqueeze(0) - gram.unsqueeze(2) - gram.unsqueeze(1), gram.diagonal().view(n, 1, 1));
         var denominator = d.unsqueeze(2) * d.unsqueeze(1);
-        var defined = denominator.gt(1e-12);
+        var defined = HeldScalars.Gt(denominator, 1e-12);
         // The masked branch divides by 1, so its (unused) gradient stays finite.
         return where(defined, numerator / where(defined, denominator, 1.0), 0.0).flatten();
     }

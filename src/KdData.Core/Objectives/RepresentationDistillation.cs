@@ -222,7 +222,7 @@ public sealed class RepresentationDistillation : nn.Module
                 _studentTaps[_options.Crd.StudentLayer].flatten(1), _teacherTaps[_options.Crd.TeacherLayer].flatten(1), ids)));
         }
 
-        var loss = parts.Select(p => p.Weight * p.Value).Aggregate((a, b) => a + b);
+        var loss = parts.Select(p => HeldScalars.Mul(p.Value, p.Weight)).Aggregate(HeldScalars.Add);
         var host = LossTerms.ToHost([.. parts.Select(p => p.Value)]);
         var terms = new Dictionary<string, double>(StringComparer.Ordinal);
         for (var i = 0; i < parts.Count; i++)

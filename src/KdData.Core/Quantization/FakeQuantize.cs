@@ -1,3 +1,4 @@
+using KdData.Objectives;
 using static TorchSharp.torch;
 
 namespace KdData.Quantization;
@@ -16,18 +17,20 @@ public static class FakeQuantize
     /// uint8 activation: q(x) = (clamp(round(x / s) + z, 0, 255) - z)·s over [lo, hi] = [-z·s, (255 - z)·s], with the
     /// clipped straight-through gradient.
     /// </summary>
+    /// <remarks>Every number reaches libtorch as a held Scalar (<see cref="HeldScalars"/>): this runs in every QAT training step.</remarks>
     public static Tensor Activation(Tensor x, QuantizationParameters p)
     {
         ArgumentNullException.ThrowIfNull(x);
         var lo = -p.ZeroPoint * (double)p.Scale;
         var hi = (QuantizationParameters.ActivationMax - p.ZeroPoint) * (double)p.Scale;
-        var clipped = x.clamp(lo, hi);
+        var clipped = HeldScalars.Clamp(x, lo, hi);
         Tensor quantized;
         using (no_grad())
         {
-            quantized = x.div(p.Scale).round().add(p.ZeroPoint).clamp(0, QuantizationParameters.ActivationMax).sub(p.ZeroPoint).mul(p.Scale);
+            var codes = HeldScalars.Add(HeldScalars.Div(x, p.Scale).round(), p.ZeroPoint);
+            quantized = HeldScalars.Mul(HeldScalars.Sub(HeldScalars.Clamp(codes, 0, QuantizationParameters.ActivationMax), p.ZeroPoint), p.Scale);
         }
-        return clipped.add(quantized.sub(clipped).detach());
+        return HeldScalars.Add(clipped, quantized.sub(clipped).detach());
     }
 
     /// <summary>
@@ -45,11 +48,11 @@ public static class FakeQuantize
         {
             var maxAbs = w.detach().abs().reshape(w.shape[0], -1).amax([1]);
             // An all-zero channel gets scale 1 (as QuantizationParameters.WeightScale): its codes are 0 either way.
-            scales = where(maxAbs.gt(0), maxAbs.div(codeMax), ones_like(maxAbs));
+            scales = where(HeldScalars.Gt(maxAbs, 0), HeldScalars.Div(maxAbs, codeMax), ones_like(maxAbs));
             var view = scales.reshape([w.shape[0], .. Enumerable.Repeat(1L, (int)w.dim() - 1)]);
-            quantized = w.div(view).round().clamp(-codeMax, codeMax).mul(view);
+            quantized = HeldScalars.Clamp(w.div(view).round(), -codeMax, codeMax).mul(view);
         }
-        return (w.add(quantized.sub(w).detach()), scales);
+        return (HeldScalars.Add(w, quantized.sub(w).detach()), scales);
     }
 
     /// <summary>int32 bias with scale s_x·s_w,c and zero point 0: q(b) = round(b / (s_x·s_w,c))·s_x·s_w,c; identity gradient.</summary>
@@ -60,9 +63,9 @@ public static class FakeQuantize
         Tensor quantized;
         using (no_grad())
         {
-            var scale = weightScales.mul(inputScale);
+            var scale = HeldScalars.Mul(weightScales, inputScale);
             quantized = b.div(scale).round().mul(scale);
         }
-        return b.add(quantized.sub(b).detach());
+        return HeldScalars.Add(b, quantized.sub(b).detach());
     }
 }

@@ -1,4 +1,5 @@
 using KdData.Models;
+using KdData.Objectives;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -118,9 +119,9 @@ public sealed class QatConvNet : nn.Module<Tensor, Tensor>
         var mean = norm.running_mean!.detach();
         var gamma = norm.weight ?? ones_like(mean);
         var beta = norm.bias ?? zeros_like(mean);
-        var scale = gamma.div(variance.add(norm.eps).sqrt());
+        var scale = gamma.div(HeldScalars.Add(variance, norm.eps).sqrt());
         var weight = conv.weight!.mul(scale.view(-1, 1, 1, 1));
-        var bias = conv.bias is null ? beta.sub(mean.mul(scale)) : conv.bias.mul(scale).add(beta.sub(mean.mul(scale)));
+        var bias = conv.bias is null ? beta.sub(mean.mul(scale)) : HeldScalars.Add(conv.bias.mul(scale), beta.sub(mean.mul(scale)));
         return (weight, bias);
     }
 }

@@ -402,7 +402,7 @@ public sealed class TrainingLoop
             {
                 var ids = batch.SampleIds is { } sampleIds ? tensor(sampleIds).to(_device) : null;
                 var (extra, parts) = representation.Compute(ids);
-                loss = loss + extra;
+                loss = HeldScalars.Add(loss, extra);
                 representationLoss = extra.item<float>();
                 terms = parts;
             }

@@ -1,4 +1,5 @@
 using KdData.Models;
+using KdData.Tests.Infrastructure;
 using KdData.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -78,20 +79,10 @@ public sealed class BatchNormStepCounterTests
         using var model = new PlainConvNet(1, 10, PlainConvNet.DefaultChannels(4, 2));
         using var counter = new BatchNormStepCounter(model);
         model.train();
-        var stop = false;
-        var collector = new Thread(() =>
-        {
-            while (!Volatile.Read(ref stop))
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-            }
-        }) { IsBackground = true };
-        collector.Start();
         // Without the counter (plain model.call) the same loop failed within 4000 steps on the 2-core
         // test machine with libtorch's "Unknown scalar type" from BatchNorm.forward -> Tensor.add_(Scalar, Scalar).
         const int Steps = 500;
-        try
+        GarbageCollectionHammer.Run(() =>
         {
             using var x = Input(0);
             for (var i = 0; i < Steps; i++)
@@ -99,12 +90,7 @@ public sealed class BatchNormStepCounterTests
                 using var scope = NewDisposeScope();
                 counter.Forward(() => model.call(x));
             }
-        }
-        finally
-        {
-            Volatile.Write(ref stop, true);
-            collector.Join();
-        }
+        });
         Assert.All(model.modules().OfType<BatchNorm2d>(), bn => Assert.Equal((long)Steps, bn.num_batches_tracked!.item<long>()));
     }
 
