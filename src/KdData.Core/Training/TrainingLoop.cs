@@ -250,19 +250,20 @@ public sealed class TrainingLoop
         // Weight decay only on weights that multiply (conv and linear kernels); biases and normalisation scales and
         // shifts (1-d tensors) are not decayed: shrinking them towards 0 regularises nothing useful and hurts BN nets.
         // The representation terms' trained parts (hint adapters, CRD heads) are optimised with the student.
+        // TorchSharp's optimizers with a step that holds its Scalars (same state and state-file format).
         var parameters = model.parameters().Concat(extra?.parameters() ?? []).Where(p => p.requires_grad).ToList();
         var decayed = parameters.Where(p => p.dim() > 1).ToList();
         var plain = parameters.Where(p => p.dim() <= 1).ToList();
         if (string.Equals(_options.Optimizer, TrainingLoopOptions.Sgd, StringComparison.Ordinal))
         {
-            return optim.SGD(
+            return new HeldScalarOptimizers.SGD(
                 [
                     new SGD.ParamGroup(decayed, new SGD.Options { weight_decay = _options.WeightDecay }),
                     new SGD.ParamGroup(plain, new SGD.Options { weight_decay = 0 }),
                 ],
                 lr, momentum: _options.Momentum, nesterov: _options.Momentum > 0);
         }
-        return optim.AdamW(
+        return new HeldScalarOptimizers.AdamW(
             [
                 new AdamW.ParamGroup(decayed, new AdamW.Options { weight_decay = _options.WeightDecay }),
                 new AdamW.ParamGroup(plain, new AdamW.Options { weight_decay = 0 }),

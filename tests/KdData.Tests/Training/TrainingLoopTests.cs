@@ -207,12 +207,14 @@ public sealed class TrainingLoopTests(QuadrantTrainingRun run) : IClassFixture<Q
         Assert.True(TrainingFiles.MaxWeightDifference(straight.Path, resumed.Path, "last") < 1e-5);
     }
 
-    [Fact]
-    public async Task RunAsync_StoppedAtEpochBoundaryThenResumed_MatchesUninterruptedRun()
+    [Theory]
+    [InlineData("adamw")]
+    [InlineData("sgd")]
+    public async Task RunAsync_StoppedAtEpochBoundaryThenResumed_MatchesUninterruptedRun(string optimizer)
     {
-        // Weights, BatchNorm statistics, optimizer moments, schedule position, data order and random state must
-        // all come back for the resumed epochs to reproduce the uninterrupted ones.
-        var options = new TrainingLoopOptions { Epochs = 3, LearningRate = 0.01 };
+        // Weights, BatchNorm statistics, optimizer moments (AdamW's step and averages, SGD's momentum buffers), schedule
+        // position, data order and random state must all come back for the resumed epochs to reproduce the uninterrupted ones.
+        var options = new TrainingLoopOptions { Epochs = 3, LearningRate = 0.01, Optimizer = optimizer };
         using var straight = new TempDirectory();
         await new TrainingLoop(options, new CrossEntropyObjective(0.1)).RunAsync(QuadrantTrainingRun.Job(straight.Path, QuadrantTrainingRun.Spec));
 
