@@ -59,15 +59,7 @@ public sealed class Int8QuantizerTests
     [Fact]
     public async Task QuantizeAsync_SampleTeacher_OnnxRuntimeFusesIntoInt8Kernels()
     {
-        using var teacher = await CheckpointSerializer.LoadAsync(LabelerSamples.TeacherRecord);
-        teacher.Model.eval();
-        var (calibration, _, numClasses) = await SampleDataAsync(teacher.Record);
-        var pre = teacher.Record.Preprocessing!;
-        var (fp32, plan) = Int8Quantizer.Prepare(teacher.Model, new OnnxExportOptions
-        {
-            Channels = pre.Channels, Height = pre.Height, Width = pre.Width, NumClasses = numClasses,
-        });
-        var (int8, _) = await Int8Quantizer.QuantizeAsync(fp32, plan, calibration, new ActivationCalibrator(CalibrationMethod.MinMax, threads: 1));
+        var (_, _, int8) = await SampleTeacherInt8Async(QuantizationParameters.DefaultWeightBits);
 
         // Save ONNX Runtime's optimized graph: the QDQ Conv groups must have become integer convolutions.
         var optimized = Path.Combine(Path.GetTempPath(), $"kd-int8-optimized-{Guid.NewGuid():N}.onnx");
