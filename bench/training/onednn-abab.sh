@@ -31,7 +31,7 @@ run() { # label env-assignment...
   env "$@" dotnet "$bin/kddata-trainer.dll" teacher --dataset "file:$dataset/" --output "$dir" --model convnet \
     --Trainer:Model:Width="$width" --epochs 1 --Trainer:Teacher:BatchSize=128 --Torch:Threads=2 --Trainer:Data:DecodeWorkers=1 \
     > "$dir.log" 2>&1
-  jq -r --arg label "$label" '"\($label) \(.images_per_second)"' "$dir/metrics.jsonl" | tee -a "$out/runs.txt"
+  jq -r --arg mode "$label" '"\($mode) \(.images_per_second)"' "$dir/metrics.jsonl" | tee -a "$out/runs.txt"
   rm -rf "$dir"
 }
 
