@@ -9,8 +9,9 @@ namespace KdData.Torch;
 /// CPU kernels (im2col + BLAS). Why: on an AMD Zen 5 machine (family 26, AVX-512 VNNI) LibTorch 2.10's oneDNN 3.7.1
 /// returned wrong forward convolutions for some shapes (batch 5 with 18→19, 19→34, 34→39 or 39→80 channels: errors of
 /// 1.5-3.7 against a direct sum; <c>TorchRuntimeTests</c>), which made a pruned model's ONNX export disagree with
-/// TorchSharp and a pruned model's KD fine-tune diverge to NaN; ATen's kernels are right there, and for the small
-/// convnets here they trained faster as well (see bench/README.md). <c>KDDATA_TORCH_ONEDNN=1</c> keeps oneDNN on.
+/// TorchSharp and a pruned model's KD fine-tune diverge to NaN; ATen's kernels are right there. Correctness costs
+/// speed: the 94k convnet trained at 0.65x the images/s with oneDNN off (bench/training/onednn-abab.md, that Zen 5).
+/// <c>KDDATA_TORCH_ONEDNN=1</c> keeps oneDNN on.
 /// NNPACK is switched off with it: ATen tries it next, and where it cannot start (it could not on that machine:
 /// "Unsupported hardware") it warns on every convolution; off, every machine runs the same im2col + BLAS path.
 /// TorchSharp has no binding for the switch, so it calls LibTorch's exported <c>at::Context</c> members directly;
