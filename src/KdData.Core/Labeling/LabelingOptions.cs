@@ -101,6 +101,14 @@ public sealed class LabelingOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan LeaseWait { get; set; } = TimeSpan.FromSeconds(90);
 
+    /// <summary>
+    /// How long the run waits, paused, for storage that stopped answering before it gives up (exit 1; the rerun continues
+    /// from the last commit). Default 00:05:00. It may exceed the lease: after an outage the run renews its lease, which
+    /// works as long as no other replica took the partition meanwhile; if one did, the run stops without committing.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan OutageLimit { get; set; } = TimeSpan.FromMinutes(5);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         foreach (var (name, value) in ClassThresholds)

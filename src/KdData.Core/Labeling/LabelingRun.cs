@@ -112,7 +112,7 @@ public sealed class LabelingRun
         using var leaseStop = CancellationTokenSource.CreateLinkedTokenSource(abort);
         var run = new PipelineRun(abort);
         await using var runScope = run.ConfigureAwait(false);
-        var renewal = lease.RenewAsync(run, leaseStop.Token);
+        var renewal = lease.RenewAsync(run, _options.OutageLimit, leaseStop.Token);
         try
         {
             var state = await CommittedState.RecoverAsync(output, _layout, _teacher.Id, _logger, startup.Token).ConfigureAwait(false);
@@ -122,7 +122,7 @@ public sealed class LabelingRun
 
             var metadata = ShardFooter.Metadata(_teacher, input.Location.ToString(), _imageOptions, _options, _topK, _thresholds.Confidence, _layout.Partition, _layout.Count);
             var committer = new ShardCommitter(output, _layout.TeacherFolder, _layout.Tag, _layout.ManifestKey, state.Manifest, state.ManifestETag, metadata, _options, lease.Lease);
-            var outage = new StorageOutage(lease.Lease, _logger);
+            var outage = new StorageOutage(lease, _options.OutageLimit, _logger);
             var outcome = await PipelineAsync(input, output, run, state.Done, committer, outage, stopIntake).ConfigureAwait(false);
             var summary = RunSummary.Create(_teacher.Id, _teacher.Source, input, output, _layout, startedAt, clock.Elapsed, outcome, _status, committer);
             await RunSummary.WriteAsync(output, _layout, summary, abort).ConfigureAwait(false);

@@ -7,13 +7,19 @@ namespace KdData.Labeling;
 
 /// <summary>
 /// Keeps a partition's lease for the length of a run: acquires it (waiting up to <see cref="LabelingOptions.LeaseWait"/>
-/// for a holder that may have been killed and whose lease has yet to expire), renews it every third of its duration
-/// while the run works, and releases it at the end so the next run need not wait for it to expire.
+/// for a holder that may have been killed and whose lease has yet to expire), renews it every sixth of its duration
+/// while the run works (and after a storage outage), and releases it at the end so the next run need not wait for it to expire.
 /// </summary>
 internal sealed class LeaseKeeper
 {
     /// <summary>How long each acquire or renewal holds the lease (Azure allows 15-60 s).</summary>
     public static readonly TimeSpan Duration = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How often the lease is renewed while the run works: a sixth of its duration, so that after the last renewal before
+    /// an outage 50 s are left, and an outage of 40 s that begins just before a renewal ends with 10 s still to spare.
+    /// </summary>
+    public static readonly TimeSpan RenewInterval = Duration / 6;
 
     private readonly IObjectStore _output;
     private readonly ILogger _logger;
@@ -55,27 +61,51 @@ internal sealed class LeaseKeeper
     }
 
     /// <summary>
-    /// Renews until <paramref name="cancellationToken"/> ends the run. While storage is unreachable it keeps trying
-    /// (every <see cref="StorageOutage.ProbeInterval"/>) for as long as the lease is known to be valid; a lease taken
-    /// over, or one that may have expired, faults <paramref name="run"/> (the "lease" stage).
+    /// Renews every <see cref="RenewInterval"/> until <paramref name="cancellationToken"/> ends the run. While storage is
+    /// unreachable it tries every <see cref="StorageOutage.ProbeInterval"/>, also past the lease's expiry: an expired lease
+    /// that no other replica took can still be renewed. A lease taken over, or storage silent for longer than
+    /// <paramref name="outageLimit"/>, faults <paramref name="run"/> (the "lease" stage), which stops it without committing.
     /// </summary>
-    public async Task RenewAsync(PipelineRun run, CancellationToken cancellationToken = default)
+    public async Task RenewAsync(PipelineRun run, TimeSpan outageLimit, CancellationToken cancellationToken = default)
     {
         try
         {
-            var delay = Duration / 3;
+            var delay = RenewInterval;
+            long? unreachableSince = null;
+            var failures = 0;
             while (true)
             {
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-                var requestedAt = Stopwatch.GetTimestamp();
                 try
                 {
-                    Lease.Renewed(await _output.RenewLeaseAsync(Lease.Current, cancellationToken).ConfigureAwait(false), requestedAt);
-                    delay = Duration / 3;
+                    await RenewNowAsync(cancellationToken).ConfigureAwait(false);
+                    if (unreachableSince is { } since)
+                    {
+                        _logger.LogInformation("Renewed the partition lease again after {Seconds:F1} s without storage", Stopwatch.GetElapsedTime(since).TotalSeconds);
+                    }
+
+                    unreachableSince = null;
+                    failures = 0;
+                    delay = RenewInterval;
                 }
-                catch (StorageOperationException e) when (StorageOutage.IsUnreachable(e) && Lease.Remaining > TimeSpan.Zero)
+                catch (StorageOperationException e) when (StorageOutage.IsUnreachable(e))
                 {
-                    _logger.LogWarning("Could not renew the partition lease ({Message}); still valid for {Seconds:F0} s, trying again", e.Message, Lease.Remaining.TotalSeconds);
+                    unreachableSince ??= Stopwatch.GetTimestamp();
+                    var silent = Stopwatch.GetElapsedTime(unreachableSince.Value);
+                    if (silent > outageLimit)
+                    {
+                        throw new StorageUnreachableException(
+                            $"Could not renew the partition lease for {silent.TotalSeconds:F0} s (Labeler:OutageLimit is {outageLimit.TotalSeconds:F0} s): stopping without committing (a rerun continues from the last commit).", e);
+                    }
+
+                    // Every failure would be a line every 2 s; the first and then every tenth say enough.
+                    if (failures++ % 10 == 0)
+                    {
+                        _logger.LogWarning(
+                            "Could not renew the partition lease ({Message}); known valid for {Seconds:F0} s more, trying again every {Interval} s",
+                            e.Message, Lease.Remaining.TotalSeconds, StorageOutage.ProbeInterval.TotalSeconds);
+                    }
+
                     delay = StorageOutage.ProbeInterval;
                 }
             }
@@ -89,6 +119,16 @@ internal sealed class LeaseKeeper
             // Without the lease another replica may take the partition: stop before committing anything more.
             run.RecordFault("lease", e);
         }
+    }
+
+    /// <summary>Renews the lease now (one request).</summary>
+    /// <exception cref="LeaseLostException">Another replica took the partition, or the lease was released or broken.</exception>
+    /// <exception cref="StorageOperationException">Storage did not answer.</exception>
+    public async Task RenewNowAsync(CancellationToken cancellationToken = default)
+    {
+        var requestedAt = Stopwatch.GetTimestamp();
+        Lease.Renewed(await _output.RenewLeaseAsync(Lease.Current, cancellationToken).ConfigureAwait(false), requestedAt);
+        _logger.LogDebug("Partition lease renewed");
     }
 
     /// <summary>Releases the lease; a failure is logged, not thrown (the lease expires by itself).</summary>

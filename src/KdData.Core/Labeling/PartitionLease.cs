@@ -38,7 +38,8 @@ internal sealed class PartitionLease
         lock (_gate)
         {
             _current = lease;
-            _validFrom = requestedAt;
+            // Renewals may overlap (the keeper's and one after an outage): a late answer to an older request must not shorten it.
+            _validFrom = Math.Max(_validFrom, requestedAt);
         }
     }
 

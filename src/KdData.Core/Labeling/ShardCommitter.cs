@@ -28,6 +28,7 @@ internal sealed class ShardCommitter
     private PartitionManifest _manifest;
     private string? _manifestETag;
     private int _pendingImages;
+    private PartitionCommit? _retried;
 
     public ShardCommitter(IObjectStore output, string teacherFolder, string partitionTag, string manifestKey, PartitionManifest manifest, string? manifestETag, IReadOnlyDictionary<string, string> metadata, LabelingOptions options, PartitionLease lease)
     {
@@ -129,7 +130,9 @@ internal sealed class ShardCommitter
             written += await WriteAsync(errors, stream => ErrorShard.CreateWriterAsync(stream, _metadata, ShardOptionsFor(_errors.Count), cancellationToken), _errors, cancellationToken).ConfigureAwait(false);
         }
 
-        var commit = new PartitionCommit
+        // A commit repeated after a storage outage writes the manifest it tried the first time, byte for byte: that first
+        // write may have gone through with its answer lost, and only the same bytes confirm it (CommittedAt included).
+        var commit = _retried?.Sequence == sequence ? _retried : new PartitionCommit
         {
             Sequence = sequence,
             CommittedAt = DateTimeOffset.UtcNow,
@@ -141,6 +144,7 @@ internal sealed class ShardCommitter
             ErrorRows = _errors.Count,
             Images = _pendingImages,
         };
+        _retried = commit;
         // Fencing: only a holder whose lease is safely valid may make files count; otherwise another
         // replica may already own the partition (and delete these files as uncommitted).
         _lease.EnsureValidFor(TimeSpan.FromSeconds(10));
@@ -177,6 +181,7 @@ internal sealed class ShardCommitter
 
         _manifest = next;
         _manifestETag = info.ETag;
+        _retried = null;
 
         Commits++;
         Bytes += written;

@@ -7,20 +7,22 @@ using Polly.CircuitBreaker;
 namespace KdData.Labeling;
 
 /// <summary>
-/// Rides out a storage outage shorter than the lease. When an operation fails because storage could not be reached
-/// (the retry budget ran out on transient failures, or the circuit breaker is open), the stage asks
-/// <see cref="WaitUntilReachableAsync"/>: if the store answers at once, the stage tries again a bounded number of times
-/// (storage may have come back while the operation's own retries ran out) and then handles the failure as before
-/// (a fetch records the image as unreadable); otherwise the stage pauses, probing every few seconds (no busy retries), and carries
-/// on when storage is back. Only when the lease may expire before storage returns does it give up, with
-/// <see cref="LeaseLostException"/>, so the run stops without committing (another replica may own the partition by then).
+/// Rides out a storage outage. When an operation fails because storage could not be reached (the retry budget ran out on
+/// transient failures, or the circuit breaker is open), the stage asks <see cref="WaitUntilReachableAsync"/>. It probes with
+/// one direct request (<see cref="IObjectStore.ProbeAsync"/>: no retries, no breaker, which it closes on an answer). If the
+/// store answers, the stage tries again a bounded number of times and then handles the failure as before (a fetch records
+/// the image as unreadable); otherwise the stage pauses, probing every <see cref="ProbeInterval"/> (no busy retries), and
+/// carries on within one probe of storage answering again. Before it carries on, a lease with less than
+/// <see cref="LeaseMargin"/> left is renewed: that works when no other replica took the partition meanwhile, and otherwise
+/// fails with <see cref="LeaseLostException"/>, which stops the run without committing. Only storage silent for longer than
+/// <see cref="LabelingOptions.OutageLimit"/> ends the run with <see cref="StorageUnreachableException"/>.
 /// </summary>
 internal sealed class StorageOutage
 {
     /// <summary>Time between probes while storage is unreachable.</summary>
     public static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(2);
 
-    /// <summary>Stop pausing when the lease has less than this left: the commit fence needs the same margin.</summary>
+    /// <summary>A lease with less than this left is renewed before work resumes: the commit fence asks for the same margin.</summary>
     public static readonly TimeSpan LeaseMargin = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -29,12 +31,14 @@ internal sealed class StorageOutage
     /// </summary>
     public const int RetriesWhileAnswering = 3;
 
-    private readonly PartitionLease _lease;
+    private readonly LeaseKeeper _lease;
+    private readonly TimeSpan _outageLimit;
     private readonly ILogger _logger;
 
-    public StorageOutage(PartitionLease lease, ILogger logger)
+    public StorageOutage(LeaseKeeper lease, TimeSpan outageLimit, ILogger logger)
     {
         _lease = lease;
+        _outageLimit = outageLimit;
         _logger = logger;
     }
 
@@ -47,32 +51,57 @@ internal sealed class StorageOutage
     /// False at once when <paramref name="store"/> answers (storage is up: the caller may try again a bounded number of
     /// times, then treat the failure as real); true after pausing until it answers again.
     /// </summary>
-    /// <exception cref="LeaseLostException">Storage stayed unreachable until the lease was about to expire.</exception>
+    /// <exception cref="StorageUnreachableException">Storage stayed silent for longer than <see cref="LabelingOptions.OutageLimit"/>.</exception>
+    /// <exception cref="LeaseLostException">Storage is back, but another replica took the partition meanwhile.</exception>
     public async Task<bool> WaitUntilReachableAsync(IObjectStore store, string stage, CancellationToken cancellationToken = default)
     {
-        if (await AnswersAsync(store, cancellationToken).ConfigureAwait(false))
+        if (await store.ProbeAsync(cancellationToken).ConfigureAwait(false))
         {
+            await RenewIfShortAsync(stage, cancellationToken).ConfigureAwait(false);
             return false;
         }
 
         var paused = Stopwatch.StartNew();
         _logger.LogWarning(
-            "Storage {Location} is unreachable ({Stage}): pausing until it answers; the lease is known valid for {Seconds:F0} s more",
-            store.Location, stage, _lease.Remaining.TotalSeconds);
+            "Storage {Location} is unreachable ({Stage}): pausing until it answers, for up to {Limit:F0} s; the lease is known valid for {Seconds:F0} s more",
+            store.Location, stage, _outageLimit.TotalSeconds, _lease.Lease.Remaining.TotalSeconds);
         while (true)
         {
-            if (_lease.Remaining < LeaseMargin)
+            if (paused.Elapsed > _outageLimit)
             {
-                throw new LeaseLostException(
-                    $"Storage {store.Location} has been unreachable for {paused.Elapsed.TotalSeconds:F0} s and the partition lease may expire: stopping without committing (a rerun continues from the last commit).");
+                throw new StorageUnreachableException(
+                    $"Storage {store.Location} has been unreachable for {paused.Elapsed.TotalSeconds:F0} s (Labeler:OutageLimit is {_outageLimit.TotalSeconds:F0} s): stopping without committing (a rerun continues from the last commit).");
             }
 
             await Task.Delay(ProbeInterval, cancellationToken).ConfigureAwait(false);
-            if (await AnswersAsync(store, cancellationToken).ConfigureAwait(false))
+            if (await store.ProbeAsync(cancellationToken).ConfigureAwait(false))
             {
                 _logger.LogInformation("Storage {Location} answers again after {Seconds:F1} s; resuming ({Stage})", store.Location, paused.Elapsed.TotalSeconds, stage);
+                await RenewIfShortAsync(stage, cancellationToken).ConfigureAwait(false);
                 return true;
             }
+        }
+    }
+
+    /// <summary>
+    /// Renews the lease when less than <see cref="LeaseMargin"/> of it is left (after an outage that outlasted the
+    /// keeper's renewals). Storage failing again is left to the next failed operation and the keeper.
+    /// </summary>
+    private async Task RenewIfShortAsync(string stage, CancellationToken cancellationToken)
+    {
+        if (_lease.Lease.Remaining >= LeaseMargin)
+        {
+            return;
+        }
+
+        try
+        {
+            await _lease.RenewNowAsync(cancellationToken).ConfigureAwait(false);
+            _logger.LogInformation("Renewed the partition lease after the outage ({Stage})", stage);
+        }
+        catch (StorageOperationException e) when (IsUnreachable(e))
+        {
+            // Gone again: the stage's next failure pauses it again.
         }
     }
 
@@ -154,6 +183,7 @@ internal sealed class StorageOutage
         {
             try
             {
+                await RenewIfShortAsync("commit", CancellationToken.None).ConfigureAwait(false);
                 await committer.CommitAsync(CancellationToken.None).ConfigureAwait(false);
                 return;
             }
@@ -164,23 +194,6 @@ internal sealed class StorageOutage
                     throw;
                 }
             }
-        }
-    }
-
-    private static async Task<bool> AnswersAsync(IObjectStore store, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await store.ListAsync(string.Empty, 1, null, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (StoreNotFoundException)
-        {
-            return true; // an answer all the same
-        }
-        catch (StorageOperationException e) when (IsUnreachable(e))
-        {
-            return false;
         }
     }
 }

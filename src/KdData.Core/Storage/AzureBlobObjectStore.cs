@@ -21,15 +21,22 @@ internal sealed class AzureBlobObjectStore : IObjectStore
     private readonly string _prefix;
     private readonly string _display;
     private readonly OperationRunner _runner;
+    private readonly AzureDirectCalls _direct;
+    private readonly BlobContainerClient _directContainer;
+    private readonly OperationRunner _directRunner;
 
-    public AzureBlobObjectStore(StorageLocation location, BlobContainerClient container, OperationRunner runner)
+    public AzureBlobObjectStore(StorageLocation location, BlobContainerClient container, OperationRunner runner, AzureDirectCalls direct)
     {
         ArgumentNullException.ThrowIfNull(location);
+        ArgumentNullException.ThrowIfNull(direct);
         Location = location;
         _container = container;
         _prefix = location.Prefix;
         _display = location.ToString();
         _runner = runner;
+        _direct = direct;
+        _directContainer = direct.Client.GetBlobContainerClient(container.Name);
+        _directRunner = new OperationRunner(direct.Pipeline, _display);
     }
 
     public StorageLocation Location { get; }
@@ -223,12 +230,14 @@ internal sealed class AzureBlobObjectStore : IObjectStore
     public Task<ObjectLease> RenewLeaseAsync(ObjectLease lease, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lease);
-        BlobClient blob = BlobOf(lease.Key);
-        return _runner.RunAsync("RenewLease", lease.Key, async ct =>
+        ObjectKey.Validate(lease.Key);
+        BlobClient blob = _directContainer.GetBlobClient(_prefix + lease.Key);
+        return _directRunner.RunAsync("RenewLease", lease.Key, async ct =>
         {
             try
             {
                 await blob.GetBlobLeaseClient(lease.LeaseId).RenewAsync(cancellationToken: ct).ConfigureAwait(false);
+                await _direct.StorageAnsweredAsync(ct).ConfigureAwait(false);
                 return lease;
             }
             catch (RequestFailedException ex) when (IsLeaseGone(ex))
@@ -236,6 +245,27 @@ internal sealed class AzureBlobObjectStore : IObjectStore
                 throw new LeaseLostException(lease.Key, _display, ex);
             }
         }, cancellationToken);
+    }
+
+    public async Task<bool> ProbeAsync(CancellationToken cancellationToken = default)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_direct.Timeout);
+        try
+        {
+            await _directContainer.ExistsAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (TransientFailure.IsTransient(ex, cancellationToken))
+        {
+            return false; // no answer, a timeout, or a 5xx: not back yet
+        }
+        catch (RequestFailedException)
+        {
+            // 401, 403 and the like are answers all the same: the service is up.
+        }
+
+        await _direct.StorageAnsweredAsync(cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     public Task<bool> ReleaseLeaseAsync(ObjectLease lease, CancellationToken cancellationToken = default)

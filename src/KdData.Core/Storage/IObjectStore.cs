@@ -55,8 +55,20 @@ public interface IObjectStore
     /// </summary>
     Task<ObjectLease?> TryAcquireLeaseAsync(string key, TimeSpan duration, CancellationToken cancellationToken = default);
 
-    /// <summary>Extends the lease by its duration; throws <see cref="LeaseLostException"/> if it expired and was taken over.</summary>
+    /// <summary>
+    /// Extends the lease by its duration; throws <see cref="LeaseLostException"/> if it was taken over, released or broken.
+    /// An expired lease that nobody took since can be renewed (Azure's rule, followed by every store). A single request like
+    /// <see cref="ProbeAsync"/>: no retries and no circuit breaker, so the caller renews on its own schedule.
+    /// </summary>
     Task<ObjectLease> RenewLeaseAsync(ObjectLease lease, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Whether the store answers now: one request, without the retries and the circuit breaker that the other operations
+    /// go through, limited by <see cref="StorageOptions.ProbeTimeout"/>. Any answer counts, even "no such container".
+    /// When it answers, the account's circuit breaker is closed, so the next operation goes through at once instead of
+    /// failing fast for the rest of the break.
+    /// </summary>
+    Task<bool> ProbeAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Releases the lease; returns false if it was no longer held by this lease id (taken over).</summary>
     Task<bool> ReleaseLeaseAsync(ObjectLease lease, CancellationToken cancellationToken = default);

@@ -266,6 +266,13 @@ internal sealed class LocalFolderObjectStore : IObjectStore
         }, cancellationToken);
     }
 
+    /// <summary>A local folder has no service that can be down: the file system answers, or the process cannot go on anyway.</summary>
+    public Task<bool> ProbeAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(true);
+    }
+
     public Task<bool> ReleaseLeaseAsync(ObjectLease lease, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lease);

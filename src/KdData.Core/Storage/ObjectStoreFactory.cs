@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Polly;
+using Polly.CircuitBreaker;
 
 namespace KdData.Storage;
 
@@ -72,7 +73,8 @@ public sealed class ObjectStoreFactory
         return new AzureBlobObjectStore(
             location,
             account.Client.GetBlobContainerClient(location.ContainerName),
-            new OperationRunner(account.Pipeline, location.ToString()));
+            new OperationRunner(account.Pipeline, location.ToString()),
+            account.Direct);
     }
 
     /// <summary>The shared service client an Azure location resolves to (exposed for tests and diagnostics).</summary>
@@ -84,11 +86,7 @@ public sealed class ObjectStoreFactory
 
         // The cache key identifies endpoint + credential without containing secrets in clear text.
         (string cacheKey, Func<BlobClientOptions, BlobServiceClient> create) = ResolveClient(location);
-        Lazy<AzureAccount> lazy = _accounts.GetOrAdd(
-            cacheKey,
-            _ => new Lazy<AzureAccount>(() => new AzureAccount(
-                create(CreateClientOptions()),
-                OperationRunner.BuildPipeline(_options, withCircuitBreaker: true, _logger))));
+        Lazy<AzureAccount> lazy = _accounts.GetOrAdd(cacheKey, _ => new Lazy<AzureAccount>(() => CreateAccount(create)));
         AzureAccount account = lazy.Value;
 
         if (location.ServiceUri is not null && !SameEndpoint(account.Client.Uri, location.ServiceUri))
@@ -100,6 +98,18 @@ public sealed class ObjectStoreFactory
         }
 
         return account;
+    }
+
+    private AzureAccount CreateAccount(Func<BlobClientOptions, BlobServiceClient> create)
+    {
+        var breaker = _options.CircuitBreakerEnabled ? new CircuitBreakerManualControl() : null;
+        var direct = CreateClientOptions();
+        direct.Retry.MaxRetries = 0;
+        direct.Retry.NetworkTimeout = _options.ProbeTimeout;
+        return new AzureAccount(
+            create(CreateClientOptions()),
+            OperationRunner.BuildPipeline(_options, withCircuitBreaker: true, _logger, breaker),
+            new AzureDirectCalls(create(direct), _options.ProbeTimeout, breaker));
     }
 
     private (string CacheKey, Func<BlobClientOptions, BlobServiceClient> Create) ResolveClient(StorageLocation location)
@@ -203,5 +213,5 @@ public sealed class ObjectStoreFactory
     private static string Fingerprint(string secret) =>
         Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(secret)), 0, 8);
 
-    private sealed record AzureAccount(BlobServiceClient Client, ResiliencePipeline Pipeline);
+    private sealed record AzureAccount(BlobServiceClient Client, ResiliencePipeline Pipeline, AzureDirectCalls Direct);
 }

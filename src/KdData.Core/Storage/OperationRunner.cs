@@ -27,8 +27,9 @@ internal sealed class OperationRunner
     /// Pipeline order, outermost first: retry (exponential backoff + jitter, transient failures only) →
     /// circuit breaker (optional; shared by everything that uses this pipeline, i.e. one Azure account) → per-attempt timeout.
     /// While the circuit is open, calls fail immediately with <see cref="BrokenCircuitException"/>, which is not retried.
+    /// A breaker control, when given, lets the owner close the breaker once storage answers a direct call (<see cref="AzureDirectCalls"/>).
     /// </summary>
-    public static ResiliencePipeline BuildPipeline(StorageOptions options, bool withCircuitBreaker, ILogger logger)
+    public static ResiliencePipeline BuildPipeline(StorageOptions options, bool withCircuitBreaker, ILogger logger, CircuitBreakerManualControl? breakerControl = null)
     {
         var builder = new ResiliencePipelineBuilder();
         if (options.RetryMaxAttempts > 0)
@@ -66,6 +67,12 @@ internal sealed class OperationRunner
                 MinimumThroughput = options.CircuitBreakerMinimumThroughput,
                 SamplingDuration = options.CircuitBreakerSamplingDuration,
                 BreakDuration = options.CircuitBreakerBreakDuration,
+                ManualControl = breakerControl,
+                OnClosed = _ =>
+                {
+                    logger.LogInformation("Storage circuit breaker closed");
+                    return default;
+                },
                 OnOpened = args =>
                 {
                     logger.LogError("Storage circuit breaker opened for {BreakDuration}", args.BreakDuration);

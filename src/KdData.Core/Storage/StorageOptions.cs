@@ -15,7 +15,7 @@ namespace KdData.Storage;
 /// offset; it is kept small. The operation-level Polly pipeline (<see cref="RetryMaxAttempts"/>) retries
 /// a whole operation (e.g. a full read-all-bytes, or a write after the content stream is rewound),
 /// which the SDK cannot do, and adds a per-attempt timeout and a circuit breaker. The worst case is
-/// (RetryMaxAttempts + 1) * (SdkMaxRetries + 1) HTTP requests for one operation: 15 with the defaults.
+/// (RetryMaxAttempts + 1) * (SdkMaxRetries + 1) HTTP requests for one operation: 8 with the defaults.
 /// Only transient failures are retried (408, 429, 5xx, transport/I/O errors, timeouts); 404/409/412 become
 /// typed key-state exceptions and are never retried. The circuit breaker (one per Azure account) counts
 /// failed attempts: once at least <see cref="CircuitBreakerMinimumThroughput"/> attempts in
@@ -23,6 +23,10 @@ namespace KdData.Storage;
 /// operation on that account fails immediately with <see cref="StorageOperationException"/> (inner
 /// <c>BrokenCircuitException</c>) for <see cref="CircuitBreakerBreakDuration"/>, then one trial call decides
 /// whether it closes again. Local folders use the retry and timeout but no circuit breaker.
+/// Two calls go around both layers, as single requests with <see cref="ProbeTimeout"/>: the reachability probe
+/// (<see cref="IObjectStore.ProbeAsync"/>) and lease renewal. Their callers repeat them on their own schedule, and neither
+/// may wait through backoff or be kept out by an open breaker once storage is back; a probe that gets an answer also
+/// closes the breaker.
 /// </remarks>
 public sealed class StorageOptions : IValidatableObject
 {
@@ -55,17 +59,19 @@ public sealed class StorageOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.010", "1.00:00:00")]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>Operation-level retries after the first attempt (Polly, exponential backoff with jitter); 0 disables. Default: 4.</summary>
+    /// <summary>Operation-level retries after the first attempt (Polly, exponential backoff with jitter); 0 disables. Default: 3.
+    /// With the other defaults an unreachable store is known after about 7 s (0.5 + 1 + 2 s of backoff, jittered, and
+    /// 0.8 s of SDK backoff per attempt); a caller that can wait (the Labeler) then pauses and probes instead.</summary>
     [Range(0, 20)]
-    public int RetryMaxAttempts { get; set; } = 4;
+    public int RetryMaxAttempts { get; set; } = 3;
 
     /// <summary>Base delay of the operation-level exponential backoff. Default: 00:00:00.500.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>Upper bound of one operation-level backoff delay. Default: 00:00:30.</summary>
+    /// <summary>Upper bound of one operation-level backoff delay. Default: 00:00:05.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
-    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Whether the Azure backend uses a circuit breaker (one per account). Default: true.</summary>
     public bool CircuitBreakerEnabled { get; set; } = true;
@@ -86,9 +92,9 @@ public sealed class StorageOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00")]
     public TimeSpan CircuitBreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>Azure SDK per-request retries (kept small, see remarks). Default: 2.</summary>
+    /// <summary>Azure SDK per-request retries (kept small, see remarks). Default: 1.</summary>
     [Range(0, 10)]
-    public int SdkMaxRetries { get; set; } = 2;
+    public int SdkMaxRetries { get; set; } = 1;
 
     /// <summary>Azure SDK initial retry delay. Default: 00:00:00.800.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
@@ -101,6 +107,11 @@ public sealed class StorageOptions : IValidatableObject
     /// <summary>Azure SDK network timeout per HTTP request / stream read. Default: 00:01:40.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan SdkNetworkTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>Timeout of the single-request calls that bypass retries and the circuit breaker: the reachability probe
+    /// and lease renewal. Default: 00:00:05.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How long the local store waits for a folder's write lock before failing. Default: 00:00:30.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]

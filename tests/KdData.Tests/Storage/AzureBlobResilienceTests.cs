@@ -194,6 +194,50 @@ public sealed class AzureBlobResilienceTests : IAsyncLifetime
         Assert.Equal(requestsBeforeOpenCircuit, faults.Requests);
     }
 
+    [Fact]
+    public async Task ProbeAsync_StorageBackWhileTheCircuitIsOpen_AnswersAndClosesTheCircuit()
+    {
+        var outage = new SwitchableOutagePolicy();
+        IObjectStore store = OpenWithFaults(outage, retryMaxAttempts: 2, circuitBreaker: true);
+        await store.CreateAsync("before.bin", new byte[] { 1 });
+
+        outage.Down = true;
+        await Assert.ThrowsAsync<StorageOperationException>(() => store.ReadAllBytesAsync("before.bin"));
+        var open = await Assert.ThrowsAsync<StorageOperationException>(() => store.ReadAllBytesAsync("before.bin"));
+        Assert.IsType<BrokenCircuitException>(open.InnerException, exactMatch: false);
+        int refused = outage.Refused;
+        Assert.False(await store.ProbeAsync());
+        Assert.Equal(refused + 1, outage.Refused); // one request: no retries, and the open circuit did not keep it out
+
+        outage.Down = false;
+        Assert.True(await store.ProbeAsync());
+
+        // The break lasts 30 s; the probe's answer closed it, so the read goes through now.
+        Assert.Equal(new byte[] { 1 }, await store.ReadAllBytesAsync("before.bin"));
+    }
+
+    [Fact]
+    public async Task RenewLeaseAsync_CircuitOpenAndStorageBack_RenewsAtOnce()
+    {
+        var outage = new SwitchableOutagePolicy();
+        IObjectStore store = OpenWithFaults(outage, retryMaxAttempts: 2, circuitBreaker: true);
+        ObjectLease lease = (await store.TryAcquireLeaseAsync("lease", TimeSpan.FromSeconds(60)))!;
+
+        outage.Down = true;
+        await Assert.ThrowsAsync<StorageOperationException>(() => store.ReadAllBytesAsync("lease"));
+        int refused = outage.Refused;
+        var down = await Assert.ThrowsAsync<StorageOperationException>(() => store.RenewLeaseAsync(lease));
+        Assert.IsNotType<BrokenCircuitException>(down.InnerException, exactMatch: false);
+        Assert.Equal(refused + 1, outage.Refused); // a single request, not the retry budget
+
+        outage.Down = false;
+        ObjectLease renewed = await store.RenewLeaseAsync(lease);
+
+        Assert.Equal(lease.LeaseId, renewed.LeaseId);
+        Assert.Empty(await store.ReadAllBytesAsync("lease")); // and the renewal's answer closed the circuit
+        Assert.True(await store.ReleaseLeaseAsync(renewed));
+    }
+
     private IObjectStore OpenWithFaults(Azure.Core.Pipeline.HttpPipelinePolicy faults, int retryMaxAttempts, bool circuitBreaker)
     {
         var options = new StorageOptions

@@ -385,12 +385,13 @@ public abstract class ObjectStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task TryAcquireLeaseAsync_AfterExpiry_TakesOverAndOldHolderCannotRenew()
+    public async Task TryAcquireLeaseAsync_AfterExpiry_TakesOverAndOldHolderCannotRenewButAnUntakenLeaseRenews()
     {
         ObjectLease old = (await Store.TryAcquireLeaseAsync("claims/e", ShortLeaseDuration))!;
+        ObjectLease untaken = (await Store.TryAcquireLeaseAsync("claims/f", ShortLeaseDuration))!;
         Assert.Null(await Store.TryAcquireLeaseAsync("claims/e", ShortLeaseDuration));
 
-        // The one deliberate wait of the suite: let the short lease run out.
+        // The one deliberate wait of the suite: let the short leases run out.
         await Task.Delay(ShortLeaseDuration + TimeSpan.FromSeconds(1.5));
         ObjectLease? taker = await Store.TryAcquireLeaseAsync("claims/e", LongLeaseDuration);
 
@@ -400,5 +401,20 @@ public abstract class ObjectStoreContractTests : IAsyncLifetime
         Assert.False(await Store.ReleaseLeaseAsync(old));
         Assert.Null(await Store.TryAcquireLeaseAsync("claims/e", LongLeaseDuration));
         Assert.True(await Store.ReleaseLeaseAsync(taker));
+
+        // Expired but taken by nobody: the holder renews it (what a Labeler does after an outage longer than its lease),
+        // and it excludes others again.
+        ObjectLease renewed = await Store.RenewLeaseAsync(untaken);
+        Assert.Equal(untaken.LeaseId, renewed.LeaseId);
+        Assert.Null(await Store.TryAcquireLeaseAsync("claims/f", ShortLeaseDuration));
+        Assert.True(await Store.ReleaseLeaseAsync(renewed));
+    }
+
+    [Fact]
+    public async Task ProbeAsync_StoreUpEvenWithoutItsRoot_Answers()
+    {
+        Assert.True(await Store.ProbeAsync());
+        await Store.CreateAsync("probe/a", new byte[] { 1 });
+        Assert.True(await Store.ProbeAsync());
     }
 }
