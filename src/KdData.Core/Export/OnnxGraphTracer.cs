@@ -38,7 +38,7 @@ internal sealed class OnnxGraphTracer
                 return EmitWideResNet(module, path, x);
             case WideBasicBlock:
                 return EmitWideBasicBlock(module, path, x);
-            case ResNet or StemAdaptedResNet:
+            case ResNet or ResNetModule:
                 return EmitResNet(module, path, x);
             case MobileNetV2 or InputAdaptedMobileNetV2 or PrunableMobileNetV2:
                 return EmitMobileNetV2(module, path, x);

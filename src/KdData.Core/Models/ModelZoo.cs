@@ -99,11 +99,7 @@ public static class ModelZoo
             "wide_resnet50_2" => torchvision.models.wide_resnet50_2(num_classes: spec.NumClasses),
             _ => throw new ArgumentException($"Unhandled ResNet name '{name}'.", nameof(name)),
         };
-        if (spec.InChannels == 3 && stem == ResNetStem.ImageNet)
-        {
-            return built;
-        }
-        return new StemAdaptedResNet(built, spec.InChannels, stem == ResNetStem.Small);
+        return new ResNetModule(built, spec.InChannels, stem == ResNetStem.Small);
     }
 
     private static nn.Module<Tensor, Tensor> CreateMobileNetV2(ModelSpec spec)

@@ -22,6 +22,39 @@ public sealed class ModelZooTests
     }
 
     [Theory]
+    [InlineData("resnet18")] // BasicBlocks, with and without downsample
+    [InlineData("resnet50")] // Bottlenecks
+    public void ResNetModule_SameWeights_ComputesWhatTorchVisionComputes(string name)
+    {
+        manual_seed(3);
+        using var built = name == "resnet18" ? TorchSharp.torchvision.models.resnet18(num_classes: 5) : TorchSharp.torchvision.models.resnet50(num_classes: 5);
+        // Non-trivial BN statistics, so a block that skipped or reordered a layer could not agree by accident.
+        built.train();
+        using (var warm = NewDisposeScope())
+        using (no_grad())
+        {
+            built.call(randn(4, 3, 64, 64));
+        }
+
+        built.eval();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var input = randn(2, 3, 64, 64);
+        var expected = built.call(input);
+
+        // Takes over the same child modules, so both run the very same weights; only the forward pass is ours.
+        using var ours = new ResNetModule(built, inChannels: 3, smallStem: false);
+        ours.eval();
+        var actual = ours.call(input);
+
+        Assert.Equal(
+            built.state_dict().Keys.Order(StringComparer.Ordinal),
+            ours.state_dict().Keys.Order(StringComparer.Ordinal));
+        var difference = (actual - expected).abs().max().item<float>();
+        Assert.True(difference < 1e-4f, $"max |ours - TorchVision| = {difference}");
+    }
+
+    [Theory]
     [MemberData(nameof(ShapeCases))]
     public void Create_TinyBatch_OutputsOneLogitPerClass(string name, int channels, string? stem)
     {
