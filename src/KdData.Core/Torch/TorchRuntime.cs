@@ -11,7 +11,7 @@ namespace KdData.Torch;
 /// 1.5-3.7 against a direct sum; <c>TorchRuntimeTests</c>), which made a pruned model's ONNX export disagree with
 /// TorchSharp and a pruned model's KD fine-tune diverge to NaN; ATen's kernels are right there. Correctness costs
 /// speed: the 94k convnet trained at 0.65x the images/s with oneDNN off (bench/training/onednn-abab.md, that Zen 5).
-/// <c>KDDATA_TORCH_ONEDNN=1</c> keeps oneDNN on.
+/// <c>KDDATA_TORCH_ONEDNN=1</c> keeps oneDNN on. <c>KDDATA_GC_STRESS=1</c> also starts <see cref="GarbageCollectorStress"/> (soak tests).
 /// NNPACK is switched off with it: ATen tries it next, and where it cannot start (it could not on that machine:
 /// "Unsupported hardware") it warns on every convolution; off, every machine runs the same im2col + BLAS path.
 /// TorchSharp has no binding for the switch, so it calls LibTorch's exported <c>at::Context</c> members directly;
@@ -42,6 +42,7 @@ public static class TorchRuntime
                 return;
             }
             _configured = true;
+            GarbageCollectorStress.StartIfRequested();
             if (Environment.GetEnvironmentVariable(OneDnnVariable) == "1")
             {
                 return;

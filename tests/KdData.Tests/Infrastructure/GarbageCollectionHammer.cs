@@ -10,24 +10,7 @@ internal static class GarbageCollectionHammer
     public static void Run(Action body)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var stop = false;
-        var collector = new Thread(() =>
-        {
-            while (!Volatile.Read(ref stop))
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-            }
-        }) { IsBackground = true };
-        collector.Start();
-        try
-        {
-            body();
-        }
-        finally
-        {
-            Volatile.Write(ref stop, true);
-            collector.Join();
-        }
+        using var stress = KdData.Torch.GarbageCollectorStress.Start();
+        body();
     }
 }
