@@ -11,6 +11,7 @@
 #   1. distill, online convnet teacher + the pool: KD + Hint + AT + RKD + CRD, MixUp + CutMix + RandAugment;
 #   2. quantize --method qat on that student (fake quantization, KD from the shards);
 #   3. distill, online resnet18 teacher (the ResNetModule forward) + the pool: KD + RKD + CRD, MixUp + CutMix + RandAugment.
+# The students of a few epochs on the sample are poor, so QAT's int8 agreement gate (exit 5) is accepted: this counts crashes.
 # A command that exits with a signal (>= 128), or whose log shows libtorch's Scalar errors, is a crash; any other
 # non-zero exit is a failure (reported too). State lives outside the work tree (SOAK_ROOT); the result file is
 # bench/training/soak.md, rewritten after every command and committed after every round.
@@ -87,7 +88,7 @@ while true; do
     --Trainer:Objective:Hint:Enabled=true --Trainer:Objective:Attention:Enabled=true \
     --Trainer:Objective:Rkd:Enabled=true --Trainer:Objective:Crd:Enabled=true "${mix[@]}"
   run "$round" qat "${trainer[@]}" quantize "${common[@]}" --method qat --checkpoint "$root/r$round/online-convnet/last.json" \
-    --shards "file:$root/labels/" --qat-epochs 1 --output "$root/r$round/qat"
+    --shards "file:$root/labels/" --qat-epochs 1 --output "$root/r$round/qat" --Quantize:AcceptLowAgreement=true
   run "$round" online-resnet18 "${trainer[@]}" distill "${common[@]}" --teacher "$root/rsetup/resnet-teacher/last.json" \
     --Trainer:Distill:Output="$root/r$round/online-resnet18" --Trainer:Distill:OnlinePool=true --Trainer:Distill:Epochs="$epochs" \
     --Trainer:Objective:Rkd:Enabled=true --Trainer:Objective:Crd:Enabled=true "${mix[@]}"
