@@ -2,6 +2,7 @@ using KdData.Bench;
 
 // dotnet run -c Release --project bench/KdData.Bench -- labeler [--images 10000] [--batch 128] [--threads 2] [--azurite true] [--rss true]
 // dotnet run -c Release --project bench/KdData.Bench -- distill-loader [--labeled 6000] [--pool 12000] [--rounds 2] [--rss true]
+// dotnet run -c Release --project bench/KdData.Bench -- outage [--images 12000] [--labeler PATH]   (or: bash bench/labeler/outage.sh)
 KdData.Torch.TorchRuntime.Configure();
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
@@ -22,12 +23,17 @@ try
         case "distill-loader":
             await new DistillLoaderBenchmark(DistillLoaderSettings.From(arguments), "dotnet run -c Release --project bench/KdData.Bench -- " + string.Join(' ', args)).RunAsync(cancel.Token);
             return 0;
+        case "outage":
+            // bench/labeler/outage.sh runs a private build and names it in KDDATA_BENCH_RUNNER, so the result file shows the command that ran.
+            var runner = Environment.GetEnvironmentVariable("KDDATA_BENCH_RUNNER") is { Length: > 0 } r ? r : "dotnet run -c Release --project bench/KdData.Bench --";
+            await new OutageBenchmark(OutageBenchSettings.From(arguments), runner + " " + string.Join(' ', args)).RunAsync(cancel.Token);
+            return 0;
         case ChildLabelingCommand.Name:
             return await ChildLabelingCommand.RunAsync(arguments, cancel.Token);
         default:
             Console.Error.WriteLine(
                 """
-                usage: dotnet run -c Release --project bench/KdData.Bench -- labeler|distill-loader [options]
+                usage: dotnet run -c Release --project bench/KdData.Bench -- labeler|distill-loader|outage [options]
                 labeler:
                   --images N           Fashion-MNIST train images per throughput run (default 10000)
                   --batch N            teacher batch size (default 128)
@@ -59,6 +65,18 @@ try
                   --rss-labeled N      labeled images of both RSS runs (default 1000)
                   --rss-seconds S      seconds each RSS child trains before SIGTERM (default 60)
                   --data DIR, --idx DIR, --out DIR   as for labeler
+                outage (the real Labeler against an Azurite stopped and restarted mid-run; writes bench/labeler/outage.md):
+                  --images N           Fashion-MNIST train images imported into Azurite and labeled per case (default 12000)
+                  --labeler PATH       kddata-labeler.dll (default src/Labeler/bin/Release/net10.0/kddata-labeler.dll)
+                  --durations LIST     outage lengths in seconds (default 10,20,40)
+                  --offsets LIST       outage start, seconds before the next lease renewal (default 9.5,7.5,5,2.5,0.5)
+                  --views N            Labeler views per image (default 8: keeps the teacher the bound, so commits meet the outage)
+                  --fetch N            Labeler concurrent downloads (default 16, the Labeler's)
+                  --batch N            Labeler batch size (default 64)
+                  --commit-interval S  Labeler commit interval in seconds (default 1)
+                  --exit-timeout S     seconds the Labeler may take after storage is back before it is killed (default 600)
+                  --table PATH         markdown result (default bench/labeler/outage.md)
+                  --idx DIR, --out DIR as for labeler (Labeler logs in <out>/outage/)
                 """);
             return 2;
     }
