@@ -197,7 +197,7 @@ public sealed class AzureBlobResilienceTests : IAsyncLifetime
     [Fact]
     public async Task ProbeAsync_StorageBackWhileTheCircuitIsOpen_AnswersAndClosesTheCircuit()
     {
-        var outage = new SwitchableOutagePolicy();
+        var outage = new FaultInjectionPolicy(failures: 0);
         IObjectStore store = OpenWithFaults(outage, retryMaxAttempts: 2, circuitBreaker: true);
         await store.CreateAsync("before.bin", new byte[] { 1 });
 
@@ -205,9 +205,9 @@ public sealed class AzureBlobResilienceTests : IAsyncLifetime
         await Assert.ThrowsAsync<StorageOperationException>(() => store.ReadAllBytesAsync("before.bin"));
         var open = await Assert.ThrowsAsync<StorageOperationException>(() => store.ReadAllBytesAsync("before.bin"));
         Assert.IsType<BrokenCircuitException>(open.InnerException, exactMatch: false);
-        int refused = outage.Refused;
+        int refused = outage.Requests;
         Assert.False(await store.ProbeAsync());
-        Assert.Equal(refused + 1, outage.Refused); // one request: no retries, and the open circuit did not keep it out
+        Assert.Equal(refused + 1, outage.Requests); // one request: no retries, and the open circuit did not keep it out
 
         outage.Down = false;
         Assert.True(await store.ProbeAsync());
@@ -219,16 +219,16 @@ public sealed class AzureBlobResilienceTests : IAsyncLifetime
     [Fact]
     public async Task RenewLeaseAsync_CircuitOpenAndStorageBack_RenewsAtOnce()
     {
-        var outage = new SwitchableOutagePolicy();
+        var outage = new FaultInjectionPolicy(failures: 0);
         IObjectStore store = OpenWithFaults(outage, retryMaxAttempts: 2, circuitBreaker: true);
         ObjectLease lease = (await store.TryAcquireLeaseAsync("lease", TimeSpan.FromSeconds(60)))!;
 
         outage.Down = true;
         await Assert.ThrowsAsync<StorageOperationException>(() => store.ReadAllBytesAsync("lease"));
-        int refused = outage.Refused;
+        int refused = outage.Requests;
         var down = await Assert.ThrowsAsync<StorageOperationException>(() => store.RenewLeaseAsync(lease));
         Assert.IsNotType<BrokenCircuitException>(down.InnerException, exactMatch: false);
-        Assert.Equal(refused + 1, outage.Refused); // a single request, not the retry budget
+        Assert.Equal(refused + 1, outage.Requests); // a single request, not the retry budget
 
         outage.Down = false;
         ObjectLease renewed = await store.RenewLeaseAsync(lease);
