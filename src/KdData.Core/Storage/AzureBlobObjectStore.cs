@@ -255,13 +255,19 @@ internal sealed class AzureBlobObjectStore : IObjectStore
         {
             await _directContainer.ExistsAsync(timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (TransientFailure.IsTransient(ex, cancellationToken))
-        {
-            return false; // no answer, a timeout, or a 5xx: not back yet
-        }
-        catch (RequestFailedException)
+        catch (RequestFailedException ex) when (!TransientFailure.IsTransient(ex, cancellationToken))
         {
             // 401, 403 and the like are answers all the same: the service is up.
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // No answer, a timeout, a 5xx, or a credential that could not get a token: not back yet. A probe never
+            // fails a run by itself; a store that stays silent ends it at the caller's limit.
+            return false;
         }
 
         await _direct.StorageAnsweredAsync(cancellationToken).ConfigureAwait(false);
