@@ -23,12 +23,13 @@ epochs=${SOAK_EPOCHS:-3}
 result=bench/training/soak.md
 mkdir -p "$root"
 source bench/steps.sh   # private_bins
-private_bins "$root" labeler
+# --table: only rewrite (and commit) the result file from the commands recorded so far.
+if [ "${1:-}" != "--table" ]; then private_bins "$root" labeler; fi
 export KDDATA_GC_STRESS=${KDDATA_GC_STRESS:-1}
 commit=${SOAK_COMMIT:-true}   # false: a trial run that commits nothing
 # Stopped from outside (a session ending): leave without recording the interrupted command, which reruns on resume.
 trap 'echo "soak stopped; rerun to resume" >&2; exit 143' TERM INT
-log="$root/commands.tsv"   # round, name, exit, seconds, crash (0/1), signature
+log="$root/commands.tsv"   # round, name, exit, seconds, crash (0/1), signature, build (bin-<revision> that ran it)
 touch "$log"
 common=(--dataset file:samples/fashion-mnist/ --Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
 mix=(--Trainer:Distill:Augment:MixUp=true --Trainer:Distill:Augment:CutMix=true --Trainer:Distill:Augment:RandAugment=true)
@@ -44,7 +45,7 @@ run() {
   local rc=$? crash=0 signature=""
   signature=$(grep -m1 -oE 'Unknown scalar type|Expected false to be true|argument alpha must not be|Fatal error|Segmentation fault|SIGSEGV|SIGABRT|core dumped' "$out" || true)
   if [ "$rc" -ge 128 ] || [ -n "$signature" ]; then crash=1; fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$rc" $((SECONDS - start)) "$crash" "${signature:--}" >> "$log"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$rc" $((SECONDS - start)) "$crash" "${signature:--}" "$(basename "$bin")" >> "$log"
   table
 }
 
@@ -57,15 +58,15 @@ table() {
   {
     echo "# Soak: every training feature at once under a GC-stress thread"
     echo
-    echo "Written by \`bash bench/training/soak.sh\` (SOAK_MINUTES=$minutes, SOAK_EPOCHS=$epochs), revision $(git rev-parse --short HEAD)."
+    echo "Written by \`bash bench/training/soak.sh\` (SOAK_MINUTES=$minutes, SOAK_EPOCHS=$epochs); each command ran the private Release build of the revision in its *build* column."
     echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(grep -qw avx512f /proc/cpuinfo && echo 'AVX-512' || echo 'AVX2, no AVX-512')$(grep -qw avx512_vnni /proc/cpuinfo && echo ' + VNNI')."
     echo "Under \`KDDATA_GC_STRESS=1\` (a thread running \`GC.Collect(); GC.WaitForPendingFinalizers()\` without pause) in every process."
     echo
     echo "**$rounds rounds, $((total / 60)) min $((total % 60)) s of training commands: $crashes native crashes, $failures other failures.**"
     echo
-    echo "| round | command | exit | seconds | crash | signature |"
-    echo "|---|---|---|---|---|---|"
-    awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, ($5 ? "**yes**" : "no"), $6 }' "$log"
+    echo "| round | command | exit | seconds | crash | signature | build |"
+    echo "|---|---|---|---|---|---|---|"
+    awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, ($5 ? "**yes**" : "no"), $6, $7 }' "$log"
     echo
     echo "Commands (round r; \`\$root\` = $root): the Labeler on the sample pool; \`teacher --model resnet18 --Trainer:Model:Stem=small --epochs 1\`;"
     echo "per round \`distill --teacher samples/fashion-mnist/teacher/teacher.json --Trainer:Distill:OnlinePool=true\` with Hint, Attention, Rkd and Crd"
@@ -74,6 +75,11 @@ table() {
   } > "$result"
 }
 
+if [ "${1:-}" = "--table" ]; then
+  table
+  [ "$commit" = true ] && git add "$result" && git commit -q -m "Bench soak: $(grep -o '\*\*.*\*\*' "$result" | head -1 | tr -d '*')" -- "$result"
+  cat "$result"; exit 0
+fi
 run setup labels "${labeler[@]}" --Labeler:Input=file:samples/fashion-mnist/unlabeled/ --Labeler:Output="file:$root/labels/" \
   --Labeler:Teacher=samples/fashion-mnist/teacher/teacher.json --Torch:Threads=2
 run setup resnet-teacher "${trainer[@]}" teacher "${common[@]}" --model resnet18 --Trainer:Model:Stem=small --epochs 1 --output "$root/rsetup/resnet-teacher"
@@ -92,9 +98,9 @@ while true; do
   run "$round" online-resnet18 "${trainer[@]}" distill "${common[@]}" --teacher "$root/rsetup/resnet-teacher/last.json" \
     --Trainer:Distill:Output="$root/r$round/online-resnet18" --Trainer:Distill:OnlinePool=true --Trainer:Distill:Epochs="$epochs" \
     --Trainer:Objective:Rkd:Enabled=true --Trainer:Objective:Crd:Enabled=true "${mix[@]}"
-  [ "$commit" = true ] && git commit -q -m "Bench soak: round $round under GC stress (bench/training/soak.md)" -- "$result" || true
+  [ "$commit" = true ] && git add "$result" && git commit -q -m "Bench soak: round $round under GC stress (bench/training/soak.md)" -- "$result" || true
   round=$((round + 1))
 done
 table
-[ "$commit" = true ] && git commit -q -m "Bench soak: finished, $(grep -o '\*\*.*\*\*' "$result" | head -1 | tr -d '*')" -- "$result" || true
+[ "$commit" = true ] && git add "$result" && git commit -q -m "Bench soak: finished, $(grep -o '\*\*.*\*\*' "$result" | head -1 | tr -d '*')" -- "$result" || true
 cat "$result"
