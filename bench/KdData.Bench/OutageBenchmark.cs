@@ -32,8 +32,9 @@ internal sealed partial class OutageBenchmark(OutageBenchSettings settings, stri
 
     /// <summary>
     /// The shortest time a restarted Azurite took to answer so far (none before the first restart): the restart is begun
-    /// this much early (see <see cref="RunCaseAsync"/>). The shortest, so that storage stays away at least about the
-    /// case's duration; a slower start makes the outage longer, never shorter.
+    /// this much early (see <see cref="RunCaseAsync"/>). The shortest, so that a slow start (2-16 s were seen on a loaded
+    /// 2-core machine) makes the outage longer rather than shorter; only a start quicker than every one before it makes
+    /// the outage shorter than planned. The table's down s says what it was.
     /// </summary>
     private double? _startup;
 

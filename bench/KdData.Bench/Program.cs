@@ -23,6 +23,11 @@ try
         case "distill-loader":
             await new DistillLoaderBenchmark(DistillLoaderSettings.From(arguments), "dotnet run -c Release --project bench/KdData.Bench -- " + string.Join(' ', args)).RunAsync(cancel.Token);
             return 0;
+        case "outage" when arguments.GetString("render") is { } json:
+            var table = arguments.GetString("table") ?? new OutageBenchSettings().TablePath;
+            arguments.RejectUnknown();
+            await OutageReport.RenderAsync(json, table, cancel.Token);
+            return 0;
         case "outage":
             // bench/labeler/outage.sh runs a private build and names it in KDDATA_BENCH_RUNNER, so the result file shows the command that ran.
             var runner = Environment.GetEnvironmentVariable("KDDATA_BENCH_RUNNER") is { Length: > 0 } r ? r : "dotnet run -c Release --project bench/KdData.Bench --";
@@ -77,6 +82,7 @@ try
                   --exit-timeout S     seconds the Labeler may take after storage is back before it is killed (default 600)
                   --table PATH         markdown result (default bench/labeler/outage.md)
                   --idx DIR, --out DIR as for labeler (Labeler logs in <out>/outage/)
+                  --render JSON        only write the table (--table) again from a run's JSON result
                 """);
             return 2;
     }
