@@ -4,7 +4,7 @@
 # Labeler), injected storage faults and the circuit breaker, the Labeler contract suites (kills, SIGTERM, resume, replicas,
 # on the local store and on Azurite), lease expiry in the store contract suites, the job host's signals and the training
 # loop's resume. Resumable: finished runs are kept in REPEAT_ROOT; the result file bench/reliability/repeat-tests.md is
-# rewritten after every run.
+# rewritten and committed after every run.
 #
 #   bash bench/reliability/repeat-tests.sh          # REPEAT_TIMES=20; REPEAT_FILTER overrides the set
 set -u
@@ -59,6 +59,7 @@ for n in $(seq 1 "$times"); do
   mv "$root/run-$n.partial.trx" "$root/run-$n.trx" 2>/dev/null || { echo "run $n wrote no result (see $root/run-$n.log)" >&2; exit 1; }
   echo $((SECONDS - start)) > "$root/run-$n.seconds"
   table
+  git add "$result" && git commit -q -m "Bench repeat-tests: run $n of $times" -- "$result" || true
   tail -1 "$root/run-$n.log"
 done
 table
