@@ -67,6 +67,19 @@ internal static class CommittedOutputCheck
             viewCounts[(row.Key, row.View)] = viewCounts.GetValueOrDefault((row.Key, row.View)) + 1;
         }
 
+        // Accepted and rejected shards hold the same rows: read one, check its count and count its views.
+        async Task<int> ReadViewsAsync(string file, int expected)
+        {
+            var rows = await ReadAsync(output, folder + file, SoftTargetShard.OpenReaderAsync, cancellationToken);
+            CheckCount(problems, file, expected, rows.Count);
+            foreach (var row in rows)
+            {
+                CountView(row, file);
+            }
+
+            return rows.Count;
+        }
+
         foreach (var (key, manifest) in manifests)
         {
             foreach (var commit in manifest.Commits)
@@ -82,24 +95,12 @@ internal static class CommittedOutputCheck
 
                 if (commit.Accepted is { } acceptedFile)
                 {
-                    var rows = await ReadAsync(output, folder + acceptedFile, SoftTargetShard.OpenReaderAsync, cancellationToken);
-                    CheckCount(problems, acceptedFile, commit.AcceptedRows, rows.Count);
-                    accepted += rows.Count;
-                    foreach (var row in rows)
-                    {
-                        CountView(row, acceptedFile);
-                    }
+                    accepted += await ReadViewsAsync(acceptedFile, commit.AcceptedRows);
                 }
 
                 if (commit.Rejected is { } rejectedFile)
                 {
-                    var rows = await ReadAsync(output, folder + rejectedFile, SoftTargetShard.OpenReaderAsync, cancellationToken);
-                    CheckCount(problems, rejectedFile, commit.RejectedRows, rows.Count);
-                    rejected += rows.Count;
-                    foreach (var row in rows)
-                    {
-                        CountView(row, rejectedFile);
-                    }
+                    rejected += await ReadViewsAsync(rejectedFile, commit.RejectedRows);
                 }
 
                 if (commit.Errors is { } errorsFile)
