@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using KdData.PackedImages;
 using KdData.Storage;
 
 namespace KdData.Labeling;
@@ -109,8 +110,42 @@ public sealed class LabelingOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan OutageLimit { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How the objects under <see cref="Input"/> are read. Default <see cref="InputFormat.Auto"/>: <c>.parquet</c> files are
+    /// image tables, <c>.tar</c> files WebDataset shards, anything else one image. An image inside a packed file has the key
+    /// <c>&lt;object key&gt;#&lt;row index or member name&gt;</c> and the ETag of its file.
+    /// </summary>
+    public InputFormat InputFormat { get; set; } = InputFormat.Auto;
+
+    /// <summary>Column names and memory bounds for packed files (<c>Labeler:Packed:ImageColumn</c>, …); see <see cref="PackedReadOptions"/>.</summary>
+    public PackedReadOptions Packed { get; set; } = new();
+
+    /// <summary>
+    /// Packed files read at once. Default 2: one file streams faster than a CPU teacher labels, and each holds up to a
+    /// row group in memory.
+    /// </summary>
+    [Range(1, 256)]
+    public int PackedConcurrency { get; set; } = 2;
+
+    /// <summary>
+    /// What partitions split: <see cref="PartitionUnit.File"/> (the default) gives each replica whole objects, so a packed
+    /// file is read by one replica; <see cref="PartitionUnit.Image"/> hashes every image key, which balances a few large
+    /// files across replicas at the price of each replica reading every file.
+    /// </summary>
+    public PartitionUnit PartitionBy { get; set; } = PartitionUnit.File;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (string.IsNullOrWhiteSpace(Packed.ImageColumn))
+        {
+            yield return new ValidationResult("Labeler:Packed:ImageColumn is empty; name the Parquet column that holds the images.", [nameof(Packed)]);
+        }
+
+        if (Packed.MaxRowGroupBytes < 1 || Packed.MaxMemberBytes < 1)
+        {
+            yield return new ValidationResult($"Labeler:Packed:MaxRowGroupBytes ({Packed.MaxRowGroupBytes}) and Labeler:Packed:MaxMemberBytes ({Packed.MaxMemberBytes}) must be at least 1.", [nameof(Packed)]);
+        }
+
         foreach (var (name, value) in ClassThresholds)
         {
             if (value is < 0 or > 1)

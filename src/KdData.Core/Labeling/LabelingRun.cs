@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using KdData.Hosting;
 using KdData.Imaging;
 using KdData.Models;
+using KdData.PackedImages;
 using KdData.Pipelines;
 using KdData.Storage;
 using Microsoft.Extensions.Logging;
@@ -147,6 +148,8 @@ public sealed class LabelingRun
         _status.Attach(toFetch.Reader, toDecode.Reader, toLabel.Reader, results.Reader);
         var decodeWorkers = _options.DecodeWorkers > 0 ? _options.DecodeWorkers : Environment.ProcessorCount;
         var listingComplete = false;
+        var packedCut = false;
+        using var packed = new PackedInput(_options, done, _layout, _status, outage, _logger);
 
         run.Start("list", 1, toFetch.Writer, async ct =>
         {
@@ -155,12 +158,19 @@ public sealed class LabelingRun
             {
                 await foreach (var item in outage.ListAsync(input, _options.ListPageSize, intake.Token).ConfigureAwait(false))
                 {
-                    if (KeyPartitioner.PartitionOf(item.Key, _layout.Count) != _layout.Partition)
+                    var isPacked = PackedFormats.Resolve(_options.InputFormat, item.Key) != InputFormat.Loose;
+                    if (!(isPacked && _options.PartitionBy == PartitionUnit.Image)
+                        && KeyPartitioner.PartitionOf(item.Key, _layout.Count) != _layout.Partition)
                     {
                         continue;
                     }
 
-                    _status.AddListed();
+                    // A packed file counts its members as it reads them; its key is done only when it failed as a whole.
+                    if (!isPacked)
+                    {
+                        _status.AddListed();
+                    }
+
                     if (done.Contains((item.Key, item.ETag)))
                     {
                         _status.AddAlreadyLabeled();
@@ -183,7 +193,15 @@ public sealed class LabelingRun
         {
             await foreach (var item in toFetch.Reader.ReadAllAsync(ct).ConfigureAwait(false))
             {
-                await toDecode.Writer.WriteAsync(await outage.FetchAsync(input, item, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+                var format = PackedFormats.Resolve(_options.InputFormat, item.Key);
+                if (format == InputFormat.Loose)
+                {
+                    await toDecode.Writer.WriteAsync(await outage.FetchAsync(input, item, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+                }
+                else if (!await packed.ReadAsync(input, item, format, toDecode.Writer, stopIntake, ct).ConfigureAwait(false))
+                {
+                    packedCut = true;
+                }
             }
         });
         run.Start("decode", decodeWorkers, toLabel.Writer, async ct =>
@@ -191,7 +209,7 @@ public sealed class LabelingRun
             var views = new ViewPreparer(_imageOptions, _options);
             await foreach (var item in toDecode.Reader.ReadAllAsync(ct).ConfigureAwait(false))
             {
-                var prepared = item.Error is not null ? PreparedImage.Failed(item.Info, item.Error) : views.Prepare(item.Info, item.Bytes!);
+                var prepared = item.Error is not null ? PreparedImage.Failed(item.Info, item.Error) : views.Prepare(item.Info, item.Bytes!, item.Label);
                 await toLabel.Writer.WriteAsync(prepared, ct).ConfigureAwait(false);
             }
         });
@@ -220,7 +238,7 @@ public sealed class LabelingRun
 
         // Commit even when stopping or over the threshold: what is labeled stays labeled.
         await outage.CommitAsync(committer, output).ConfigureAwait(false);
-        if (outcome == LabelingOutcome.Completed && !listingComplete)
+        if (outcome == LabelingOutcome.Completed && (!listingComplete || packedCut))
         {
             outcome = LabelingOutcome.Interrupted;
         }

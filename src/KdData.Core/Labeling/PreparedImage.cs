@@ -5,7 +5,7 @@ using KdData.Storage;
 namespace KdData.Labeling;
 
 /// <summary>An image's views, preprocessed for the teacher (one crop and pixel array per view), or why it could not be decoded.</summary>
-internal sealed record PreparedImage(ObjectInfo Info, CropDecision[] Crops, float[][] Pixels, ErrorRow? Error)
+internal sealed record PreparedImage(ObjectInfo Info, CropDecision[] Crops, float[][] Pixels, ErrorRow? Error, int? Label = null)
 {
     /// <summary>An image that failed before the teacher: it passes the teacher stage with no views.</summary>
     public static PreparedImage Failed(ObjectInfo info, ErrorRow error) => new(info, [], [], error);

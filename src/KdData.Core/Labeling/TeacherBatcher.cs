@@ -120,7 +120,7 @@ internal sealed class TeacherBatcher
         var rows = new SoftTargetRow[targets.Length];
         for (var v = 0; v < rows.Length; v++)
         {
-            rows[v] = new SoftTargetRow(image.Info.Key, image.Info.ETag, image.Info.Size, v, image.Crops[v], targets[v]);
+            rows[v] = new SoftTargetRow(image.Info.Key, image.Info.ETag, image.Info.Size, v, image.Crops[v], targets[v], image.Label);
         }
 
         return rows;

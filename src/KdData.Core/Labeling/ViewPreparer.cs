@@ -27,7 +27,7 @@ internal sealed class ViewPreparer
     }
 
     /// <summary>The image's views, or a decode error row (never throws for a bad image).</summary>
-    public PreparedImage Prepare(ObjectInfo info, byte[] bytes)
+    public PreparedImage Prepare(ObjectInfo info, byte[] bytes, int? label = null)
     {
         try
         {
@@ -43,7 +43,7 @@ internal sealed class ViewPreparer
                 pixels[v] = _preprocessor.Preprocess(image, crops[v].Box, crops[v].FlipHorizontal);
             }
 
-            return new PreparedImage(info, crops, pixels, null);
+            return new PreparedImage(info, crops, pixels, null, label);
         }
         catch (ImageDecodeException e)
         {

@@ -13,6 +13,11 @@ internal interface IShardTable<TRow>
 
     ParquetSchema Schema { get; }
 
+    /// <summary>Columns added after version 1 of the table: files written before them lack them and still read (as nulls).</summary>
+    IReadOnlySet<string> OptionalColumns => EmptySet;
+
+    private static readonly IReadOnlySet<string> EmptySet = new HashSet<string>(StringComparer.Ordinal);
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the row's key when it cannot be stored.</summary>
     void Validate(TRow row);
 

@@ -39,6 +39,9 @@ internal sealed class ShardColumnReader
         return values;
     }
 
+    /// <summary>Whether the file has <paramref name="expected"/>'s column (for columns a newer version added).</summary>
+    public bool Has(DataField expected) => _fileFields.ContainsKey(expected.Path.ToString());
+
     public async Task<string[]> ReadStringsAsync(DataField expected, CancellationToken cancellationToken)
     {
         var values = new string[RowCount];

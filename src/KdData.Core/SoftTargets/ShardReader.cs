@@ -102,7 +102,7 @@ public sealed class ShardReader<TRow> : IAsyncDisposable
     {
         foreach (var expected in _table.Schema.GetDataFields())
         {
-            if (!_fileFields.ContainsKey(expected.Path.ToString()))
+            if (!_fileFields.ContainsKey(expected.Path.ToString()) && !_table.OptionalColumns.Contains(expected.Path.ToString()))
             {
                 throw new InvalidDataException($"'{_source}' is not a {_table.Name} shard: it has no column '{expected.Path}'.");
             }

@@ -12,4 +12,5 @@ namespace KdData.SoftTargets;
 /// <param name="View">0-based index of the view (augmented crop) of this image.</param>
 /// <param name="Crop">Crop of the view in source pixels after EXIF orientation, and whether it was mirrored.</param>
 /// <param name="Target">The teacher's soft target for the view.</param>
-public sealed record SoftTargetRow(string Key, string ETag, long Size, int View, CropDecision Crop, SoftTarget Target);
+/// <param name="Label">The true class carried by a packed input (a label column, a <c>.cls</c> member), so pseudo-label accuracy can be measured; null when the input has none.</param>
+public sealed record SoftTargetRow(string Key, string ETag, long Size, int View, CropDecision Crop, SoftTarget Target, int? Label = null);

@@ -22,6 +22,9 @@ internal sealed class SoftTargetTable : IShardTable<SoftTargetRow>
     private static readonly ListField TopKLogits = new("topk_logits", new DataField<float>("element"));
     private static readonly DataField LogSumExp = new DataField<float>("logsumexp");
 
+    // Added with packed inputs; shards written before it have no such column and read as "no label".
+    private static readonly DataField Label = new DataField<int?>("label");
+
     // Declared after the fields: static initializers run in textual order and the constructor uses them.
     public static readonly SoftTargetTable Instance = new();
 
@@ -33,7 +36,9 @@ internal sealed class SoftTargetTable : IShardTable<SoftTargetRow>
 
     public ParquetSchema Schema { get; } = new(
         Key, ETag, Size, View, CropX, CropY, CropWidth, CropHeight, Flip,
-        Predicted, Confidence, Entropy, TopKClasses, TopKLogits, LogSumExp);
+        Predicted, Confidence, Entropy, TopKClasses, TopKLogits, LogSumExp, Label);
+
+    public IReadOnlySet<string> OptionalColumns { get; } = new HashSet<string>(StringComparer.Ordinal) { "label" };
 
     public void Validate(SoftTargetRow row)
     {
@@ -72,6 +77,7 @@ internal sealed class SoftTargetTable : IShardTable<SoftTargetRow>
         await columns.WriteListAsync(TopKClasses, r => r.Target.TopKClasses, cancellationToken).ConfigureAwait(false);
         await columns.WriteListAsync(TopKLogits, r => r.Target.TopKLogits, cancellationToken).ConfigureAwait(false);
         await columns.WriteAsync(LogSumExp, r => r.Target.LogSumExp, cancellationToken).ConfigureAwait(false);
+        await columns.WriteNullableAsync(Label, r => r.Label, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<SoftTargetRow[]> ReadColumnsAsync(ShardColumnReader columns, CancellationToken cancellationToken)
@@ -91,6 +97,7 @@ internal sealed class SoftTargetTable : IShardTable<SoftTargetRow>
         var classes = await columns.ReadListsAsync<int>(TopKClasses, cancellationToken).ConfigureAwait(false);
         var logits = await columns.ReadListsAsync<float>(TopKLogits, cancellationToken).ConfigureAwait(false);
         var logSumExps = await columns.ReadAsync<float>(LogSumExp, cancellationToken).ConfigureAwait(false);
+        var labels = columns.Has(Label) ? await columns.ReadNullableAsync<int>(Label, cancellationToken).ConfigureAwait(false) : null;
 
         var rows = new SoftTargetRow[columns.RowCount];
         for (var i = 0; i < rows.Length; i++)
@@ -108,7 +115,8 @@ internal sealed class SoftTargetTable : IShardTable<SoftTargetRow>
             rows[i] = new SoftTargetRow(
                 keys[i], etags[i], sizes[i], views[i],
                 new CropDecision(new CropBox(xs[i], ys[i], widths[i], heights[i]), flips[i]),
-                target);
+                target,
+                labels?[i]);
         }
 
         return rows;

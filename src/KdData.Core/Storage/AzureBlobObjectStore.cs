@@ -96,6 +96,32 @@ internal sealed class AzureBlobObjectStore : IObjectStore
         }, cancellationToken);
     }
 
+    public Task<Stream> OpenRandomAccessAsync(string key, string? expectedETag, CancellationToken cancellationToken = default)
+    {
+        BlobClient blob = BlobOf(key);
+        return _runner.RunAsync("OpenRandomAccess", key, async _ =>
+        {
+            try
+            {
+                // Pinned to one version: with no ETag given, the SDK pins the one it finds at open. Ranged reads of 4 MiB;
+                // the caller's token, as for OpenReadAsync, because the stream outlives this attempt.
+                var options = new BlobOpenReadOptions(allowModifications: false)
+                {
+                    Conditions = expectedETag is null ? null : new BlobRequestConditions { IfMatch = new ETag(expectedETag) },
+                };
+                return await blob.OpenReadAsync(options, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RequestFailedException ex) when (Is(ex, BlobErrorCode.BlobNotFound, BlobErrorCode.ContainerNotFound) || (ex.Status == 404 && string.IsNullOrEmpty(ex.ErrorCode)))
+            {
+                throw new ObjectNotFoundException(key, _display, ex);
+            }
+            catch (RequestFailedException ex) when (ex.Status == 412)
+            {
+                throw new ObjectChangedException(key, _display, ex);
+            }
+        }, cancellationToken);
+    }
+
     public Task<byte[]> ReadAllBytesAsync(string key, CancellationToken cancellationToken = default)
     {
         BlobClient blob = BlobOf(key);

@@ -26,6 +26,14 @@ public interface IObjectStore
     /// covered by the backend (the Azure SDK resumes broken downloads). Prefer <see cref="ReadAllBytesAsync"/> for small objects.</summary>
     Task<Stream> OpenReadAsync(string key, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Opens the object for random access: a seekable stream that reads ranges on demand (a Parquet footer, then the row
+    /// groups wanted), so a large object is never downloaded whole. With <paramref name="expectedETag"/>, opening throws
+    /// <see cref="ObjectChangedException"/> when the object is no longer that version, and the stream reads that version
+    /// only (on Azure a read after a replace fails; locally the open handle keeps the old file). Only opening is retried.
+    /// </summary>
+    Task<Stream> OpenRandomAccessAsync(string key, string? expectedETag, CancellationToken cancellationToken = default);
+
     /// <summary>Reads the whole object; the entire download is retried on transient failures.</summary>
     Task<byte[]> ReadAllBytesAsync(string key, CancellationToken cancellationToken = default);
 

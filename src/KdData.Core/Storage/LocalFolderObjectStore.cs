@@ -78,6 +78,32 @@ internal sealed class LocalFolderObjectStore : IObjectStore
         }, cancellationToken);
     }
 
+    public Task<Stream> OpenRandomAccessAsync(string key, string? expectedETag, CancellationToken cancellationToken = default)
+    {
+        string path = PathOf(key);
+        return _runner.RunAsync<Stream>("OpenRandomAccess", key, _ =>
+        {
+            FileStream stream;
+            try
+            {
+                stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 81920, FileOptions.Asynchronous | FileOptions.RandomAccess);
+            }
+            catch (Exception ex) when (IsMissing(ex, path))
+            {
+                throw new ObjectNotFoundException(key, _display, ex);
+            }
+
+            // A replace renames a new file over this one, so the open handle keeps reading the version checked here.
+            if (expectedETag is not null && !string.Equals(ETagOf(new FileInfo(path)), expectedETag, StringComparison.Ordinal))
+            {
+                stream.Dispose();
+                throw new ObjectChangedException(key, _display, null);
+            }
+
+            return ValueTask.FromResult<Stream>(stream);
+        }, cancellationToken);
+    }
+
     public Task<byte[]> ReadAllBytesAsync(string key, CancellationToken cancellationToken = default)
     {
         string path = PathOf(key);
