@@ -155,7 +155,7 @@ public sealed class ParquetImageTable : IAsyncDisposable
             throw new PackedFileException(key, "no-image-column", $"has no image column '{column}' (plain binary, or a struct with 'bytes'); its columns are: {names}");
         }
 
-        if (field.ClrType != typeof(byte[]) || field.MaxRepetitionLevel != 0)
+        if ((field.ClrType != typeof(byte[]) && field.ClrType != typeof(ReadOnlyMemory<byte>)) || field.MaxRepetitionLevel != 0)
         {
             throw new PackedFileException(key, "image-column-type", $"image column '{string.Join('.', field.Path.ToList())}' holds {field.ClrType.Name}{(field.MaxRepetitionLevel != 0 ? " lists" : "")}, not binary image bytes");
         }

@@ -34,6 +34,7 @@ public static class TarImageArchive
         {
             var sample = new Sample();
             var entries = 0;
+            PackedFileException? broken = null;
             while (true)
             {
                 TarEntry? entry;
@@ -48,9 +49,10 @@ public static class TarImageArchive
                 }
                 catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or ArgumentException)
                 {
-                    throw entries == 0
+                    broken = entries == 0
                         ? new PackedFileException(key, "not-tar", $"is not a tar archive: {e.Message}", e)
                         : new PackedFileException(key, "broken-tar", $"breaks off after {entries} members: {e.Message}", e);
+                    break;
                 }
 
                 if (entry is null)
@@ -76,9 +78,15 @@ public static class TarImageArchive
                 sample.Add(sampleKey, entry, extension, data, options, isDone);
             }
 
+            // The sample read before a break is whole as far as it goes: pass it on, then report the break.
             foreach (var member in sample.Drain(key, isDone))
             {
                 yield return member;
+            }
+
+            if (broken is not null)
+            {
+                throw broken;
             }
         }
     }
