@@ -29,7 +29,8 @@ public interface IObjectStore
     /// <summary>
     /// Opens the object for random access: a seekable stream that reads ranges on demand (a Parquet footer, then the row
     /// groups wanted), so a large object is never downloaded whole. With <paramref name="expectedETag"/>, opening throws
-    /// <see cref="ObjectChangedException"/> when the object is no longer that version, and the stream reads that version
+    /// <see cref="ObjectChangedException"/> when the object is no longer that version (replaced or deleted, as for
+    /// <see cref="ReplaceAsync"/>; without it a missing key is <see cref="ObjectNotFoundException"/>), and the stream reads that version
     /// only (on Azure a read after a replace fails; locally the open handle keeps the old file). Only opening is retried.
     /// </summary>
     Task<Stream> OpenRandomAccessAsync(string key, string? expectedETag, CancellationToken cancellationToken = default);

@@ -90,7 +90,7 @@ internal sealed class LocalFolderObjectStore : IObjectStore
             }
             catch (Exception ex) when (IsMissing(ex, path))
             {
-                throw new ObjectNotFoundException(key, _display, ex);
+                throw expectedETag is null ? new ObjectNotFoundException(key, _display, ex) : new ObjectChangedException(key, _display, ex);
             }
 
             // A replace renames a new file over this one, so the open handle keeps reading the version checked here.

@@ -17,7 +17,7 @@ namespace KdData.Tests.Labeler;
 /// <c>kddata-labeler</c> program as a child process) against one storage backend per subclass.
 /// The central check is the exactly-once invariant, read back from the committed shards.
 /// </summary>
-public abstract class LabelerContractTests : IAsyncLifetime
+public abstract partial class LabelerContractTests : IAsyncLifetime
 {
     private const int SmallSet = 40;
 

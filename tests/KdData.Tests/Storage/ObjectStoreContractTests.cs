@@ -267,6 +267,40 @@ public abstract class ObjectStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OpenRandomAccessAsync_ListedVersion_SeeksAndReadsRangesAndRefusesOtherVersions()
+    {
+        var content = new byte[10_000];
+        new Random(4).NextBytes(content);
+        var created = await Store.CreateAsync("packed/table.parquet", content);
+
+        await using (var stream = await Store.OpenRandomAccessAsync("packed/table.parquet", created.ETag))
+        {
+            Assert.True(stream.CanSeek);
+            Assert.Equal(content.Length, stream.Length);
+            var tail = new byte[100];
+            stream.Seek(-100, SeekOrigin.End);
+            await stream.ReadExactlyAsync(tail);
+            Assert.Equal(content[^100..], tail);
+            var middle = new byte[50];
+            stream.Position = 4_000;
+            await stream.ReadExactlyAsync(middle);
+            Assert.Equal(content[4_000..4_050], middle);
+        }
+
+        await using (var unpinned = await Store.OpenRandomAccessAsync("packed/table.parquet", null))
+        {
+            Assert.Equal(content.Length, unpinned.Length);
+        }
+
+        var replaced = await Store.ReplaceAsync("packed/table.parquet", new byte[] { 1, 2, 3 }, created.ETag);
+        await Assert.ThrowsAsync<ObjectChangedException>(() => Store.OpenRandomAccessAsync("packed/table.parquet", created.ETag));
+        await Assert.ThrowsAsync<ObjectChangedException>(() => Store.OpenRandomAccessAsync("packed/missing.parquet", replaced.ETag));
+        await Assert.ThrowsAsync<ObjectNotFoundException>(() => Store.OpenRandomAccessAsync("packed/missing.parquet", null));
+        await using var current = await Store.OpenRandomAccessAsync("packed/table.parquet", replaced.ETag);
+        Assert.Equal(3, current.Length);
+    }
+
+    [Fact]
     public async Task DeleteAsync_ExistingKey_RemovesItOnce()
     {
         await Store.CreateAsync("to-delete", new byte[] { 1 });
