@@ -58,6 +58,7 @@ internal sealed class PackedInput : IDisposable
     {
         var passed = new HashSet<string>(StringComparer.Ordinal);
         var retriesWhileAnswering = 0;
+        var passedAtLastFailure = 0;
         using var intake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopIntake);
         while (true)
         {
@@ -100,9 +101,16 @@ internal sealed class PackedInput : IDisposable
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // A broken download (the SDK already resumed what it could) or a failed open: wait out an outage, then
-                // open the file again and skip what was passed on.
+                // open the file again and skip what was passed on. Failures with progress in between are not counted
+                // against the file: a long file may meet several brief faults.
+                if (passed.Count > passedAtLastFailure)
+                {
+                    retriesWhileAnswering = 0;
+                    passedAtLastFailure = passed.Count;
+                }
+
                 if ((StorageOutage.IsUnreachable(e) || e is not StorageOperationException)
-                    && (await _outage.WaitUntilReachableAsync(input, "fetch", cancellationToken).ConfigureAwait(false) || ++retriesWhileAnswering <= 1))
+                    && (await _outage.WaitUntilReachableAsync(input, "fetch", cancellationToken).ConfigureAwait(false) || ++retriesWhileAnswering <= StorageOutage.RetriesWhileAnswering))
                 {
                     _logger.LogWarning("Reading {Key} failed after {Members} members ({Message}); reading it again from there", file.Key, passed.Count, e.Message);
                     continue;

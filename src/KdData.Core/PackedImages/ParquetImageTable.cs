@@ -44,14 +44,20 @@ public sealed class ParquetImageTable : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(options);
+        // The magic decides "not Parquet"; an IOException from the reader is a failed read (retried), not a verdict.
+        if (!await HasMagicAsync(stream, cancellationToken).ConfigureAwait(false))
+        {
+            throw new PackedFileException(key, "not-parquet", "is not a Parquet file: it does not start and end with 'PAR1'");
+        }
+
         ParquetReader reader;
         try
         {
             reader = await ParquetReader.CreateAsync(stream, null, true, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException)
+        catch (Exception e) when (e is InvalidDataException or NotSupportedException or ArgumentException or InvalidOperationException or OverflowException)
         {
-            throw new PackedFileException(key, "not-parquet", $"is not a Parquet file: {e.Message}", e);
+            throw new PackedFileException(key, "corrupt-parquet", $"has a Parquet footer that cannot be read: {e.Message}", e);
         }
 
         try
@@ -143,6 +149,23 @@ public sealed class ParquetImageTable : IAsyncDisposable
 
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => _reader.DisposeAsync();
+
+    private static async Task<bool> HasMagicAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        if (stream.Length < 12)
+        {
+            return false;
+        }
+
+        var head = new byte[4];
+        var tail = new byte[4];
+        stream.Position = 0;
+        await stream.ReadExactlyAsync(head, cancellationToken).ConfigureAwait(false);
+        stream.Position = stream.Length - 4;
+        await stream.ReadExactlyAsync(tail, cancellationToken).ConfigureAwait(false);
+        stream.Position = 0;
+        return "PAR1"u8.SequenceEqual(head) && "PAR1"u8.SequenceEqual(tail);
+    }
 
     private static DataField FindImage(DataField[] fields, string key, string column)
     {

@@ -56,6 +56,32 @@ public sealed class AzuriteLabelerTests : LabelerContractTests
     }
 
     [Fact]
+    public async Task RunAsync_FaultsReadingPackedFiles_FilesReopenedAndEveryImageExactlyOnce()
+    {
+        var (input, output, inputStore, outputStore) = await NewAreaAsync();
+        using var temp = new KdData.Tests.Models.TempDirectory();
+        var path = Path.Combine(temp.Path, "groups.parquet");
+        await KdData.Tests.PackedImages.PackedSamples.WriteParquetRowGroupsAsync(path, 60, rowGroupSize: 10);
+        var table = await inputStore.CreateAsync("groups.parquet", await File.ReadAllBytesAsync(path));
+        var tarPath = Path.Combine(temp.Path, "shard.tar");
+        var names = await KdData.Tests.PackedImages.PackedSamples.WriteTarAsync(Path.Combine(temp.Path, "staging"), tarPath, 60, 30);
+        var tar = await inputStore.CreateAsync("shard.tar", await File.ReadAllBytesAsync(tarPath));
+        var expected = Enumerable.Range(0, 60).Select(i => new ObjectInfo($"groups.parquet#{i}", 0, table.ETag, table.LastModified))
+            .Concat(names.Select(n => new ObjectInfo($"shard.tar#{n}", 0, tar.ETag, tar.LastModified))).ToList();
+        // Every other request for an input file fails (the listing's URI names the prefix as a query, not a path): the
+        // table's first ranged read fails inside the open stream, where no operation retry covers it, so the file is opened again.
+        var faults = new IntermittentFaultPolicy(every: 2, afterService: false, pathContains: "/input-", limit: 3);
+
+        var summary = await RunAsync(input, output, factory: FaultyFactory(faults));
+
+        Assert.Equal(LabelingOutcome.Completed, summary.Outcome);
+        Assert.InRange(faults.Injected, 2, 3); // how many requests the files take depends on which is read first
+        var labels = await CommittedLabels.ReadAsync(outputStore, TeacherId);
+        Assert.Empty(labels.Errors);
+        labels.AssertExactlyOnce(expected, views: 1);
+    }
+
+    [Fact]
     public async Task Process_ThreeClaimingReplicasOneKilled_EveryImageOnceAndEveryPartitionComplete()
     {
         var (input, output, inputStore, outputStore) = await NewAreaAsync();
