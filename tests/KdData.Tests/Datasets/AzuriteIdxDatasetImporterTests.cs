@@ -3,6 +3,7 @@ using KdData.Tests.Infrastructure;
 
 namespace KdData.Tests.Datasets;
 
+[Trait("Category", "Slow")]
 [Collection(AzuriteCollectionDefinition.Name)]
 public sealed class AzuriteIdxDatasetImporterTests : IdxDatasetImporterContractTests
 {

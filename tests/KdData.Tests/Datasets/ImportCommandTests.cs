@@ -10,6 +10,7 @@ namespace KdData.Tests.Datasets;
 /// <c>kddata-trainer import</c> without its source data: the real program (built before the tests through the test
 /// project's reference to it) must stop at start with exit code 2 and one line saying what is missing and how to get it.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class ImportCommandTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("kd-import-cmd-").FullName;

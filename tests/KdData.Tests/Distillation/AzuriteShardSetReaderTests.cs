@@ -6,6 +6,7 @@ using KdData.Tests.Infrastructure;
 namespace KdData.Tests.Distillation;
 
 /// <summary><see cref="ShardSetReader"/> on Azure Blob Storage (Azurite): listing, manifests, footers' image roots as URLs.</summary>
+[Trait("Category", "Slow")]
 [Collection(AzuriteCollectionDefinition.Name)]
 public sealed class AzuriteShardSetReaderTests(AzuriteFixture azurite) : IAsyncLifetime
 {

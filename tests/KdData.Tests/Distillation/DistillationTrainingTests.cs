@@ -8,6 +8,7 @@ using KdData.Training;
 namespace KdData.Tests.Distillation;
 
 /// <summary>End-to-end: offline KD from the Labeler's real shards through the real data path and loop.</summary>
+[Trait("Category", "Slow")]
 [Collection(TorchGeneratorTestGroup.Name)]
 public sealed class DistillationTrainingTests(SampleDistillation sample) : IClassFixture<SampleDistillation>
 {

@@ -8,6 +8,7 @@ using KdData.Tests.Infrastructure;
 namespace KdData.Tests.Labeler;
 
 /// <summary>The Labeler contract on Azure Blob Storage (Azurite), plus surviving transient faults.</summary>
+[Trait("Category", "Slow")]
 [Collection(AzuriteCollectionDefinition.Name)]
 public sealed class AzuriteLabelerTests : LabelerContractTests
 {

@@ -94,6 +94,7 @@ public abstract partial class LabelerContractTests : IAsyncLifetime
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Process_KilledAtRandomPointsThenRerun_EveryImageExactlyOnce()
     {
         var (input, output, inputStore, outputStore) = await NewAreaAsync();
@@ -174,6 +175,7 @@ public abstract partial class LabelerContractTests : IAsyncLifetime
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Process_Sigterm_ExitsInterruptedThenRerunCompletes()
     {
         var (input, output, inputStore, outputStore) = await NewAreaAsync();
@@ -285,6 +287,7 @@ public abstract partial class LabelerContractTests : IAsyncLifetime
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Process_InputLocationMissing_ExitsInvalidConfigurationNamingTheSetting()
     {
         var input = await NewMissingRootLocationAsync();
@@ -299,6 +302,7 @@ public abstract partial class LabelerContractTests : IAsyncLifetime
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Process_JobCompletionIndexWithoutPartitionIndex_LabelsThatPartition()
     {
         var (input, output, inputStore, outputStore) = await NewAreaAsync();
@@ -350,6 +354,7 @@ public abstract partial class LabelerContractTests : IAsyncLifetime
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task Process_MoreErrorsThanMaxErrors_ExitsWithThresholdCodeAndCommitsWhatWasProcessed()
     {
         var (input, output, inputStore, outputStore) = await NewAreaAsync();

@@ -3,6 +3,7 @@ using KdData.Hosting;
 namespace KdData.Tests.Labeler;
 
 /// <summary>The Labeler program refuses bad partition settings before doing any work.</summary>
+[Trait("Category", "Slow")]
 public sealed class LabelerSettingsTests : IDisposable
 {
     private readonly string _output = Directory.CreateTempSubdirectory("kd-labeler-settings-").FullName;

@@ -12,6 +12,7 @@ namespace KdData.Tests.Labeler;
 /// committing, and the rerun finishes. Where in the lease cycle an outage may begin, and for how long, is swept by
 /// <c>bench/labeler/outage.sh</c>. Each test has its own Azurite, so stopping it disturbs no other test.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class StorageOutageTests : IAsyncLifetime
 {
     private static readonly string TeacherId = LabelerSamples.TeacherId(LabelerSamples.TeacherRecord);

@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace KdData.Tests.Models;
 
+[Trait("Category", "Slow")]
 public sealed class ModelWeightsTests
 {
     [Theory]

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 namespace KdData.Tests.Storage;
 
 /// <summary>The contract suite against Azurite (a real Blob API), through a path-style emulator URL location.</summary>
+[Trait("Category", "Slow")]
 [Collection(AzuriteCollectionDefinition.Name)]
 public sealed class AzureBlobObjectStoreTests : ObjectStoreContractTests
 {

@@ -9,6 +9,7 @@ using Polly.CircuitBreaker;
 namespace KdData.Tests.Storage;
 
 /// <summary>Azure-only behaviour: authentication forms, the per-account client cache, and retry/circuit-breaker behaviour under injected faults.</summary>
+[Trait("Category", "Slow")]
 [Collection(AzuriteCollectionDefinition.Name)]
 public sealed class AzureBlobResilienceTests : IAsyncLifetime
 {
