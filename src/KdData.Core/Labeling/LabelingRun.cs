@@ -5,6 +5,7 @@ using KdData.Imaging;
 using KdData.Models;
 using KdData.PackedImages;
 using KdData.Pipelines;
+using KdData.SoftTargets;
 using KdData.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -27,7 +28,7 @@ namespace KdData.Labeling;
 /// </para>
 /// The parts: <see cref="LeaseKeeper"/>, <see cref="CommittedState"/>, <see cref="ViewPreparer"/>,
 /// <see cref="TeacherBatcher"/>, <see cref="LabelingThresholds"/>, <see cref="ShardCommitter"/>,
-/// <see cref="ShardFooter"/>, <see cref="RunSummary"/>.
+/// <see cref="SoftTargets.ShardFooter"/>, <see cref="RunSummary"/>.
 /// </summary>
 public sealed class LabelingRun
 {
@@ -121,7 +122,7 @@ public sealed class LabelingRun
                 "Labeling {Input} partition {Partition}/{Count} with teacher {Teacher} into {Output}{Folder}; {Done} images already labeled by this teacher",
                 input.Location, _layout.Partition, _layout.Count, _teacher.Id, output.Location, _layout.TeacherFolder, state.Done.Count);
 
-            var metadata = ShardFooter.Metadata(_teacher, input.Location.ToString(), _imageOptions, _options, _topK, _thresholds.Confidence, _layout.Partition, _layout.Count);
+            var metadata = Footer(input.Location.ToString()).ToMetadata();
             var committer = new ShardCommitter(output, _layout.TeacherFolder, _layout.Tag, _layout.ManifestKey, state.Manifest, state.ManifestETag, metadata, _options, lease.Lease);
             var outage = new StorageOutage(lease, _options.OutageLimit, _logger);
             var outcome = await PipelineAsync(input, output, run, state.Done, committer, outage, stopIntake).ConfigureAwait(false);
@@ -135,6 +136,24 @@ public sealed class LabelingRun
             await renewal.ConfigureAwait(false);
             await lease.ReleaseAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>What every shard of this run records about the teacher, the preprocessing and the filter.</summary>
+    private ShardFooter Footer(string inputLocation)
+    {
+        var record = _teacher.Record;
+        return new ShardFooter(
+            _teacher.Id, record.WeightsSha256, _teacher.Source, record.Classes,
+            _imageOptions.OutputSize, _imageOptions.Channels, _imageOptions.Mean ?? [], _imageOptions.Std ?? [], _imageOptions.ResizeMode.ToString(),
+            _options.ViewsPerImage, _topK, inputLocation)
+        {
+            LabelerVersion = Version,
+            Architecture = record.Architecture,
+            ViewSeed = _options.ViewSeed,
+            ViewScaleMin = _options.ViewScaleMin,
+            Thresholds = (_options.MinConfidence, _thresholds.Confidence, _options.ClassCaps),
+            Partition = (_layout.Partition, _layout.Count),
+        };
     }
 
     private async Task<LabelingOutcome> PipelineAsync(
