@@ -19,7 +19,8 @@ step() {
   if declare -F table >/dev/null; then table; fi
 }
 
-# readme_table MARKER FILE: puts FILE in README.md between the lines <!-- MARKER:start --> and <!-- MARKER:end -->.
+# readme_table MARKER FILE: puts FILE in README.md between the lines <!-- MARKER:start --> <!-- source=FILE --> and
+# <!-- MARKER:end -->. ReadmeTablesTests fails when a marked table differs from the file its start line names.
 readme_table() {
   awk -v table="$2" -v start="<!-- $1:start -->" -v end="<!-- $1:end -->" '
     index($0, end) { while ((getline line < table) > 0) print line; skip = 0 }

@@ -78,3 +78,16 @@ fi
       "$out/$step/quantization.json"
   done
 } | tee "$out/results.md"
+
+# The committed result file (the table, the machine and the scheme) and the README's copy of it.
+result=bench/compression/quantize-results.md
+{
+  cat "$out/results.md"
+  echo
+  jq -r '"CPU: \(.cpu.level // "?") (instruction set ONNX Runtime dispatched on); int8 scheme: \(.scheme // "?"), \(.weight_bits // "?")-bit weights; ONNX Runtime threads: '"$threads"'; calibration images: '"$images"'."' "$out/ptq-minmax/quantization.json"
+  echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), CPU family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(nproc) logical CPUs; $(date -u +%Y-%m-%d); \`bash bench/compression/quantize.sh\` at $rev; checkpoint $checkpoint."
+} > "$result"
+source bench/steps.sh
+readme_table quantize-table "$result"
+echo "wrote $result and README.md's quantize-table"
+
