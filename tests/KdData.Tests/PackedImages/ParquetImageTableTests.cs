@@ -4,7 +4,7 @@ using KdData.Tests.Models;
 
 namespace KdData.Tests.PackedImages;
 
-/// <summary><see cref="ParquetImageTable"/> on image tables written by another engine (DuckDB).</summary>
+/// <summary><see cref="ParquetImageTable"/> on image tables written by another engine (DuckDB) and by <see cref="ParquetImageTableWriter"/>.</summary>
 public sealed class ParquetImageTableTests
 {
     private static async Task<List<PackedMember>> ReadAllAsync(string path, PackedReadOptions? options = null)
@@ -51,5 +51,25 @@ public sealed class ParquetImageTableTests
 
         Assert.Equal("img2"u8.ToArray(), members[2].Bytes);
         Assert.Equal([0, 1, 2], members.Select(m => m.Label));
+    }
+
+    [Fact]
+    public async Task WriteAsync_ThenRead_RoundTripsImagesLabelsAndRowGroups()
+    {
+        using var work = new TempDirectory();
+        var path = Path.Combine(work.Path, "written.parquet");
+        var images = Enumerable.Range(0, 7).Select(i => new PackedImage(100 + i, [(byte)i, 1, 2], i % 2)).ToList();
+        await using (var file = File.Create(path))
+        {
+            Assert.Equal(["0", "1", "2", "3", "4", "5", "6"], await ParquetImageTableWriter.WriteAsync(file, images, withLabels: true, rowGroupSize: 3));
+        }
+
+        var members = await ReadAllAsync(path);
+        var duckdb = await DuckDbRunner.GetAsync();
+        var groups = await duckdb.QueryAsync($"SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata({DuckDbRunner.Literal(path)})");
+
+        Assert.Equal(images.Select(i => i.Bytes), members.Select(m => m.Bytes));
+        Assert.Equal(images.Select(i => (int?)i.Label), members.Select(m => m.Label));
+        Assert.Equal(3, groups[0].GetProperty("n").GetInt64());
     }
 }
