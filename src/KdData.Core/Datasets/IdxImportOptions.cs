@@ -49,8 +49,9 @@ public sealed class IdxImportOptions
     public DatasetFormat Format { get; set; } = DatasetFormat.Loose;
 
     /// <summary>
-    /// Most images in one packed shard (Parquet or tar). Default 10,000: a Fashion-MNIST shard is then about 3 MB, large
-    /// enough that per-object costs vanish, small enough that a shard is written from memory and a split has several.
+    /// Most images in one packed shard (Parquet or tar). Default 10,000: a Fashion-MNIST shard is then 4.6 MB as Parquet
+    /// (13 MB as tar), large enough that per-object costs vanish, small enough that a shard is built in memory and a split
+    /// has several.
     /// </summary>
     [Range(1, 10_000_000)]
     public int ShardSize { get; set; } = 10_000;

@@ -193,7 +193,7 @@ public sealed class ImageByteCache
         }
 
         logger?.LogInformation(
-            "Read {Shards} image shards of {Store} ({Members} images): {Unpacked} unpacked into {Where}, {Cached} unpacked by an earlier run; {Seconds:F1} s",
+            "Packed images of {Store}: {Shards} shard(s) holding {Members} images, {Unpacked} unpacked now into {Where}, {Cached} unpacked by an earlier run; {Seconds:F1} s",
             shards.Count, _store.Location, members, unpacked, _packed.Root ?? "memory", shards.Count - unpacked, clock.Elapsed.TotalSeconds);
     }
 
