@@ -6,6 +6,7 @@ using KdData.Hosting;
 using KdData.Imaging;
 using KdData.Models;
 using KdData.Objectives;
+using KdData.PackedImages;
 using KdData.Storage;
 using KdData.Training;
 
@@ -124,7 +125,16 @@ internal sealed class DistillationInputs
             ? await reader.ReadAsync(classes, preprocessing, cancellationToken).ConfigureAwait(false)
             : null;
         var samples = DistillationSamples.Build(dataset, train, eval, softTargets);
-        var pool = online is not null && onlinePool ? await ListPoolAsync(dataset, cancellationToken).ConfigureAwait(false) : samples.Pseudo;
+        // Packed images (keys '<shard>#<member>') are unpacked here, once per run, and a key its shard lacks stops the run now.
+        var caches = samples.Stores.Select(s => ImageByteCache.ForStore(s, dataOptions.CacheDirectory)).ToList();
+        await caches[0].PrepareAsync(train.Concat(eval).Select(r => r.Key), logger, cancellationToken).ConfigureAwait(false);
+        for (var source = 1; source < caches.Count; source++)
+        {
+            var store = source;
+            await caches[source].PrepareAsync(samples.Pseudo.Where(p => p.Source == store).Select(p => p.Key), logger, cancellationToken).ConfigureAwait(false);
+        }
+
+        var pool = online is not null && onlinePool ? await ListPoolAsync(dataset, caches[0], cancellationToken).ConfigureAwait(false) : samples.Pseudo;
         // The samples hold what training needs; the row set itself need not live through the run (async locals
         // are fields of the state machine, so it would).
         var sets = softTargets?.Sets ?? [];
@@ -133,7 +143,6 @@ internal sealed class DistillationInputs
             "Distilling from {Labeled} labeled images ({WithTeacher} with teacher views) and {Pseudo} pseudo-labeled images; {HeldOut} soft-targeted images of the test split left out",
             samples.Labeled.Count, samples.LabeledWithTeacher, pool.Count, samples.DroppedHeldOut);
 
-        var caches = samples.Stores.Select(s => new ImageByteCache(s, s.Location.Kind == StorageLocationKind.LocalFolder ? null : dataOptions.CacheDirectory)).ToList();
         var trainData = new DistillationData(caches, samples.Labeled, pool, classes.Count, imageOptions, dataOptions, mixOptions,
             batchSize, (ulong)seed, loggerFactory.CreateLogger<DistillationData>(), onlineTeacher: online is not null, augment: augment);
         logger.LogInformation("Batches of {Batch}: {Labeled} labeled + {Pseudo} pseudo-labeled, {Steps} steps per epoch",
@@ -164,13 +173,25 @@ internal sealed class DistillationInputs
         return new DistillationInputs(classes, preprocessing, trainData, evalData, samples.Labeled.Count, pool.Count, lineage);
     }
 
-    /// <summary>The dataset's unlabeled pool for online distillation: every object under <c>unlabeled/</c>, in key order, without a label.</summary>
-    private static async Task<IReadOnlyList<DistillationSample>> ListPoolAsync(IObjectStore dataset, CancellationToken cancellationToken)
+    /// <summary>
+    /// The dataset's unlabeled pool for online distillation: every image under <c>unlabeled/</c>, in key order, without a
+    /// label; a packed shard (<c>.parquet</c>, <c>.tar</c>) stands for its members, in shard order.
+    /// </summary>
+    private static async Task<IReadOnlyList<DistillationSample>> ListPoolAsync(IObjectStore dataset, ImageByteCache images, CancellationToken cancellationToken)
     {
         var pool = new List<DistillationSample>();
         await foreach (var item in dataset.ListAllAsync(DatasetLayout.UnlabeledPrefix, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            pool.Add(new DistillationSample(0, item.Key, -1, []));
+            if (PackedFormats.Resolve(InputFormat.Auto, item.Key) == InputFormat.Loose)
+            {
+                pool.Add(new DistillationSample(0, item.Key, -1, []));
+                continue;
+            }
+
+            foreach (var key in await images.ListMembersAsync(item.Key, cancellationToken).ConfigureAwait(false))
+            {
+                pool.Add(new DistillationSample(0, key, -1, []));
+            }
         }
         if (pool.Count == 0)
         {

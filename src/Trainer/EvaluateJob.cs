@@ -72,8 +72,8 @@ public sealed class EvaluateJob : JobService
             "Evaluating {Checkpoint} ({Architecture}) on {Images} images of {Dataset}{Manifest} (split '{Split}'); device {Device}",
             _options.Checkpoint, inputs.Student.Record.Architecture.Name, inputs.Rows.Count, inputs.Dataset.Location, _options.Manifest, _options.Split, device);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var cacheDirectory = inputs.Dataset.Location.Kind == StorageLocationKind.LocalFolder ? null : _dataOptions.CacheDirectory;
-        var cache = new ImageByteCache(inputs.Dataset, cacheDirectory);
+        var cache = ImageByteCache.ForStore(inputs.Dataset, _dataOptions.CacheDirectory);
+        await cache.PrepareAsync(inputs.Rows.Select(r => r.Key), Logger, cancellationToken);
         var studentImages = ImageOptionsFor(inputs.Student.Record);
         var studentData = DataFor(cache, inputs.Rows, studentImages);
         var evaluator = new Evaluator(device);

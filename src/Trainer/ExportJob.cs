@@ -353,8 +353,9 @@ public sealed class ExportJob : JobService
 
         var pre = record.Preprocessing!;
         var images = _imageOptions.ForPreprocessing(pre);
-        var cacheDirectory = dataset.Location.Kind == StorageLocationKind.LocalFolder ? null : _dataOptions.CacheDirectory;
-        var source = new StoreTrainingData(new ImageByteCache(dataset, cacheDirectory), rows, images, _dataOptions, _options.BatchSize,
+        var cache = ImageByteCache.ForStore(dataset, _dataOptions.CacheDirectory);
+        await cache.PrepareAsync(rows.Select(r => r.Key), Logger, cancellationToken);
+        var source = new StoreTrainingData(cache, rows, images, _dataOptions, _options.BatchSize,
             training: false, seed: 0, _loggerFactory.CreateLogger<StoreTrainingData>());
         var loaded = await InMemoryTrainingData.LoadAsync(source, _options.BatchSize, cancellationToken);
         if (loaded.Count == 0)

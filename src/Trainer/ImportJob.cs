@@ -8,7 +8,8 @@ namespace KdData.Trainer;
 
 /// <summary>
 /// <c>kddata-trainer import</c>: imports an IDX dataset (Fashion-MNIST by default) into a store,
-/// split into a labeled set, an unlabeled pool and the test set (see <see cref="DatasetLayout"/>).
+/// split into a labeled set, an unlabeled pool and the test set (see <see cref="DatasetLayout"/>), as loose PNGs or
+/// packed into Parquet or tar shards (<see cref="ImportOptions.Format"/>).
 /// </summary>
 public sealed class ImportJob : JobService
 {
@@ -31,13 +32,19 @@ public sealed class ImportJob : JobService
         source.TrainLimit = _options.TrainLimit;
         source.TestLimit = _options.TestLimit;
         source.Concurrency = _options.Concurrency;
+        source.Format = _options.Format;
+        source.ShardSize = _options.ShardSize;
+        source.RowGroupSize = _options.RowGroupSize;
         foreach (var name in KnownClassNames.ForPreset(_options.Classes) ?? [])
         {
             source.Classes.Add(name);
         }
 
         var destination = _stores.Open(_options.Destination);
-        Logger.LogInformation("Importing {Source} into {Destination} (labeled fraction {Fraction}, seed {Seed})", _options.Source, destination.Location, _options.LabeledFraction, _options.Seed);
+        Logger.LogInformation(
+            "Importing {Source} into {Destination} (labeled fraction {Fraction}, seed {Seed}, format {Format}{Shards})",
+            _options.Source, destination.Location, _options.LabeledFraction, _options.Seed, DatasetDescriptor.FormatName(_options.Format),
+            _options.Format == DatasetFormat.Loose ? "" : $", up to {_options.ShardSize} images per shard");
         var clock = Stopwatch.StartNew();
         var lastReport = TimeSpan.Zero;
         var progress = new SynchronousProgress<int>(done =>

@@ -131,7 +131,8 @@ public sealed class QuantizeJob : JobService
             throw new InvalidInputException($"Checkpoint '{_options.Checkpoint}' cannot be exported to ONNX: {e.Message}", e);
         }
 
-        var cache = new ImageByteCache(dataset, dataset.Location.Kind == StorageLocationKind.LocalFolder ? null : _dataOptions.CacheDirectory);
+        var cache = ImageByteCache.ForStore(dataset, _dataOptions.CacheDirectory);
+        await cache.PrepareAsync(calibrationRows.Concat(evalRows).Select(r => r.Key), Logger, stoppingToken);
         var images = _imageOptions.ForPreprocessing(pre);
         var calibration = DataFor(cache, calibrationRows, images);
         Logger.LogInformation(

@@ -59,9 +59,9 @@ public sealed class TeacherJob : JobService
             throw new InvalidInputException($"Dataset {dataset.Location} has {train.Count} train and {eval.Count} test rows in {DatasetLayout.ManifestKey}; both are needed.");
         }
 
-        // A local dataset is already on disk: caching it again would only double the I/O.
-        var cacheDirectory = dataset.Location.Kind == StorageLocationKind.LocalFolder ? null : _dataOptions.CacheDirectory;
-        var cache = new ImageByteCache(dataset, cacheDirectory);
+        // A local dataset is already on disk: caching it again would only double the I/O (packed shards are unpacked, though).
+        var cache = ImageByteCache.ForStore(dataset, _dataOptions.CacheDirectory);
+        await cache.PrepareAsync(train.Concat(eval).Select(r => r.Key), Logger, stoppingToken);
         var seed = (ulong)_teacherOptions.Seed;
         var dataLogger = _loggerFactory.CreateLogger<StoreTrainingData>();
         var trainData = new StoreTrainingData(cache, train, _imageOptions, _dataOptions, _teacherOptions.BatchSize, training: true, seed, dataLogger);

@@ -156,6 +156,8 @@ public static class TrainerCommands
                 new("--classes", "Import:Classes", "Class names preset: fashion-mnist, mnist or numbers", "fashion-mnist", "preset"),
                 new("--train-limit", "Import:TrainLimit", "Only the first N train images (0 = all)", "0", "n"),
                 new("--test-limit", "Import:TestLimit", "Only the first N test images (0 = all)", "0", "n"),
+                new("--format", "Import:Format", "How images are stored: Loose (one PNG each), Parquet or Tar (packed shards); any case", "Loose", "format"),
+                new("--shard-size", "Import:ShardSize", "Most images per Parquet or tar shard", "10000", "n"),
             ],
             builder => builder.AddImportJob()),
         new(

@@ -44,8 +44,29 @@ public sealed record DatasetDescriptor
     [JsonPropertyName("test_count")]
     public int TestCount { get; init; }
 
+    /// <summary>
+    /// How the images are stored: <c>loose</c>, <c>parquet</c> or <c>tar</c> (<see cref="DatasetFormat"/>, lower case).
+    /// Descriptors written before packed datasets have no such field and read as <c>loose</c>, which they are.
+    /// </summary>
+    [JsonPropertyName("format")]
+    public string Format { get; init; } = FormatName(DatasetFormat.Loose);
+
+    /// <summary>Most images per shard of a packed dataset (0 for loose ones, and then not written).</summary>
+    [JsonPropertyName("shard_size")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int ShardSize { get; init; }
+
+    /// <summary>Rows per row group of a Parquet dataset (0 otherwise, and then not written).</summary>
+    [JsonPropertyName("row_group_size")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int RowGroupSize { get; init; }
+
+    /// <summary>The name <see cref="Format"/> records for <paramref name="format"/>.</summary>
+    public static string FormatName(DatasetFormat format) => format.ToString().ToLowerInvariant();
+
     /// <summary>True when two imports would produce the same objects.</summary>
     public bool SameSettingsAs(DatasetDescriptor other) =>
         other is not null && LabeledFraction.Equals(other.LabeledFraction) && Seed == other.Seed &&
-        TrainLimit == other.TrainLimit && TestLimit == other.TestLimit && Classes.SequenceEqual(other.Classes);
+        TrainLimit == other.TrainLimit && TestLimit == other.TestLimit && Classes.SequenceEqual(other.Classes) &&
+        string.Equals(Format, other.Format, StringComparison.OrdinalIgnoreCase) && ShardSize == other.ShardSize && RowGroupSize == other.RowGroupSize;
 }

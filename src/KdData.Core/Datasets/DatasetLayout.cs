@@ -12,6 +12,14 @@ namespace KdData.Datasets;
 /// unlabeled/NNNNN.png the unlabeled pool (images only): point the Labeler here
 /// </code>
 /// NNNNN is the item's index in the source file, so keys sort in source order.
+/// <para>
+/// A packed import (<see cref="DatasetFormat.Parquet"/>, <see cref="DatasetFormat.Tar"/>) writes the same three splits
+/// as shards under the same prefixes instead, <c>train/part-00000.parquet</c> or <c>unlabeled/part-00000.tar</c>, each
+/// holding up to a bounded number of images in source order, and the manifests' keys name one image inside a shard
+/// exactly as the Labeler names it: <c>train/part-00000.parquet#17</c> (row 17) or <c>train/part-00000.tar#00123.png</c>
+/// (member <c>00123.png</c>). The pool's shards carry no labels (no <c>label</c> column, no <c>.cls</c> members): its
+/// labels stay in <c>pool-labels.parquet</c> only.
+/// </para>
 /// </summary>
 public static class DatasetLayout
 {
@@ -22,4 +30,17 @@ public static class DatasetLayout
     public const string TrainPrefix = "train/";
     public const string TestPrefix = "test/";
     public const string UnlabeledPrefix = "unlabeled/";
+
+    /// <summary>The key of shard <paramref name="index"/> of a split: <c>&lt;prefix&gt;part-00000.parquet</c> or <c>.tar</c>.</summary>
+    public static string ShardKey(string prefix, int index, DatasetFormat format)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        var extension = format switch
+        {
+            DatasetFormat.Parquet => ".parquet",
+            DatasetFormat.Tar => ".tar",
+            _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Only packed formats have shards."),
+        };
+        return prefix + "part-" + index.ToString("D5", System.Globalization.CultureInfo.InvariantCulture) + extension;
+    }
 }

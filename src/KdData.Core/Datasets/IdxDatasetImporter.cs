@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using KdData.PackedImages;
 using KdData.Storage;
 using SkiaSharp;
 
@@ -10,6 +11,8 @@ namespace KdData.Datasets;
 /// manifest, split semi-supervised: a seeded, stratified labeled fraction of train, the rest of
 /// train as an unlabeled pool (images only; their true labels go to a separate file used only to
 /// measure pseudo-label accuracy), and the test set unchanged. See <see cref="DatasetLayout"/>.
+/// The PNGs are one object each (<see cref="DatasetFormat.Loose"/>) or packed into Parquet or WebDataset tar shards
+/// (<see cref="IdxImportOptions.Format"/>), which cost one request per shard instead of one per image on blob storage.
 /// Writes are create-only, so an interrupted import can simply be run again.
 /// </summary>
 public sealed class IdxDatasetImporter
@@ -51,6 +54,7 @@ public sealed class IdxDatasetImporter
         }
 
         var labeled = StratifiedSplit.SelectLabeled(trainLabelBytes, options.LabeledFraction, options.Seed);
+        var packed = options.Format != DatasetFormat.Loose;
         var descriptor = new DatasetDescriptor
         {
             Source = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(options.TrainImages))) ?? string.Empty,
@@ -64,6 +68,9 @@ public sealed class IdxDatasetImporter
             LabeledCount = labeled.Count(x => x),
             PoolCount = labeled.Count(x => !x),
             TestCount = testCount,
+            Format = DatasetDescriptor.FormatName(options.Format),
+            ShardSize = packed ? options.ShardSize : 0,
+            RowGroupSize = options.Format == DatasetFormat.Parquet ? options.RowGroupSize : 0,
         };
 
         var existing = await TryReadDescriptorAsync(cancellationToken).ConfigureAwait(false);
@@ -75,44 +82,56 @@ public sealed class IdxDatasetImporter
             }
 
             throw new InvalidOperationException(
-                $"'{_destination.Location}' already holds a dataset imported with other settings (fraction {existing.LabeledFraction}, seed {existing.Seed}, limits {existing.TrainLimit}/{existing.TestLimit}); import into an empty location.");
+                $"'{_destination.Location}' already holds a dataset imported with other settings (fraction {existing.LabeledFraction}, seed {existing.Seed}, limits {existing.TrainLimit}/{existing.TestLimit}, format {existing.Format}{(existing.ShardSize > 0 ? $", {existing.ShardSize} images per shard" : "")}); import into an empty location.");
         }
 
         var manifest = new List<LabelRecord>(descriptor.LabeledCount + testCount);
         var pool = new List<LabelRecord>(descriptor.PoolCount);
-        var work = new List<(string Key, IdxArray Images, int Index)>(trainCount + testCount);
-        for (var i = 0; i < trainCount; i++)
+        var labeledItems = Enumerable.Range(0, trainCount).Where(i => labeled[i]).ToList();
+        var poolItems = Enumerable.Range(0, trainCount).Where(i => !labeled[i]).ToList();
+        var testItems = Enumerable.Range(0, testCount).ToList();
+        var testLabelBytes = testLabels.Data[..testCount].ToArray();
+        if (packed)
         {
-            var label = trainLabelBytes[i];
-            if (labeled[i])
+            // Source order within each split, so a shard holds consecutive images and the manifest keeps today's row order.
+            var written = await WriteShardsAsync(new PackedSplit(DatasetLayout.TrainPrefix, DatasetSplits.Train, trainImages, trainLabelBytes, labeledItems, WithLabels: true), manifest, options, 0, progress, cancellationToken).ConfigureAwait(false);
+            // The pool's labels are withheld from its shards: they go to pool-labels.parquet only, as in the loose layout.
+            written = await WriteShardsAsync(new PackedSplit(DatasetLayout.UnlabeledPrefix, DatasetSplits.Train, trainImages, trainLabelBytes, poolItems, WithLabels: false), pool, options, written, progress, cancellationToken).ConfigureAwait(false);
+            await WriteShardsAsync(new PackedSplit(DatasetLayout.TestPrefix, DatasetSplits.Test, testImages, testLabelBytes, testItems, WithLabels: true), manifest, options, written, progress, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var work = new List<(string Key, IdxArray Images, int Index)>(trainCount + testCount);
+            foreach (var i in labeledItems)
             {
                 var key = KeyFor(DatasetLayout.TrainPrefix, i);
-                manifest.Add(new LabelRecord { Key = key, Label = label, Split = DatasetSplits.Train });
+                manifest.Add(new LabelRecord { Key = key, Label = trainLabelBytes[i], Split = DatasetSplits.Train });
                 work.Add((key, trainImages, i));
             }
-            else
+
+            foreach (var i in poolItems)
             {
                 var key = KeyFor(DatasetLayout.UnlabeledPrefix, i);
-                pool.Add(new LabelRecord { Key = key, Label = label, Split = DatasetSplits.Train });
+                pool.Add(new LabelRecord { Key = key, Label = trainLabelBytes[i], Split = DatasetSplits.Train });
                 work.Add((key, trainImages, i));
             }
-        }
 
-        for (var i = 0; i < testCount; i++)
-        {
-            var key = KeyFor(DatasetLayout.TestPrefix, i);
-            manifest.Add(new LabelRecord { Key = key, Label = testLabels.Data.Span[i], Split = DatasetSplits.Test });
-            work.Add((key, testImages, i));
-        }
+            foreach (var i in testItems)
+            {
+                var key = KeyFor(DatasetLayout.TestPrefix, i);
+                manifest.Add(new LabelRecord { Key = key, Label = testLabelBytes[i], Split = DatasetSplits.Test });
+                work.Add((key, testImages, i));
+            }
 
-        var written = 0;
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency, CancellationToken = cancellationToken };
-        await Parallel.ForEachAsync(work, parallel, async (item, ct) =>
-        {
-            var png = EncodePng(item.Images, item.Index);
-            await CreateIfAbsentAsync(item.Key, png, ct).ConfigureAwait(false);
-            progress?.Report(Interlocked.Increment(ref written));
-        }).ConfigureAwait(false);
+            var written = 0;
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency, CancellationToken = cancellationToken };
+            await Parallel.ForEachAsync(work, parallel, async (item, ct) =>
+            {
+                var png = EncodePng(item.Images, item.Index);
+                await CreateIfAbsentAsync(item.Key, png, ct).ConfigureAwait(false);
+                progress?.Report(Interlocked.Increment(ref written));
+            }).ConfigureAwait(false);
+        }
 
         await CreateIfAbsentAsync(DatasetLayout.ClassesKey, JsonSerializer.SerializeToUtf8Bytes(classes), cancellationToken).ConfigureAwait(false);
         await CreateIfAbsentAsync(DatasetLayout.ManifestKey, await DatasetManifest.WriteAsync(manifest, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
@@ -133,6 +152,54 @@ public sealed class IdxDatasetImporter
         using var data = image.Encode(SKEncodedImageFormat.Png, 100)
             ?? throw new InvalidOperationException($"Could not encode IDX item {index} as PNG.");
         return data.ToArray();
+    }
+
+    /// <summary>
+    /// Writes one split as shards of up to <see cref="IdxImportOptions.ShardSize"/> images and adds a record per image,
+    /// keyed <c>&lt;shard key&gt;#&lt;member&gt;</c> as the Labeler keys it. A shard is built in memory (its PNGs are
+    /// encoded in parallel) and written create-only; one left by an interrupted run of the same import has the same bytes
+    /// and counts as written, one with other bytes (an interrupted import with other settings) stops the import.
+    /// </summary>
+    /// <returns><paramref name="written"/> plus the images of this split: the progress figure so far.</returns>
+    private async Task<int> WriteShardsAsync(PackedSplit split, List<LabelRecord> records, IdxImportOptions options, int written, IProgress<int>? progress, CancellationToken cancellationToken)
+    {
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Concurrency, CancellationToken = cancellationToken };
+        for (var shard = 0; shard * options.ShardSize < split.Items.Count; shard++)
+        {
+            var first = shard * options.ShardSize;
+            var images = new PackedImage[Math.Min(options.ShardSize, split.Items.Count - first)];
+            await Parallel.ForAsync(0, images.Length, parallel, (j, _) =>
+            {
+                var index = split.Items[first + j];
+                images[j] = new PackedImage(index, EncodePng(split.Images, index), split.Labels[index]);
+                return ValueTask.CompletedTask;
+            }).ConfigureAwait(false);
+
+            var key = DatasetLayout.ShardKey(split.Prefix, shard, options.Format);
+            using var buffer = new MemoryStream();
+            var names = options.Format == DatasetFormat.Parquet
+                ? await ParquetImageTableWriter.WriteAsync(buffer, images, split.WithLabels, options.RowGroupSize, cancellationToken).ConfigureAwait(false)
+                : await TarImageArchiveWriter.WriteAsync(buffer, images, split.WithLabels, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _destination.CreateOrConfirmAsync(key, buffer.GetBuffer().AsMemory(0, (int)buffer.Length), cancellationToken).ConfigureAwait(false);
+            }
+            catch (ObjectAlreadyExistsException e)
+            {
+                throw new InvalidOperationException(
+                    $"'{_destination.Location}{key}' already exists with other contents (left by an interrupted import with other settings?); import into an empty location.", e);
+            }
+
+            for (var j = 0; j < images.Length; j++)
+            {
+                records.Add(new LabelRecord { Key = PackedFormats.MemberKey(key, names[j]), Label = images[j].Label, Split = split.Split });
+            }
+
+            written += images.Length;
+            progress?.Report(written);
+        }
+
+        return written;
     }
 
     private async Task CreateIfAbsentAsync(string key, byte[] content, CancellationToken cancellationToken)

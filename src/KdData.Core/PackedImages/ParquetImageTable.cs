@@ -178,6 +178,8 @@ public sealed class ParquetImageTable : IAsyncDisposable
             throw new PackedFileException(key, "no-image-column", $"has no image column '{column}' (plain binary, or a struct with 'bytes'); its columns are: {names}");
         }
 
+        // Parquet.Net 6 gives a BYTE_ARRAY column without a logical type (what DuckDB writes for BLOB, pyarrow for binary)
+        // the CLR type ReadOnlyMemory<byte>; both that and byte[] are read as byte[] by ParquetRowGroupReader.ReadAsync.
         if ((field.ClrType != typeof(byte[]) && field.ClrType != typeof(ReadOnlyMemory<byte>)) || field.MaxRepetitionLevel != 0)
         {
             throw new PackedFileException(key, "image-column-type", $"image column '{string.Join('.', field.Path.ToList())}' holds {field.ClrType.Name}{(field.MaxRepetitionLevel != 0 ? " lists" : "")}, not binary image bytes");

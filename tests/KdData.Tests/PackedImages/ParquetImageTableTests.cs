@@ -144,4 +144,26 @@ public sealed class ParquetImageTableTests
         Assert.Equal("row-group-too-large", e.Reason);
         Assert.Contains("row group 0", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task WriteAsync_ThenRead_RoundTripsImagesLabelsAndRowGroups()
+    {
+        using var work = new TempDirectory();
+        var path = Path.Combine(work.Path, "written.parquet");
+        var images = Enumerable.Range(0, 7).Select(i => new PackedImage(100 + i, [(byte)i, 1, 2], i % 2)).ToList();
+        await using (var file = File.Create(path))
+        {
+            Assert.Equal(["0", "1", "2", "3", "4", "5", "6"], await ParquetImageTableWriter.WriteAsync(file, images, withLabels: true, rowGroupSize: 3));
+        }
+
+        await using var stream = File.OpenRead(path);
+        await using var table = await ParquetImageTable.OpenAsync(stream, "written.parquet", Options);
+        var members = await table.ReadAsync().ToListAsync();
+        var duckdb = await DuckDbRunner.GetAsync();
+        var groups = await duckdb.QueryAsync($"SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata({DuckDbRunner.Literal(path)})");
+
+        Assert.Equal(images.Select(i => i.Bytes), members.Select(m => m.Bytes));
+        Assert.Equal(images.Select(i => (int?)i.Label), members.Select(m => m.Label));
+        Assert.Equal(3, groups[0].GetProperty("n").GetInt64());
+    }
 }

@@ -1,0 +1,17 @@
+using KdData.Storage;
+using KdData.Tests.Infrastructure;
+
+namespace KdData.Tests.Datasets;
+
+public sealed class LocalPackedDatasetImporterTests : PackedDatasetImporterContractTests
+{
+    private string _folder = string.Empty;
+
+    protected override Task<IObjectStore> CreateStoreAsync() => Task.FromResult(TestStores.Local(out _folder));
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        Directory.Delete(_folder, recursive: true);
+    }
+}
