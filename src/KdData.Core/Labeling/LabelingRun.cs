@@ -4,7 +4,7 @@ using KdData.Hosting;
 using KdData.Imaging;
 using KdData.Models;
 using KdData.PackedImages;
-using KdData.Pipelines;
+using KdData.Dataflow;
 using KdData.SoftTargets;
 using KdData.Storage;
 using Microsoft.Extensions.Logging;
@@ -112,7 +112,7 @@ public sealed class LabelingRun
         using var startup = CancellationTokenSource.CreateLinkedTokenSource(stopIntake, abort);
         var lease = await LeaseKeeper.AcquireAsync(output, _layout, _teacher.Id, LeaseWait, _logger, startup.Token).ConfigureAwait(false);
         using var leaseStop = CancellationTokenSource.CreateLinkedTokenSource(abort);
-        var run = new PipelineRun(abort);
+        var run = new StagedRun(abort);
         await using var runScope = run.ConfigureAwait(false);
         var renewal = lease.RenewAsync(run, _options.OutageLimit, leaseStop.Token);
         try
@@ -157,7 +157,7 @@ public sealed class LabelingRun
     }
 
     private async Task<LabelingOutcome> PipelineAsync(
-        IObjectStore input, IObjectStore output, PipelineRun run, HashSet<(string Key, string ETag)> done, ShardCommitter committer, StorageOutage outage, CancellationToken stopIntake)
+        IObjectStore input, IObjectStore output, StagedRun run, HashSet<(string Key, string ETag)> done, ShardCommitter committer, StorageOutage outage, CancellationToken stopIntake)
     {
         var capacity = _options.ChannelCapacity;
         var toFetch = Channel.CreateBounded<ObjectInfo>(new BoundedChannelOptions(capacity) { SingleWriter = true });

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using KdData.Pipelines;
+using KdData.Dataflow;
 using KdData.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -66,7 +66,7 @@ internal sealed class LeaseKeeper
     /// that no other replica took can still be renewed. A lease taken over, or storage silent for longer than
     /// <paramref name="outageLimit"/>, faults <paramref name="run"/> (the "lease" stage), which stops it without committing.
     /// </summary>
-    public async Task RenewAsync(PipelineRun run, TimeSpan outageLimit, CancellationToken cancellationToken = default)
+    public async Task RenewAsync(StagedRun run, TimeSpan outageLimit, CancellationToken cancellationToken = default)
     {
         try
         {

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
-using KdData.Pipelines;
+using KdData.Dataflow;
 
 namespace KdData.Training;
 
@@ -58,7 +58,7 @@ public sealed class OrderedBatchPipeline
         // The re-order buffer must stay bounded even when one image is slow (a retried fetch) while the
         // others race ahead: the list stage may run at most `window` items ahead of the batcher.
         using var window = new SemaphoreSlim(4 * capacity);
-        var run = new PipelineRun(cancellationToken);
+        var run = new StagedRun(cancellationToken);
         await using var runScope = run.ConfigureAwait(false);
         run.Start("list", 1, indices.Writer, async ct =>
         {

@@ -2,7 +2,7 @@ using System.Globalization;
 using KdData.Imaging;
 using KdData.Labeling;
 using KdData.PackedImages;
-using KdData.Pipelines;
+using KdData.Dataflow;
 using KdData.Storage;
 using KdData.Tests.Models;
 using KdData.Tests.PackedImages;
@@ -110,7 +110,7 @@ public abstract partial class LabelerContractTests
             {
                 await run.RunAsync(abort: abort.Token);
             }
-            catch (Exception e) when (abort.IsCancellationRequested && e is OperationCanceledException or PipelineStageException or ObjectStoreException)
+            catch (Exception e) when (abort.IsCancellationRequested && e is OperationCanceledException or StageFailedException or ObjectStoreException)
             {
                 // Stopped at once: whatever was not committed is redone by the next run.
             }

@@ -4,7 +4,7 @@ using KdData.Hosting;
 using KdData.Imaging;
 using KdData.Labeling;
 using KdData.Models;
-using KdData.Pipelines;
+using KdData.Dataflow;
 using KdData.SoftTargets;
 using KdData.Storage;
 using KdData.Tests.Infrastructure;
@@ -159,7 +159,7 @@ public abstract partial class LabelerContractTests : IAsyncLifetime
             {
                 await run.RunAsync(abort: abort.Token);
             }
-            catch (Exception e) when (abort.IsCancellationRequested && e is OperationCanceledException or PipelineStageException or ObjectStoreException)
+            catch (Exception e) when (abort.IsCancellationRequested && e is OperationCanceledException or StageFailedException or ObjectStoreException)
             {
                 // Stopped at once: whatever was not committed is redone by the next run.
             }

@@ -1,6 +1,6 @@
 using KdData.Datasets;
 using KdData.Imaging;
-using KdData.Pipelines;
+using KdData.Dataflow;
 using KdData.Storage;
 using KdData.Tests.Datasets;
 using KdData.Tests.Infrastructure;
@@ -113,7 +113,7 @@ public sealed class StoreTrainingDataTests : IAsyncLifetime
         var items = _test.Take(10).Append(new LabelRecord { Key = "../escape.png", Label = 0, Split = DatasetSplits.Test }).ToList();
         var data = Data(items, training: false, batchSize: 2);
 
-        var error = await Assert.ThrowsAsync<PipelineStageException>(() => ReadAll(data));
+        var error = await Assert.ThrowsAsync<StageFailedException>(() => ReadAll(data));
 
         Assert.Equal("fetch", error.Stage);
         Assert.IsType<InvalidObjectKeyException>(error.InnerException);

@@ -1,36 +1,36 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 
-namespace KdData.Pipelines;
+namespace KdData.Dataflow;
 
 /// <summary>
-/// Runs the stages of one channel pipeline: each stage is N workers reading one bounded channel
+/// Runs the stages of one dataflow of channels: each stage is N workers reading one bounded channel
 /// and writing the next. The first fault in any stage cancels all others and is the only error
-/// reported (as <see cref="PipelineStageException"/>); later failures caused by that
+/// reported (as <see cref="StageFailedException"/>); later failures caused by that
 /// cancellation are not. When the last worker of a stage ends, its output channel is completed,
 /// so completion flows downstream. Disposing cancels whatever still runs and waits for it.
 /// </summary>
-public sealed class PipelineRun : IAsyncDisposable
+public sealed class StagedRun : IAsyncDisposable
 {
     private readonly CancellationTokenSource _cancellation;
     private readonly List<Task> _workers = [];
-    private PipelineStageException? _fault;
+    private StageFailedException? _fault;
 
     /// <param name="cancellationToken">Outside cancellation (e.g. host shutdown); stops every stage.</param>
-    public PipelineRun(CancellationToken cancellationToken = default)
+    public StagedRun(CancellationToken cancellationToken = default)
     {
         _cancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
     }
 
-    /// <summary>Cancelled when the pipeline faults, is disposed, or the outside token fires.</summary>
+    /// <summary>Cancelled when the dataflow faults, is disposed, or the outside token fires.</summary>
     public CancellationToken Token => _cancellation.Token;
 
     /// <summary>The first fault, if any stage has failed.</summary>
-    public PipelineStageException? Fault => Volatile.Read(ref _fault);
+    public StageFailedException? Fault => Volatile.Read(ref _fault);
 
     /// <summary>
     /// Starts <paramref name="workers"/> copies of <paramref name="body"/>; <paramref name="output"/>
-    /// is completed when all have ended (with the pipeline's fault, if there is one).
+    /// is completed when all have ended (with the dataflow's fault, if there is one).
     /// </summary>
     public void Start<TOutput>(string stage, int workers, ChannelWriter<TOutput> output, Func<CancellationToken, Task> body)
     {
@@ -70,7 +70,7 @@ public sealed class PipelineRun : IAsyncDisposable
     }
 
     /// <summary>
-    /// Reads the pipeline's last channel. Ends when it completes; throws the pipeline's first fault
+    /// Reads the dataflow's last channel. Ends when it completes; throws the dataflow's first fault
     /// (never the cancellation that fault caused) or <see cref="OperationCanceledException"/> when
     /// <paramref name="cancellationToken"/> fires.
     /// </summary>
@@ -107,8 +107,8 @@ public sealed class PipelineRun : IAsyncDisposable
     public void RecordFault(string stage, Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        var wrapped = exception as PipelineStageException
-            ?? new PipelineStageException(stage, $"Pipeline stage '{stage}' failed: {exception.Message}", exception);
+        var wrapped = exception as StageFailedException
+            ?? new StageFailedException(stage, $"Pipeline stage '{stage}' failed: {exception.Message}", exception);
         if (Interlocked.CompareExchange(ref _fault, wrapped, null) is null)
         {
             _cancellation.Cancel();
