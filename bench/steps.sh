@@ -19,14 +19,19 @@ step() {
   if declare -F table >/dev/null; then table; fi
 }
 
-# readme_table MARKER FILE: puts FILE in README.md between the lines <!-- MARKER:start --> <!-- source=FILE --> and
-# <!-- MARKER:end -->. ReadmeTablesTests fails when a marked table differs from the file its start line names.
+# readme_table MARKER FILE: puts FILE between the lines <!-- MARKER:start --> <!-- source=FILE --> and <!-- MARKER:end -->
+# of whichever of README.md and docs/*.md holds the marker. ReadmeTablesTests fails when a marked table differs from the
+# file its start line names.
 readme_table() {
-  awk -v table="$2" -v start="<!-- $1:start -->" -v end="<!-- $1:end -->" '
-    index($0, end) { while ((getline line < table) > 0) print line; skip = 0 }
-    !skip { print }
-    index($0, start) { skip = 1 }
-  ' README.md > README.md.tmp && mv README.md.tmp README.md
+  local doc
+  for doc in README.md docs/*.md; do
+    [ -f "$doc" ] && grep -qF "<!-- $1:start -->" "$doc" || continue
+    awk -v table="$2" -v start="<!-- $1:start -->" -v end="<!-- $1:end -->" '
+      index($0, end) { while ((getline line < table) > 0) print line; skip = 0 }
+      !skip { print }
+      index($0, start) { skip = 1 }
+    ' "$doc" > "$doc.tmp" && mv "$doc.tmp" "$doc"
+  done
 }
 
 # private_bins ROOT [labeler]: a private Release build (of HEAD) of the Trainer (and with `labeler` the Labeler) in
