@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using KdData.Augmentation;
 using KdData.Distillation;
 using KdData.Hosting;
 using KdData.Imaging;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using KdData.Augmentation;
 using KdData.Datasets;
 using KdData.Distillation;
 using KdData.Hosting;

@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Reflection;
+using KdData.Augmentation;
 using KdData.Distillation;
 using KdData.Hosting;
 using KdData.Imaging;

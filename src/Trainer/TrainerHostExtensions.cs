@@ -1,3 +1,4 @@
+using KdData.Augmentation;
 using KdData.Distillation;
 using KdData.Hosting;
 using KdData.Objectives;

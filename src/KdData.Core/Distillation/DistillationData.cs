@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using KdData.Augmentation;
 using KdData.Imaging;
 using KdData.Storage;
 using KdData.Training;

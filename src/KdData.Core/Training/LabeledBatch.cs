@@ -1,3 +1,5 @@
+using KdData.Augmentation;
+
 namespace KdData.Training;
 
 /// <summary>

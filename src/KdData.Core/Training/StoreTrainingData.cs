@@ -1,3 +1,4 @@
+using KdData.Augmentation;
 using KdData.Datasets;
 using KdData.Imaging;
 using KdData.Storage;

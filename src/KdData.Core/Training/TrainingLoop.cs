@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using KdData.Augmentation;
 using KdData.Hosting;
 using KdData.Models;
 using KdData.Objectives;

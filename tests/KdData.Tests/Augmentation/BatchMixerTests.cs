@@ -1,4 +1,4 @@
-using KdData.Distillation;
+using KdData.Augmentation;
 using KdData.Training;
 
 namespace KdData.Tests.Augmentation;

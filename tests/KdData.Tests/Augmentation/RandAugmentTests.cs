@@ -1,4 +1,4 @@
-using KdData.Imaging;
+using KdData.Augmentation;
 
 namespace KdData.Tests.Augmentation;
 

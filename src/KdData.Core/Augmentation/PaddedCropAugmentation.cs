@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace KdData.Training;
+namespace KdData.Augmentation;
 
 /// <summary>
 /// CIFAR-style augmentation on a preprocessed CHW payload: a random crop of the zero-padded image

@@ -1,6 +1,4 @@
-using KdData.Training;
-
-namespace KdData.Distillation;
+namespace KdData.Augmentation;
 
 /// <summary>
 /// MixUp and CutMix on an assembled batch, drawn from a per-batch seed (so a resumed epoch replays the same mixes).
@@ -34,55 +32,58 @@ public sealed class BatchMixer
     }
 
     /// <summary>
-    /// The mixed copy of <paramref name="batch"/> (pixels replaced, <see cref="LabeledBatch.Mix"/> set), or the batch
-    /// itself when the draw for <paramref name="seed"/> leaves it unmixed or it has a single row.
+    /// The mixed pixels of a batch (<paramref name="labels"/>: one per row, -1 for a pool row) and how they were mixed,
+    /// or null when the draw for <paramref name="seed"/> leaves the batch unmixed or it has a single row. The training
+    /// side's <c>LabeledBatchMixing.Apply</c> puts the result into a <c>LabeledBatch</c>.
     /// </summary>
-    public LabeledBatch Apply(LabeledBatch batch, ulong seed)
+    public (float[] Pixels, BatchMix Mix)? Mix(float[] source, long[] labels, int channels, int height, int width, ulong seed)
     {
-        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(labels);
+        var count = labels.Length;
         var draws = new SeededDraws(seed);
-        if (batch.Count < 2 || draws.NextDouble() >= _options.Probability)
+        if (count < 2 || draws.NextDouble() >= _options.Probability)
         {
-            return batch;
+            return null;
         }
 
         var cutMix = _options.CutMix && (!_options.MixUp || draws.NextDouble() < 0.5);
-        var partner = Pairing(batch.Labels, Seeds.Mix(seed, 0x9A17));
-        var sample = batch.Channels * batch.Height * batch.Width;
-        var pixels = new float[batch.Pixels.Length];
+        var partner = Pairing(labels, Seeds.Mix(seed, 0x9A17));
+        var sample = channels * height * width;
+        var pixels = new float[source.Length];
         if (!cutMix)
         {
             var lambda = draws.NextBeta(_options.MixUpAlpha, _options.MixUpAlpha);
             var (own, other) = ((float)lambda, (float)(1 - lambda));
-            for (var i = 0; i < batch.Count; i++)
+            for (var i = 0; i < count; i++)
             {
                 var a = i * sample;
                 var b = partner[i] * sample;
                 for (var k = 0; k < sample; k++)
                 {
-                    pixels[a + k] = (own * batch.Pixels[a + k]) + (other * batch.Pixels[b + k]);
+                    pixels[a + k] = (own * source[a + k]) + (other * source[b + k]);
                 }
             }
-            return batch.WithMix(pixels, new BatchMix(BatchMix.MixUp, lambda, partner, null));
+            return (pixels, new BatchMix(BatchMix.MixUp, lambda, partner, null));
         }
 
-        var box = CutBox(batch.Width, batch.Height, draws.NextBeta(_options.CutMixAlpha, _options.CutMixAlpha), draws);
-        Array.Copy(batch.Pixels, pixels, pixels.Length);
-        var plane = batch.Height * batch.Width;
-        for (var i = 0; i < batch.Count; i++)
+        var box = CutBox(width, height, draws.NextBeta(_options.CutMixAlpha, _options.CutMixAlpha), draws);
+        Array.Copy(source, pixels, pixels.Length);
+        var plane = height * width;
+        for (var i = 0; i < count; i++)
         {
-            for (var c = 0; c < batch.Channels; c++)
+            for (var c = 0; c < channels; c++)
             {
                 var a = (i * sample) + (c * plane);
                 var b = (partner[i] * sample) + (c * plane);
                 for (var y = box.Y; y < box.Y + box.Height; y++)
                 {
-                    Array.Copy(batch.Pixels, b + (y * batch.Width) + box.X, pixels, a + (y * batch.Width) + box.X, box.Width);
+                    Array.Copy(source, b + (y * width) + box.X, pixels, a + (y * width) + box.X, box.Width);
                 }
             }
         }
         var pasted = 1.0 - ((double)box.Width * box.Height / plane);
-        return batch.WithMix(pixels, new BatchMix(BatchMix.CutMix, pasted, partner, box));
+        return (pixels, new BatchMix(BatchMix.CutMix, pasted, partner, box));
     }
 
     /// <summary>A seeded permutation within each kind of row (label &gt;= 0, label -1): row i's partner.</summary>

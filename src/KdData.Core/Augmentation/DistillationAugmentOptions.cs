@@ -1,11 +1,11 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace KdData.Distillation;
+namespace KdData.Augmentation;
 
 /// <summary>
 /// Augmentation of distillation batches beyond the cached views, bound from <c>Trainer:Distill:Augment</c>: MixUp and
 /// CutMix (applied to whole batches, see <see cref="BatchMixer"/>) and a label-preserving RandAugment (per
-/// image, see <see cref="Imaging.RandAugment"/>). Everything is off by default, so a run without this section trains
+/// image, see <see cref="RandAugment"/>). Everything is off by default, so a run without this section trains
 /// exactly as before.
 /// </summary>
 /// <remarks>

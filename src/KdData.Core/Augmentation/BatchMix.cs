@@ -1,9 +1,9 @@
-namespace KdData.Training;
+namespace KdData.Augmentation;
 
 /// <summary>
 /// How a batch's images were mixed (MixUp or CutMix): row i shows <see cref="Lambda"/> of its own sample and
 /// <c>1 - Lambda</c> of sample <see cref="Partner"/>[i] (by pixel weight for MixUp, by area for CutMix). The batch's
-/// <see cref="LabeledBatch.Labels"/> and teacher rows stay those of each row's own sample; the objective mixes targets
+/// <c>LabeledBatch.Labels</c> and teacher rows stay those of each row's own sample; the objective mixes targets
 /// with the same weights (<c>Objectives.ObjectiveMix</c>).
 /// </summary>
 /// <param name="Kind"><see cref="MixUp"/> or <see cref="CutMix"/>.</param>

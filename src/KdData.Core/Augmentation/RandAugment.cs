@@ -1,4 +1,4 @@
-namespace KdData.Imaging;
+namespace KdData.Augmentation;
 
 /// <summary>
 /// Label-preserving RandAugment (Cubuk et al. 2020, "RandAugment: Practical automated data augmentation with a reduced

@@ -1,6 +1,6 @@
-using KdData.Training;
+using KdData.Augmentation;
 
-namespace KdData.Tests.Training;
+namespace KdData.Tests.Augmentation;
 
 public sealed class PaddedCropAugmentationTests
 {
