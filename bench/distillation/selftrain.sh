@@ -71,8 +71,8 @@ echo "== selftrain: $((SECONDS - start)) s in this run"
 
 # The table (as the command wrote it) into the bench folder and the README.
 cp "$out/selftrain.md" "bench/distillation/$name.md"
-if grep -q "<!-- $name-table:start -->" README.md; then readme_table "$name-table" "$out/selftrain.md"
-else echo "(README has no $name-table markers: the table is in bench/distillation/$name.md only)"; fi
+if grep -qs "<!-- $name-table:start -->" README.md docs/*.md; then readme_table "$name-table" "$out/selftrain.md"
+else echo "(README.md and docs/ have no $name-table markers: the table is in bench/distillation/$name.md only)"; fi
 cat "bench/distillation/$name.md"
 
 # Goal (issue 9): round 2's student beats round 1's on the official test set.
