@@ -89,5 +89,5 @@ result=bench/compression/quantize-results.md
 } > "$result"
 source bench/steps.sh
 readme_table quantize-table "$result"
-echo "wrote $result and README.md's quantize-table"
+echo "wrote $result and docs/compression.md's quantize-table"
 

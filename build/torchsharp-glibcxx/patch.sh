@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes TorchSharp 0.107's libLibTorchSharp.so load on hosts whose libstdc++ predates GCC 13
 # (Debian 12, Ubuntu 22.04: GLIBCXX_3.4.30). Called by the build (build/TorchSharp.targets) for
-# each output folder that holds a copy of the library; see README "TorchSharp on older libstdc++".
+# each output folder that holds a copy of the library; see docs/operations.md "TorchSharp on older libstdc++".
 #
 #   patch.sh <folder-containing-libLibTorchSharp.so> <tools-folder>
 #

@@ -13,7 +13,7 @@ namespace KdData.Labeler;
 /// <summary>
 /// The Labeler's job: loads the teacher, labels this replica's partition of the input, commits soft-target
 /// shards and prints a run summary. Exit codes: 0 done; 3 stopped by SIGTERM after committing (rerun to
-/// continue); 4 error threshold exceeded; 2 bad settings; 1 anything else (see README "Exit codes").
+/// continue); 4 error threshold exceeded; 2 bad settings; 1 anything else (see docs/operations.md "Exit codes").
 /// </summary>
 public sealed class LabelerJob : JobService
 {

@@ -13,7 +13,7 @@ public sealed class ImportOptions : IValidatableObject
     [Required]
     public string Source { get; set; } = "/usr/share/datasets/fashion-mnist";
 
-    /// <summary>Store location to import into (see README "Locations"). Default <c>file:data/fashion-mnist/</c>.</summary>
+    /// <summary>Store location to import into (see docs/configuration.md "Locations"). Default <c>file:data/fashion-mnist/</c>.</summary>
     [Required]
     [StorageLocation(SectionName + ":" + nameof(Destination))]
     public string Destination { get; set; } = "file:data/fashion-mnist/";

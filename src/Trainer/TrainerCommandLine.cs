@@ -16,7 +16,7 @@ namespace KdData.Trainer;
 /// </summary>
 public static class TrainerCommandLine
 {
-    private const string OverridesNote = "Any setting: --Section:Key=value (README \"Configuration\").";
+    private const string OverridesNote = "Any setting: --Section:Key=value (docs/configuration.md).";
 
     /// <summary>Runs the command line: prints help, or runs the command's job; returns the process exit code.</summary>
     /// <param name="args">The program's arguments.</param>
@@ -130,7 +130,7 @@ public static class TrainerCommandLine
     private static (RootCommand Root, Dictionary<(string Command, string Switch), Option> Options) BuildRoot()
     {
         var root = new RootCommand(
-            $"KdData Trainer: imports datasets, trains and evaluates models. Without a command it runs '{TrainerCommands.Default}'. Any setting can also be given as --Section:Key=value (e.g. --Torch:Threads=2); see README \"Configuration\".");
+            $"KdData Trainer: imports datasets, trains and evaluates models. Without a command it runs '{TrainerCommands.Default}'. Any setting can also be given as --Section:Key=value (e.g. --Torch:Threads=2); see docs/configuration.md.");
         var options = new Dictionary<(string Command, string Switch), Option>();
         var summaries = new Dictionary<Command, string>();
         foreach (var entry in TrainerCommands.All)

@@ -97,7 +97,7 @@ internal sealed class CommittedState
                     await foreach (var row in ReadRowsAsync<ErrorRow>(output, layout.TeacherFolder + errors, ErrorShard.OpenReaderAsync, cancellationToken).ConfigureAwait(false))
                     {
                         // A storage failure says nothing about the image: try it again next run (its new
-                        // row then supersedes this error; see README "Exactly once").
+                        // row then supersedes this error; see docs/labeler.md "Exactly once").
                         if (row.Reason != LabelingRun.UnreadableReason)
                         {
                             done.Add((row.Key, row.ETag));

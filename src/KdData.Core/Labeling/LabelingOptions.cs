@@ -9,7 +9,7 @@ public sealed class LabelingOptions : IValidatableObject
 {
     public const string SectionName = "Labeler";
 
-    /// <summary>Location of the unlabeled images (see README "Locations"). Default: the committed sample pool.</summary>
+    /// <summary>Location of the unlabeled images (see docs/configuration.md "Locations"). Default: the committed sample pool.</summary>
     [Required]
     [StorageLocation(SectionName + ":" + nameof(Input))]
     public string Input { get; set; } = "file:samples/fashion-mnist/unlabeled/";

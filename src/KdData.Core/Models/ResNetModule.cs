@@ -12,7 +12,7 @@ namespace KdData.Models;
 /// </summary>
 /// <remarks>
 /// Why not TorchVision's own forward: its residual blocks add the shortcut with <c>add_(Tensor)</c>, which makes an
-/// implicit <c>Scalar</c> alpha that the GC may free while libtorch reads it (README, "TorchSharp Scalars and the GC"),
+/// implicit <c>Scalar</c> alpha that the GC may free while libtorch reads it (docs/operations.md, "TorchSharp Scalars and the GC"),
 /// in every forward of every block: with an online ResNet teacher, in every distillation step. Here each block runs
 /// its own children and adds the shortcut with <see cref="HeldScalars.Add(Tensor, Tensor)"/>. Its ResNet also calls
 /// its stem through private fields, so a swapped child would change the state dict but not the computation.

@@ -2,7 +2,7 @@ namespace KdData.Torch;
 
 /// <summary>
 /// A background thread that collects garbage and runs finalizers without pause: the conditions under which a TorchSharp
-/// <c>Scalar</c> that nobody holds is freed while libtorch still reads it (README, "TorchSharp Scalars and the GC").
+/// <c>Scalar</c> that nobody holds is freed while libtorch still reads it (docs/operations.md, "TorchSharp Scalars and the GC").
 /// Tests run loops under it; a process runs under it when <see cref="Variable"/> is <c>1</c> (the soak,
 /// bench/training/soak.sh), which slows training several times over and is never meant for real runs.
 /// </summary>

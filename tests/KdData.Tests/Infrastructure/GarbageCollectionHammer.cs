@@ -2,7 +2,7 @@ namespace KdData.Tests.Infrastructure;
 
 /// <summary>
 /// Runs a body while another thread collects garbage and runs finalizers all the time: the conditions under which a
-/// TorchSharp Scalar nobody holds is freed while libtorch reads it (README, "TorchSharp Scalars and the GC"). A broken
+/// TorchSharp Scalar nobody holds is freed while libtorch reads it (docs/operations.md, "TorchSharp Scalars and the GC"). A broken
 /// version can pass a run; a fixed one cannot fail.
 /// </summary>
 internal static class GarbageCollectionHammer

@@ -52,7 +52,7 @@ public sealed class StorageOutageTests : IAsyncLifetime
             await StopAfterFirstCommitAsync(output, labeler);
             var code = await labeler.WaitForExitAsync();
 
-            // README "Exit codes": storage unreachable for longer than Labeler:OutageLimit is exit 1 (retry).
+            // docs/operations.md "Exit codes": storage unreachable for longer than Labeler:OutageLimit is exit 1 (retry).
             Assert.True(code == ExitCodes.Failure, $"exit {code}: {labeler.Output}");
             Assert.Contains("Labeler:OutageLimit is 15 s", labeler.Output, StringComparison.Ordinal);
         }

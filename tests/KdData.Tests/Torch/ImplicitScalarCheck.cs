@@ -5,7 +5,7 @@ using TorchSharp;
 namespace KdData.Tests.Torch;
 
 /// <summary>
-/// Finds the places in compiled code that hand libtorch a <see cref="Scalar"/> nobody holds (the README's "TorchSharp
+/// Finds the places in compiled code that hand libtorch a <see cref="Scalar"/> nobody holds (docs/operations.md, "TorchSharp
 /// Scalars and the GC"): a call of Scalar's implicit conversion (<c>t.mul(0.5)</c>, <c>t * 2</c>, <c>t.pow(2)</c>,
 /// <c>t.clamp(lo, hi)</c> with numbers), or a call of a TorchSharp method that makes one itself (<c>a + b</c> and
 /// <c>a.add(b)</c> pass an implicit <c>alpha = 1</c>, <c>t.square()</c> an implicit 2, ...).

@@ -34,7 +34,7 @@ public sealed class ImplicitScalarCheckTests
             .Distinct()
             .ToList();
         Assert.True(findings.Count == 0,
-            "TorchSharp gets a Scalar nobody holds (the GC may free it while libtorch reads it; README, \"TorchSharp Scalars and the GC\"). "
+            "TorchSharp gets a Scalar nobody holds (the GC may free it while libtorch reads it; docs/operations.md, \"TorchSharp Scalars and the GC\"). "
             + "Use HeldScalars (or an explicit Scalar held by using), or allowlist code that never runs in a training step, with the reason:"
             + Environment.NewLine + string.Join(Environment.NewLine, findings));
     }

@@ -26,7 +26,7 @@ public sealed class QuantizeJobTests
         Assert.Equal("Percentile", report["calibration"]!["method"]!.GetValue<string>());
         Assert.Equal(64, report["calibration"]!["images"]!.GetValue<int>());
         Assert.Equal(200, report["images"]!.GetValue<int>());
-        // The sample teacher's own fp32 accuracy on the 200 sample test images is 0.90 (README).
+        // The sample teacher's own fp32 accuracy on the 200 sample test images is 0.90 (bench/distillation/notes.md).
         Assert.Equal(0.90, report["fp32"]!["accuracy"]!.GetValue<double>(), 3);
         Assert.True(report["top1_agreement"]!.GetValue<double>() >= 0.95);
         Assert.True(report["size_ratio"]!.GetValue<double>() <= 0.3);

@@ -33,7 +33,7 @@ public sealed class SelfTrainJobTests(SelfTrainRun run) : IClassFixture<SelfTrai
             }
         }
 
-        // Round 1's teacher is the committed one: 90.00 % on the sample's 200 test images (README), and it labeled
+        // Round 1's teacher is the committed one: 90.00 % on the sample's 200 test images (bench/distillation/notes.md), and it labeled
         // all 480 pool images and the 120 labeled ones, two views each.
         var first = rounds[0];
         Assert.Equal(0.9, first.GetProperty("teacher_accuracy").GetDouble(), 9);
