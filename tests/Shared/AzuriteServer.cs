@@ -44,6 +44,13 @@ internal sealed class AzuriteServer : IAsyncDisposable
     public string ConnectionString =>
         $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};BlobEndpoint={BlobEndpoint};";
 
+    /// <summary>
+    /// Process id of the running Azurite (the Node.js process: the launcher is a script whose <c>#!/usr/bin/env node</c> line
+    /// runs node in its place), null when stopped: the bench reads the CPU time of it and any children it forks from
+    /// <c>/proc</c>.
+    /// </summary>
+    public int? ProcessId => _process?.Id;
+
     /// <summary>CPU time the running Azurite process (one Node.js process) has used so far; zero when stopped.</summary>
     public TimeSpan CpuTime
     {
