@@ -53,7 +53,8 @@ internal sealed class PackedBenchmark(PackedBenchSettings settings, string comma
             using var teacher = await InferenceModel.LoadAsync(localStores, teacherPath, CPU, cancellationToken);
 
             Console.WriteLine($"Starting Azurite {AzuriteServer.Version} ...");
-            await using var azurite = await AzuriteServer.StartAsync(RepoRoot(), cancellationToken);
+            var azuriteData = settings.ReuseAzurite ? Path.Combine(Path.GetFullPath(settings.DataDirectory), "azurite") : null;
+            await using var azurite = await AzuriteServer.StartAsync(RepoRoot(), azuriteData, cancellationToken);
             var pid = azurite.ProcessId ?? throw new InvalidOperationException("Azurite is not running.");
             var stores = new ObjectStoreFactory(Options.Create(new StorageOptions { ConnectionString = azurite.ConnectionString }));
 
@@ -82,7 +83,7 @@ internal sealed class PackedBenchmark(PackedBenchSettings settings, string comma
             foreach (var (kind, location) in warmups)
             {
                 Console.WriteLine(Invariant($"Warm-up, {kind}: {settings.Warmup} images (not measured) ..."));
-                await RunOnceAsync(stores, teacher, pid, kind, location, "az://labels/warmup-" + kind + "/", settings.Warmup, cancellationToken);
+                await RunOnceAsync(stores, teacher, pid, kind, location, Invariant($"az://labels/{result.StartedAt:yyyyMMdd'T'HHmmss}-warmup-{kind}/"), settings.Warmup, cancellationToken);
             }
 
             result.LoadAverage.Add(MachineDescription.LoadAverage());
@@ -91,7 +92,7 @@ internal sealed class PackedBenchmark(PackedBenchSettings settings, string comma
                 foreach (var kind in settings.Kinds)
                 {
                     var (location, images) = inputs[kind];
-                    var output = Invariant($"az://labels/r{round}-{kind}/");
+                    var output = Invariant($"az://labels/{result.StartedAt:yyyyMMdd'T'HHmmss}-r{round}-{kind}/");
                     Console.WriteLine(Invariant($"Round {round}, {kind}: {location} -> {output} ..."));
                     var load = MachineDescription.LoadAverage();
                     var measured = await RunOnceAsync(stores, teacher, pid, kind, location, output, images.Count, cancellationToken);
@@ -114,6 +115,9 @@ internal sealed class PackedBenchmark(PackedBenchSettings settings, string comma
                     Console.WriteLine(Invariant($"Stage CPU, {kind}: reading its files alone ..."));
                     result.Stages.AddRange(await PackedReadProfile.MeasureAsync(stores.Open(inputs[kind].Location), kind, pid, cancellationToken));
                 }
+
+                Console.WriteLine("Stage CPU, Azurite without requests and after one write ...");
+                result.Stages.AddRange(await AzuriteAutosaveProfile.MeasureAsync(stores.Open("az://scratch/"), pid, azurite.DataDirectory, cancellationToken));
             }
 
             result.TotalSeconds = clock.Elapsed.TotalSeconds;
@@ -171,22 +175,30 @@ internal sealed class PackedBenchmark(PackedBenchSettings settings, string comma
     private async Task<(string Location, IReadOnlyList<ObjectInfo> Images, PackedInputSize Size)> UploadAsync(
         ObjectStoreFactory stores, string container, string kind, int images, Func<Task<(IdxArray Images, IdxArray Labels)>> train, CancellationToken cancellationToken)
     {
-        var root = container + kind + "/";
+        // Named by what they hold, as the packed files' folder, so that inputs of another shape kept in Azurite's data
+        // folder (--reuse-azurite) are never taken for these.
+        var name = kind switch
+        {
+            PackedBenchKinds.Loose => Invariant($"loose-{images}"),
+            PackedBenchKinds.Parquet => Invariant($"parquet-{images}-of-{settings.ShardImages}-rg{settings.RowGroup}"),
+            _ => Invariant($"tar-{images}-of-{settings.ShardImages}"),
+        };
+        var root = container + name + "/";
         string location;
         if (kind == PackedBenchKinds.Loose)
         {
-            Console.WriteLine(Invariant($"Uploading {images} loose PNG blobs to {root} ..."));
+            // The import is create-only and returns at once when the same import is complete there.
+            Console.WriteLine(Invariant($"Loose: {images} PNG blobs in {root} ..."));
             await BenchDataset.EnsureAsync(stores.Open(root), settings.IdxDirectory, images, cancellationToken);
             location = root + BenchDataset.Pool;
         }
         else
         {
             var files = PackedShards.Plan(kind, images, settings.ShardImages);
-            var shape = kind == PackedBenchKinds.Parquet ? Invariant($"-rg{settings.RowGroup}") : string.Empty;
-            var folder = Path.Combine(Path.GetFullPath(settings.DataDirectory), Invariant($"{kind}-{images}-of-{settings.ShardImages}{shape}"));
+            var folder = Path.Combine(Path.GetFullPath(settings.DataDirectory), name);
             var written = await PackedShards.EnsureAsync(kind, folder, files, settings.RowGroup, train, cancellationToken);
-            Console.WriteLine(Invariant($"Uploading {files.Count} {kind} files of {folder} ({(written ? "written now" : "written by an earlier run")}) to {root} ..."));
-            await PackedShards.UploadAsync(stores.Open(root), folder, files, cancellationToken);
+            var uploaded = await PackedShards.UploadAsync(stores.Open(root), folder, files, cancellationToken);
+            Console.WriteLine(Invariant($"{kind}: {files.Count} files in {root} ({(written ? "written now" : "written by an earlier run")}, {uploaded} uploaded now) ..."));
             location = root;
         }
 

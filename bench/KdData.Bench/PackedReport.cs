@@ -14,7 +14,7 @@ internal static class PackedReport
     {
         var s = r.Settings;
         var text = new StringBuilder();
-        void Line(FormattableString line) => text.AppendLine(line.ToString(CultureInfo.InvariantCulture));
+        void Line(FormattableString line) => text.AppendLine(line.ToString(CultureInfo.InvariantCulture).TrimEnd());
 
         Line($"Labeler over Azurite, loose blobs vs packed files: {s.Images} Fashion-MNIST train images, teacher {r.Teacher}");
         Line($"Machine: {MachineLine(r)}");
@@ -58,10 +58,10 @@ internal static class PackedReport
         if (r.Stages is { Count: > 0 } stages)
         {
             Line($"");
-            Line($"Stage CPU after the rounds (ms/img, best of 3; loose: one blob at a time and in-memory stages on one thread, as labeler --stages; packed: each format's files read one at a time, no decode):");
+            Line($"Stage CPU after the rounds (ms/img, best of 3; loose: one blob at a time and in-memory stages on one thread, as labeler --stages; packed: each format's files read one at a time, no decode; Azurite alone: median of 3):");
             foreach (var stage in stages)
             {
-                Line($"  {stage.Stage,-78} {stage.CpuMsPerImage,8:F4}");
+                Line($"  {stage.Stage,-92} {stage.CpuMsPerImage,8:F4}");
             }
         }
         return text.ToString();

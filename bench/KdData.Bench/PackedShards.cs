@@ -78,18 +78,37 @@ internal static class PackedShards
         return true;
     }
 
-    /// <summary>Uploads the files of <paramref name="folder"/> to <paramref name="store"/> under their names; returns the bytes uploaded.</summary>
-    public static async Task<long> UploadAsync(IObjectStore store, string folder, IReadOnlyList<PackedFile> files, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Uploads the files of <paramref name="folder"/> to <paramref name="store"/> under their names, but for those already
+    /// there with the same size (kept by an earlier run; their bytes come from the same images); returns how many were uploaded.
+    /// </summary>
+    public static async Task<int> UploadAsync(IObjectStore store, string folder, IReadOnlyList<PackedFile> files, CancellationToken cancellationToken = default)
     {
-        long bytes = 0;
+        var uploaded = 0;
         foreach (var file in files)
         {
             await using var stream = File.OpenRead(Path.Combine(folder, file.Name));
-            bytes += stream.Length;
+            try
+            {
+                if ((await store.GetPropertiesAsync(file.Name, cancellationToken)).Size == stream.Length)
+                {
+                    continue;
+                }
+
+                // An upload of another shape under the same name cannot happen (the location names the shape); a stray
+                // file is replaced.
+                await store.DeleteAsync(file.Name, cancellationToken);
+            }
+            catch (Exception e) when (e is ObjectNotFoundException or StoreNotFoundException)
+            {
+                // Not uploaded yet.
+            }
+
             await store.CreateAsync(file.Name, stream, cancellationToken);
+            uploaded++;
         }
 
-        return bytes;
+        return uploaded;
     }
 
     private static async Task WriteParquetAsync(Stream stream, IdxArray images, IdxArray labels, PackedFile file, int rowGroup, CancellationToken cancellationToken)

@@ -96,10 +96,11 @@ try
                   --shard-images N     images per packed file (default 10000)
                   --row-group N        rows per Parquet row group (default 1000)
                   --warmup N           images of one unmeasured warm-up run per input kind (default 2000; 0 = none)
-                  --stages true|false  after the rounds, CPU per stage: loose over Azurite, and reading each format's files alone (default false)
+                  --stages true|false  after the rounds, CPU per stage: loose over Azurite, reading each format's files alone, Azurite's autosave (default false)
                   --batch N, --threads N, --decode-workers N, --fetch N   as for labeler (defaults 128, 2, 0, 16)
                   --packed-concurrency N  packed files read at once (default 2, the Labeler's)
                   --data DIR           packed files written once and reused (default /var/tmp/kddata-bench/packed)
+                  --reuse-azurite true|false  keep Azurite's data in <data>/azurite so a rerun skips the uploads (default true)
                   --table PATH         also write the markdown result there (default: none; packed.sh: bench/labeler/packed.md)
                   --idx DIR, --out DIR as for labeler
                 """);
