@@ -76,7 +76,7 @@ internal sealed record PackedBenchSettings
 
     /// <summary>
     /// Whether Azurite keeps its data in <c>&lt;data&gt;/azurite</c> between runs (<c>--reuse-azurite</c>), so a rerun finds
-    /// the inputs uploaded and skips the upload (60,000 loose blobs took 8 minutes on the shared 2-core machine). Default
+    /// the inputs uploaded and skips the upload (60,000 loose blobs, one request each: most of a first run). Default
     /// true; false = a fresh temp folder, removed at the end. Each run writes its labels under a new prefix either way.
     /// </summary>
     [JsonPropertyName("reuse_azurite")]

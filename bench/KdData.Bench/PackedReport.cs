@@ -20,7 +20,7 @@ internal static class PackedReport
         Line($"Machine: {MachineLine(r)}");
         Line($"Command: {r.Command}");
         Line($"Labeler: batch {s.Batch}, {s.Threads} Torch threads, decode workers {(s.DecodeWorkers == 0 ? "default (one per core)" : s.DecodeWorkers.ToString(CultureInfo.InvariantCulture))}, {s.FetchConcurrency} downloads, {s.PackedConcurrency} packed files at once; {s.Rounds} round(s) of {string.Join(", ", s.Kinds)}{(s.Warmup > 0 ? $" after an unmeasured warm-up run of each over {s.Warmup} other images" : string.Empty)}");
-        Line($"Inputs (uploaded before the runs, not measured): {string.Join("; ", s.Kinds.Where(r.Inputs.ContainsKey).Select(k => InputLine(k, r.Inputs[k], s)))}");
+        Line($"Inputs (ready before the runs in {r.UploadSeconds:F0} s, not measured; 0-few s when kept in Azurite's data folder): {string.Join("; ", s.Kinds.Where(r.Inputs.ContainsKey).Select(k => InputLine(k, r.Inputs[k], s)))}");
         Line($"Load average (1 min): {Format(r.LoadAverage.FirstOrDefault(), "F1")} at start, {Format(r.LoadAverage.Count > 1 ? r.LoadAverage[^1] : null, "F1")} at end, on {r.Machine.LogicalCores} logical cores{(r.LoadAverage.Any(l => l > r.Machine.LogicalCores + 1) ? " (other work shared the machine: img/s is noisy, CPU ms/img is the steadier figure)" : string.Empty)}");
         Line($"");
         Line($"{"round",-5} {"input",-8} {"images",7} {"seconds",8} {"img/s",8} {"ours CPU ms/img",15} {"Azurite CPU ms/img",18} {"KiB alloc/img",13} {"gen2",4} {"load",5}  exactly once");

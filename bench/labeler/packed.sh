@@ -6,9 +6,10 @@
 # image exactly once; then, with --stages true, where the CPU goes. Goals: packed >= 10x the images/s of loose,
 # <= 0.1 ms CPU per image in our process and <= 0.05 ms in Azurite's.
 # Run from anywhere:  bash bench/labeler/packed.sh [bench options, e.g. --images 6000 --rounds 1]
-# (~10-15 min on 2 shared cores at the defaults). The bench is built from HEAD (bench/steps.sh's head_build) into
-# $PACKED_STATE/bin-<revision>/ (default /var/tmp/kddata-bench/packed, outside the work tree), where the packed files,
-# the JSON result and the log stay too. Writes bench/labeler/packed.md and commits that file alone.
+# (~20 min on 2 shared cores the first time, mostly the upload; ~10 min when Azurite's data is kept). The bench is
+# built from HEAD (bench/steps.sh's head_build) into $PACKED_STATE/bin-<revision>/ (default
+# /var/tmp/kddata-bench/packed, outside the work tree), where the packed files, Azurite's data folder, the JSON result
+# and the log stay too. Writes bench/labeler/packed.md and commits that file alone.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/steps.sh   # head_build
