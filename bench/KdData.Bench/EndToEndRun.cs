@@ -19,6 +19,7 @@ internal static class EndToEndRun
     /// <param name="output">Location for the shards; must not hold this teacher's labels yet.</param>
     /// <param name="settings">Batch size, decode workers, downloads.</param>
     /// <param name="otherCpu">CPU time used so far by a process the run depends on (Azurite), or null.</param>
+    /// <param name="configure">Sets Labeler options the bench settings do not cover (e.g. <c>PackedConcurrency</c>), or null.</param>
     /// <param name="cancellationToken">Aborts the run.</param>
     public static async Task<EndToEndResult> RunAsync(
         ObjectStoreFactory stores,
@@ -28,6 +29,7 @@ internal static class EndToEndRun
         string output,
         LabelerBenchSettings settings,
         Func<TimeSpan>? otherCpu = null,
+        Action<LabelingOptions>? configure = null,
         CancellationToken cancellationToken = default)
     {
         var options = new LabelingOptions
@@ -39,6 +41,7 @@ internal static class EndToEndRun
             DecodeWorkers = settings.DecodeWorkers,
             FetchConcurrency = settings.FetchConcurrency,
         };
+        configure?.Invoke(options);
         // The Labeler takes size, channels, mean and std from the teacher; 28 -> 32 is a plain resize.
         var imageLimits = new ImageOptions { ResizeMode = ResizeMode.Stretch };
         var run = new LabelingRun(stores, teacher, options, new PartitionOptions { Index = 0, Count = 1 }, imageLimits);

@@ -91,7 +91,7 @@ internal sealed class LabelerBenchmark(LabelerBenchSettings settings, string com
             {
                 Console.WriteLine("End-to-end from Azurite (shards written to Azurite too) ...");
                 var server = azurite;
-                result.Azurite = await EndToEndRun.RunAsync(azureStores, teacher, "azurite", azureData + BenchDataset.Pool, "az://labels/", settings, () => server.CpuTime, cancellationToken);
+                result.Azurite = await EndToEndRun.RunAsync(azureStores, teacher, "azurite", azureData + BenchDataset.Pool, "az://labels/", settings, () => server.CpuTime, cancellationToken: cancellationToken);
                 Console.WriteLine(Invariant($"  azurite: {result.Azurite.ImagesPerSecond:F1} img/s"));
             }
 

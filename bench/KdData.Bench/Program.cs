@@ -3,6 +3,7 @@ using KdData.Bench;
 // dotnet run -c Release --project bench/KdData.Bench -- labeler [--images 10000] [--batch 128] [--threads 2] [--azurite true] [--rss true]
 // dotnet run -c Release --project bench/KdData.Bench -- distill-loader [--labeled 6000] [--pool 12000] [--rounds 2] [--rss true]
 // dotnet run -c Release --project bench/KdData.Bench -- outage [--images 12000] [--labeler PATH]   (or: bash bench/labeler/outage.sh)
+// dotnet run -c Release --project bench/KdData.Bench -- packed [--images 60000] [--format both] [--rounds 2]   (or: bash bench/labeler/packed.sh)
 KdData.Torch.TorchRuntime.Configure();
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
@@ -33,12 +34,17 @@ try
             var runner = Environment.GetEnvironmentVariable("KDDATA_BENCH_RUNNER") is { Length: > 0 } r ? r : "dotnet run -c Release --project bench/KdData.Bench --";
             await new OutageBenchmark(OutageBenchSettings.From(arguments), runner + " " + string.Join(' ', args)).RunAsync(cancel.Token);
             return 0;
+        case "packed":
+            // bench/labeler/packed.sh runs a private build and names it in KDDATA_BENCH_RUNNER, so the result file shows the command that ran.
+            var packedRunner = Environment.GetEnvironmentVariable("KDDATA_BENCH_RUNNER") is { Length: > 0 } p ? p : "dotnet run -c Release --project bench/KdData.Bench --";
+            await new PackedBenchmark(PackedBenchSettings.From(arguments), packedRunner + " " + string.Join(' ', args)).RunAsync(cancel.Token);
+            return 0;
         case ChildLabelingCommand.Name:
             return await ChildLabelingCommand.RunAsync(arguments, cancel.Token);
         default:
             Console.Error.WriteLine(
                 """
-                usage: dotnet run -c Release --project bench/KdData.Bench -- labeler|distill-loader|outage [options]
+                usage: dotnet run -c Release --project bench/KdData.Bench -- labeler|distill-loader|outage|packed [options]
                 labeler:
                   --images N           Fashion-MNIST train images per throughput run (default 10000)
                   --batch N            teacher batch size (default 128)
@@ -83,6 +89,20 @@ try
                   --table PATH         markdown result (default bench/labeler/outage.md)
                   --idx DIR, --out DIR as for labeler (Labeler logs in <out>/outage/)
                   --render JSON        only write the table (--table) again from a run's JSON result
+                packed (the Labeler with the trivial teacher over Azurite: loose PNG blobs vs Parquet / tar files, ABAB):
+                  --images N           Fashion-MNIST train images, loose and packed alike (default 60000)
+                  --format F           parquet, tar or both (default both; a round is loose, then each format)
+                  --rounds N           rounds of loose, packed (default 2)
+                  --shard-images N     images per packed file (default 10000)
+                  --row-group N        rows per Parquet row group (default 1000)
+                  --warmup N           images of one unmeasured warm-up run per input kind (default 2000; 0 = none)
+                  --stages true|false  after the rounds, CPU per stage: loose over Azurite, reading each format's files alone, Azurite's autosave (default false)
+                  --batch N, --threads N, --decode-workers N, --fetch N   as for labeler (defaults 128, 2, 0, 16)
+                  --packed-concurrency N  packed files read at once (default 2, the Labeler's)
+                  --data DIR           packed files written once and reused (default /var/tmp/kddata-bench/packed)
+                  --reuse-azurite true|false  keep Azurite's data in <data>/azurite so a rerun skips the uploads (default true)
+                  --table PATH         also write the markdown result there (default: none; packed.sh: bench/labeler/packed.md)
+                  --idx DIR, --out DIR as for labeler
                 """);
             return 2;
     }

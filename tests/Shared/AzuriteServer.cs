@@ -25,17 +25,21 @@ internal sealed class AzuriteServer : IAsyncDisposable
 
     private readonly string _executable;
     private readonly StringBuilder _output = new();
+
+    /// <summary>Whether the data folder is this server's own temp folder (removed on dispose) rather than the caller's (kept).</summary>
+    private readonly bool _ownsData;
     private Process? _process;
 
-    private AzuriteServer(string executable, string dataDirectory)
+    private AzuriteServer(string executable, string dataDirectory, bool ownsData)
     {
         _executable = executable;
         DataDirectory = dataDirectory;
+        _ownsData = ownsData;
     }
 
     public int Port { get; private set; }
 
-    /// <summary>Azurite's <c>--location</c>: its data survives a <see cref="StopAsync"/> and <see cref="RestartAsync"/>.</summary>
+    /// <summary>Azurite's <c>--location</c>: its data survives a <see cref="StopAsync"/> and <see cref="RestartAsync"/> (and, when the caller named it, the dispose).</summary>
     public string DataDirectory { get; }
 
     /// <summary>Path-style blob endpoint, e.g. <c>http://127.0.0.1:12345/devstoreaccount1</c>.</summary>
@@ -43,6 +47,13 @@ internal sealed class AzuriteServer : IAsyncDisposable
 
     public string ConnectionString =>
         $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};BlobEndpoint={BlobEndpoint};";
+
+    /// <summary>
+    /// Process id of the running Azurite (the Node.js process: the launcher is a script whose <c>#!/usr/bin/env node</c> line
+    /// runs node in its place), null when stopped: the bench reads the CPU time of it and any children it forks from
+    /// <c>/proc</c>.
+    /// </summary>
+    public int? ProcessId => _process?.Id;
 
     /// <summary>CPU time the running Azurite process (one Node.js process) has used so far; zero when stopped.</summary>
     public TimeSpan CpuTime
@@ -62,12 +73,22 @@ internal sealed class AzuriteServer : IAsyncDisposable
 
     /// <summary>Installs Azurite when needed and starts it on a free port (a few ports are tried: one can be taken between probing and binding).</summary>
     /// <exception cref="InvalidOperationException">npm or Azurite could not be run; the message says why.</exception>
-    public static async Task<AzuriteServer> StartAsync(string repoRoot, CancellationToken cancellationToken = default)
+    public static Task<AzuriteServer> StartAsync(string repoRoot, CancellationToken cancellationToken = default) =>
+        StartAsync(repoRoot, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="StartAsync(string, CancellationToken)"/>, on <paramref name="dataDirectory"/> when given: that folder
+    /// is created if needed and kept, with what Azurite stored in it, after a graceful stop on dispose, so a later start
+    /// on it finds the same blobs (the bench uploads its inputs once). Null: a new temp folder, removed on dispose.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">npm or Azurite could not be run; the message says why.</exception>
+    public static async Task<AzuriteServer> StartAsync(string repoRoot, string? dataDirectory, CancellationToken cancellationToken = default)
     {
         var executable = await EnsureInstalledAsync(repoRoot, cancellationToken).ConfigureAwait(false);
-        var dataDirectory = Path.Combine(Path.GetTempPath(), "kddata-azurite-" + Guid.NewGuid().ToString("N"));
+        var ownsData = dataDirectory is null;
+        dataDirectory ??= Path.Combine(Path.GetTempPath(), "kddata-azurite-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dataDirectory);
-        var server = new AzuriteServer(executable, dataDirectory);
+        var server = new AzuriteServer(executable, dataDirectory, ownsData);
         for (var attempt = 1; ; attempt++)
         {
             server.Port = FreePort();
@@ -156,6 +177,13 @@ internal sealed class AzuriteServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (!_ownsData)
+        {
+            // The caller's folder is kept: a graceful stop lets Azurite save its metadata there.
+            await StopGracefullyAsync().ConfigureAwait(false);
+            return;
+        }
+
         await StopAsync().ConfigureAwait(false);
         if (Directory.Exists(DataDirectory))
         {
