@@ -16,10 +16,19 @@ public sealed class OnnxBatchRunner : IDisposable
 
     /// <param name="model">The model.</param>
     /// <param name="threads">Intra-op threads (0 = ONNX Runtime's choice).</param>
-    public OnnxBatchRunner(ModelProto model, int threads = 0)
+    /// <param name="optimize">
+    /// True (default): all graph optimizations, so a QDQ model runs on integer kernels. False: none, so each
+    /// DequantizeLinear feeds a float operator and the QDQ graph is computed in float: the reference the integer
+    /// kernels must agree with, on any CPU.
+    /// </param>
+    public OnnxBatchRunner(ModelProto model, int threads = 0, bool optimize = true)
     {
         ArgumentNullException.ThrowIfNull(model);
-        _options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = threads };
+        _options = new SessionOptions
+        {
+            GraphOptimizationLevel = optimize ? GraphOptimizationLevel.ORT_ENABLE_ALL : GraphOptimizationLevel.ORT_DISABLE_ALL,
+            IntraOpNumThreads = threads,
+        };
         _session = new InferenceSession(model.ToByteArray(), _options);
         InputName = _session.InputNames[0];
         OutputName = _session.OutputNames[0];

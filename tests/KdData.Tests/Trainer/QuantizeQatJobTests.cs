@@ -33,6 +33,11 @@ public sealed class QuantizeQatJobTests(SampleDistillation sample) : IClassFixtu
         Assert.Equal(1, report["qat"]!["epochs"]!.GetValue<int>());
         Assert.True(report["top1_agreement"]!.GetValue<double>() >= 0.95, $"agreement {report["top1_agreement"]}");
         Assert.True(report["size_ratio"]!.GetValue<double>() <= 0.3);
+        // The check compares the integer kernels with the same QDQ graph computed in float: with 7-bit weights they agree
+        // on (nearly) every image on any CPU.
+        Assert.Equal("the int8 model's QDQ graph computed in float", report["agreement_check"]!["reference"]!.GetValue<string>());
+        Assert.True(report["agreement_check"]!["top1_agreement"]!.GetValue<double>() >= 0.99, $"check agreement {report["agreement_check"]}");
+        Assert.True(report["agreement_check"]!["passed"]!.GetValue<bool>());
 
         // The QAT checkpoint loads as a plain convnet and names its parent; the loop's own checkpoints do too.
         using var qat = await CheckpointSerializer.LoadAsync(Path.Combine(work.Path, "qat.json"));
