@@ -2,9 +2,9 @@ using KdData.Augmentation;
 using KdData.Distillation;
 using KdData.Hosting;
 using KdData.Tests.Distillation;
-using KdData.Tests.Models;
-using KdData.Training;
+using KdData.Tests.Fixtures;
 using KdData.Trainer;
+using KdData.Training;
 
 namespace KdData.Tests.Augmentation;
 
@@ -64,7 +64,7 @@ public sealed class DistillationAugmentTests(SampleDistillation sample) : IClass
         using var work = new TempDirectory();
 
         var code = await TrainerCommandLine.RunAsync(
-            ["distill", "--dataset", SampleDistillation.DatasetFolder + "/", "--teacher", Labeler.LabelerSamples.TeacherRecord, "--Trainer:Distill:OnlinePool=true",
+            ["distill", "--dataset", SampleDistillation.DatasetFolder + "/", "--teacher", Fixtures.LabelerSamples.TeacherRecord, "--Trainer:Distill:OnlinePool=true",
              "--output", work.Path, "--epochs", "1", "--batch-size", "128", "--Trainer:Distill:Model:Width=4", "--Torch:Threads=2", "--Trainer:Data:DecodeWorkers=2",
              "--Trainer:Distill:Augment:MixUp=true", "--Trainer:Distill:Augment:CutMix=true", "--Trainer:Distill:Augment:RandAugment=true"], TextWriter.Null, TextWriter.Null);
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using KdData.Datasets;
 using KdData.Hosting;
-using KdData.Tests.Labeler;
+using KdData.Tests.Fixtures;
 
 namespace KdData.Tests.Datasets;
 

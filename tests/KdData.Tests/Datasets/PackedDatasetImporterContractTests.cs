@@ -3,7 +3,7 @@ using KdData.Datasets;
 using KdData.Imaging;
 using KdData.PackedImages;
 using KdData.Storage;
-using KdData.Tests.Infrastructure;
+using KdData.Tests.Fixtures;
 using KdData.Training;
 using Parquet;
 

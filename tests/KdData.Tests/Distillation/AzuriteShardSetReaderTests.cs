@@ -1,7 +1,7 @@
 using KdData.Distillation;
 using KdData.Hosting;
 using KdData.Storage;
-using KdData.Tests.Infrastructure;
+using KdData.Tests.Fixtures;
 
 namespace KdData.Tests.Distillation;
 

@@ -1,8 +1,7 @@
 using KdData.Distillation;
 using KdData.Models;
 using KdData.Objectives;
-using KdData.Tests.Infrastructure;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 using KdData.Training;
 
 namespace KdData.Tests.Distillation;

@@ -4,8 +4,7 @@ using KdData.Imaging;
 using KdData.Labeling;
 using KdData.Models;
 using KdData.Storage;
-using KdData.Tests.Infrastructure;
-using KdData.Tests.Labeler;
+using KdData.Tests.Fixtures;
 using static TorchSharp.torch;
 
 namespace KdData.Tests.Distillation;

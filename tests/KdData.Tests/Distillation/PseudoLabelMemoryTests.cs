@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using KdData.Distillation;
 using KdData.Imaging;
 using KdData.SoftTargets;
-using KdData.Tests.Infrastructure;
+using KdData.Tests.Fixtures;
 using Xunit.Abstractions;
 
 namespace KdData.Tests.Distillation;

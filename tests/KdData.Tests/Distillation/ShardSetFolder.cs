@@ -3,7 +3,7 @@ using System.Text.Json;
 using KdData.Imaging;
 using KdData.SoftTargets;
 using KdData.Storage;
-using KdData.Tests.Infrastructure;
+using KdData.Tests.Fixtures;
 
 namespace KdData.Tests.Distillation;
 

@@ -3,7 +3,7 @@ using KdData.Hosting;
 using KdData.Models;
 using KdData.SoftTargets;
 using KdData.Storage;
-using KdData.Tests.Infrastructure;
+using KdData.Tests.Fixtures;
 
 namespace KdData.Tests.Distillation;
 

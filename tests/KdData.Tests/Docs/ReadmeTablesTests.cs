@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using KdData.Tests.Labeler;
+using KdData.Tests.Fixtures;
 
 namespace KdData.Tests.Docs;
 

@@ -1,5 +1,5 @@
 using KdData.Evaluation;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 
 namespace KdData.Tests.Evaluation;
 

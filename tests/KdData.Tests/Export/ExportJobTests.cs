@@ -2,8 +2,7 @@ using System.Text.Json.Nodes;
 using KdData.Export;
 using KdData.Hosting;
 using KdData.Models;
-using KdData.Tests.Labeler;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 using KdData.Trainer;
 using static TorchSharp.torch;
 
@@ -75,7 +74,7 @@ public sealed class ExportJobTests
         {
             Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(output, file)), await File.ReadAllBytesAsync(Path.Combine(published, file)));
         }
-        using var teacher = await InferenceModel.LoadAsync(Infrastructure.TestStores.Factory(), "file:" + published + "/model.json", CPU);
+        using var teacher = await InferenceModel.LoadAsync(Fixtures.TestStores.Factory(), "file:" + published + "/model.json", CPU);
         Assert.Equal("343ea00c39c3c068", teacher.Id);
     }
 

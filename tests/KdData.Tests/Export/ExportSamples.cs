@@ -1,7 +1,7 @@
 using KdData.Datasets;
 using KdData.Export;
 using KdData.Models;
-using KdData.Tests.Infrastructure;
+using KdData.Tests.Fixtures;
 using KdData.Training;
 using static TorchSharp.torch;
 

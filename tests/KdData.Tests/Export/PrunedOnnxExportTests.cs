@@ -1,8 +1,7 @@
 using KdData.Export;
 using KdData.Models;
 using KdData.Pruning;
-using KdData.Tests.Infrastructure;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 
 namespace KdData.Tests.Export;
 

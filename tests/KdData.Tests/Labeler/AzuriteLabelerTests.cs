@@ -3,7 +3,7 @@ using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using KdData.Labeling;
 using KdData.Storage;
-using KdData.Tests.Infrastructure;
+using KdData.Tests.Fixtures;
 
 namespace KdData.Tests.Labeler;
 
@@ -60,12 +60,12 @@ public sealed class AzuriteLabelerTests : LabelerContractTests
     public async Task RunAsync_FaultsReadingPackedFiles_FilesReopenedAndEveryImageExactlyOnce()
     {
         var (input, output, inputStore, outputStore) = await NewAreaAsync();
-        using var temp = new KdData.Tests.Models.TempDirectory();
+        using var temp = new KdData.Tests.Fixtures.TempDirectory();
         var path = Path.Combine(temp.Path, "groups.parquet");
-        await KdData.Tests.PackedImages.PackedSamples.WriteParquetRowGroupsAsync(path, 60, rowGroupSize: 10);
+        await KdData.Tests.Fixtures.PackedSamples.WriteParquetRowGroupsAsync(path, 60, rowGroupSize: 10);
         var table = await inputStore.CreateAsync("groups.parquet", await File.ReadAllBytesAsync(path));
         var tarPath = Path.Combine(temp.Path, "shard.tar");
-        var names = await KdData.Tests.PackedImages.PackedSamples.WriteTarAsync(Path.Combine(temp.Path, "staging"), tarPath, 60, 30);
+        var names = await KdData.Tests.Fixtures.PackedSamples.WriteTarAsync(Path.Combine(temp.Path, "staging"), tarPath, 60, 30);
         var tar = await inputStore.CreateAsync("shard.tar", await File.ReadAllBytesAsync(tarPath));
         var expected = Enumerable.Range(0, 60).Select(i => new ObjectInfo($"groups.parquet#{i}", 0, table.ETag, table.LastModified))
             .Concat(names.Select(n => new ObjectInfo($"shard.tar#{n}", 0, tar.ETag, tar.LastModified))).ToList();

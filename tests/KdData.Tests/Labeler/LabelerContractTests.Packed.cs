@@ -1,11 +1,10 @@
 using System.Globalization;
+using KdData.Dataflow;
 using KdData.Imaging;
 using KdData.Labeling;
 using KdData.PackedImages;
-using KdData.Dataflow;
 using KdData.Storage;
-using KdData.Tests.Models;
-using KdData.Tests.PackedImages;
+using KdData.Tests.Fixtures;
 
 namespace KdData.Tests.Labeler;
 

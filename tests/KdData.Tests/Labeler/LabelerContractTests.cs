@@ -1,13 +1,13 @@
 using System.Globalization;
 using System.Text.Json;
+using KdData.Dataflow;
 using KdData.Hosting;
 using KdData.Imaging;
 using KdData.Labeling;
 using KdData.Models;
-using KdData.Dataflow;
 using KdData.SoftTargets;
 using KdData.Storage;
-using KdData.Tests.Infrastructure;
+using KdData.Tests.Fixtures;
 using static TorchSharp.torch;
 
 namespace KdData.Tests.Labeler;

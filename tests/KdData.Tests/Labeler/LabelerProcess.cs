@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using KdData.Labeling;
+using KdData.Tests.Fixtures;
 
 namespace KdData.Tests.Labeler;
 

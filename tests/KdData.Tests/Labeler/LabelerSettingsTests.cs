@@ -1,4 +1,5 @@
 using KdData.Hosting;
+using KdData.Tests.Fixtures;
 
 namespace KdData.Tests.Labeler;
 

@@ -2,6 +2,7 @@ using KdData.Hosting;
 using KdData.SoftTargets;
 using KdData.Storage;
 using KdData.Testing;
+using KdData.Tests.Fixtures;
 using Microsoft.Extensions.Options;
 
 namespace KdData.Tests.Labeler;

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using KdData.Models;
+using KdData.Tests.Fixtures;
 using static TorchSharp.torch;
 
 namespace KdData.Tests.Models;

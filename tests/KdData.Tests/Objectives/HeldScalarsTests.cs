@@ -1,6 +1,6 @@
 using KdData.Objectives;
 using KdData.Quantization;
-using KdData.Tests.Infrastructure;
+using KdData.Tests.Fixtures;
 using static TorchSharp.torch;
 
 namespace KdData.Tests.Objectives;

@@ -1,7 +1,5 @@
 using KdData.PackedImages;
-using KdData.Tests.Infrastructure;
-using KdData.Tests.Labeler;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 
 namespace KdData.Tests.PackedImages;
 

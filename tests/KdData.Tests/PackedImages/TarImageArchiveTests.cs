@@ -1,7 +1,6 @@
 using System.Formats.Tar;
 using KdData.PackedImages;
-using KdData.Tests.Labeler;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 
 namespace KdData.Tests.PackedImages;
 

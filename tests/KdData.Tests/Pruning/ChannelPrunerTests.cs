@@ -1,7 +1,6 @@
 using KdData.Models;
 using KdData.Pruning;
-using KdData.Tests.Infrastructure;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

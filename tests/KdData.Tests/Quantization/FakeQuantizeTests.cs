@@ -1,7 +1,7 @@
 using KdData.Export;
 using KdData.Models;
 using KdData.Quantization;
-using KdData.Tests.Labeler;
+using KdData.Tests.Fixtures;
 using static TorchSharp.torch;
 
 namespace KdData.Tests.Quantization;

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using KdData.SoftTargets;
-using KdData.Tests.Infrastructure;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 
 namespace KdData.Tests.SoftTargets;
 

@@ -1,5 +1,5 @@
 using KdData.SoftTargets;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 
 namespace KdData.Tests.SoftTargets;
 

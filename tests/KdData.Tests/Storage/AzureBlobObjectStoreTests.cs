@@ -1,5 +1,5 @@
 using KdData.Storage;
-using KdData.Tests.Infrastructure;
+using KdData.Tests.Fixtures;
 using Microsoft.Extensions.Options;
 
 namespace KdData.Tests.Storage;

@@ -1,7 +1,7 @@
 using Azure.Storage.Blobs;
 using Azure.Storage.Sas;
 using KdData.Storage;
-using KdData.Tests.Infrastructure;
+using KdData.Tests.Fixtures;
 using KdData.Tests.Labeler;
 using Microsoft.Extensions.Options;
 using Polly.CircuitBreaker;

@@ -1,9 +1,8 @@
 using System.ComponentModel.DataAnnotations;
-using KdData.Tests.Fixtures;
 using KdData.Hosting;
 using KdData.Labeling;
 using KdData.Storage;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 using KdData.Training;
 
 namespace KdData.Tests.Storage;

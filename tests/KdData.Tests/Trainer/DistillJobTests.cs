@@ -3,8 +3,7 @@ using KdData.Datasets;
 using KdData.Hosting;
 using KdData.Tests.Distillation;
 using KdData.Tests.Evaluation;
-using KdData.Tests.Labeler;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 using KdData.Trainer;
 
 namespace KdData.Tests.Trainer;
@@ -61,7 +60,7 @@ public sealed class DistillJobTests(SampleDistillation sample) : IClassFixture<S
         var pool = await DatasetManifest.ReadAsync(await File.ReadAllBytesAsync(Path.Combine(SampleRoot, DatasetLayout.PoolLabelsKey)), "pool");
         var rows = pool.Take(5).Select(r => ShardSetWriter.Row(r.Key[DatasetLayout.UnlabeledPrefix.Length..], r.Label, 10)).ToList();
         var shards = Path.Combine(work.Path, "labels");
-        var store = Infrastructure.TestStores.Factory().Open(shards);
+        var store = Fixtures.TestStores.Factory().Open(shards);
         string[] otherClasses = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
         await ShardSetWriter.WriteShardAsync(store, "teacher=0000000000000000/part-0.parquet", rows, otherClasses, SampleRoot + "unlabeled/");
         await ShardSetWriter.WriteManifestAsync(store, "teacher=0000000000000000/", new KdData.SoftTargets.PartitionCommit { Sequence = 0, Accepted = "part-0.parquet", AcceptedRows = 5 });

@@ -3,8 +3,7 @@ using KdData.Datasets;
 using KdData.Evaluation;
 using KdData.Hosting;
 using KdData.Tests.Evaluation;
-using KdData.Tests.Labeler;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 using KdData.Trainer;
 using KdData.Training;
 
@@ -50,7 +49,7 @@ public sealed class EvaluateJobTests
         var pool = await DatasetManifest.ReadAsync(await File.ReadAllBytesAsync(Path.Combine(SampleRoot, DatasetLayout.PoolLabelsKey)), "pool");
         var rows = pool.Take(10).Select((r, i) => ShardSetWriter.Row(r.Key[DatasetLayout.UnlabeledPrefix.Length..], i < 7 ? r.Label : (r.Label + 1) % 10, 10)).ToList();
         var shards = Path.Combine(work.Path, "labels");
-        var store = Infrastructure.TestStores.Factory().Open(shards);
+        var store = Fixtures.TestStores.Factory().Open(shards);
         await ShardSetWriter.WriteShardAsync(store, "teacher=0000000000000000/part-0.parquet", rows, ClassNames, "file:///somewhere/else/");
         await ShardSetWriter.WriteManifestAsync(store, "teacher=0000000000000000/", new KdData.SoftTargets.PartitionCommit { Sequence = 0, Accepted = "part-0.parquet", AcceptedRows = 10 });
         var output = Path.Combine(work.Path, "evaluation");
@@ -117,7 +116,7 @@ public sealed class EvaluateJobTests
     public async Task LoadAsync_BadInputs_MessagesNameTheFile()
     {
         using var work = new TempDirectory();
-        var stores = Infrastructure.TestStores.Factory();
+        var stores = Fixtures.TestStores.Factory();
         var data = new TrainingDataOptions { Dataset = SampleRoot };
         var device = TorchSharp.torch.CPU;
         var mismatched = CopyTeacher(work.Path, [.. Enumerable.Range(0, 10).Select(i => $"digit {i}")]);
@@ -141,7 +140,7 @@ public sealed class EvaluateJobTests
     public async Task RunAsync_ShardSetOfOtherClasses_ExitsTwo()
     {
         using var work = new TempDirectory();
-        var store = Infrastructure.TestStores.Factory().Open(work.Path);
+        var store = Fixtures.TestStores.Factory().Open(work.Path);
         string[] digits = [.. Enumerable.Range(0, 10).Select(i => $"digit {i}")];
         await ShardSetWriter.WriteShardAsync(store, "teacher=0000000000000000/part-0.parquet", [ShardSetWriter.Row("00000.png", 1, 10)], digits, "file:///x/");
         await ShardSetWriter.WriteManifestAsync(store, "teacher=0000000000000000/", new KdData.SoftTargets.PartitionCommit { Sequence = 0, Accepted = "part-0.parquet", AcceptedRows = 1 });

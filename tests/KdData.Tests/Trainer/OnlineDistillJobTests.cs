@@ -1,8 +1,7 @@
 using System.Text.Json;
 using KdData.Hosting;
 using KdData.Tests.Distillation;
-using KdData.Tests.Labeler;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 using KdData.Trainer;
 
 namespace KdData.Tests.Trainer;

@@ -5,9 +5,7 @@ using KdData.Hosting;
 using KdData.Imaging;
 using KdData.Labeling;
 using KdData.Models;
-using KdData.Tests.Infrastructure;
-using KdData.Tests.Labeler;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 using KdData.Trainer;
 using static TorchSharp.torch;
 

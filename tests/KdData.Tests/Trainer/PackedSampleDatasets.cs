@@ -2,7 +2,7 @@ using System.IO.Compression;
 using KdData.Datasets;
 using KdData.Tests.Datasets;
 using KdData.Tests.Distillation;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 using KdData.Trainer;
 using SkiaSharp;
 

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using KdData.Hosting;
-using KdData.Tests.Labeler;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 using KdData.Trainer;
 
 namespace KdData.Tests.Trainer;

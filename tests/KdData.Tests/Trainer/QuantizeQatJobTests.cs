@@ -2,8 +2,7 @@ using System.Text.Json.Nodes;
 using KdData.Hosting;
 using KdData.Models;
 using KdData.Tests.Distillation;
-using KdData.Tests.Labeler;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 using KdData.Trainer;
 using KdData.Training;
 

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using KdData.Hosting;
-using KdData.Tests.Labeler;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 
 namespace KdData.Tests.Trainer;
 

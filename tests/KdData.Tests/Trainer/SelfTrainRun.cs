@@ -1,6 +1,5 @@
 using KdData.Tests.Distillation;
-using KdData.Tests.Labeler;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 using KdData.Trainer;
 
 namespace KdData.Tests.Trainer;

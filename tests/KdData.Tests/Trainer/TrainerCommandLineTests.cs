@@ -105,7 +105,7 @@ public sealed class TrainerCommandLineTests
     public void Switches_DefaultShownInHelp_IsTheShippedDefault()
     {
         // appsettings.json first (what a run actually gets), else the options class's own default; "none" for null.
-        var settings = new ConfigurationBuilder().AddJsonFile(Path.Combine(Labeler.LabelerSamples.RepoRoot, "appsettings.json")).Build();
+        var settings = new ConfigurationBuilder().AddJsonFile(Path.Combine(Fixtures.LabelerSamples.RepoRoot, "appsettings.json")).Build();
         var classes = new Dictionary<string, object>
         {
             [EvaluateOptions.SectionName] = new EvaluateOptions(),

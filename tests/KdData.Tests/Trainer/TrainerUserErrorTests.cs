@@ -1,8 +1,7 @@
 using KdData.Hosting;
 using KdData.Models;
 using KdData.Tests.Distillation;
-using KdData.Tests.Infrastructure;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 using KdData.Trainer;
 using KdData.Training;
 

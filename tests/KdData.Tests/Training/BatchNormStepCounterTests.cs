@@ -1,5 +1,5 @@
 using KdData.Models;
-using KdData.Tests.Infrastructure;
+using KdData.Tests.Fixtures;
 using KdData.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,4 +1,4 @@
-using KdData.Tests.Infrastructure;
+using KdData.Tests.Fixtures;
 using KdData.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,8 +1,7 @@
 using KdData.Hosting;
 using KdData.PackedImages;
 using KdData.Storage;
-using KdData.Tests.Infrastructure;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 using KdData.Training;
 
 namespace KdData.Tests.Training;

@@ -3,9 +3,7 @@ using KdData.Distillation;
 using KdData.Models;
 using KdData.Objectives;
 using KdData.Tests.Distillation;
-using KdData.Tests.Infrastructure;
-using KdData.Tests.Labeler;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 using KdData.Training;
 using static TorchSharp.torch;
 

@@ -1,8 +1,6 @@
 using KdData.Models;
 using KdData.Objectives;
-using KdData.Tests.Infrastructure;
-using KdData.Tests.Labeler;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 using KdData.Training;
 using static TorchSharp.torch;
 

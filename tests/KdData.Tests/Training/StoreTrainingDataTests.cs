@@ -1,9 +1,9 @@
+using KdData.Dataflow;
 using KdData.Datasets;
 using KdData.Imaging;
-using KdData.Dataflow;
 using KdData.Storage;
 using KdData.Tests.Datasets;
-using KdData.Tests.Infrastructure;
+using KdData.Tests.Fixtures;
 using KdData.Training;
 
 namespace KdData.Tests.Training;

@@ -4,7 +4,7 @@ using KdData.Imaging;
 using KdData.Models;
 using KdData.Objectives;
 using KdData.Tests.Datasets;
-using KdData.Tests.Infrastructure;
+using KdData.Tests.Fixtures;
 using KdData.Training;
 
 namespace KdData.Tests.Training;

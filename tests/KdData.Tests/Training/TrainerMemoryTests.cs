@@ -1,6 +1,6 @@
 using KdData.Models;
 using KdData.Objectives;
-using KdData.Tests.Models;
+using KdData.Tests.Fixtures;
 using KdData.Training;
 using static TorchSharp.torch;
 

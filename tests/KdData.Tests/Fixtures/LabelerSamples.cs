@@ -3,7 +3,7 @@ using KdData.Storage;
 using KdData.Tests.Imaging;
 using SkiaSharp;
 
-namespace KdData.Tests.Labeler;
+namespace KdData.Tests.Fixtures;
 
 /// <summary>The committed Fashion-MNIST samples and teacher, a second (random) teacher, and broken images for the Labeler tests.</summary>
 internal static class LabelerSamples

@@ -1,4 +1,4 @@
-namespace KdData.Tests.Infrastructure;
+namespace KdData.Tests.Fixtures;
 
 /// <summary>
 /// Runs a body while another thread collects garbage and runs finalizers all the time: the conditions under which a

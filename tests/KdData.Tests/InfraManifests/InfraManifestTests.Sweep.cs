@@ -1,7 +1,7 @@
 using KdData.Trainer;
 using YamlDotNet.RepresentationModel;
 
-namespace KdData.Tests.Infra;
+namespace KdData.Tests.InfraManifests;
 
 /// <summary>The sweep's scale-out manifests against the sweep's own grid parser and setting check.</summary>
 public sealed partial class InfraManifestTests

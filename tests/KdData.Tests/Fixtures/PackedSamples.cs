@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using KdData.Tests.Infrastructure;
-using KdData.Tests.Labeler;
 
-namespace KdData.Tests.PackedImages;
+namespace KdData.Tests.Fixtures;
 
 /// <summary>
 /// Packed files made by other tools from the committed sample images: Parquet tables written by DuckDB (plain binary

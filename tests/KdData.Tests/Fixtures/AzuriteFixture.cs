@@ -1,7 +1,7 @@
 using Azure.Storage.Blobs;
 using KdData.Testing;
 
-namespace KdData.Tests.Infrastructure;
+namespace KdData.Tests.Fixtures;
 
 /// <summary>
 /// A private Azurite blob service for the tests (see <see cref="AzuriteServer"/>, shared with the bench): installed

@@ -1,4 +1,4 @@
-namespace KdData.Tests.Models;
+namespace KdData.Tests.Fixtures;
 
 /// <summary>A unique directory under the system temp folder, deleted on dispose.</summary>
 internal sealed class TempDirectory : IDisposable

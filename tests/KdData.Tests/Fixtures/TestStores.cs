@@ -1,7 +1,7 @@
 using KdData.Storage;
 using Microsoft.Extensions.Options;
 
-namespace KdData.Tests.Infrastructure;
+namespace KdData.Tests.Fixtures;
 
 /// <summary>Fresh, empty stores for tests: a temp folder, or a new container on the shared Azurite.</summary>
 public static class TestStores

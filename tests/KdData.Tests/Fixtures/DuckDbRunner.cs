@@ -4,7 +4,7 @@ using System.Numerics;
 using System.Text.Json;
 using DuckDB.NET.Data;
 
-namespace KdData.Tests.Infrastructure;
+namespace KdData.Tests.Fixtures;
 
 /// <summary>
 /// Runs SQL in DuckDB (in process, through <c>DuckDB.NET.Data.Full</c>, which carries DuckDB's own native library) so

@@ -1,10 +1,10 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
 using KdData.Labeling;
-using KdData.Tests.Labeler;
+using KdData.Tests.Fixtures;
 using YamlDotNet.RepresentationModel;
 
-namespace KdData.Tests.Infra;
+namespace KdData.Tests.InfraManifests;
 
 /// <summary>
 /// Every manifest under <c>infra/</c> parses, every setting it passes as an environment variable

@@ -1,4 +1,4 @@
-namespace KdData.Tests.Infrastructure;
+namespace KdData.Tests.Fixtures;
 
 /// <summary>
 /// Torch's default random generator is process-wide, so a test that seeds it and expects exact numbers (the training

@@ -1,4 +1,4 @@
-namespace KdData.Tests.Infrastructure;
+namespace KdData.Tests.Fixtures;
 
 /// <summary>Test classes marked <c>[Collection("Azurite")]</c> share one Azurite process (and run one after another).</summary>
 [CollectionDefinition(Name)]
