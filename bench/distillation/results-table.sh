@@ -54,13 +54,21 @@ table() {
   # A partial run (BENCH_STEPS: only some steps, e.g. the students another bench needs) leaves the table alone.
   if [ -n "${BENCH_STEPS:-}" ]; then return 0; fi
   local out=bench/distillation/results.md
+  # A row whose run is not in $root (another machine's state) keeps its line from the committed table, and says so.
+  local previous kept=()
+  previous=$(cat "$out" 2>/dev/null || true)
   {
     echo "| row | run | test accuracy | params | MACs | epochs | training time (s) | seed |"
     echo "|---|---|---|---|---|---|---|---|"
     for row in "${rows[@]}"; do
       IFS='|' read -r n what id <<<"$row"
       local dir="$root/$id"
-      if [ ! -f "$root/$id.done" ]; then echo "| $n | $what | (not run yet) | | | | | |"; continue; fi
+      if [ ! -f "$root/$id.done" ]; then
+        local line
+        line=$(grep -m1 "^| $n | " <<<"$previous" || true)
+        if [ -n "$line" ] && [[ "$line" != *"(not run yet)"* ]]; then echo "$line"; kept+=("$n"); else echo "| $n | $what | (not run yet) | | | | | |"; fi
+        continue
+      fi
       if [ ! -f "$dir/evaluation/evaluation.json" ]; then
         "${trainer[@]}" evaluate --checkpoint "$dir/last.json" --dataset file:data/fashion-mnist/ --output "$dir/evaluation" \
           --Torch:Threads=2 --Trainer:Data:DecodeWorkers=1 > "$dir/evaluation.log" 2>&1
@@ -70,6 +78,10 @@ table() {
         "$(jq '.metrics.accuracy * 100' "$e")" "$(jq '.checkpoint.parameters' "$e")" "$(jq '.checkpoint.macs' "$e")" \
         "$(jq '.training.epoch' "$r")" "$(jq -s 'map(.seconds) | add | floor' "$dir/metrics.jsonl")" "$(jq '.training.options.seed' "$r")"
     done
+    if [ ${#kept[@]} -gt 0 ]; then
+      echo
+      echo "Rows ${kept[*]}: kept from the previous table (their runs are not in this machine's bench state, so they were not re-evaluated); the other rows are the runs in $root as of $(date -u +%Y-%m-%d)."
+    fi
   } > "$out"
   cat "$out"
   # The README shows the same table between its markers.
