@@ -2,6 +2,7 @@ using KdData.Bench;
 
 // dotnet run -c Release --project bench/KdData.Bench -- labeler [--images 10000] [--batch 128] [--threads 2] [--azurite true] [--rss true]
 // dotnet run -c Release --project bench/KdData.Bench -- distill-loader [--labeled 6000] [--pool 12000] [--rounds 2] [--rss true]
+// dotnet run -c Release --project bench/KdData.Bench -- distill-packed [--format parquet|tar|both] [--rounds 2]   (or: bash bench/distillation/distill-packed.sh)
 // dotnet run -c Release --project bench/KdData.Bench -- outage [--images 12000] [--labeler PATH]   (or: bash bench/labeler/outage.sh)
 // dotnet run -c Release --project bench/KdData.Bench -- packed [--images 60000] [--format both] [--rounds 2]   (or: bash bench/labeler/packed.sh)
 KdData.Torch.TorchRuntime.Configure();
@@ -24,6 +25,11 @@ try
         case "distill-loader":
             await new DistillLoaderBenchmark(DistillLoaderSettings.From(arguments), "dotnet run -c Release --project bench/KdData.Bench -- " + string.Join(' ', args)).RunAsync(cancel.Token);
             return 0;
+        case "distill-packed":
+            // bench/distillation/distill-packed.sh runs a private build and names it in KDDATA_BENCH_RUNNER, so the result file shows the command that ran.
+            var distillRunner = Environment.GetEnvironmentVariable("KDDATA_BENCH_RUNNER") is { Length: > 0 } d ? d : "dotnet run -c Release --project bench/KdData.Bench --";
+            await new DistillPackedBenchmark(DistillPackedSettings.From(arguments), distillRunner + " " + string.Join(' ', args)).RunAsync(cancel.Token);
+            return 0;
         case "outage" when arguments.GetString("render") is { } json:
             var table = arguments.GetString("table") ?? new OutageBenchSettings().TablePath;
             arguments.RejectUnknown();
@@ -44,7 +50,7 @@ try
         default:
             Console.Error.WriteLine(
                 """
-                usage: dotnet run -c Release --project bench/KdData.Bench -- labeler|distill-loader|outage|packed [options]
+                usage: dotnet run -c Release --project bench/KdData.Bench -- labeler|distill-loader|distill-packed|outage|packed [options]
                 labeler:
                   --images N           Fashion-MNIST train images per throughput run (default 10000)
                   --batch N            teacher batch size (default 128)
@@ -76,6 +82,12 @@ try
                   --rss-labeled N      labeled images of both RSS runs (default 1000)
                   --rss-seconds S      seconds each RSS child trains before SIGTERM (default 60)
                   --data DIR, --idx DIR, --out DIR   as for labeler
+                distill-packed (issue 21: a distill epoch over a packed dataset vs loose files, interleaved; writes bench/distillation/distill-packed.md via its script):
+                  --format F           parquet, tar or both (default parquet; a round is loose, then each format)
+                  --labeled N, --pool N, --batch N, --threads N, --width N, --decode-workers N   as for distill-loader
+                  --rounds N           rounds of loose, packed (default 2: ABAB)
+                  --table PATH         also write the markdown result there
+                  --data DIR, --idx DIR   as for labeler
                 outage (the real Labeler against an Azurite stopped and restarted mid-run; writes bench/labeler/outage.md):
                   --images N           Fashion-MNIST train images imported into Azurite and labeled per case (default 12000)
                   --labeler PATH       kddata-labeler.dll (default src/Labeler/bin/Release/net10.0/kddata-labeler.dll)
