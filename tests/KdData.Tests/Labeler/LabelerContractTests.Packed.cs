@@ -1,6 +1,4 @@
 using System.Globalization;
-using KdData.Dataflow;
-using KdData.Imaging;
 using KdData.Labeling;
 using KdData.PackedImages;
 using KdData.Storage;
@@ -98,30 +96,7 @@ public abstract partial class LabelerContractTests
         var table = await inputStore.CreateAsync("groups.parquet", await File.ReadAllBytesAsync(path));
         var expected = Members(table, Enumerable.Range(0, 150).Select(i => i.ToString(CultureInfo.InvariantCulture))).ToList();
         expected.AddRange(await UploadTarAsync(inputStore, temp, "shard.tar", 150, 100));
-        var random = new Random(11);
-        using var teacher = await LoadTeacherAsync(LabelerSamples.TeacherRecord);
-
-        for (var round = 0; round < 4; round++)
-        {
-            using var abort = new CancellationTokenSource(TimeSpan.FromMilliseconds(random.Next(50, 1500)));
-            var run = new LabelingRun(Factory, teacher, Options(input, output, o => o.ViewsPerImage = 2), new PartitionOptions(), new ImageOptions());
-            try
-            {
-                await run.RunAsync(abort: abort.Token);
-            }
-            catch (Exception e) when (abort.IsCancellationRequested && e is OperationCanceledException or StageFailedException or ObjectStoreException)
-            {
-                // Stopped at once: whatever was not committed is redone by the next run.
-            }
-        }
-
-        var summary = await RunAsync(input, output, o => o.ViewsPerImage = 2);
-
-        Assert.Equal(LabelingOutcome.Completed, summary.Outcome);
-        Assert.Equal(expected.Count, summary.AlreadyLabeled + summary.Images);
-        var labels = await CommittedLabels.ReadAsync(outputStore, TeacherId);
-        labels.AssertExactlyOnce(expected, views: 2);
-        labels.AssertNoUncommittedFiles();
+        await AbortAtRandomPointsThenRerunAsync(input, output, outputStore, expected, seed: 11);
     }
 
     [Theory]

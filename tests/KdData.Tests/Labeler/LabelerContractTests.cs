@@ -148,30 +148,7 @@ public abstract partial class LabelerContractTests : IAsyncLifetime
     {
         var (input, output, inputStore, outputStore) = await NewAreaAsync();
         var listed = await LabelerSamples.UploadAsync(inputStore, 200);
-        var random = new Random(7);
-        using var teacher = await LoadTeacherAsync(LabelerSamples.TeacherRecord);
-
-        for (var round = 0; round < 4; round++)
-        {
-            using var abort = new CancellationTokenSource(TimeSpan.FromMilliseconds(random.Next(50, 1500)));
-            var run = new LabelingRun(Factory, teacher, Options(input, output, o => o.ViewsPerImage = 2), new PartitionOptions(), new ImageOptions());
-            try
-            {
-                await run.RunAsync(abort: abort.Token);
-            }
-            catch (Exception e) when (abort.IsCancellationRequested && e is OperationCanceledException or StageFailedException or ObjectStoreException)
-            {
-                // Stopped at once: whatever was not committed is redone by the next run.
-            }
-        }
-
-        var summary = await RunAsync(input, output, o => o.ViewsPerImage = 2);
-
-        Assert.Equal(LabelingOutcome.Completed, summary.Outcome);
-        Assert.Equal(listed.Count, summary.AlreadyLabeled + summary.Images);
-        var labels = await CommittedLabels.ReadAsync(outputStore, TeacherId);
-        labels.AssertExactlyOnce(listed, views: 2);
-        labels.AssertNoUncommittedFiles();
+        await AbortAtRandomPointsThenRerunAsync(input, output, outputStore, listed, seed: 7);
     }
 
     [Fact]
@@ -567,6 +544,39 @@ public abstract partial class LabelerContractTests : IAsyncLifetime
         using var model = await LoadTeacherAsync(teacher ?? LabelerSamples.TeacherRecord);
         var run = new LabelingRun(factory ?? Factory, model, Options(input, output, configure), partition ?? new PartitionOptions(), limits ?? new ImageOptions());
         return await run.RunAsync();
+    }
+
+    /// <summary>
+    /// Four runs (2 views) aborted at once at random points, then one run to the end: every image of
+    /// <paramref name="expected"/> must be committed exactly once, whatever the aborts cut.
+    /// </summary>
+    protected async Task AbortAtRandomPointsThenRerunAsync(string input, string output, IObjectStore outputStore, IReadOnlyCollection<ObjectInfo> expected, int seed)
+    {
+        var random = new Random(seed);
+        using (var teacher = await LoadTeacherAsync(LabelerSamples.TeacherRecord))
+        {
+            for (var round = 0; round < 4; round++)
+            {
+                using var abort = new CancellationTokenSource(TimeSpan.FromMilliseconds(random.Next(50, 1500)));
+                var run = new LabelingRun(Factory, teacher, Options(input, output, o => o.ViewsPerImage = 2), new PartitionOptions(), new ImageOptions());
+                try
+                {
+                    await run.RunAsync(abort: abort.Token);
+                }
+                catch (Exception e) when (abort.IsCancellationRequested && e is OperationCanceledException or StageFailedException or ObjectStoreException)
+                {
+                    // Stopped at once: whatever was not committed is redone by the next run.
+                }
+            }
+        }
+
+        var summary = await RunAsync(input, output, o => o.ViewsPerImage = 2);
+
+        Assert.Equal(LabelingOutcome.Completed, summary.Outcome);
+        Assert.Equal(expected.Count, summary.AlreadyLabeled + summary.Images);
+        var labels = await CommittedLabels.ReadAsync(outputStore, TeacherId);
+        labels.AssertExactlyOnce(expected, views: 2);
+        labels.AssertNoUncommittedFiles();
     }
 
     protected async Task<InferenceModel> LoadTeacherAsync(string record) => await InferenceModel.LoadAsync(Factory, record, CPU);
