@@ -45,10 +45,11 @@ public static class TorchDeviceSelector
         throw new ArgumentException($"Torch:Device '{device}' is not 'auto', 'cpu', 'cuda' or 'cuda:N'.", nameof(device));
     }
 
-    /// <summary>Applies <see cref="TorchOptions.Threads"/> and resolves the device.</summary>
+    /// <summary>Applies <see cref="TorchOptions.Threads"/> and <see cref="TorchOptions.OneDnn"/>, and resolves the device.</summary>
     public static torch.Device Initialize(TorchOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        TorchRuntime.UsePolicy(options.OneDnnPolicy);
         if (options.Threads > 0)
         {
             torch.set_num_threads(options.Threads);

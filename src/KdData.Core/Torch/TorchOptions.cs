@@ -21,4 +21,21 @@ public sealed class TorchOptions
     /// </summary>
     [Range(0, 1024)]
     public int Threads { get; set; }
+
+    /// <summary>
+    /// LibTorch's oneDNN kernels (<see cref="OneDnnPolicy"/>): <c>auto</c> (default) = off, except in a training run
+    /// whose models agreed with ATen's kernels in a self-test on this machine (about 2x faster convolutions);
+    /// <c>off</c>; <c>on</c> = always, untested. The environment variable <c>KDDATA_TORCH_ONEDNN</c> (1 or 0) overrides it.
+    /// </summary>
+    [Required]
+    [RegularExpression("^(auto|off|on)$", ErrorMessage = "Torch:OneDnn must be 'auto', 'off' or 'on'.")]
+    public string OneDnn { get; set; } = "auto";
+
+    /// <summary><see cref="OneDnn"/> as a policy.</summary>
+    public OneDnnPolicy OneDnnPolicy => OneDnn switch
+    {
+        "off" => OneDnnPolicy.Off,
+        "on" => OneDnnPolicy.On,
+        _ => OneDnnPolicy.Auto,
+    };
 }

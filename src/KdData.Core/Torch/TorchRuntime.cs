@@ -11,7 +11,10 @@ namespace KdData.Torch;
 /// 1.5-3.7 against a direct sum; <c>TorchRuntimeTests</c>), which made a pruned model's ONNX export disagree with
 /// TorchSharp and a pruned model's KD fine-tune diverge to NaN; ATen's kernels are right there. Correctness costs
 /// speed: the 94k convnet trained at 0.65x the images/s with oneDNN off (bench/training/onednn-abab.md, that Zen 5).
-/// <c>KDDATA_TORCH_ONEDNN=1</c> keeps oneDNN on. <c>KDDATA_GC_STRESS=1</c> also starts <see cref="GarbageCollectorStress"/> (soak tests).
+/// So oneDNN is off by default and comes back per piece of work through <see cref="OneDnnScope"/>: under
+/// <c>Torch:OneDnn=auto</c> (the hosts' default, <see cref="UsePolicy"/>) a training run turns it on after
+/// <see cref="OneDnnSelfTest"/> found it agreeing with ATen on that run's models on this machine.
+/// <c>KDDATA_TORCH_ONEDNN=1</c> keeps oneDNN on, <c>0</c> keeps it off. <c>KDDATA_GC_STRESS=1</c> also starts <see cref="GarbageCollectorStress"/> (soak tests).
 /// NNPACK is switched off with it: ATen tries it next, and where it cannot start (it could not on that machine:
 /// "Unsupported hardware") it warns on every convolution; off, every machine runs the same im2col + BLAS path.
 /// TorchSharp has no binding for the switch, so it calls LibTorch's exported <c>at::Context</c> members directly;
@@ -20,17 +23,27 @@ namespace KdData.Torch;
 /// </summary>
 public static class TorchRuntime
 {
-    /// <summary>Environment variable that keeps oneDNN on when set to <c>1</c>.</summary>
+    /// <summary>
+    /// Environment variable that overrides <c>Torch:OneDnn</c> for the process: <c>1</c> = <see cref="OneDnnPolicy.On"/>,
+    /// <c>0</c> = <see cref="OneDnnPolicy.Off"/> (the test assembly sets <c>0</c>, so tests running in parallel never see
+    /// the switch flip under them).
+    /// </summary>
     public const string OneDnnVariable = "KDDATA_TORCH_ONEDNN";
 
     private static readonly Lock Gate = new();
     private static bool _configured;
 
-    /// <summary>Whether LibTorch's oneDNN kernels are in use (after <see cref="Configure"/>).</summary>
+    /// <summary>Whether LibTorch's oneDNN kernels are in use now.</summary>
     public static bool OneDnnEnabled { get; private set; } = true;
 
     /// <summary>Why oneDNN could not be switched off, or null.</summary>
     public static string? Problem { get; private set; }
+
+    /// <summary>
+    /// When oneDNN may run (<see cref="OneDnnScope"/> reads it): <see cref="OneDnnPolicy.Off"/> until a host applies
+    /// <c>Torch:OneDnn</c> with <see cref="UsePolicy"/>, or what <see cref="OneDnnVariable"/> forces.
+    /// </summary>
+    public static OneDnnPolicy Policy { get; private set; } = OneDnnPolicy.Off;
 
     /// <summary>Applies the settings once per process (later calls do nothing); never throws.</summary>
     public static void Configure()
@@ -43,17 +56,18 @@ public static class TorchRuntime
             }
             _configured = true;
             GarbageCollectorStress.StartIfRequested();
-            if (Environment.GetEnvironmentVariable(OneDnnVariable) == "1")
+            var forced = ForcedPolicy();
+            if (forced is { } policy)
             {
-                return;
+                Policy = policy;
             }
             try
             {
                 // Loads LibTorch (TorchSharp loads it on first use) so that its exports can be bound.
                 torch.InitializeDeviceType(DeviceType.CPU);
                 var context = NativeMethods.GlobalContext();
-                NativeMethods.SetUserEnabledMkldnn(context, false);
                 NativeMethods.SetUserEnabledNnpack(context, false);
+                NativeMethods.SetUserEnabledMkldnn(context, Policy == OneDnnPolicy.On);
                 OneDnnEnabled = NativeMethods.UserEnabledMkldnn(context);
             }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException or TypeInitializationException)
@@ -62,6 +76,43 @@ public static class TorchRuntime
             }
         }
     }
+
+    /// <summary>
+    /// Sets <see cref="Policy"/> from <c>Torch:OneDnn</c>, unless <see cref="OneDnnVariable"/> forces one.
+    /// <see cref="OneDnnPolicy.On"/> turns oneDNN on at once; the others leave it off outside a <see cref="OneDnnScope"/>.
+    /// </summary>
+    public static void UsePolicy(OneDnnPolicy policy)
+    {
+        Configure();
+        lock (Gate)
+        {
+            Policy = ForcedPolicy() ?? policy;
+            if (Problem is null)
+            {
+                SetOneDnn(Policy == OneDnnPolicy.On);
+            }
+        }
+    }
+
+    /// <summary>Flips LibTorch's process-wide switch (<see cref="OneDnnSelfTest"/> and <see cref="OneDnnScope"/>).</summary>
+    internal static void SetOneDnn(bool enabled)
+    {
+        Configure();
+        if (Problem is not null)
+        {
+            throw new InvalidOperationException(Problem);
+        }
+        var context = NativeMethods.GlobalContext();
+        NativeMethods.SetUserEnabledMkldnn(context, enabled);
+        OneDnnEnabled = NativeMethods.UserEnabledMkldnn(context);
+    }
+
+    private static OneDnnPolicy? ForcedPolicy() => Environment.GetEnvironmentVariable(OneDnnVariable) switch
+    {
+        "1" => OneDnnPolicy.On,
+        "0" => OneDnnPolicy.Off,
+        _ => null,
+    };
 
     private static class NativeMethods
     {

@@ -7,6 +7,7 @@ using KdData.Augmentation;
 using KdData.Hosting;
 using KdData.Models;
 using KdData.Objectives;
+using KdData.Torch;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
@@ -140,6 +141,7 @@ public sealed class TrainingLoop
         // After model.to: the counter finds the BatchNorm modules, whose buffers to() may have replaced.
         using var batchNormCounter = new BatchNormStepCounter(model);
         var state = await ResumeAsync(job, model, optimizer, directory, cancellationToken).ConfigureAwait(false);
+        using var oneDnn = OneDnnScope.Enter(TorchRuntime.Policy, () => OneDnnChecks(job, model), _logger);
         // The checkpoint is the truth; metrics lines past it come from an epoch that will be trained again.
         await MetricsLog.TruncateAfterAsync(metricsPath, state.EpochsCompleted, cancellationToken).ConfigureAwait(false);
 
@@ -243,6 +245,36 @@ public sealed class TrainingLoop
             BestCheckpointPath = File.Exists(bestPath) ? bestPath : null,
             MetricsPath = metricsPath,
         };
+    }
+
+    /// <summary>
+    /// The self-tests <see cref="OneDnnScope"/> runs under <c>Torch:OneDnn=auto</c>: the student with gradients and the
+    /// online teacher's outputs, at batch 1 and 5 (where wrong kernels were seen), the training batch size and 256
+    /// (evaluation). A run with representation terms is not tested: their connectors would run unchecked, so it stays
+    /// on ATen's kernels, as does a run whose input size is unknown.
+    /// </summary>
+    private IEnumerable<OneDnnCheck> OneDnnChecks(TrainingSetup job, nn.Module<Tensor, Tensor> model)
+    {
+        if (job.Preprocessing is not { } pre || job.Representation is not null || _device.type != DeviceType.CPU)
+        {
+            yield return new OneDnnCheck
+            {
+                Model = job.Architecture.Name,
+                Agrees = false,
+                WorstRelativeError = double.NaN,
+                BatchSizes = [],
+                Worst = job.Representation is not null ? "not tested: representation terms" : _device.type != DeviceType.CPU ? "not tested: not on the CPU" : "not tested: input size unknown",
+                Gradients = true,
+            };
+            yield break;
+        }
+        long[] sample = [job.Architecture.InChannels, pre.Height, pre.Width];
+        int[] batches = [1, 5, _options.BatchSize, 256];
+        yield return OneDnnSelfTest.Check(job.Architecture.Name, model, sample, batches, gradients: true, _device);
+        if (job.Teacher is { } teacher)
+        {
+            yield return OneDnnSelfTest.Check("online teacher", teacher.Network, sample, batches, gradients: false, _device);
+        }
     }
 
     private OptimizerHelper CreateOptimizer(nn.Module model, nn.Module? extra)
