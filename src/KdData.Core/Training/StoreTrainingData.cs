@@ -15,6 +15,8 @@ namespace KdData.Training;
 /// size, and the training step only waits when the CPU cannot keep up. Batches come out in the
 /// epoch's shuffled order regardless of which worker finished first, so a run is reproducible.
 /// A corrupt image is skipped, logged with its key and reason, and counted in <see cref="SkippedImages"/>.
+/// When the set fits in <see cref="TrainingDataOptions.HoldDecodedMegabytes"/>, each image's preprocessed pixels are
+/// kept after its first decode, and later epochs only augment them (<see cref="HeldImages"/>).
 /// </summary>
 public sealed class StoreTrainingData : ITrainingData
 {
@@ -29,7 +31,12 @@ public sealed class StoreTrainingData : ITrainingData
     private readonly ulong _seed;
     private readonly ILogger _logger;
     private readonly OrderedBatchPipeline _pipeline;
+    private readonly float[]?[]? _held;
     private long _skipped;
+    private int _heldCount;
+
+    // What FetchAsync hands on for an image that is held: nothing to read (compared by reference).
+    private static readonly byte[] HeldMarker = new byte[1];
 
     /// <param name="cache">Where image bytes come from.</param>
     /// <param name="items">Keys and labels (one split of a manifest).</param>
@@ -64,6 +71,11 @@ public sealed class StoreTrainingData : ITrainingData
         _seed = seed;
         _logger = logger ?? NullLogger.Instance;
         _pipeline = new OrderedBatchPipeline(options);
+        var setBytes = (long)items.Count * _preprocessor.PayloadLength * sizeof(float);
+        if (options.HoldDecodedMegabytes > 0 && setBytes <= (long)options.HoldDecodedMegabytes * 1024 * 1024)
+        {
+            _held = new float[]?[items.Count];
+        }
         if (training && (options.CropPadding > 0 || options.HorizontalFlip))
         {
             // The fill is what a black pixel becomes after normalisation, i.e. true zero padding.
@@ -83,6 +95,9 @@ public sealed class StoreTrainingData : ITrainingData
     /// <summary>Images skipped so far because they could not be read or decoded.</summary>
     public long SkippedImages => Interlocked.Read(ref _skipped);
 
+    /// <summary>Images whose preprocessed pixels are held in memory (0 when the set is too large to hold).</summary>
+    public int HeldImages => Volatile.Read(ref _heldCount);
+
     /// <inheritdoc/>
     public IAsyncEnumerable<LabeledBatch> ReadEpochAsync(int epoch, CancellationToken cancellationToken = default)
     {
@@ -93,6 +108,10 @@ public sealed class StoreTrainingData : ITrainingData
 
     private async ValueTask<byte[]?> FetchAsync(int item, CancellationToken cancellationToken)
     {
+        if (_held is not null && Volatile.Read(ref _held[item]) is not null)
+        {
+            return HeldMarker;
+        }
         try
         {
             return await _cache.GetAsync(_items[item].Key, cancellationToken).ConfigureAwait(false);
@@ -130,9 +149,22 @@ public sealed class StoreTrainingData : ITrainingData
 
         try
         {
-            using var image = _decoder.Decode(bytes, key);
-            var pixels = _preprocessor.Preprocess(image);
             var size = _preprocessor.OutputSize;
+            float[] pixels;
+            if (ReferenceEquals(bytes, HeldMarker))
+            {
+                pixels = _held![item]!;
+            }
+            else
+            {
+                using var image = _decoder.Decode(bytes, key);
+                pixels = _preprocessor.Preprocess(image);
+                // Augmentation copies, so the held array is never changed.
+                if (_held is not null && Interlocked.CompareExchange(ref _held[item], pixels, null) is null)
+                {
+                    Interlocked.Increment(ref _heldCount);
+                }
+            }
             var augmented = _augmentation?.Apply(pixels, _preprocessor.Channels, size, size, Seeds.Mix(epochSeed, (ulong)item)) ?? pixels;
             return new Sample(augmented, _items[item].Label);
         }

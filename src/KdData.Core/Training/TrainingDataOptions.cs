@@ -45,4 +45,14 @@ public sealed class TrainingDataOptions
 
     /// <summary>Randomly flip training images horizontally. Default true.</summary>
     public bool HorizontalFlip { get; set; } = true;
+
+    /// <summary>
+    /// Keep a set's preprocessed images (before augmentation) in memory after their first decode, when the whole set
+    /// fits in this many MiB as floats; later epochs then neither read nor decode them. Default 1024 (Fashion-MNIST's
+    /// 60,000 training images take 180 MiB); 0 never holds. Why: reading and decoding every image every epoch costs
+    /// about 0.04 ms of CPU per 28x28 image on the cores that also train, and an epoch's images are the same each time.
+    /// Held or not, a batch holds the same values.
+    /// </summary>
+    [Range(0, 1_048_576)]
+    public int HoldDecodedMegabytes { get; set; } = 1024;
 }

@@ -41,8 +41,11 @@ public sealed class StoreTrainingDataTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private StoreTrainingData Data(IReadOnlyList<LabelRecord> items, bool training, int batchSize = 8, string? cache = null, int decodeWorkers = 3) =>
-        new(new ImageByteCache(_store, cache), items, Images, new TrainingDataOptions { DecodeWorkers = decodeWorkers, FetchConcurrency = 4, ChannelCapacity = 4, PrefetchBatches = 2 }, batchSize, training, seed: 9);
+    private StoreTrainingData Data(IReadOnlyList<LabelRecord> items, bool training, int batchSize = 8, string? cache = null, int decodeWorkers = 3,
+        int holdDecodedMegabytes = 0) =>
+        new(new ImageByteCache(_store, cache), items, Images,
+            new TrainingDataOptions { DecodeWorkers = decodeWorkers, FetchConcurrency = 4, ChannelCapacity = 4, PrefetchBatches = 2, HoldDecodedMegabytes = holdDecodedMegabytes },
+            batchSize, training, seed: 9);
 
     private static async Task<List<LabeledBatch>> ReadAll(StoreTrainingData data, int epoch = 1)
     {
@@ -168,5 +171,42 @@ public sealed class StoreTrainingDataTests : IAsyncLifetime
         // A second full epoch still works: the first one's workers were cancelled and awaited.
         Assert.Equal(2, seen);
         Assert.Equal(_train.Count, (await ReadAll(data)).Sum(b => b.Count));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ReadEpochAsync_HoldingDecodedImages_SameBatchesAndLaterEpochsNeedNoFiles(bool training)
+    {
+        var items = training ? _train : _test;
+        var reference = Data(items, training);
+        var held = Data(items, training, holdDecodedMegabytes: 1);
+        var expected = new[] { await ReadAll(reference, epoch: 1), await ReadAll(reference, epoch: 2) };
+
+        var first = await ReadAll(held, epoch: 1);
+        Assert.Equal(items.Count, held.HeldImages);
+        // Every image is in memory now: the dataset's files are not needed any more.
+        Directory.Delete(_folder, recursive: true);
+        Directory.CreateDirectory(_folder);
+        var second = await ReadAll(held, epoch: 2);
+
+        Assert.Equal(0, held.SkippedImages);
+        foreach (var (want, got) in expected.Zip([first, second]))
+        {
+            Assert.Equal(want.SelectMany(b => b.Labels), got.SelectMany(b => b.Labels));
+            Assert.Equal(want.SelectMany(b => b.Pixels), got.SelectMany(b => b.Pixels));
+        }
+        Assert.Equal(0, reference.HeldImages);
+    }
+
+    [Fact]
+    public async Task ReadEpochAsync_SetLargerThanTheHoldLimit_HoldsNothing()
+    {
+        // 400 items of 28x28 floats are 1.2 MiB, above a limit of 1 MiB.
+        var many = Enumerable.Range(0, 400).Select(i => _train[i % _train.Count]).ToList();
+        var data = Data(many, training: false, holdDecodedMegabytes: 1);
+
+        Assert.Equal(many.Count, (await ReadAll(data)).Sum(b => b.Count));
+        Assert.Equal(0, data.HeldImages);
     }
 }
