@@ -22,10 +22,15 @@ namespace KdData.Distillation;
 /// (<see cref="BatchMixer"/>); the batch then carries <see cref="LabeledBatch.Mix"/> and the objective mixes targets.
 /// </para>
 /// Memory holds the sample list (a few hundred bytes per image) and a few hundred decoded images in flight,
-/// independent of how many shards the samples came from.
+/// independent of how many shards the samples came from; plus, up to <see cref="TrainingDataOptions.HoldDecodedMegabytes"/>,
+/// decoded images kept after their first decode (first come, first kept), so later epochs only crop and augment them.
+/// Dispose it to free those at once rather than at finalization.
 /// </summary>
-public sealed class DistillationData : ITrainingData
+public sealed class DistillationData : ITrainingData, IDisposable
 {
+    // What FetchAsync hands on for an image that is held: nothing to read (compared by reference).
+    private static readonly byte[] HeldMarker = new byte[1];
+
     private readonly IReadOnlyList<ImageByteCache> _sources;
     private readonly IReadOnlyList<DistillationSample> _labeled;
     private readonly IReadOnlyList<DistillationSample> _pseudo;
@@ -41,6 +46,10 @@ public sealed class DistillationData : ITrainingData
     private readonly ulong _seed;
     private readonly ILogger _logger;
     private readonly bool _onlineTeacher;
+    private readonly DecodedImage?[] _held;
+    private readonly long _holdLimitBytes;
+    private long _heldBytes;
+    private int _heldCount;
     private long _skipped;
 
     /// <param name="sources">Image stores; <see cref="DistillationSample.Source"/> indexes them.</param>
@@ -106,6 +115,8 @@ public sealed class DistillationData : ITrainingData
         _seed = seed;
         _logger = logger ?? NullLogger.Instance;
         _onlineTeacher = onlineTeacher;
+        _holdLimitBytes = (long)dataOptions.HoldDecodedMegabytes * 1024 * 1024;
+        _held = new DecodedImage?[_holdLimitBytes > 0 ? labeled.Count + pseudo.Count : 0];
         (LabeledPerBatch, PseudoPerBatch) = Split(batchSize, labeled.Count, pseudo.Count, mix.UnlabeledRatio);
         BatchesPerEpoch = Math.Max(
             LabeledPerBatch > 0 ? (labeled.Count + LabeledPerBatch - 1) / LabeledPerBatch : 0,
@@ -137,6 +148,9 @@ public sealed class DistillationData : ITrainingData
 
     /// <summary>Images skipped so far because they could not be read or decoded.</summary>
     public long SkippedImages => Interlocked.Read(ref _skipped);
+
+    /// <summary>Decoded images held in memory for later epochs.</summary>
+    public int HeldImages => Volatile.Read(ref _heldCount);
 
     /// <summary>
     /// The composition rule: <c>L = round(B / (1 + mu))</c>, at least one of each kind when both sets are non-empty
@@ -194,8 +208,8 @@ public sealed class DistillationData : ITrainingData
         return _pipeline.RunAsync(
             positions,
             _batchSize,
-            (position, ct) => FetchAsync(Sample(plan[position]), ct),
-            (position, bytes) => Decode(Sample(plan[position]), bytes, Seeds.Mix(epochSeed, (ulong)position)) is { } decoded
+            (position, ct) => FetchAsync(plan[position], ct),
+            (position, bytes) => Decode(plan[position], bytes, Seeds.Mix(epochSeed, (ulong)position)) is { } decoded
                 ? decoded with { Id = SampleId(plan[position]) }
                 : null,
             Assemble,
@@ -208,8 +222,13 @@ public sealed class DistillationData : ITrainingData
     private DistillationSample Sample((bool Pseudo, int Index) reference) =>
         reference.Pseudo ? _pseudo[reference.Index] : _labeled[reference.Index];
 
-    private async ValueTask<byte[]?> FetchAsync(DistillationSample sample, CancellationToken cancellationToken)
+    private async ValueTask<byte[]?> FetchAsync((bool Pseudo, int Index) reference, CancellationToken cancellationToken)
     {
+        if (_held.Length > 0 && Volatile.Read(ref _held[SampleId(reference)]) is not null)
+        {
+            return HeldMarker;
+        }
+        var sample = Sample(reference);
         try
         {
             return await _sources[sample.Source].GetAsync(sample.Key, cancellationToken).ConfigureAwait(false);
@@ -220,8 +239,9 @@ public sealed class DistillationData : ITrainingData
         }
     }
 
-    private Decoded? Decode(DistillationSample sample, byte[]? bytes, ulong drawSeed)
+    private Decoded? Decode((bool Pseudo, int Index) reference, byte[]? bytes, ulong drawSeed)
     {
+        var sample = Sample(reference);
         if (bytes is null)
         {
             Interlocked.Increment(ref _skipped);
@@ -229,9 +249,56 @@ public sealed class DistillationData : ITrainingData
             return null;
         }
 
+        DecodedImage? decoded = null;
         try
         {
-            using var image = _decoder.Decode(bytes, sample.Key);
+            var image = ReferenceEquals(bytes, HeldMarker) ? _held[SampleId(reference)]! : decoded = _decoder.Decode(bytes, sample.Key);
+            var result = Prepare(sample, image, drawSeed);
+            if (decoded is not null && Hold(SampleId(reference), decoded))
+            {
+                decoded = null; // kept for later epochs
+            }
+            return result;
+        }
+        catch (ImageDecodeException e)
+        {
+            Interlocked.Increment(ref _skipped);
+            _logger.LogWarning("Skipping distillation image {Key}: {Reason} ({Detail})", e.Key, e.Reason, e.Detail);
+            return null;
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            // A cached crop box that does not fit the image: the object changed since the teacher saw it.
+            Interlocked.Increment(ref _skipped);
+            _logger.LogWarning("Skipping distillation image {Key}: its cached view does not fit ({Detail})", sample.Key, e.Message);
+            return null;
+        }
+        finally
+        {
+            decoded?.Dispose();
+        }
+    }
+
+    // Keeps a decoded image while the budget lasts; the image is then read by several epochs' workers (reads only).
+    private bool Hold(long id, DecodedImage image)
+    {
+        if (_held.Length == 0)
+        {
+            return false;
+        }
+        var bytes = (long)image.Width * image.Height * 4;
+        if (Interlocked.Add(ref _heldBytes, bytes) > _holdLimitBytes || Interlocked.CompareExchange(ref _held[id], image, null) is not null)
+        {
+            Interlocked.Add(ref _heldBytes, -bytes);
+            return false;
+        }
+        Interlocked.Increment(ref _heldCount);
+        return true;
+    }
+
+    private Decoded Prepare(DistillationSample sample, DecodedImage image, ulong drawSeed)
+    {
+        {
             var size = _preprocessor.OutputSize;
             if (sample.Views.Count == 0)
             {
@@ -248,19 +315,17 @@ public sealed class DistillationData : ITrainingData
             view.Target.DenseLogits(logits);
             return new Decoded(RandAugmented(viewPixels, drawSeed), sample.Label, logits, drawSeed);
         }
-        catch (ImageDecodeException e)
+    }
+
+    /// <summary>Frees the held decoded images.</summary>
+    public void Dispose()
+    {
+        for (var i = 0; i < _held.Length; i++)
         {
-            Interlocked.Increment(ref _skipped);
-            _logger.LogWarning("Skipping distillation image {Key}: {Reason} ({Detail})", e.Key, e.Reason, e.Detail);
-            return null;
+            Interlocked.Exchange(ref _held[i], null)?.Dispose();
         }
-        catch (ArgumentOutOfRangeException e)
-        {
-            // A cached crop box that does not fit the image: the object changed since the teacher saw it.
-            Interlocked.Increment(ref _skipped);
-            _logger.LogWarning("Skipping distillation image {Key}: its cached view does not fit ({Detail})", sample.Key, e.Message);
-            return null;
-        }
+        _heldCount = 0;
+        _heldBytes = 0;
     }
 
     private float[] RandAugmented(float[] pixels, ulong drawSeed) =>

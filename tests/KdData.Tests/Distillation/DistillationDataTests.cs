@@ -109,14 +109,39 @@ public sealed class DistillationDataTests(SampleDistillation sample) : IClassFix
         Assert.NotEqual(first.SelectMany(b => b.Pixels), other.SelectMany(b => b.Pixels));
     }
 
-    private DistillationData Data(DistillationSamples samples, DistillationMixOptions mix, int batchSize) =>
+    [Theory]
+    [InlineData(1024)]
+    [InlineData(1)]
+    public async Task ReadEpochAsync_HoldingDecodedImages_SameBatchesAsDecodingEveryEpoch(int holdMegabytes)
+    {
+        var samples = DistillationSamples.Build(sample.Dataset, sample.Train, sample.Test, sample.SoftTargets);
+        var mix = new DistillationMixOptions { MirrorPseudoLabeled = true };
+        using var reference = Data(samples, mix, batchSize: 32, holdMegabytes: 0);
+        using var held = Data(samples, mix, batchSize: 32, holdMegabytes: holdMegabytes);
+
+        foreach (var epoch in new[] { 1, 2, 3 })
+        {
+            var want = await reference.ReadEpochAsync(epoch).ToListAsync();
+            var got = await held.ReadEpochAsync(epoch).ToListAsync();
+
+            Assert.Equal(want.SelectMany(b => b.Pixels), got.SelectMany(b => b.Pixels));
+            Assert.Equal(want.SelectMany(b => b.Labels), got.SelectMany(b => b.Labels));
+            Assert.Equal(want.SelectMany(b => b.TeacherLogits ?? []), got.SelectMany(b => b.TeacherLogits ?? []));
+        }
+        Assert.Equal(0, reference.HeldImages);
+        var all = samples.Labeled.Count + samples.Pseudo.Count;
+        // 1 MiB holds 334 of the sample's 28x28 RGBA images; 1 GiB holds them all.
+        Assert.Equal(holdMegabytes == 1 ? 1024 * 1024 / (28 * 28 * 4) : all, held.HeldImages);
+    }
+
+    private DistillationData Data(DistillationSamples samples, DistillationMixOptions mix, int batchSize, int holdMegabytes = 1024) =>
         new(
             [.. samples.Stores.Select(s => new ImageByteCache(s, null))],
             samples.Labeled,
             samples.Pseudo,
             sample.Classes.Count,
             SampleDistillation.ImageOptions,
-            Pipeline,
+            new TrainingDataOptions { DecodeWorkers = Pipeline.DecodeWorkers, ChannelCapacity = Pipeline.ChannelCapacity, PrefetchBatches = Pipeline.PrefetchBatches, HoldDecodedMegabytes = holdMegabytes },
             mix,
             batchSize,
             seed: 5);
