@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using KdData.Records;
 
 namespace KdData.Models;
 
@@ -6,15 +6,16 @@ namespace KdData.Models;
 /// The JSON record stored beside a checkpoint's weights (<c>&lt;name&gt;.json</c> next to
 /// <c>&lt;name&gt;.safetensors</c>): what the weights are and how to use them. Serialized with snake_case
 /// property names (<c>num_classes</c>, <c>weights_sha256</c>, ...) so it can also be written from Python for a
-/// teacher fine-tuned in PyTorch. <see cref="WeightsSha256"/> is filled in when the checkpoint is encoded.
+/// teacher fine-tuned in PyTorch. <see cref="WeightsSha256"/> is filled in when the checkpoint is encoded. Written and
+/// read through <see cref="RecordJsonContext"/>, so the <see cref="Training"/> members later stages depend on are typed.
 /// </summary>
 public sealed record CheckpointRecord
 {
     /// <summary>The record layout version this code writes and reads.</summary>
     public const int CurrentFormatVersion = 1;
 
-    /// <summary>Record layout version. Default <see cref="CurrentFormatVersion"/>.</summary>
-    public int FormatVersion { get; init; } = CurrentFormatVersion;
+    /// <summary>Record layout version; stamped with <see cref="CurrentFormatVersion"/> when encoded. Absent = <see cref="RecordFormat.Legacy"/>.</summary>
+    public int FormatVersion { get; init; } = RecordFormat.Legacy;
 
     /// <summary>Architecture and its settings; the model is rebuilt from this on load. Required.</summary>
     public required ModelSpec Architecture { get; init; }
@@ -25,8 +26,8 @@ public sealed record CheckpointRecord
     /// <summary>Input preprocessing the model was trained with. Default <c>null</c> (unknown).</summary>
     public PreprocessingRecord? Preprocessing { get; init; }
 
-    /// <summary>Free-form training settings (optimizer, epochs, teacher, ...). Default an empty object.</summary>
-    public JsonObject Training { get; init; } = [];
+    /// <summary>How the weights were made: options, run state, lineage, stage parts (<see cref="TrainingRecord"/>). Default empty.</summary>
+    public TrainingRecord Training { get; init; } = new();
 
     /// <summary>Evaluation metrics by name (e.g. <c>val_accuracy</c>). Default empty.</summary>
     public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();

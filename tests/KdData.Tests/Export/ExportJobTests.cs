@@ -69,7 +69,7 @@ public sealed class ExportJobTests
 
         // The exported record names its parent; its weights are the checkpoint's, so its id (the Labeler's teacher id) is too.
         var record = CheckpointSerializer.ParseRecord(await File.ReadAllBytesAsync(Path.Combine(output, "model.json")));
-        Assert.Equal(Path.GetFullPath(LabelerSamples.TeacherRecord), (string)record.Training["export"]!["parent"]!);
+        Assert.Equal(Path.GetFullPath(LabelerSamples.TeacherRecord), record.Training.Export!.Parent);
         foreach (var file in new[] { "model.onnx", "model.safetensors", "model.json", "export.json", "model-card.md" })
         {
             Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(output, file)), await File.ReadAllBytesAsync(Path.Combine(published, file)));
