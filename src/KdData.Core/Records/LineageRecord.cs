@@ -12,6 +12,8 @@ namespace KdData.Records;
 /// representation terms) beside the data part every KD stage shares (dataset, objective, shard sets, teachers,
 /// counts). A member a stage does not write is absent. The settings snapshots stay open JSON (see
 /// <see cref="SettingsSnapshot"/>); members this build does not know are kept in <see cref="Other"/>.
+/// Members with a default are settable rather than init-only so that JSON missing them reads the default:
+/// System.Text.Json's source generator does not run initializers of init-only properties (dotnet/runtime#84484).
 /// </summary>
 public sealed record LineageRecord
 {
@@ -19,7 +21,7 @@ public sealed record LineageRecord
     public const int CurrentFormatVersion = 1;
 
     /// <summary>Layout version; absent in records written before lineage had a type (= <see cref="RecordFormat.Legacy"/>).</summary>
-    public int FormatVersion { get; init; } = RecordFormat.Legacy;
+    public int FormatVersion { get; set; } = RecordFormat.Legacy;
 
     /// <summary><c>distill</c>, <c>prune</c> or <c>qat</c>.</summary>
     public string? Stage { get; init; }

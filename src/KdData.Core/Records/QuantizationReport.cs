@@ -9,6 +9,8 @@ namespace KdData.Records;
 /// Bench scripts and the pipeline's readers query it by these names. The members added after the first version of the
 /// report (<see cref="WeightBits"/>, <see cref="Saturation"/>, <see cref="Cpu"/>, <see cref="AgreementCheck"/>,
 /// <see cref="Qat"/>) are optional so older reports still read.
+/// Members with a default are settable rather than init-only so that JSON missing them reads the default:
+/// System.Text.Json's source generator does not run initializers of init-only properties (dotnet/runtime#84484).
 /// </summary>
 public sealed record QuantizationReport
 {
@@ -16,7 +18,7 @@ public sealed record QuantizationReport
     public const int CurrentFormatVersion = 1;
 
     /// <summary>Layout version; absent in reports written before the report had a type (= <see cref="RecordFormat.Legacy"/>).</summary>
-    public int FormatVersion { get; init; } = RecordFormat.Legacy;
+    public int FormatVersion { get; set; } = RecordFormat.Legacy;
 
     public required DateTimeOffset CreatedAt { get; init; }
 

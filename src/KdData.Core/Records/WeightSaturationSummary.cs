@@ -4,7 +4,8 @@ namespace KdData.Records;
 
 /// <summary>
 /// <c>quantization.json</c> <c>saturation</c>: whether the int8 weights can overflow the int16 pair sum of x86 CPUs
-/// without VNNI, so a reader knows on which CPUs the int8 model computes what it should.
+/// without VNNI, so a reader knows on which CPUs the int8 model computes what it should. <see cref="UnsafeWeights"/>
+/// is settable so that JSON without it reads empty (see <see cref="QuantizationReport"/>).
 /// </summary>
 public sealed record WeightSaturationSummary
 {
@@ -18,7 +19,7 @@ public sealed record WeightSaturationSummary
     public required int Int16Limit { get; init; }
 
     /// <summary>Weights that can overflow.</summary>
-    public IReadOnlyList<string> UnsafeWeights { get; init; } = [];
+    public IReadOnlyList<string> UnsafeWeights { get; set; } = [];
 
     /// <summary>The summary of <paramref name="saturation"/>.</summary>
     public static WeightSaturationSummary From(PairSaturationReport saturation)
