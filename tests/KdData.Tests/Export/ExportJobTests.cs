@@ -29,6 +29,7 @@ public sealed class ExportJobTests
         Assert.Equal(ExitCodes.Success, code);
         var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(output, "export.json")))!;
         Assert.Equal(17, (int)report["opset"]!);
+        Assert.Equal(ExportReport.CurrentFormatVersion, (int)report["format_version"]!);
         Assert.Equal("input [batch, 1, 28, 28]", (string)report["input"]!);
         Assert.Equal("logits [batch, 10]", (string)report["output"]!);
         Assert.Equal(94_186, (long)report["parameters"]!);
