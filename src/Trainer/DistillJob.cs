@@ -1,11 +1,11 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using KdData.Augmentation;
 using KdData.Distillation;
 using KdData.Hosting;
 using KdData.Imaging;
 using KdData.Models;
 using KdData.Objectives;
+using KdData.Records;
 using KdData.Storage;
 using KdData.Torch;
 using KdData.Training;
@@ -99,9 +99,7 @@ public sealed class DistillJob : JobService
         }
 
         var spec = _options.Model with { NumClasses = classes.Count, InChannels = _imageOptions.Channels };
-        var lineage = new JsonObject { ["stage"] = "distill" };
-        inputs.CopyLineageTo(lineage);
-        lineage["representation"] = new JsonArray([.. _representationOptions.EnabledTerms.Select(t => (JsonNode?)t)]);
+        var lineage = inputs.CopyLineageTo(new LineageRecord { Stage = "distill" }) with { Representation = _representationOptions.EnabledTerms };
 
         var progress = TrainingProgressLog.Create(Logger);
         Logger.LogInformation("Training student {Architecture} with objective {Objective}; device {Device}; output {Output}",

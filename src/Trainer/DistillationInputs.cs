@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using KdData.Augmentation;
 using KdData.Datasets;
 using KdData.Distillation;
@@ -8,6 +6,7 @@ using KdData.Imaging;
 using KdData.Models;
 using KdData.Objectives;
 using KdData.PackedImages;
+using KdData.Records;
 using KdData.Storage;
 using KdData.Training;
 
@@ -29,10 +28,8 @@ namespace KdData.Trainer;
 /// </summary>
 internal sealed class DistillationInputs
 {
-    private static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     private DistillationInputs(IReadOnlyList<string> classes, PreprocessingRecord preprocessing, DistillationData train,
-        InMemoryTrainingData eval, int labeledImages, int pseudoLabeledImages, JsonObject lineage)
+        InMemoryTrainingData eval, int labeledImages, int pseudoLabeledImages, LineageRecord lineage)
     {
         Classes = classes;
         Preprocessing = preprocessing;
@@ -65,16 +62,28 @@ internal sealed class DistillationInputs
     /// What the data derives from (dataset, objective, mix, augmentation, shard sets, teachers and teacher mode, counts,
     /// evaluation teacher); a stage copies it into its own lineage and adds its fields.
     /// </summary>
-    public JsonObject Lineage { get; }
+    public LineageRecord Lineage { get; }
 
-    /// <summary>Copies <see cref="Lineage"/>'s fields into a stage's <paramref name="lineage"/> (after its own, replacing any of the same name).</summary>
-    public void CopyLineageTo(JsonObject lineage)
+    /// <summary>A stage's <paramref name="lineage"/> with <see cref="Lineage"/>'s data members set (replacing any it had).</summary>
+    public LineageRecord CopyLineageTo(LineageRecord lineage)
     {
         ArgumentNullException.ThrowIfNull(lineage);
-        foreach (var (key, value) in Lineage)
+        return lineage with
         {
-            lineage[key] = value?.DeepClone();
-        }
+            Dataset = Lineage.Dataset,
+            Objective = Lineage.Objective,
+            Mix = Lineage.Mix,
+            Augment = Lineage.Augment,
+            Shards = Lineage.Shards,
+            ShardSets = Lineage.ShardSets,
+            Teachers = Lineage.Teachers,
+            TeacherMode = Lineage.TeacherMode,
+            OnlineTeacher = Lineage.OnlineTeacher,
+            LabeledImages = Lineage.LabeledImages,
+            LabeledWithTeacher = Lineage.LabeledWithTeacher,
+            PseudoLabeledImages = Lineage.PseudoLabeledImages,
+            EvalTeacher = Lineage.EvalTeacher,
+        };
     }
 
     /// <summary>
@@ -153,23 +162,22 @@ internal sealed class DistillationInputs
         var evalData = await InMemoryTrainingData.LoadAsync(evalSource, evalBatchSize, cancellationToken).ConfigureAwait(false);
         var evalTeacherLocation = await AttachTeacherAsync(stores, evalData, sets, online?.Source, classes.Count, imageOptions.Channels, evalTeacher, device, logger, cancellationToken).ConfigureAwait(false);
 
-        var lineage = new JsonObject
+        var lineage = new LineageRecord
         {
-            ["dataset"] = dataset.Location.ToString(),
-            ["objective"] = JsonSerializer.SerializeToNode(objectiveOptions, SnakeCase),
-            ["mix"] = JsonSerializer.SerializeToNode(mixOptions, SnakeCase),
-            ["augment"] = augment is null ? null : JsonSerializer.SerializeToNode(augment, SnakeCase),
-            ["shards"] = JsonSerializer.SerializeToNode(shardOptions, SnakeCase),
-            ["shard_sets"] = JsonSerializer.SerializeToNode(sets, SnakeCase),
-            ["teachers"] = online is null
-                ? new JsonArray([.. sets.Select(s => (JsonNode?)s.TeacherId).Distinct()])
-                : new JsonArray(online.Id),
-            ["teacher_mode"] = online is null ? "offline" : "online",
-            ["online_teacher"] = online is null ? null : new JsonObject { ["id"] = online.Id, ["checkpoint"] = online.Source, ["pool"] = onlinePool },
-            ["labeled_images"] = samples.Labeled.Count,
-            ["labeled_with_teacher"] = online is null ? samples.LabeledWithTeacher : samples.Labeled.Count,
-            ["pseudo_labeled_images"] = pool.Count,
-            ["eval_teacher"] = evalTeacherLocation,
+            Dataset = dataset.Location.ToString(),
+            Objective = SettingsSnapshot.Of(objectiveOptions),
+            Mix = SettingsSnapshot.Of(mixOptions),
+            Augment = augment is null ? null : SettingsSnapshot.Of(augment),
+            Shards = SettingsSnapshot.Of(shardOptions),
+            ShardSets = sets,
+            // One id per shard set, as the records always had it (the model card lists each id once).
+            Teachers = online is null ? [.. sets.Select(s => s.TeacherId)] : [online.Id],
+            TeacherMode = online is null ? "offline" : "online",
+            OnlineTeacher = online is null ? null : new OnlineTeacherLineage { Id = online.Id, Checkpoint = online.Source, Pool = onlinePool },
+            LabeledImages = samples.Labeled.Count,
+            LabeledWithTeacher = online is null ? samples.LabeledWithTeacher : samples.Labeled.Count,
+            PseudoLabeledImages = pool.Count,
+            EvalTeacher = evalTeacherLocation,
         };
         return new DistillationInputs(classes, preprocessing, trainData, evalData, samples.Labeled.Count, pool.Count, lineage);
     }

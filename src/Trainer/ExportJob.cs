@@ -1,9 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using System.Text.Json.Serialization;
 using KdData.Datasets;
 using KdData.Evaluation;
 using KdData.Export;
@@ -11,6 +8,7 @@ using KdData.Hosting;
 using KdData.Imaging;
 using KdData.Models;
 using KdData.Quantization;
+using KdData.Records;
 using KdData.Storage;
 using KdData.Training;
 using Microsoft.Extensions.Options;
@@ -34,14 +32,6 @@ public sealed class ExportJob : JobService
     private const string Int8File = "model.int8.onnx";
     private const string CheckpointName = "model";
     private const int ParityImages = 64;
-
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
 
     private readonly ObjectStoreFactory _stores;
     private readonly ExportOptions _options;
@@ -177,7 +167,7 @@ public sealed class ExportJob : JobService
             Classes = classes,
             Metrics = onnxMetrics,
             Variants = variants,
-            Lineage = record.Training["lineage"]?.DeepClone() as JsonObject,
+            Lineage = record.Training.Lineage,
             PublishedTo = publishStore?.Location.ToString(),
         };
 
@@ -197,7 +187,7 @@ public sealed class ExportJob : JobService
             files.Insert(1, Int8File);
         }
         report = report with { Files = files.ToDictionary(f => f, f => new FileInfo(Path.Combine(output, f)).Length) };
-        await File.WriteAllBytesAsync(Path.Combine(output, ExportReport.FileName), JsonSerializer.SerializeToUtf8Bytes(report, JsonOptions), stoppingToken);
+        await File.WriteAllBytesAsync(Path.Combine(output, ExportReport.FileName), RecordJson.Serialize(report), stoppingToken);
         await File.WriteAllTextAsync(Path.Combine(output, ModelCardWriter.FileName), ModelCardWriter.Render(report, exportedRecord, charts), stoppingToken);
         LogSummary(report, output);
         if (int8Report is not null && Int8Rejected(int8Report))
@@ -434,20 +424,18 @@ public sealed class ExportJob : JobService
         return session;
     }
 
-    private JsonObject WithExportEntry(CheckpointRecord record, byte[] onnxBytes, long opset)
+    private TrainingRecord WithExportEntry(CheckpointRecord record, byte[] onnxBytes, long opset) => record.Training with
     {
-        var training = (JsonObject)record.Training.DeepClone();
-        training["export"] = new JsonObject
+        Export = new CheckpointExportRecord
         {
-            ["stage"] = "export",
-            ["parent"] = Path.GetFullPath(_options.Checkpoint),
-            ["parent_weights_sha256"] = record.WeightsSha256,
-            ["onnx"] = OnnxFile,
-            ["onnx_sha256"] = Convert.ToHexStringLower(SHA256.HashData(onnxBytes)),
-            ["opset"] = opset,
-        };
-        return training;
-    }
+            Stage = "export",
+            Parent = Path.GetFullPath(_options.Checkpoint),
+            ParentWeightsSha256 = record.WeightsSha256,
+            Onnx = OnnxFile,
+            OnnxSha256 = Convert.ToHexStringLower(SHA256.HashData(onnxBytes)),
+            Opset = opset,
+        },
+    };
 
     private static async Task PublishAsync(IObjectStore store, string folder, IEnumerable<string> files, CancellationToken cancellationToken)
     {

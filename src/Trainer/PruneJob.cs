@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json.Nodes;
 using KdData.Distillation;
 using KdData.Evaluation;
 using KdData.Hosting;
@@ -8,6 +7,7 @@ using KdData.Imaging;
 using KdData.Models;
 using KdData.Objectives;
 using KdData.Pruning;
+using KdData.Records;
 using KdData.Storage;
 using KdData.Torch;
 using KdData.Training;
@@ -120,10 +120,13 @@ public sealed class PruneJob : JobService
             var directory = Path.Combine(output, string.Create(CultureInfo.InvariantCulture, $"step-{step}"));
             using var start = await StartStepAsync(step, directory, parentPath, parent, stepTarget, fullCost, inputs, stoppingToken);
 
-            var lineage = (JsonObject)start.Record.Training["lineage"]!.DeepClone();
-            inputs.CopyLineageTo(lineage);
-            lineage["parent"] = Path.Combine(directory, StartName + CheckpointSerializer.RecordExtension);
-            lineage["parent_sha256"] = start.Record.WeightsSha256;
+            var startPath = Path.Combine(directory, StartName + CheckpointSerializer.RecordExtension);
+            var lineage = inputs.CopyLineageTo(start.Record.Training.Lineage
+                ?? throw new InvalidDataException($"'{startPath}' has no 'training.lineage'; it was not written by the prune command.")) with
+            {
+                Parent = new ParentCheckpoint { Path = startPath },
+                ParentSha256 = start.Record.WeightsSha256,
+            };
             var progress = TrainingProgressLog.Create(Logger);
             var loop = new TrainingLoop(_loopOptions, objective, device, progress, _loggerFactory.CreateLogger<TrainingLoop>(), PruneOptions.SectionName);
             var result = await loop.RunAsync(
@@ -171,7 +174,7 @@ public sealed class PruneJob : JobService
         if (File.Exists(startPath))
         {
             var existing = await CheckpointInput.LoadAsync(startPath, "a previous run's step", cancellationToken: cancellationToken);
-            var recorded = existing.Record.Training["lineage"]?["parent_sha256"]?.GetValue<string>();
+            var recorded = existing.Record.Training.Lineage?.ParentSha256;
             if (!string.Equals(recorded, parent.WeightsSha256, StringComparison.OrdinalIgnoreCase))
             {
                 existing.Dispose();
@@ -190,31 +193,31 @@ public sealed class PruneJob : JobService
         var after = Cost(spec);
         // The accuracy right after the cut, before any fine-tune: what the KD fine-tune has to win back.
         var accuracy = (await new Evaluator().RunAsync(model, inputs.Eval, cancellationToken)).ComputeMetrics().Accuracy;
-        var lineage = new JsonObject
+        var lineage = new LineageRecord
         {
-            ["stage"] = "prune",
-            ["step"] = step,
-            ["steps"] = _options.Steps,
-            ["parent"] = parentPath,
-            ["parent_sha256"] = parent.WeightsSha256,
-            ["criterion"] = _options.CriterionValue.ToString().ToLowerInvariant(),
-            ["scope"] = _options.ScopeValue.ToString().ToLowerInvariant(),
-            ["target"] = _options.TargetsParameters ? "parameters" : "macs",
-            ["target_share"] = _options.Target,
-            ["step_target"] = target,
-            ["input_cost"] = fullCost,
-            ["cost_before"] = before,
-            ["cost_after"] = after,
-            ["ratio"] = ratio,
-            ["channels_before"] = new JsonArray([.. layout.Groups.Select(g => (JsonNode?)g.Size)]),
-            ["channels_after"] = new JsonArray([.. keep.Select(k => (JsonNode?)k.Length)]),
+            Stage = "prune",
+            Step = step,
+            Steps = _options.Steps,
+            Parent = new ParentCheckpoint { Path = parentPath },
+            ParentSha256 = parent.WeightsSha256,
+            Criterion = _options.CriterionValue.ToString().ToLowerInvariant(),
+            Scope = _options.ScopeValue.ToString().ToLowerInvariant(),
+            Target = _options.TargetsParameters ? "parameters" : "macs",
+            TargetShare = _options.Target,
+            StepTarget = target,
+            InputCost = fullCost,
+            CostBefore = before,
+            CostAfter = after,
+            Ratio = ratio,
+            ChannelsBefore = [.. layout.Groups.Select(g => g.Size)],
+            ChannelsAfter = [.. keep.Select(k => k.Length)],
         };
         var record = new CheckpointRecord
         {
             Architecture = spec,
             Classes = inputs.Classes,
             Preprocessing = inputs.Preprocessing,
-            Training = new JsonObject { ["stage"] = "prune", ["lineage"] = lineage },
+            Training = new TrainingRecord { Stage = "prune", Lineage = lineage },
             Metrics = new Dictionary<string, double> { ["eval_accuracy"] = accuracy },
         };
         try

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Google.Protobuf;
 using KdData.Datasets;
 using KdData.Evaluation;
@@ -11,6 +9,7 @@ using KdData.Distillation;
 using KdData.Models;
 using KdData.Objectives;
 using KdData.Quantization;
+using KdData.Records;
 using KdData.Storage;
 using KdData.Torch;
 using KdData.Training;
@@ -41,9 +40,6 @@ public sealed class QuantizeJob : JobService
 
     /// <summary>The report.</summary>
     public const string ReportFileName = "quantization.json";
-
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
-    private static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private readonly ObjectStoreFactory _stores;
     private readonly QuantizeOptions _options;
@@ -143,7 +139,7 @@ public sealed class QuantizeJob : JobService
 
         var output = Path.GetFullPath(_options.Output);
         Directory.CreateDirectory(output);
-        JsonObject? qatReport = null;
+        QatSummary? qatReport = null;
         ModelProto? qatFp32 = null;
         if (qat)
         {
@@ -199,51 +195,51 @@ public sealed class QuantizeJob : JobService
         };
         var saturation = PairSaturationCheck.Analyze(int8);
         var cpu = CpuInstructionSet.Current;
-        var report = new JsonObject
+        var report = new QuantizationReport
         {
-            ["created_at"] = DateTimeOffset.UtcNow.ToString("O"),
-            ["method"] = _options.Method,
-            ["checkpoint"] = new JsonObject
+            CreatedAt = DateTimeOffset.UtcNow,
+            Method = _options.Method,
+            Checkpoint = new QuantizedCheckpoint
             {
-                ["path"] = _options.Checkpoint,
-                ["id"] = record.WeightsSha256 is { Length: >= 16 } sha ? sha[..16] : string.Empty,
-                ["architecture"] = record.Architecture.Name,
+                Path = _options.Checkpoint,
+                Id = ShortId(record),
+                Architecture = record.Architecture.Name,
             },
-            ["dataset"] = dataset.Location.ToString(),
-            ["calibration"] = new JsonObject
+            Dataset = dataset.Location.ToString(),
+            Calibration = new CalibrationSummary
             {
-                ["method"] = _options.ParseCalibration().ToString(),
-                ["split"] = _options.CalibrationSplit,
-                ["images"] = calibrationRows.Count,
-                ["seed"] = _options.Seed,
-                ["percentile"] = _options.ParseCalibration() == CalibrationMethod.Percentile ? _options.Percentile : null,
-                ["histogram_bins"] = _options.ParseCalibration() == CalibrationMethod.MinMax ? null : _options.HistogramBins,
-                ["ranges"] = new JsonObject(plan.Calibrated.Select(t => KeyValuePair.Create(t, (JsonNode?)new JsonArray(ranges[t].Min, ranges[t].Max)))),
+                Method = _options.ParseCalibration().ToString(),
+                Split = _options.CalibrationSplit,
+                Images = calibrationRows.Count,
+                Seed = _options.Seed,
+                Percentile = _options.ParseCalibration() == CalibrationMethod.Percentile ? _options.Percentile : null,
+                HistogramBins = _options.ParseCalibration() == CalibrationMethod.MinMax ? null : _options.HistogramBins,
+                Ranges = RangesOf(plan.Calibrated, ranges),
             },
-            ["scheme"] = QdqModelWriter.Describe(_options.WeightBits),
-            ["weight_bits"] = _options.WeightBits,
-            ["saturation"] = SaturationNode(saturation),
-            ["cpu"] = CpuNode(cpu),
-            ["opset"] = OnnxExportOptions.DefaultOpset,
-            ["eval_split"] = _options.EvalSplit,
-            ["images"] = quantized.Count,
-            ["fp32"] = Summary(fp32Metrics, fp32Bytes.Length),
-            ["int8"] = Summary(int8Metrics, int8Bytes.Length),
-            ["accuracy_drop_points"] = (fp32Metrics.Accuracy - int8Metrics.Accuracy) * 100,
-            ["size_ratio"] = (double)int8Bytes.Length / fp32Bytes.Length,
-            ["top1_agreement"] = agreement.Top1Agreement,
-            ["agreement_check"] = new JsonObject
+            Scheme = QdqModelWriter.Describe(_options.WeightBits),
+            WeightBits = _options.WeightBits,
+            Saturation = WeightSaturationSummary.From(saturation),
+            Cpu = cpu,
+            Opset = OnnxExportOptions.DefaultOpset,
+            EvalSplit = _options.EvalSplit,
+            Images = quantized.Count,
+            Fp32 = OnnxModelSummary.From(fp32Metrics, fp32Bytes.Length),
+            Int8Model = OnnxModelSummary.From(int8Metrics, int8Bytes.Length),
+            AccuracyDropPoints = (fp32Metrics.Accuracy - int8Metrics.Accuracy) * 100,
+            SizeRatio = (double)int8Bytes.Length / fp32Bytes.Length,
+            Top1Agreement = agreement.Top1Agreement,
+            AgreementCheck = new AgreementCheckSummary
             {
-                ["reference"] = qatFp32 is null ? "the fp32 model" : "the int8 model's QDQ graph computed in float",
-                ["top1_agreement"] = check.Top1Agreement,
-                ["minimum"] = check.Minimum,
-                ["passed"] = check.Passed,
-                ["accepted_below_minimum"] = !check.Passed && check.AcceptLow,
+                Reference = qatFp32 is null ? "the fp32 model" : "the int8 model's QDQ graph computed in float",
+                Top1Agreement = check.Top1Agreement,
+                Minimum = check.Minimum,
+                Passed = check.Passed,
+                AcceptedBelowMinimum = !check.Passed && check.AcceptLow,
             },
-            ["mean_kl_fp32_int8"] = agreement.MeanKlTeacherStudent,
-            ["qat"] = qatReport,
+            MeanKlFp32Int8 = agreement.MeanKlTeacherStudent,
+            Qat = qatReport,
         };
-        await File.WriteAllBytesAsync(Path.Combine(output, ReportFileName), JsonSerializer.SerializeToUtf8Bytes(report, Indented), stoppingToken);
+        await File.WriteAllBytesAsync(Path.Combine(output, ReportFileName), RecordJson.Serialize(report), stoppingToken);
 
         Logger.LogInformation(
             "fp32 accuracy {Fp32:F4} (ECE {Fp32Ece:F4}); int8 accuracy {Int8:F4} (ECE {Int8Ece:F4}); agreement {Agreement:F4}; size {Int8Bytes} / {Fp32Bytes} bytes = {Ratio:F3}x; {Seconds:F1} s",
@@ -270,31 +266,19 @@ public sealed class QuantizeJob : JobService
         return ExitCodes.Success;
     }
 
-    /// <summary>The <c>saturation</c> entry of the report.</summary>
-    internal static JsonObject SaturationNode(PairSaturationReport saturation) => new()
-    {
-        ["safe_without_vnni"] = saturation.Safe,
-        ["worst_pair_sum"] = saturation.WorstPairSum,
-        ["int16_limit"] = PairSaturationCheck.PairLimit,
-        ["unsafe_weights"] = new JsonArray([.. saturation.Unsafe.Select(l => (JsonNode?)l.Weight)]),
-    };
+    /// <summary>First 16 hex digits of the checkpoint's weights' SHA-256; empty when its record has none.</summary>
+    private static string ShortId(CheckpointRecord record) => record.WeightsSha256 is { Length: >= 16 } sha ? sha[..16] : string.Empty;
 
-    /// <summary>The <c>cpu</c> entry of the report: the instruction-set level the figures were measured with.</summary>
-    internal static JsonObject CpuNode(CpuInstructionSet cpu) => new()
-    {
-        ["level"] = cpu.Level,
-        ["int8_accumulation"] = cpu.Int8Accumulation,
-        ["int8_pairs_saturate"] = cpu.Int8PairsSaturate,
-        ["features"] = new JsonArray([.. cpu.Features.Select(f => (JsonNode?)f)]),
-        ["model"] = cpu.Model,
-    };
+    /// <summary>[min, max] of each tensor in <paramref name="tensors"/>, in that order.</summary>
+    private static Dictionary<string, IReadOnlyList<float>> RangesOf(IEnumerable<string> tensors, Dictionary<string, ActivationRange> ranges) =>
+        tensors.ToDictionary(t => t, t => (IReadOnlyList<float>)[ranges[t].Min, ranges[t].Max], StringComparer.Ordinal);
 
     /// <summary>
     /// Quantization-aware training of the checkpoint's convnet from the calibrated <paramref name="ranges"/>, with the
     /// distill stage's objective and data; returns the int8 model exported with the learned ranges, or null when
     /// interrupted (progress is saved under <c>qat/</c>; a rerun resumes, with the ranges started again from the calibration).
     /// </summary>
-    private async Task<(ModelProto Int8, QdqPlan Plan, Dictionary<string, ActivationRange> Ranges, JsonObject Report, ModelProto TrainedFp32)?> TrainQatAsync(
+    private async Task<(ModelProto Int8, QdqPlan Plan, Dictionary<string, ActivationRange> Ranges, QatSummary Report, ModelProto TrainedFp32)?> TrainQatAsync(
         Checkpoint checkpoint, ImageOptions images, QdqPlan plan, Dictionary<string, ActivationRange> ranges, OnnxExportOptions exportOptions, string output, CancellationToken cancellationToken)
     {
         var record = checkpoint.Record;
@@ -313,19 +297,14 @@ public sealed class QuantizeJob : JobService
             evalSplit: _options.EvalSplit, evalBatchSize: _options.BatchSize, cancellationToken: cancellationToken);
 
         using var model = new QatConvNet(checkpoint.Model, [.. plan.Calibrated.Select(t => ranges[t])], _options.RangeMomentum, _options.WeightBits);
-        var parent = new JsonObject
+        var parent = new ParentCheckpoint { Path = _options.Checkpoint, Id = ShortId(record) };
+        var lineage = inputs.CopyLineageTo(new LineageRecord
         {
-            ["path"] = _options.Checkpoint,
-            ["id"] = record.WeightsSha256 is { Length: >= 16 } sha ? sha[..16] : string.Empty,
-        };
-        var lineage = new JsonObject
-        {
-            ["stage"] = "qat",
-            ["parent"] = parent,
-            ["initial_ranges"] = _options.Calibration,
-            ["range_momentum"] = _options.RangeMomentum,
-        };
-        inputs.CopyLineageTo(lineage);
+            Stage = "qat",
+            Parent = parent,
+            InitialRanges = _options.Calibration,
+            RangeMomentum = _options.RangeMomentum,
+        });
         var qatOutput = Path.Combine(output, "qat");
         Logger.LogInformation(
             "Quantization-aware training: {Labeled} labeled + {Pseudo} pseudo-labeled images, objective {Objective}, {Epochs} epochs -> {Output}",
@@ -363,16 +342,16 @@ public sealed class QuantizeJob : JobService
         var learned = trainedPlan.Calibrated.Select((t, i) => (t, model.Ranges[i])).ToDictionary(p => p.t, p => p.Item2, StringComparer.Ordinal);
         var int8 = QdqModelWriter.Quantize(trainedFp32, trainedPlan, learned, _options.WeightBits);
 
-        var ranges2 = new JsonObject(trainedPlan.Calibrated.Select(t => KeyValuePair.Create(t, (JsonNode?)new JsonArray(learned[t].Min, learned[t].Max))));
-        var training = new JsonObject
+        var learnedRanges = RangesOf(trainedPlan.Calibrated, learned);
+        var training = new TrainingRecord
         {
-            ["stage"] = "qat",
-            ["parent"] = parent.DeepClone(),
-            ["lineage"] = lineage.DeepClone(),
-            ["epochs"] = result.EpochsCompleted,
-            ["options"] = JsonSerializer.SerializeToNode(_loopOptions, SnakeCase),
-            ["activation_ranges"] = ranges2.DeepClone(),
-            ["int8_model"] = Int8FileName,
+            Stage = "qat",
+            Parent = parent,
+            Lineage = lineage,
+            Epochs = result.EpochsCompleted,
+            Options = TrainingOptionsRecord.From(_loopOptions),
+            ActivationRanges = learnedRanges,
+            Int8Model = Int8FileName,
         };
         var qatRecord = new CheckpointRecord
         {
@@ -384,26 +363,16 @@ public sealed class QuantizeJob : JobService
         };
         var qatPath = await CheckpointSerializer.SaveAsync(checkpoint.Model, qatRecord, output, "qat", cancellationToken);
         Logger.LogInformation("QAT checkpoint {Path} (parent {Parent})", qatPath, _options.Checkpoint);
-        var report = new JsonObject
+        var report = new QatSummary
         {
-            ["checkpoint"] = qatPath,
-            ["parent"] = parent.DeepClone(),
-            ["epochs"] = result.EpochsCompleted,
-            ["metrics"] = result.MetricsPath,
-            ["learned_ranges"] = ranges2,
+            Checkpoint = qatPath,
+            Parent = parent,
+            Epochs = result.EpochsCompleted,
+            Metrics = result.MetricsPath,
+            LearnedRanges = learnedRanges,
         };
         return (int8, trainedPlan, learned, report, trainedFp32);
     }
-
-
-    private static JsonObject Summary(ClassificationMetrics metrics, long bytes) => new()
-    {
-        ["accuracy"] = metrics.Accuracy,
-        ["expected_calibration_error"] = metrics.ExpectedCalibrationError,
-        ["negative_log_likelihood"] = metrics.NegativeLogLikelihood,
-        ["mean_confidence"] = metrics.MeanConfidence,
-        ["file_bytes"] = bytes,
-    };
 
     /// <summary>A seeded sample of <paramref name="count"/> rows (all when fewer), in the manifest's order.</summary>
     private static List<LabelRecord> Sample(List<LabelRecord> rows, int count, int seed)

@@ -10,6 +10,8 @@ namespace KdData.Export;
 /// saturates (x86 without VNNI: <c>vpmaddubsw</c> adds pairs of u8 x s8 products into int16 with saturation, which is
 /// what ONNX Runtime's U8S8 kernels use on AVX2 and plain AVX-512). Read from CPUID through .NET's hardware
 /// intrinsics, the same source ONNX Runtime's MLAS dispatches on, so an emulated CPU reports what it emulates.
+/// Members with a default are settable rather than init-only so that JSON missing them reads the default:
+/// System.Text.Json's source generator does not run initializers of init-only properties (dotnet/runtime#84484).
 /// </summary>
 public sealed record CpuInstructionSet
 {
@@ -34,7 +36,7 @@ public sealed record CpuInstructionSet
         : "int32 (widened to 16-bit before multiplying)";
 
     /// <summary>CPU model name where the OS tells it (<c>/proc/cpuinfo</c>), else the process architecture.</summary>
-    public string Model { get; init; } = string.Empty;
+    public string Model { get; set; } = string.Empty;
 
     internal const string Avx2Feature = "avx2";
     internal const string Avx512Feature = "avx512f";

@@ -1,13 +1,24 @@
-using System.Text.Json.Nodes;
 using KdData.Evaluation;
+using KdData.Records;
 
 namespace KdData.Export;
 
-/// <summary>What <c>kddata-trainer export</c> wrote and measured: <c>export.json</c>, also the model card's source.</summary>
+/// <summary>
+/// What <c>kddata-trainer export</c> wrote and measured: <c>export.json</c>, also the model card's source. Written and
+/// read with <see cref="RecordJson"/>.
+/// Members with a default are settable rather than init-only so that JSON missing them reads the default:
+/// System.Text.Json's source generator does not run initializers of init-only properties (dotnet/runtime#84484).
+/// </summary>
 public sealed record ExportReport
 {
     /// <summary>File name of the report in the export folder.</summary>
     public const string FileName = "export.json";
+
+    /// <summary>The layout version this build writes.</summary>
+    public const int CurrentFormatVersion = 1;
+
+    /// <summary>Layout version; absent in reports written before it was recorded (= <see cref="RecordFormat.Legacy"/>).</summary>
+    public int FormatVersion { get; set; } = RecordFormat.Legacy;
 
     public required DateTimeOffset CreatedAt { get; init; }
 
@@ -54,7 +65,7 @@ public sealed record ExportReport
     public EvaluatedData? Data { get; init; }
 
     /// <summary>Class names in logit order.</summary>
-    public IReadOnlyList<string> Classes { get; init; } = [];
+    public IReadOnlyList<string> Classes { get; set; } = [];
 
     /// <summary>Full metrics of the exported fp32 ONNX model on <see cref="Data"/>; null without a dataset.</summary>
     public ClassificationMetrics? Metrics { get; init; }
@@ -63,7 +74,7 @@ public sealed record ExportReport
     public required IReadOnlyList<ExportVariant> Variants { get; init; }
 
     /// <summary>The lineage recorded in the checkpoint (its record's <c>training.lineage</c>), if any.</summary>
-    public JsonObject? Lineage { get; init; }
+    public LineageRecord? Lineage { get; init; }
 
     /// <summary>Store location the export was published to; null when not published.</summary>
     public string? PublishedTo { get; init; }

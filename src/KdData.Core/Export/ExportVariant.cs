@@ -1,6 +1,9 @@
 namespace KdData.Export;
 
-/// <summary>One deployable form of the model, measured the same way as the others (same images, threads, batches).</summary>
+/// <summary>
+/// One deployable form of the model, measured the same way as the others (same images, threads, batches).
+/// <see cref="Latency"/> is settable so that JSON without it reads empty (see <see cref="ExportReport"/>).
+/// </summary>
 public sealed record ExportVariant
 {
     /// <summary>Short label for tables and charts, e.g. <c>fp32 TorchSharp</c>, <c>int8 ONNX Runtime</c>.</summary>
@@ -25,7 +28,7 @@ public sealed record ExportVariant
     public double? ExpectedCalibrationError { get; init; }
 
     /// <summary>Latency per batch size measured (empty when measurement was off).</summary>
-    public IReadOnlyList<LatencyStatistics> Latency { get; init; } = [];
+    public IReadOnlyList<LatencyStatistics> Latency { get; set; } = [];
 
     /// <summary>Peak resident bytes of the process while this variant was evaluated and timed (null when not measured).</summary>
     public long? PeakResidentBytes { get; init; }

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using KdData.Models;
+using KdData.Records;
 
 namespace KdData.Export;
 
@@ -199,52 +198,52 @@ public static class ModelCardWriter
         }
     }
 
-    private static void AppendLineage(StringBuilder md, JsonObject? lineage, CheckpointRecord record)
+    private static void AppendLineage(StringBuilder md, LineageRecord? lineage, CheckpointRecord record)
     {
         if (lineage is null)
         {
             md.AppendLine("- No lineage recorded in the checkpoint (trained from labels only, or by an older build).");
-            if (record.Training["objective"] is JsonValue objective)
+            if (record.Training.Objective is { } objective)
             {
                 md.AppendLine(Inv($"- Objective: {objective}"));
             }
             return;
         }
-        if (lineage["stage"] is JsonValue stage)
+        if (lineage.Stage is { } stage)
         {
             md.AppendLine(Inv($"- Stage: {stage}"));
         }
-        if (lineage["parent"] is JsonNode parent)
+        if (lineage.Parent is { } parent)
         {
-            md.AppendLine(Inv($"- Parent checkpoint: `{parent.ToJsonString()}`"));
+            md.AppendLine(Inv($"- Parent checkpoint: `{RecordJson.ToCompactJson(parent)}`"));
         }
-        if (lineage["dataset"] is JsonValue dataset)
+        if (lineage.Dataset is { } dataset)
         {
             md.AppendLine(Inv($"- Dataset: `{dataset}`"));
         }
-        if (lineage["teachers"] is JsonArray teachers)
+        if (lineage.Teachers is { } teachers)
         {
             md.AppendLine(Inv($"- Teacher ids: {string.Join(", ", teachers.Select(t => $"`{t}`").Distinct())}"));
         }
-        if (lineage["eval_teacher"] is JsonValue evalTeacher)
+        if (lineage.EvalTeacher is { } evalTeacher)
         {
             md.AppendLine(Inv($"- Teacher checkpoint: `{evalTeacher}`"));
         }
-        if (lineage["shard_sets"] is JsonArray sets && sets.Count > 0)
+        if (lineage.ShardSets is { Count: > 0 } sets)
         {
             md.AppendLine();
             md.AppendLine("| shard set | teacher id | teacher checkpoint | views/image | commits |");
             md.AppendLine("| --- | --- | --- | ---: | ---: |");
-            foreach (var set in sets.OfType<JsonObject>())
+            foreach (var set in sets)
             {
-                md.AppendLine(Inv($"| `{set["location"]}` | `{set["teacher_id"]}` | `{set["teacher_source"]}` | {set["views_per_image"]} | {set["commits"]} |"));
+                md.AppendLine(Inv($"| `{set.Location}` | `{set.TeacherId}` | `{set.TeacherSource}` | {set.ViewsPerImage} | {set.Commits} |"));
             }
         }
         md.AppendLine();
         md.AppendLine("<details><summary>Full lineage record</summary>");
         md.AppendLine();
         md.AppendLine("```json");
-        md.AppendLine(lineage.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        md.AppendLine(RecordJson.ToIndentedJson(lineage));
         md.AppendLine("```");
         md.AppendLine();
         md.AppendLine("</details>");

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using KdData.Records;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,19 +18,6 @@ public static class CheckpointSerializer
     /// <summary>File extension of the record.</summary>
     public const string RecordExtension = ".json";
 
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DictionaryKeyPolicy = null,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        WriteIndented = true,
-        AllowTrailingCommas = true,
-        ReadCommentHandling = JsonCommentHandling.Skip,
-        // A diverged run can report NaN/Infinity metrics; they must not make the checkpoint unsavable.
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-    };
-
     /// <summary>Serializes the weights of <paramref name="model"/> in <c>record.WeightsFormat</c> and the record (with its SHA-256 set).</summary>
     public static EncodedCheckpoint Encode(nn.Module model, CheckpointRecord record)
     {
@@ -38,7 +25,7 @@ public static class CheckpointSerializer
         ArgumentNullException.ThrowIfNull(record);
         ValidateRecord(record);
         var weights = ModelWeights.Export(model, record.WeightsFormat);
-        var written = record with { WeightsSha256 = Sha256Hex(weights), FormatVersion = CheckpointRecord.CurrentFormatVersion };
+        var written = Stamp(record) with { WeightsSha256 = Sha256Hex(weights) };
         return new EncodedCheckpoint(weights, SerializeRecord(written), written);
     }
 
@@ -153,11 +140,11 @@ public static class CheckpointSerializer
         return Path.ChangeExtension(recordPath, ModelWeights.FileExtension(format));
     }
 
-    /// <summary>Serializes a record to UTF-8 JSON (snake_case names).</summary>
+    /// <summary>Serializes a record to UTF-8 JSON (snake_case names), stamped with the current versions.</summary>
     public static byte[] SerializeRecord(CheckpointRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return JsonSerializer.SerializeToUtf8Bytes(record, JsonOptions);
+        return JsonSerializer.SerializeToUtf8Bytes(Stamp(record), RecordJsonContext.Default.CheckpointRecord);
     }
 
     /// <summary>Parses and validates a record, e.g. to read classes or preprocessing without loading weights.</summary>
@@ -167,7 +154,7 @@ public static class CheckpointSerializer
         CheckpointRecord? record;
         try
         {
-            record = JsonSerializer.Deserialize<CheckpointRecord>(recordJson.Span, JsonOptions);
+            record = JsonSerializer.Deserialize(recordJson.Span, RecordJsonContext.Default.CheckpointRecord);
         }
         catch (JsonException ex)
         {
@@ -177,11 +164,8 @@ public static class CheckpointSerializer
         {
             throw new InvalidDataException("Checkpoint record is JSON null.");
         }
-        if (record.FormatVersion != CheckpointRecord.CurrentFormatVersion)
-        {
-            throw new InvalidDataException(
-                $"Checkpoint record 'format_version' is {record.FormatVersion}; this build reads version {CheckpointRecord.CurrentFormatVersion}.");
-        }
+        RecordFormat.Check(record.FormatVersion, CheckpointRecord.CurrentFormatVersion, "Checkpoint record");
+        RecordJson.CheckLineage(record.Training.Lineage, "Checkpoint record 'training.lineage'");
         if (string.IsNullOrWhiteSpace(record.WeightsSha256))
         {
             throw new InvalidDataException("Checkpoint record has no 'weights_sha256'; it cannot be verified.");
@@ -189,6 +173,13 @@ public static class CheckpointSerializer
         ValidateRecord(record);
         return record;
     }
+
+    /// <summary><paramref name="record"/> as this build writes it: the current record and lineage versions.</summary>
+    private static CheckpointRecord Stamp(CheckpointRecord record) => record with
+    {
+        FormatVersion = CheckpointRecord.CurrentFormatVersion,
+        Training = record.Training.Lineage is null ? record.Training : record.Training with { Lineage = RecordJson.Stamp(record.Training.Lineage) },
+    };
 
     private static void ValidateRecord(CheckpointRecord record)
     {

@@ -9,20 +9,22 @@ namespace KdData.Models;
 /// Family-specific settings are nullable: <c>null</c> means "the family's default", and a setting that
 /// does not apply to the chosen family is rejected by <see cref="ModelZoo.Create"/> rather than silently
 /// ignored, so a typo in configuration cannot produce a different model than intended.
+/// Members with a default are settable rather than init-only so that JSON missing them reads the default:
+/// System.Text.Json's source generator does not run initializers of init-only properties (dotnet/runtime#84484).
 /// </summary>
 public sealed record ModelSpec
 {
     /// <summary>Architecture name, one of <see cref="ModelZoo.Names"/> (case-insensitive). Required; default empty.</summary>
     [Required(AllowEmptyStrings = false)]
-    public string Name { get; init; } = string.Empty;
+    public string Name { get; set; } = string.Empty;
 
     /// <summary>Number of output classes (logits). Default 10.</summary>
     [Range(1, 1_000_000)]
-    public int NumClasses { get; init; } = 10;
+    public int NumClasses { get; set; } = 10;
 
     /// <summary>Number of input image channels (1 = grayscale, 3 = RGB). Default 3.</summary>
     [Range(1, 64)]
-    public int InChannels { get; init; } = 3;
+    public int InChannels { get; set; } = 3;
 
     /// <summary>
     /// ResNet families only: <c>"imagenet"</c> (7x7 stride-2 conv + max-pool, TorchVision's stem) or

@@ -4,21 +4,23 @@ namespace KdData.Models;
 /// How input images must be prepared for a checkpoint's model: resized to <see cref="Width"/> x
 /// <see cref="Height"/>, converted to <see cref="Channels"/> channels, scaled to [0, 1] and normalized per
 /// channel with <see cref="Mean"/> and <see cref="Std"/>. Only a record; the imaging code lives elsewhere.
+/// Members with a default are settable rather than init-only so that JSON missing them reads the default:
+/// System.Text.Json's source generator does not run initializers of init-only properties (dotnet/runtime#84484).
 /// </summary>
 public sealed record PreprocessingRecord
 {
     /// <summary>Input width in pixels. Default 32.</summary>
-    public int Width { get; init; } = 32;
+    public int Width { get; set; } = 32;
 
     /// <summary>Input height in pixels. Default 32.</summary>
-    public int Height { get; init; } = 32;
+    public int Height { get; set; } = 32;
 
     /// <summary>Number of channels (1 or 3). Default 3.</summary>
-    public int Channels { get; init; } = 3;
+    public int Channels { get; set; } = 3;
 
     /// <summary>Per-channel mean subtracted after scaling to [0, 1]. Default empty (no normalization).</summary>
-    public IReadOnlyList<float> Mean { get; init; } = [];
+    public IReadOnlyList<float> Mean { get; set; } = [];
 
     /// <summary>Per-channel standard deviation divided by after subtracting the mean. Default empty.</summary>
-    public IReadOnlyList<float> Std { get; init; } = [];
+    public IReadOnlyList<float> Std { get; set; } = [];
 }

@@ -1,5 +1,4 @@
-using System.Globalization;
-using System.Text.Json.Nodes;
+using KdData.Records;
 
 namespace KdData.Training;
 
@@ -32,48 +31,35 @@ internal sealed record TrainerState
     /// <summary>Epochs fully trained and evaluated.</summary>
     public int EpochsCompleted => EpochComplete ? Epoch : Epoch - 1;
 
-    public void WriteTo(JsonObject training)
+    /// <summary><paramref name="training"/> with this state's members set (the best accuracy only when there is a best epoch).</summary>
+    public TrainingRecord AddTo(TrainingRecord training) => training with
     {
-        training["epoch"] = Epoch;
-        training["epoch_complete"] = EpochComplete;
-        training["steps_in_epoch"] = StepsInEpoch;
-        training["best_epoch"] = BestEpoch;
-        if (BestEpoch > 0)
+        Epoch = Epoch,
+        EpochComplete = EpochComplete,
+        StepsInEpoch = StepsInEpoch,
+        BestEpoch = BestEpoch,
+        BestEvalAccuracy = BestEpoch > 0 ? BestEvalAccuracy : null,
+        OptimizerState = OptimizerStateFile,
+        OptimizerSha256 = OptimizerStateFile is null ? null : OptimizerSha256,
+    };
+
+    /// <exception cref="InvalidDataException">A member a resume needs is missing.</exception>
+    public static TrainerState ReadFrom(TrainingRecord training, string recordPath)
+    {
+        ArgumentNullException.ThrowIfNull(training);
+        var bestEpoch = training.BestEpoch ?? 0;
+        return new TrainerState
         {
-            training["best_eval_accuracy"] = BestEvalAccuracy;
-        }
-        if (OptimizerStateFile is not null)
-        {
-            training["optimizer_state"] = OptimizerStateFile;
-            training["optimizer_sha256"] = OptimizerSha256;
-        }
+            Epoch = training.Epoch ?? throw Missing("epoch", recordPath),
+            EpochComplete = training.EpochComplete ?? throw Missing("epoch_complete", recordPath),
+            StepsInEpoch = training.StepsInEpoch ?? 0,
+            BestEpoch = bestEpoch,
+            BestEvalAccuracy = bestEpoch > 0 ? training.BestEvalAccuracy ?? throw Missing("best_eval_accuracy", recordPath) : 0,
+            OptimizerStateFile = training.OptimizerState,
+            OptimizerSha256 = training.OptimizerSha256,
+        };
     }
 
-    /// <exception cref="InvalidDataException">A field is missing or has the wrong type.</exception>
-    public static TrainerState ReadFrom(JsonObject training, string recordPath)
-    {
-        try
-        {
-            var bestEpoch = training["best_epoch"]?.GetValue<int>() ?? 0;
-            return new TrainerState
-            {
-                Epoch = Required(training, "epoch", recordPath).GetValue<int>(),
-                EpochComplete = Required(training, "epoch_complete", recordPath).GetValue<bool>(),
-                StepsInEpoch = training["steps_in_epoch"]?.GetValue<int>() ?? 0,
-                BestEpoch = bestEpoch,
-                BestEvalAccuracy = bestEpoch > 0 ? Required(training, "best_eval_accuracy", recordPath).GetValue<double>() : 0,
-                OptimizerStateFile = training["optimizer_state"]?.GetValue<string>(),
-                OptimizerSha256 = training["optimizer_sha256"]?.GetValue<string>(),
-            };
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or FormatException)
-        {
-            throw new InvalidDataException(
-                string.Format(CultureInfo.InvariantCulture, "Checkpoint record '{0}' has a malformed 'training' state: {1}", recordPath, ex.Message), ex);
-        }
-    }
-
-    private static JsonNode Required(JsonObject training, string name, string recordPath) =>
-        training[name] ?? throw new InvalidDataException(
-            $"Checkpoint record '{recordPath}' has no 'training.{name}'; it was not written by the supervised trainer and cannot be resumed from.");
+    private static InvalidDataException Missing(string name, string recordPath) => new(
+        $"Checkpoint record '{recordPath}' has no 'training.{name}'; it was not written by the supervised trainer and cannot be resumed from.");
 }

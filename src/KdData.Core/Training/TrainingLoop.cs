@@ -1,12 +1,11 @@
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics;
 using System.Security.Cryptography;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using KdData.Augmentation;
 using KdData.Hosting;
 using KdData.Models;
 using KdData.Objectives;
+using KdData.Records;
 using KdData.Torch;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -57,15 +56,13 @@ public sealed class TrainingLoop
     /// <summary>Suffix of the file beside a checkpoint holding the representation terms' trained parts.</summary>
     public const string RepresentationFileSuffix = ".representation.bin";
 
-    private static readonly JsonSerializerOptions OptionsJson = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     private readonly TrainingLoopOptions _options;
     private readonly string _section;
     private readonly ITrainingObjective _objective;
     private readonly Device _device;
     private readonly IProgress<TrainingProgress>? _progress;
     private readonly ILogger _logger;
-    private JsonObject _complexity = [];
+    private ModelCostRecord _complexity = new();
 
     /// <param name="options">Validated here as well as by the host.</param>
     /// <param name="objective">What each step minimises.</param>
@@ -121,7 +118,7 @@ public sealed class TrainingLoop
         ArgumentException.ThrowIfNullOrWhiteSpace(job.OutputDirectory);
         var parameters = ModelComplexity.Parameters(model);
         long? macs = job.Preprocessing is { } pre ? ModelComplexity.Macs(model, job.Architecture.InChannels, pre.Height, pre.Width) : null;
-        _complexity = new JsonObject { ["parameters"] = parameters, ["macs"] = macs };
+        _complexity = new ModelCostRecord { Parameters = parameters, Macs = macs };
         _logger.LogInformation("Model {Architecture}: {Parameters} parameters, {Macs} MACs per image; objective {Objective}", job.Architecture.Name, parameters, macs, _objective.Name);
         var batchesPerEpoch = job.Train.BatchesPerEpoch;
         if (batchesPerEpoch < 1)
@@ -585,7 +582,7 @@ public sealed class TrainingLoop
             throw new InvalidInputException(
                 $"Checkpoint '{lastPath}' is for architecture {record.Architecture} but the job trains {job.Architecture}; use another output directory to start a new run.");
         }
-        var savedOptimizer = record.Training["options"]?["optimizer"]?.GetValue<string>();
+        var savedOptimizer = record.Training.Options?.Optimizer;
         if (!string.Equals(savedOptimizer, _options.Optimizer, StringComparison.Ordinal))
         {
             throw new InvalidInputException(
@@ -632,7 +629,8 @@ public sealed class TrainingLoop
     {
         ArgumentNullException.ThrowIfNull(representation);
         ArgumentNullException.ThrowIfNull(record);
-        var file = record.Training["representation"]?["file"]?.GetValue<string>()
+        var saved = record.Training.Representation;
+        var file = saved?.File
             ?? throw new InvalidInputException($"Checkpoint '{lastPath}' was trained without representation terms; use another output directory to add them.");
         var path = Path.Combine(directory, Path.GetFileName(file));
         if (!File.Exists(path))
@@ -640,7 +638,7 @@ public sealed class TrainingLoop
             throw new InvalidDataException($"Representation state '{path}' named by checkpoint record '{lastPath}' does not exist.");
         }
         var bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
-        if (!string.Equals(Sha256Hex(bytes), record.Training["representation"]?["sha256"]?.GetValue<string>(), StringComparison.OrdinalIgnoreCase))
+        if (!string.Equals(Sha256Hex(bytes), saved!.Sha256, StringComparison.OrdinalIgnoreCase))
         {
             throw new InvalidDataException($"Representation state '{path}' does not match the SHA-256 in checkpoint record '{lastPath}'.");
         }
@@ -684,9 +682,9 @@ public sealed class TrainingLoop
         try
         {
             var record = CheckpointSerializer.ParseRecord(File.ReadAllBytes(bestPath));
-            return record.Training["epoch"]?.GetValue<int>() ?? 0;
+            return record.Training.Epoch ?? 0;
         }
-        catch (Exception ex) when (ex is InvalidDataException or InvalidOperationException or FormatException)
+        catch (InvalidDataException)
         {
             return 0;
         }
@@ -736,10 +734,13 @@ public sealed class TrainingLoop
             var state = representation.SaveState();
             var file = name + RepresentationFileSuffix;
             await AtomicFile.WriteAllBytesAsync(Path.Combine(directory, file), state).ConfigureAwait(false);
-            var description = representation.Describe();
-            description["file"] = file;
-            description["sha256"] = Sha256Hex(state);
-            record.Training["representation"] = description;
+            record = record with
+            {
+                Training = record.Training with
+                {
+                    Representation = RepresentationStateRecord.From(representation.Describe(), file, Sha256Hex(state)),
+                },
+            };
         }
         var encoded = CheckpointSerializer.Encode(model, record);
         var recordPath = RecordPath(directory, name);
@@ -749,18 +750,14 @@ public sealed class TrainingLoop
 
     private CheckpointRecord Record(TrainingSetup job, TrainerState state, IReadOnlyDictionary<string, double> metrics)
     {
-        var training = new JsonObject
+        var training = state.AddTo(new TrainingRecord
         {
-            ["options"] = JsonSerializer.SerializeToNode(_options, OptionsJson),
-            ["objective"] = _objective.Name,
-            ["model"] = _complexity.DeepClone(),
-        };
-        if (job.Lineage is not null)
-        {
+            Options = TrainingOptionsRecord.From(_options),
+            Objective = _objective.Name,
+            Model = _complexity,
             // What the run was trained from (teacher, shard set, thresholds, curriculum): a checkpoint records its own settings.
-            training["lineage"] = job.Lineage.DeepClone();
-        }
-        state.WriteTo(training);
+            Lineage = job.Lineage,
+        });
         return new CheckpointRecord
         {
             Architecture = job.Architecture,

@@ -1,6 +1,6 @@
-using System.Text.Json.Nodes;
 using KdData.Models;
 using KdData.Objectives;
+using KdData.Records;
 
 namespace KdData.Training;
 
@@ -38,7 +38,7 @@ public sealed record TrainingSetup
     /// What the run derives from (teacher id, shard sets, thresholds, curriculum, parent checkpoint), copied into every
     /// checkpoint record as <c>training.lineage</c>. Default <c>null</c>.
     /// </summary>
-    public JsonObject? Lineage { get; init; }
+    public LineageRecord? Lineage { get; init; }
 
     /// <summary>
     /// Online distillation: a frozen teacher run on every training batch (exactly the student's input, under

@@ -29,6 +29,7 @@ public sealed class ExportJobTests
         Assert.Equal(ExitCodes.Success, code);
         var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(output, "export.json")))!;
         Assert.Equal(17, (int)report["opset"]!);
+        Assert.Equal(ExportReport.CurrentFormatVersion, (int)report["format_version"]!);
         Assert.Equal("input [batch, 1, 28, 28]", (string)report["input"]!);
         Assert.Equal("logits [batch, 10]", (string)report["output"]!);
         Assert.Equal(94_186, (long)report["parameters"]!);
@@ -69,7 +70,7 @@ public sealed class ExportJobTests
 
         // The exported record names its parent; its weights are the checkpoint's, so its id (the Labeler's teacher id) is too.
         var record = CheckpointSerializer.ParseRecord(await File.ReadAllBytesAsync(Path.Combine(output, "model.json")));
-        Assert.Equal(Path.GetFullPath(LabelerSamples.TeacherRecord), (string)record.Training["export"]!["parent"]!);
+        Assert.Equal(Path.GetFullPath(LabelerSamples.TeacherRecord), record.Training.Export!.Parent);
         foreach (var file in new[] { "model.onnx", "model.safetensors", "model.json", "export.json", "model-card.md" })
         {
             Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(output, file)), await File.ReadAllBytesAsync(Path.Combine(published, file)));

@@ -1,6 +1,7 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using KdData.Export;
 using KdData.Models;
+using KdData.Records;
 
 namespace KdData.Tests.Export;
 
@@ -9,17 +10,17 @@ public sealed class ModelCardWriterTests
     [Fact]
     public void Render_DistilledStudentLineage_ListsTeachersShardSetsAndVariants()
     {
-        var lineage = JsonNode.Parse("""
+        var lineage = JsonSerializer.Deserialize("""
             {"stage":"distill","dataset":"file:data/fashion-mnist/","teachers":["a940680de48e1b40","a940680de48e1b40"],
              "eval_teacher":"out/teacher/last.json",
              "shard_sets":[{"location":"out/labels/teacher=a940680de48e1b40/","teacher_id":"a940680de48e1b40","teacher_source":"out/teacher/last.json","views_per_image":4,"commits":9}]}
-            """)!.AsObject();
+            """, RecordJsonContext.Default.LineageRecord)!;
         var record = new CheckpointRecord
         {
             Architecture = new ModelSpec { Name = "convnet", NumClasses = 2, InChannels = 1, Width = 8 },
             Classes = ["cat", "dog"],
             WeightsSha256 = new string('a', 64),
-            Training = new JsonObject { ["lineage"] = lineage.DeepClone() },
+            Training = new TrainingRecord { Lineage = lineage },
         };
         var report = new ExportReport
         {
@@ -69,7 +70,7 @@ public sealed class ModelCardWriterTests
             InstructionSet = CpuInstructionSet.FromFeatures(["avx2", "fma"], x86: true),
             Quantized = int8,
         },
-        new CheckpointRecord { Architecture = new ModelSpec { Name = "convnet", NumClasses = 2, InChannels = 1 }, Training = new JsonObject() });
+        new CheckpointRecord { Architecture = new ModelSpec { Name = "convnet", NumClasses = 2, InChannels = 1 }, Training = new TrainingRecord() });
 
     [Fact]
     public void Render_Int8SlowerThanFp32OnAnAvx2Cpu_SaysSoPlainlyWithSchemeAndCpu()

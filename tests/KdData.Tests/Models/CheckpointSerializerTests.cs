@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using KdData.Models;
+using KdData.Records;
 using KdData.Tests.Fixtures;
 using static TorchSharp.torch;
 
@@ -164,7 +166,8 @@ public sealed class CheckpointSerializerTests
         Assert.Equal(["cat", "dog"], loaded.Record.Classes);
         Assert.Equal(28, loaded.Record.Preprocessing!.Width);
         Assert.Equal(0.25f, loaded.Record.Preprocessing.Std[0]);
-        Assert.Equal(3, (int)loaded.Record.Training["epochs"]!);
+        Assert.Equal(3, loaded.Record.Training.Epochs);
+        Assert.Equal("sgd", loaded.Record.Training.Other!["optimizer"].GetString());
         Assert.Equal(0.75, loaded.Record.Metrics["val_accuracy"]);
         AssertSameState(source, loaded.Model);
     }
@@ -223,7 +226,12 @@ public sealed class CheckpointSerializerTests
             Mean = [.. Enumerable.Repeat(0.5f, spec.InChannels)],
             Std = [.. Enumerable.Repeat(0.25f, spec.InChannels)],
         },
-        Training = new JsonObject { ["optimizer"] = "adam", ["lr"] = 0.001, ["teacher"] = new JsonObject { ["name"] = "resnet50" } },
+        Training = new TrainingRecord
+        {
+            Objective = "kd",
+            Epoch = 3,
+            Other = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>("""{ "lr": 0.001, "teacher": { "name": "resnet50" } }"""),
+        },
         Metrics = new Dictionary<string, double> { ["val_accuracy"] = 0.5, ["val_loss"] = 1.25 },
     };
 
@@ -247,7 +255,10 @@ public sealed class CheckpointSerializerTests
         Assert.Equal(expected.Preprocessing.Channels, actual.Preprocessing.Channels);
         Assert.Equal(expected.Preprocessing.Mean, actual.Preprocessing.Mean);
         Assert.Equal(expected.Preprocessing.Std, actual.Preprocessing.Std);
-        Assert.True(JsonNode.DeepEquals(expected.Training, actual.Training), actual.Training.ToJsonString());
+        Assert.Equal(expected.Training.Objective, actual.Training.Objective);
+        Assert.Equal(expected.Training.Epoch, actual.Training.Epoch);
+        Assert.Equal(expected.Training.Other!.Keys, actual.Training.Other!.Keys);
+        Assert.All(expected.Training.Other, p => Assert.True(JsonElement.DeepEquals(p.Value, actual.Training.Other[p.Key]), p.Key));
         Assert.Equal(expected.Metrics.OrderBy(m => m.Key), actual.Metrics.OrderBy(m => m.Key));
         Assert.Equal(expected.WeightsFormat, actual.WeightsFormat);
     }

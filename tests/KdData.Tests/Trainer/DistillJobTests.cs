@@ -28,6 +28,7 @@ public sealed class DistillJobTests(SampleDistillation sample) : IClassFixture<S
         var lineage = record.GetProperty("training").GetProperty("lineage");
         Assert.Equal(LabelerSamples.TeacherId(LabelerSamples.TeacherRecord), lineage.GetProperty("teachers")[0].GetString());
         Assert.Equal(480, lineage.GetProperty("pseudo_labeled_images").GetInt32());
+        Assert.Equal(1, lineage.GetProperty("format_version").GetInt32());
         Assert.Equal("kd", record.GetProperty("training").GetProperty("objective").GetString());
         Assert.True(record.GetProperty("training").GetProperty("model").GetProperty("macs").GetInt64() > 0);
         var lines = Training.TrainingFiles.MetricsLines(work.Path);

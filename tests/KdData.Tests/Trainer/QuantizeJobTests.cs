@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using KdData.Hosting;
+using KdData.Records;
 using KdData.Tests.Fixtures;
 using KdData.Trainer;
 
@@ -39,6 +40,11 @@ public sealed class QuantizeJobTests
         Assert.True(report["agreement_check"]!["passed"]!.GetValue<bool>());
         Assert.Equal(0.98, report["agreement_check"]!["minimum"]!.GetValue<double>());
         Assert.Equal(KdData.Export.CpuInstructionSet.Current.Level, report["cpu"]!["level"]!.GetValue<string>());
+        // The report carries its layout version and reads back through its type.
+        Assert.Equal(QuantizationReport.CurrentFormatVersion, report["format_version"]!.GetValue<int>());
+        var typed = RecordJson.ParseQuantizationReport(await File.ReadAllBytesAsync(Path.Combine(work.Path, QuantizeJob.ReportFileName)));
+        Assert.Equal((200, 64, "Percentile"), (typed.Images, typed.Calibration.Images, typed.Calibration.Method));
+        Assert.Null(typed.Qat);
     }
 
     [Fact]

@@ -41,12 +41,12 @@ public sealed class QuantizeQatJobTests(SampleDistillation sample) : IClassFixtu
         // The QAT checkpoint loads as a plain convnet and names its parent; the loop's own checkpoints do too.
         using var qat = await CheckpointSerializer.LoadAsync(Path.Combine(work.Path, "qat.json"));
         var parentId = JsonNode.Parse(File.ReadAllText(LabelerSamples.TeacherRecord))!["weights_sha256"]!.GetValue<string>()[..16];
-        Assert.Equal("qat", qat.Record.Training["stage"]!.GetValue<string>());
-        Assert.Equal(LabelerSamples.TeacherRecord, qat.Record.Training["parent"]!["path"]!.GetValue<string>());
-        Assert.Equal(parentId, qat.Record.Training["parent"]!["id"]!.GetValue<string>());
-        Assert.Equal(4, qat.Record.Training["activation_ranges"]!.AsObject().Count);
+        Assert.Equal("qat", qat.Record.Training.Stage);
+        Assert.Equal(LabelerSamples.TeacherRecord, qat.Record.Training.Parent!.Path);
+        Assert.Equal(parentId, qat.Record.Training.Parent.Id);
+        Assert.Equal(4, qat.Record.Training.ActivationRanges!.Count);
         var last = CheckpointSerializer.ParseRecord(File.ReadAllBytes(Path.Combine(work.Path, "qat", TrainingLoop.LastCheckpointName + ".json")));
-        Assert.Equal(parentId, last.Training["lineage"]!["parent"]!["id"]!.GetValue<string>());
+        Assert.Equal(parentId, last.Training.Lineage!.Parent!.Id);
         Assert.True(File.Exists(Path.Combine(work.Path, QuantizeJob.Int8FileName)));
     }
 

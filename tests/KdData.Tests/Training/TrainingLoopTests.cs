@@ -103,9 +103,9 @@ public sealed class TrainingLoopTests(QuadrantTrainingRun run) : IClassFixture<Q
         Assert.Equal(QuadrantTrainingRun.Spec, last.Record.Architecture);
         Assert.Equal(4, last.Record.Classes.Count);
         Assert.Equal(1, last.Record.Preprocessing!.Channels);
-        Assert.Equal(QuadrantTrainingRun.Epochs, last.Record.Training["epoch"]!.GetValue<int>());
-        Assert.True(last.Record.Training["epoch_complete"]!.GetValue<bool>());
-        Assert.Equal("adamw", last.Record.Training["options"]!["optimizer"]!.GetValue<string>());
+        Assert.Equal(QuadrantTrainingRun.Epochs, last.Record.Training.Epoch);
+        Assert.True(last.Record.Training.EpochComplete);
+        Assert.Equal("adamw", last.Record.Training.Options!.Optimizer);
         var finalLine = TrainingFiles.MetricsLines(run.Directory)[^1];
         Assert.Equal(finalLine.GetProperty("eval_accuracy").GetDouble(), last.Record.Metrics["eval_accuracy"], 12);
         Assert.Equal(finalLine.GetProperty("eval_accuracy").GetDouble(), await AccuracyAsync(last.Model, run.EvalData), 6);
