@@ -102,6 +102,39 @@ public abstract partial class LabelerContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ClaimedPartitions_EveryPartitionLeftLeasedByAnother_RevisitsEveryFiveSecondsAndLabelsItOnceReleased()
+    {
+        var (input, output, inputStore, outputStore) = await NewAreaAsync();
+        await LabelerSamples.UploadAsync(inputStore, 3);
+        var holder = await outputStore.TryAcquireLeaseAsync($"teacher={TeacherId}/_leases/partition-0000of0001", TimeSpan.FromSeconds(60));
+        Assert.NotNull(holder);
+        var clock = new ManualClock();
+        using var teacher = await LoadTeacherAsync(LabelerSamples.TeacherRecord);
+        var claimed = new ClaimedPartitions(
+            Factory, teacher, Options(input, output), new PartitionOptions { Claim = true, Count = 1, ClaimRun = "run-1" }, new ImageOptions(), timeProvider: clock);
+
+        var running = claimed.RunAsync();
+        // The only partition is leased by another: tried at once, then again every 5 s.
+        for (var revisit = 0; revisit < 2; revisit++)
+        {
+            Assert.Equal(ClaimedPartitions.RevisitInterval, await clock.NextTimerAsync());
+            Assert.False(running.IsCompleted, "the replica stopped while a partition was left");
+            clock.Advance(ClaimedPartitions.RevisitInterval);
+        }
+
+        Assert.Equal(ClaimedPartitions.RevisitInterval, await clock.NextTimerAsync());
+        Assert.True(await outputStore.ReleaseLeaseAsync(holder));
+        clock.Advance(ClaimedPartitions.RevisitInterval);
+        var summaries = await running;
+
+        var summary = Assert.Single(summaries);
+        Assert.Equal(LabelingOutcome.Completed, summary.Outcome);
+        Assert.Equal(3, summary.Images);
+        var claims = $"teacher={TeacherId}/_claims/run-1/";
+        Assert.Equal([$"{claims}partition-0000of0001"], await outputStore.ListAllAsync(claims).Select(i => i.Key).ToListAsync());
+    }
+
+    [Fact]
     [Trait("Category", "Slow")]
     public async Task Process_KilledAtRandomPointsThenRerun_EveryImageExactlyOnce()
     {
