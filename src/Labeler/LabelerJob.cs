@@ -26,6 +26,7 @@ public sealed class LabelerJob : JobService
     private readonly PartitionOptions _partition;
     private readonly ImageOptions _imageOptions;
     private readonly TorchOptions _torchOptions;
+    private readonly TimeProvider _time;
 
     public LabelerJob(
         ObjectStoreFactory stores,
@@ -35,7 +36,8 @@ public sealed class LabelerJob : JobService
         IOptions<TorchOptions> torchOptions,
         IHostApplicationLifetime lifetime,
         JobOutcome outcome,
-        ILogger<LabelerJob> logger)
+        ILogger<LabelerJob> logger,
+        TimeProvider time)
         : base(lifetime, outcome, logger)
     {
         _stores = stores;
@@ -43,6 +45,7 @@ public sealed class LabelerJob : JobService
         _partition = partition.Value;
         _imageOptions = imageOptions.Value;
         _torchOptions = torchOptions.Value;
+        _time = time;
     }
 
     protected override async Task<int> RunJobAsync(CancellationToken stoppingToken)
@@ -71,7 +74,7 @@ public sealed class LabelerJob : JobService
         LabelingRun run;
         try
         {
-            run = new LabelingRun(_stores, teacher, _options, _partition, _imageOptions, Logger);
+            run = new LabelingRun(_stores, teacher, _options, _partition, _imageOptions, Logger, _time);
         }
         catch (ArgumentException e)
         {
@@ -116,7 +119,7 @@ public sealed class LabelerJob : JobService
         ClaimedPartitions claimed;
         try
         {
-            claimed = new ClaimedPartitions(_stores, teacher, _options, _partition, _imageOptions, Logger);
+            claimed = new ClaimedPartitions(_stores, teacher, _options, _partition, _imageOptions, Logger, _time);
         }
         catch (ArgumentException e)
         {

@@ -13,13 +13,15 @@ namespace KdData.Labeling;
 /// partitions from a random starting point, runs a <see cref="LabelingRun"/> on each one whose lease it can take at once
 /// (the run keeps the lease renewed and releases it at the end), and when the run completes records the partition as
 /// complete for this claim run with a marker under <c>_claims/&lt;run&gt;/</c>. Partitions held by others are revisited
-/// every few seconds, so a crashed replica's partition is taken over, from its last commit, when its lease expires.
+/// every few seconds (<see cref="RevisitInterval"/>, on the <see cref="TimeProvider"/> it is given, which its runs use too),
+/// so a crashed replica's partition is taken over, from its last commit, when its lease expires.
 /// It returns when every partition is complete. Any number of identical replicas can share the work; exactly once
 /// holds as for indexed partitions (the lease, create-only shards and the manifest's ETag see to it).
 /// </summary>
 public sealed class ClaimedPartitions
 {
-    private static readonly TimeSpan RevisitInterval = TimeSpan.FromSeconds(5);
+    /// <summary>How long to wait before trying again when every partition left is leased by others.</summary>
+    internal static readonly TimeSpan RevisitInterval = TimeSpan.FromSeconds(5);
 
     private readonly ObjectStoreFactory _stores;
     private readonly InferenceModel _teacher;
@@ -28,6 +30,7 @@ public sealed class ClaimedPartitions
     private readonly ImageOptions _imageLimits;
     private readonly ILogger _logger;
     private readonly string _claimRun;
+    private readonly TimeProvider _time;
 
     /// <param name="stores">Opens input and output.</param>
     /// <param name="teacher">The loaded teacher.</param>
@@ -35,7 +38,8 @@ public sealed class ClaimedPartitions
     /// <param name="partition">Claim mode settings: <see cref="PartitionOptions.Count"/> and <see cref="PartitionOptions.EffectiveClaimRun"/>.</param>
     /// <param name="imageLimits">Decoding limits and resize mode.</param>
     /// <param name="logger">Progress and warnings.</param>
-    public ClaimedPartitions(ObjectStoreFactory stores, InferenceModel teacher, LabelingOptions options, PartitionOptions partition, ImageOptions imageLimits, ILogger? logger = null)
+    /// <param name="timeProvider">The clock of the revisits and of each partition's run (see <see cref="LabelingRun"/>); <see cref="TimeProvider.System"/> when null.</param>
+    public ClaimedPartitions(ObjectStoreFactory stores, InferenceModel teacher, LabelingOptions options, PartitionOptions partition, ImageOptions imageLimits, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(partition);
         _stores = stores;
@@ -44,6 +48,7 @@ public sealed class ClaimedPartitions
         _partition = partition;
         _imageLimits = imageLimits;
         _logger = logger ?? NullLogger.Instance;
+        _time = timeProvider ?? TimeProvider.System;
         _claimRun = partition.EffectiveClaimRun ?? throw new ArgumentException("Claim mode needs Partition:ClaimRun (or CONTAINER_APP_JOB_EXECUTION_NAME).", nameof(partition));
         // Validates the per-class settings against the teacher now, before anything is claimed.
         _ = NewRun(0);
@@ -111,13 +116,13 @@ public sealed class ClaimedPartitions
             if (!labeled && complete.Count < count)
             {
                 // Everything left is leased by others: wait for them to finish, or for a crashed holder's lease to expire.
-                await Task.Delay(RevisitInterval, stopIntake).ConfigureAwait(false);
+                await Task.Delay(RevisitInterval, _time, stopIntake).ConfigureAwait(false);
             }
         }
     }
 
     private LabelingRun NewRun(int index) =>
-        new(_stores, _teacher, _options, new PartitionOptions { Index = index, Count = _partition.Count }, _imageLimits, _logger) { LeaseWait = TimeSpan.Zero };
+        new(_stores, _teacher, _options, new PartitionOptions { Index = index, Count = _partition.Count }, _imageLimits, _logger, _time) { LeaseWait = TimeSpan.Zero };
 
     private string ClaimsPrefix(string teacherFolder) => $"{teacherFolder}_claims/{_claimRun}/";
 
@@ -151,7 +156,7 @@ public sealed class ClaimedPartitions
     {
         var layout = new PartitionLayout(teacherFolder, index, _partition.Count);
         var key = $"{ClaimsPrefix(teacherFolder)}partition-{layout.Tag}";
-        var json = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{{\"partition\":{index},\"count\":{_partition.Count},\"completed_at\":\"{DateTimeOffset.UtcNow:O}\",\"images\":{summary.Images}}}"));
+        var json = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{{\"partition\":{index},\"count\":{_partition.Count},\"completed_at\":\"{_time.GetUtcNow():O}\",\"images\":{summary.Images}}}"));
         try
         {
             await output.CreateAsync(key, json, cancellationToken).ConfigureAwait(false);

@@ -47,6 +47,7 @@ public sealed class LabelingRun
     private readonly LabelingStatus _status = new();
     private readonly int _topK;
     private readonly LabelingThresholds _thresholds;
+    private readonly TimeProvider _time;
 
     /// <param name="stores">Opens input and output.</param>
     /// <param name="teacher">The loaded teacher; its record's preprocessing is applied to every image.</param>
@@ -54,8 +55,12 @@ public sealed class LabelingRun
     /// <param name="partition">Which share of the keys to label.</param>
     /// <param name="imageLimits">Decoding limits and resize mode (size, channels, mean and std come from the teacher).</param>
     /// <param name="logger">Progress and warnings.</param>
+    /// <param name="timeProvider">
+    /// The clock of the lease (acquire wait, renewals), the commit interval and the outage probes; <see cref="TimeProvider.System"/> when null.
+    /// The run summary's start time and duration are measured on the real clock.
+    /// </param>
     /// <exception cref="InvalidInputException">The teacher's record has no preprocessing.</exception>
-    public LabelingRun(ObjectStoreFactory stores, InferenceModel teacher, LabelingOptions options, PartitionOptions partition, ImageOptions imageLimits, ILogger? logger = null)
+    public LabelingRun(ObjectStoreFactory stores, InferenceModel teacher, LabelingOptions options, PartitionOptions partition, ImageOptions imageLimits, ILogger? logger = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(stores);
         ArgumentNullException.ThrowIfNull(teacher);
@@ -67,6 +72,7 @@ public sealed class LabelingRun
         _options = options;
         _layout = new PartitionLayout($"teacher={teacher.Id}/", partition.EffectiveIndex, partition.Count);
         _logger = logger ?? NullLogger.Instance;
+        _time = timeProvider ?? TimeProvider.System;
         var pre = teacher.Record.Preprocessing
             ?? throw new InvalidInputException($"Teacher checkpoint '{teacher.Source}' records no preprocessing; the Labeler cannot know how the teacher saw its inputs.");
         _imageOptions = new ImageOptions
@@ -110,7 +116,7 @@ public sealed class LabelingRun
         // Start-up (waiting for the lease, cleaning up, reading what is done) has nothing to commit,
         // so a shutdown request stops it at once.
         using var startup = CancellationTokenSource.CreateLinkedTokenSource(stopIntake, abort);
-        var lease = await LeaseKeeper.AcquireAsync(output, _layout, _teacher.Id, LeaseWait, _logger, startup.Token).ConfigureAwait(false);
+        var lease = await LeaseKeeper.AcquireAsync(output, _layout, _teacher.Id, LeaseWait, _logger, _time, startup.Token).ConfigureAwait(false);
         using var leaseStop = CancellationTokenSource.CreateLinkedTokenSource(abort);
         var run = new StagedRun(abort);
         await using var runScope = run.ConfigureAwait(false);
@@ -123,8 +129,8 @@ public sealed class LabelingRun
                 input.Location, _layout.Partition, _layout.Count, _teacher.Id, output.Location, _layout.TeacherFolder, state.Done.Count);
 
             var metadata = Footer(input.Location.ToString()).ToMetadata();
-            var committer = new ShardCommitter(output, _layout.TeacherFolder, _layout.Tag, _layout.ManifestKey, state.Manifest, state.ManifestETag, metadata, _options, lease.Lease);
-            var outage = new StorageOutage(lease, _options.OutageLimit, _logger);
+            var committer = new ShardCommitter(output, _layout.TeacherFolder, _layout.Tag, _layout.ManifestKey, state.Manifest, state.ManifestETag, metadata, _options, lease.Lease, _time);
+            var outage = new StorageOutage(lease, _options.OutageLimit, _logger, _time);
             var outcome = await PipelineAsync(input, output, run, state.Done, committer, outage, stopIntake).ConfigureAwait(false);
             var summary = RunSummary.Create(_teacher.Id, _teacher.Source, input, output, _layout, startedAt, clock.Elapsed, outcome, _status, committer);
             await RunSummary.WriteAsync(output, _layout, summary, abort).ConfigureAwait(false);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using KdData.Dataflow;
 using KdData.Storage;
 using Microsoft.Extensions.Logging;
@@ -9,6 +8,8 @@ namespace KdData.Labeling;
 /// Keeps a partition's lease for the length of a run: acquires it (waiting up to <see cref="LabelingOptions.LeaseWait"/>
 /// for a holder that may have been killed and whose lease has yet to expire), renews it every sixth of its duration
 /// while the run works (and after a storage outage), and releases it at the end so the next run need not wait for it to expire.
+/// Every wait and every reading of the clock goes through the <see cref="TimeProvider"/> it is given (the system clock in
+/// production, a fake one in tests).
 /// </summary>
 internal sealed class LeaseKeeper
 {
@@ -21,42 +22,48 @@ internal sealed class LeaseKeeper
     /// </summary>
     public static readonly TimeSpan RenewInterval = Duration / 6;
 
+    /// <summary>How long <see cref="AcquireAsync"/> waits before asking again for a lease held by another.</summary>
+    public static readonly TimeSpan AcquireRetryInterval = TimeSpan.FromSeconds(5);
+
     private readonly IObjectStore _output;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
 
-    private LeaseKeeper(IObjectStore output, PartitionLease lease, ILogger logger)
+    private LeaseKeeper(IObjectStore output, PartitionLease lease, ILogger logger, TimeProvider time)
     {
         _output = output;
         Lease = lease;
         _logger = logger;
+        _time = time;
     }
 
     public PartitionLease Lease { get; }
 
     /// <exception cref="PartitionBusyException">Another holder kept the lease for longer than <paramref name="wait"/>.</exception>
-    public static async Task<LeaseKeeper> AcquireAsync(IObjectStore output, PartitionLayout layout, string teacherId, TimeSpan wait, ILogger logger, CancellationToken cancellationToken = default)
+    public static async Task<LeaseKeeper> AcquireAsync(IObjectStore output, PartitionLayout layout, string teacherId, TimeSpan wait, ILogger logger, TimeProvider time, CancellationToken cancellationToken = default)
     {
-        var waited = Stopwatch.StartNew();
+        var started = time.GetTimestamp();
         while (true)
         {
             if (await output.TryAcquireLeaseAsync(layout.LeaseKey, Duration, cancellationToken).ConfigureAwait(false) is { } lease)
             {
-                return new LeaseKeeper(output, new PartitionLease(lease, Duration), logger);
+                return new LeaseKeeper(output, new PartitionLease(lease, Duration, time), logger, time);
             }
 
             // Held: by a live replica, or by one that was killed and whose lease has not expired yet.
-            if (waited.Elapsed >= wait)
+            var waited = time.GetElapsedTime(started);
+            if (waited >= wait)
             {
                 throw new PartitionBusyException(
                     $"Partition {layout.Tag} of teacher {teacherId} in {output.Location} is being labeled by another replica (its lease is still held after {wait.TotalSeconds:F0} s).");
             }
 
-            if (waited.Elapsed < TimeSpan.FromSeconds(1) && wait > TimeSpan.Zero)
+            if (waited < TimeSpan.FromSeconds(1) && wait > TimeSpan.Zero)
             {
                 logger.LogWarning("Partition {Partition}'s lease is held; waiting up to {Seconds:F0} s for it", layout.Tag, wait.TotalSeconds);
             }
 
-            await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+            await Task.Delay(AcquireRetryInterval, time, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -75,13 +82,13 @@ internal sealed class LeaseKeeper
             var failures = 0;
             while (true)
             {
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
                 try
                 {
                     await RenewNowAsync(cancellationToken).ConfigureAwait(false);
                     if (unreachableSince is { } since)
                     {
-                        _logger.LogInformation("Renewed the partition lease again after {Seconds:F1} s without storage", Stopwatch.GetElapsedTime(since).TotalSeconds);
+                        _logger.LogInformation("Renewed the partition lease again after {Seconds:F1} s without storage", _time.GetElapsedTime(since).TotalSeconds);
                     }
 
                     unreachableSince = null;
@@ -90,8 +97,8 @@ internal sealed class LeaseKeeper
                 }
                 catch (StorageOperationException e) when (StorageOutage.IsUnreachable(e))
                 {
-                    unreachableSince ??= Stopwatch.GetTimestamp();
-                    var silent = Stopwatch.GetElapsedTime(unreachableSince.Value);
+                    unreachableSince ??= _time.GetTimestamp();
+                    var silent = _time.GetElapsedTime(unreachableSince.Value);
                     if (silent > outageLimit)
                     {
                         throw new StorageUnreachableException(
@@ -126,7 +133,7 @@ internal sealed class LeaseKeeper
     /// <exception cref="StorageOperationException">Storage did not answer.</exception>
     public async Task RenewNowAsync(CancellationToken cancellationToken = default)
     {
-        var requestedAt = Stopwatch.GetTimestamp();
+        var requestedAt = _time.GetTimestamp();
         Lease.Renewed(await _output.RenewLeaseAsync(Lease.Current, cancellationToken).ConfigureAwait(false), requestedAt);
         _logger.LogDebug("Partition lease renewed");
     }

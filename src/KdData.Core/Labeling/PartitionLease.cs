@@ -1,24 +1,28 @@
-using System.Diagnostics;
 using KdData.Storage;
 
 namespace KdData.Labeling;
 
 /// <summary>
 /// The lease on a partition and how long it is known to be valid, measured on this process's clock
-/// from the moment each acquire/renew call was made (so it never overestimates).
+/// (<see cref="TimeProvider"/>'s timestamps) from the moment each acquire/renew call was made (so it never overestimates).
 /// </summary>
 internal sealed class PartitionLease
 {
     private readonly TimeSpan _duration;
+    private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private ObjectLease _current;
     private long _validFrom;
 
-    public PartitionLease(ObjectLease lease, TimeSpan duration)
+    /// <param name="lease">The lease just acquired.</param>
+    /// <param name="duration">How long each acquire or renewal holds it.</param>
+    /// <param name="time">The clock; <see cref="Renewed"/> takes timestamps of the same clock.</param>
+    public PartitionLease(ObjectLease lease, TimeSpan duration, TimeProvider time)
     {
         _current = lease;
         _duration = duration;
-        _validFrom = Stopwatch.GetTimestamp();
+        _time = time;
+        _validFrom = time.GetTimestamp();
     }
 
     public ObjectLease Current
@@ -32,7 +36,10 @@ internal sealed class PartitionLease
         }
     }
 
-    /// <summary>Records a successful renewal (called right after it returns; the request started earlier, so this is conservative only up to the call's latency).</summary>
+    /// <summary>
+    /// Records a successful renewal (called right after it returns; the request started earlier, so this is conservative only up to the call's latency).
+    /// <paramref name="requestedAt"/> is a timestamp of the lease's <see cref="TimeProvider"/>.
+    /// </summary>
     public void Renewed(ObjectLease lease, long requestedAt)
     {
         lock (_gate)
@@ -50,7 +57,7 @@ internal sealed class PartitionLease
         {
             lock (_gate)
             {
-                return _duration - Stopwatch.GetElapsedTime(_validFrom);
+                return _duration - _time.GetElapsedTime(_validFrom);
             }
         }
     }
@@ -60,7 +67,7 @@ internal sealed class PartitionLease
     {
         lock (_gate)
         {
-            var remaining = _duration - Stopwatch.GetElapsedTime(_validFrom);
+            var remaining = _duration - _time.GetElapsedTime(_validFrom);
             if (remaining < margin)
             {
                 throw new LeaseLostException($"The lease on '{_current.Key}' may have expired ({remaining.TotalSeconds:F1} s left); refusing to commit.");

@@ -8,6 +8,7 @@ namespace KdData.Labeling;
 /// <summary>
 /// Buffers finished images and commits them: shard files first (create-only), then the partition
 /// manifest (replace-if-unchanged). Until the manifest names a file, the file does not count.
+/// The commit interval and each commit's time are read from the <see cref="TimeProvider"/> it is given.
 /// Used by one thread (the run's consumer).
 /// </summary>
 internal sealed class ShardCommitter
@@ -23,15 +24,18 @@ internal sealed class ShardCommitter
     private readonly List<ErrorRow> _errors = [];
     private readonly Dictionary<int, int> _acceptedPerClass = [];
     private readonly Dictionary<string, long> _errorsByReason = new(StringComparer.Ordinal);
-    private readonly Stopwatch _sinceCommit = Stopwatch.StartNew();
+    private readonly TimeProvider _time;
     private readonly PartitionLease _lease;
+    private long _lastCommit;
     private PartitionManifest _manifest;
     private string? _manifestETag;
     private int _pendingImages;
     private PartitionCommit? _retried;
 
-    public ShardCommitter(IObjectStore output, string teacherFolder, string partitionTag, string manifestKey, PartitionManifest manifest, string? manifestETag, IReadOnlyDictionary<string, string> metadata, LabelingOptions options, PartitionLease lease)
+    public ShardCommitter(IObjectStore output, string teacherFolder, string partitionTag, string manifestKey, PartitionManifest manifest, string? manifestETag, IReadOnlyDictionary<string, string> metadata, LabelingOptions options, PartitionLease lease, TimeProvider time)
     {
+        _time = time;
+        _lastCommit = time.GetTimestamp();
         _lease = lease;
         _output = output;
         _folder = teacherFolder;
@@ -67,7 +71,7 @@ internal sealed class ShardCommitter
     public bool ShouldCommit =>
         _pendingImages > 0 &&
         (_accepted.Count >= _options.MaxRowsPerShard || _rejected.Count >= _options.MaxRowsPerShard ||
-         _errors.Count >= _options.MaxRowsPerShard || _sinceCommit.Elapsed >= _options.CommitInterval);
+         _errors.Count >= _options.MaxRowsPerShard || _time.GetElapsedTime(_lastCommit) >= _options.CommitInterval);
 
     /// <summary>Adds a finished image: each view to accepted or rejected, or the image to errors.</summary>
     public void Add(ImageResult result, float[] thresholds, int[] caps)
@@ -135,7 +139,7 @@ internal sealed class ShardCommitter
         var commit = _retried?.Sequence == sequence ? _retried : new PartitionCommit
         {
             Sequence = sequence,
-            CommittedAt = DateTimeOffset.UtcNow,
+            CommittedAt = _time.GetUtcNow(),
             Accepted = accepted,
             Rejected = rejected,
             Errors = errors,
@@ -198,7 +202,7 @@ internal sealed class ShardCommitter
         _rejected.Clear();
         _errors.Clear();
         _pendingImages = 0;
-        _sinceCommit.Restart();
+        _lastCommit = _time.GetTimestamp();
     }
 
     private ShardOptions ShardOptionsFor(int rows) => new()

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using KdData.Storage;
 using Microsoft.Extensions.Logging;
@@ -15,7 +14,8 @@ namespace KdData.Labeling;
 /// carries on within one probe of storage answering again. Before it carries on, a lease with less than
 /// <see cref="LeaseMargin"/> left is renewed: that works when no other replica took the partition meanwhile, and otherwise
 /// fails with <see cref="LeaseLostException"/>, which stops the run without committing. Only storage silent for longer than
-/// <see cref="LabelingOptions.OutageLimit"/> ends the run with <see cref="StorageUnreachableException"/>.
+/// <see cref="LabelingOptions.OutageLimit"/> ends the run with <see cref="StorageUnreachableException"/>. The pause and the
+/// time since storage went silent are on the <see cref="TimeProvider"/> it is given (the lease keeper's).
 /// </summary>
 internal sealed class StorageOutage
 {
@@ -34,12 +34,14 @@ internal sealed class StorageOutage
     private readonly LeaseKeeper _lease;
     private readonly TimeSpan _outageLimit;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
 
-    public StorageOutage(LeaseKeeper lease, TimeSpan outageLimit, ILogger logger)
+    public StorageOutage(LeaseKeeper lease, TimeSpan outageLimit, ILogger logger, TimeProvider time)
     {
         _lease = lease;
         _outageLimit = outageLimit;
         _logger = logger;
+        _time = time;
     }
 
     /// <summary>Whether <paramref name="exception"/> says storage could not be reached, rather than something about a key.</summary>
@@ -61,22 +63,23 @@ internal sealed class StorageOutage
             return false;
         }
 
-        var paused = Stopwatch.StartNew();
+        var pausedAt = _time.GetTimestamp();
         _logger.LogWarning(
             "Storage {Location} is unreachable ({Stage}): pausing until it answers, for up to {Limit:F0} s; the lease is known valid for {Seconds:F0} s more",
             store.Location, stage, _outageLimit.TotalSeconds, _lease.Lease.Remaining.TotalSeconds);
         while (true)
         {
-            if (paused.Elapsed > _outageLimit)
+            var paused = _time.GetElapsedTime(pausedAt);
+            if (paused > _outageLimit)
             {
                 throw new StorageUnreachableException(
-                    $"Storage {store.Location} has been unreachable for {paused.Elapsed.TotalSeconds:F0} s (Labeler:OutageLimit is {_outageLimit.TotalSeconds:F0} s): stopping without committing (a rerun continues from the last commit).");
+                    $"Storage {store.Location} has been unreachable for {paused.TotalSeconds:F0} s (Labeler:OutageLimit is {_outageLimit.TotalSeconds:F0} s): stopping without committing (a rerun continues from the last commit).");
             }
 
-            await Task.Delay(ProbeInterval, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(ProbeInterval, _time, cancellationToken).ConfigureAwait(false);
             if (await store.ProbeAsync(cancellationToken).ConfigureAwait(false))
             {
-                _logger.LogInformation("Storage {Location} answers again after {Seconds:F1} s; resuming ({Stage})", store.Location, paused.Elapsed.TotalSeconds, stage);
+                _logger.LogInformation("Storage {Location} answers again after {Seconds:F1} s; resuming ({Stage})", store.Location, _time.GetElapsedTime(pausedAt).TotalSeconds, stage);
                 await RenewIfShortAsync(stage, cancellationToken).ConfigureAwait(false);
                 return true;
             }

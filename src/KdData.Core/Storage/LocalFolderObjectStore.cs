@@ -18,7 +18,8 @@ namespace KdData.Storage;
 /// <item>ETag = last-write time (100 ns ticks) + size. A replace stamps the new file strictly later than the old one, so the ETag
 /// always changes on replace even when the size is the same.</item>
 /// <item>Leases are lock-protected files holding the lease id and expiry; an expired lease can be taken over, after which the old
-/// holder's renew fails. Leases are advisory here: they do not block writes.</item>
+/// holder's renew fails. Leases are advisory here: they do not block writes. Expiry is written and checked on the
+/// <see cref="TimeProvider"/> the store is given (the system clock unless a test gives it a fake one).</item>
 /// </list>
 /// </summary>
 internal sealed class LocalFolderObjectStore : IObjectStore
@@ -34,8 +35,9 @@ internal sealed class LocalFolderObjectStore : IObjectStore
     private readonly string _display;
     private readonly OperationRunner _runner;
     private readonly TimeSpan _lockTimeout;
+    private readonly TimeProvider _time;
 
-    public LocalFolderObjectStore(StorageLocation location, OperationRunner runner, TimeSpan lockTimeout)
+    public LocalFolderObjectStore(StorageLocation location, OperationRunner runner, TimeSpan lockTimeout, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(location);
         if (location.Kind != StorageLocationKind.LocalFolder)
@@ -49,6 +51,7 @@ internal sealed class LocalFolderObjectStore : IObjectStore
         _display = location.ToString();
         _runner = runner;
         _lockTimeout = lockTimeout;
+        _time = time;
     }
 
     public StorageLocation Location { get; }
@@ -253,7 +256,7 @@ internal sealed class LocalFolderObjectStore : IObjectStore
 
                 string leasePath = LeasePathOf(sidecar, path);
                 (string Id, DateTime ExpiresUtc)? current = ReadLease(leasePath);
-                if (current is { } held && held.ExpiresUtc > DateTime.UtcNow)
+                if (current is { } held && held.ExpiresUtc > _time.GetUtcNow().UtcDateTime)
                 {
                     return null;
                 }
@@ -595,9 +598,9 @@ internal sealed class LocalFolderObjectStore : IObjectStore
         return (lines[0], new DateTime(ticks, DateTimeKind.Utc));
     }
 
-    private static void WriteLease(string leasePath, ObjectLease lease)
+    private void WriteLease(string leasePath, ObjectLease lease)
     {
-        DateTime expires = lease.Duration == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + lease.Duration;
+        DateTime expires = lease.Duration == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : _time.GetUtcNow().UtcDateTime + lease.Duration;
         string temp = leasePath + "." + Guid.NewGuid().ToString("N") + ".tmp";
         File.WriteAllText(temp, lease.LeaseId + "\n" + expires.Ticks.ToString(CultureInfo.InvariantCulture) + "\n", Encoding.UTF8);
         File.Move(temp, leasePath, overwrite: true);

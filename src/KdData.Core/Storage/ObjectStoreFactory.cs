@@ -30,9 +30,14 @@ public sealed class ObjectStoreFactory
     private readonly ConcurrentDictionary<string, Lazy<AzureAccount>> _accounts = new(StringComparer.Ordinal);
     private readonly Lazy<TokenCredential> _credential;
     private readonly Lazy<ResiliencePipeline> _localPipeline;
+    private readonly TimeProvider _time;
 
-    public ObjectStoreFactory(IOptions<StorageOptions> options, ILoggerFactory? loggerFactory = null, IHostEnvironment? hostEnvironment = null)
-        : this(options, loggerFactory, hostEnvironment, configureBlobClientOptions: null)
+    /// <param name="options">Storage settings.</param>
+    /// <param name="loggerFactory">Retry and circuit-breaker logs.</param>
+    /// <param name="hostEnvironment">Its content root is the base directory of relative <c>file:</c> locations when <see cref="StorageOptions.BaseDirectory"/> is not set.</param>
+    /// <param name="timeProvider">The clock of local-folder lease expiry; <see cref="TimeProvider.System"/> when null. (Azure keeps its leases' time itself.)</param>
+    public ObjectStoreFactory(IOptions<StorageOptions> options, ILoggerFactory? loggerFactory = null, IHostEnvironment? hostEnvironment = null, TimeProvider? timeProvider = null)
+        : this(options, loggerFactory, hostEnvironment, configureBlobClientOptions: null, timeProvider)
     {
     }
 
@@ -41,7 +46,8 @@ public sealed class ObjectStoreFactory
         IOptions<StorageOptions> options,
         ILoggerFactory? loggerFactory,
         IHostEnvironment? hostEnvironment,
-        Action<BlobClientOptions>? configureBlobClientOptions)
+        Action<BlobClientOptions>? configureBlobClientOptions,
+        TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
@@ -49,6 +55,7 @@ public sealed class ObjectStoreFactory
         _logger = _loggerFactory.CreateLogger<ObjectStoreFactory>();
         _baseDirectory = _options.BaseDirectory ?? hostEnvironment?.ContentRootPath ?? Directory.GetCurrentDirectory();
         _configureBlobClientOptions = configureBlobClientOptions;
+        _time = timeProvider ?? TimeProvider.System;
         _credential = new Lazy<TokenCredential>(CreateCredential);
 
         // Local folders: retries for transient I/O errors, but no circuit breaker (there is no remote service to protect).
@@ -66,7 +73,7 @@ public sealed class ObjectStoreFactory
         ArgumentNullException.ThrowIfNull(location);
         if (location.Kind == StorageLocationKind.LocalFolder)
         {
-            return new LocalFolderObjectStore(location, new OperationRunner(_localPipeline.Value, location.ToString()), _options.LocalLockTimeout);
+            return new LocalFolderObjectStore(location, new OperationRunner(_localPipeline.Value, location.ToString()), _options.LocalLockTimeout, _time);
         }
 
         AzureAccount account = GetAccount(location);

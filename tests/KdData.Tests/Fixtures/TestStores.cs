@@ -6,11 +6,14 @@ namespace KdData.Tests.Fixtures;
 /// <summary>Fresh, empty stores for tests: a temp folder, or a new container on the shared Azurite.</summary>
 public static class TestStores
 {
-    /// <summary>A store rooted in a new temp folder; delete <paramref name="folder"/> when done.</summary>
-    public static IObjectStore Local(out string folder)
+    /// <summary>
+    /// A store rooted in a new temp folder; delete <paramref name="folder"/> when done. Its leases expire on
+    /// <paramref name="time"/> (the system clock when null).
+    /// </summary>
+    public static IObjectStore Local(out string folder, TimeProvider? time = null)
     {
         folder = Directory.CreateTempSubdirectory("kd-store-").FullName;
-        return Factory().Open(StorageLocation.ForLocalFolder(folder));
+        return Factory(time: time).Open(StorageLocation.ForLocalFolder(folder));
     }
 
     /// <summary>A store rooted in a new container of <paramref name="azurite"/>.</summary>
@@ -22,7 +25,7 @@ public static class TestStores
         return (store, container);
     }
 
-    /// <summary>A factory with default resilience settings.</summary>
-    public static ObjectStoreFactory Factory(string? connectionString = null) =>
-        new(Options.Create(new StorageOptions { ConnectionString = connectionString }));
+    /// <summary>A factory with default resilience settings; local leases expire on <paramref name="time"/> (the system clock when null).</summary>
+    public static ObjectStoreFactory Factory(string? connectionString = null, TimeProvider? time = null) =>
+        new(Options.Create(new StorageOptions { ConnectionString = connectionString }), timeProvider: time);
 }

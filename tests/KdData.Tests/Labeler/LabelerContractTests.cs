@@ -79,18 +79,59 @@ public abstract partial class LabelerContractTests : IAsyncLifetime
         await LabelerSamples.UploadAsync(inputStore, 3);
         var holder = await outputStore.TryAcquireLeaseAsync($"teacher={TeacherId}/_leases/partition-0000of0001", TimeSpan.FromSeconds(60));
         Assert.NotNull(holder);
+        // The runs wait for the lease on a fake clock, moved on only when they wait (the holder's lease is the store's, on real time).
+        var clock = new ManualClock();
 
-        var error = await Assert.ThrowsAsync<PartitionBusyException>(() => RunAsync(input, output, o => o.LeaseWait = TimeSpan.FromSeconds(1)));
+        var busy = RunAsync(input, output, o => o.LeaseWait = TimeSpan.FromSeconds(1), time: clock);
+        Assert.Equal(LeaseKeeper.AcquireRetryInterval, await clock.NextTimerAsync());
+        Assert.False(busy.IsCompleted, "the run gave up without waiting for the lease");
+        clock.Advance(LeaseKeeper.AcquireRetryInterval);
+        var error = await Assert.ThrowsAsync<PartitionBusyException>(() => busy);
         Assert.Contains("another replica", error.Message, StringComparison.Ordinal);
         Assert.Empty(await outputStore.ListAllAsync($"teacher={TeacherId}/_manifests/").ToListAsync());
 
         // Released while a second run waits: that run proceeds and labels everything.
-        var waiting = RunAsync(input, output, o => o.LeaseWait = TimeSpan.FromSeconds(60));
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        var waiting = RunAsync(input, output, o => o.LeaseWait = TimeSpan.FromSeconds(60), time: clock);
+        Assert.Equal(LeaseKeeper.AcquireRetryInterval, await clock.NextTimerAsync());
+        Assert.False(waiting.IsCompleted, "the run went ahead while the lease was held");
         Assert.True(await outputStore.ReleaseLeaseAsync(holder));
+        clock.Advance(LeaseKeeper.AcquireRetryInterval);
         var summary = await waiting;
         Assert.Equal(LabelingOutcome.Completed, summary.Outcome);
         Assert.Equal(3, summary.Images);
+    }
+
+    [Fact]
+    public async Task ClaimedPartitions_EveryPartitionLeftLeasedByAnother_RevisitsEveryFiveSecondsAndLabelsItOnceReleased()
+    {
+        var (input, output, inputStore, outputStore) = await NewAreaAsync();
+        await LabelerSamples.UploadAsync(inputStore, 3);
+        var holder = await outputStore.TryAcquireLeaseAsync($"teacher={TeacherId}/_leases/partition-0000of0001", TimeSpan.FromSeconds(60));
+        Assert.NotNull(holder);
+        var clock = new ManualClock();
+        using var teacher = await LoadTeacherAsync(LabelerSamples.TeacherRecord);
+        var claimed = new ClaimedPartitions(
+            Factory, teacher, Options(input, output), new PartitionOptions { Claim = true, Count = 1, ClaimRun = "run-1" }, new ImageOptions(), timeProvider: clock);
+
+        var running = claimed.RunAsync();
+        // The only partition is leased by another: tried at once, then again every 5 s.
+        for (var revisit = 0; revisit < 2; revisit++)
+        {
+            Assert.Equal(ClaimedPartitions.RevisitInterval, await clock.NextTimerAsync());
+            Assert.False(running.IsCompleted, "the replica stopped while a partition was left");
+            clock.Advance(ClaimedPartitions.RevisitInterval);
+        }
+
+        Assert.Equal(ClaimedPartitions.RevisitInterval, await clock.NextTimerAsync());
+        Assert.True(await outputStore.ReleaseLeaseAsync(holder));
+        clock.Advance(ClaimedPartitions.RevisitInterval);
+        var summaries = await running;
+
+        var summary = Assert.Single(summaries);
+        Assert.Equal(LabelingOutcome.Completed, summary.Outcome);
+        Assert.Equal(3, summary.Images);
+        var claims = $"teacher={TeacherId}/_claims/run-1/";
+        Assert.Equal([$"{claims}partition-0000of0001"], await outputStore.ListAllAsync(claims).Select(i => i.Key).ToListAsync());
     }
 
     [Fact]
@@ -538,11 +579,12 @@ public abstract partial class LabelerContractTests : IAsyncLifetime
         return options;
     }
 
+    /// <summary>One in-process run to the end; <paramref name="time"/> is its clock (lease, commit interval, outage probes), the system clock when null.</summary>
     protected async Task<LabelingSummary> RunAsync(
-        string input, string output, Action<LabelingOptions>? configure = null, PartitionOptions? partition = null, ImageOptions? limits = null, string? teacher = null, ObjectStoreFactory? factory = null)
+        string input, string output, Action<LabelingOptions>? configure = null, PartitionOptions? partition = null, ImageOptions? limits = null, string? teacher = null, ObjectStoreFactory? factory = null, TimeProvider? time = null)
     {
         using var model = await LoadTeacherAsync(teacher ?? LabelerSamples.TeacherRecord);
-        var run = new LabelingRun(factory ?? Factory, model, Options(input, output, configure), partition ?? new PartitionOptions(), limits ?? new ImageOptions());
+        var run = new LabelingRun(factory ?? Factory, model, Options(input, output, configure), partition ?? new PartitionOptions(), limits ?? new ImageOptions(), timeProvider: time);
         return await run.RunAsync();
     }
 

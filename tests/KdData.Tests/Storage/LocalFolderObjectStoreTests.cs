@@ -1,12 +1,14 @@
 using KdData.Storage;
+using KdData.Tests.Fixtures;
 using Microsoft.Extensions.Options;
 
 namespace KdData.Tests.Storage;
 
-/// <summary>The contract suite on a local temp folder, plus local-only behaviour.</summary>
+/// <summary>The contract suite on a local temp folder, plus local-only behaviour. The store's leases expire on a fake clock.</summary>
 public sealed class LocalFolderObjectStoreTests : ObjectStoreContractTests
 {
     private readonly string _parent = Path.Combine(Path.GetTempPath(), "kddata-store-" + Guid.NewGuid().ToString("N"));
+    private readonly ManualClock _clock = new();
 
     private string Root => Path.Combine(_parent, "root");
 
@@ -15,8 +17,15 @@ public sealed class LocalFolderObjectStoreTests : ObjectStoreContractTests
     protected override Task<IObjectStore> CreateStoreAsync()
     {
         Directory.CreateDirectory(Root);
-        var factory = new ObjectStoreFactory(Options.Create(new StorageOptions { BaseDirectory = _parent }));
+        var factory = new ObjectStoreFactory(Options.Create(new StorageOptions { BaseDirectory = _parent }), timeProvider: _clock);
         return Task.FromResult(factory.Open("file:root/"));
+    }
+
+    /// <summary>The leases' expiry is written and checked on the fake clock: moving it on is what waiting would do.</summary>
+    protected override Task LetShortLeasesExpireAsync()
+    {
+        _clock.Advance(ShortLeaseDuration + TimeSpan.FromSeconds(1.5));
+        return Task.CompletedTask;
     }
 
     public override Task DisposeAsync()
