@@ -1,4 +1,4 @@
 using KdData.Hosting;
 using KdData.Labeler;
 
-return await JobHost.RunAsync(args, builder => builder.AddLabeler());
+return await LabelerCommandLine.RunAsync(args, settings => JobHost.RunAsync(settings, builder => builder.AddLabeler()));

@@ -51,4 +51,29 @@ public sealed class LabelerSettingsTests : IDisposable
         Assert.Contains(setting, log, StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFileSystemEntries(_output));
     }
+
+    [Fact]
+    public async Task Program_Help_PrintsUsageAndLabelsNothing()
+    {
+        var (code, summary, log) = await LabelerProcess.RunAsync(["--help"]);
+
+        Assert.True(code == ExitCodes.Success, log);
+        Assert.Null(summary);
+        Assert.Contains("Usage: kddata-labeler", log, StringComparison.Ordinal);
+        Assert.Contains("--Labeler:Input=", log, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("label", "unknown argument 'label'")]
+    [InlineData("--input=x", "unknown argument '--input=x'")]
+    [InlineData("--Labeler:Output", "setting '--Labeler:Output' has no value")]
+    public async Task Program_ArgumentNotASetting_ExitsWithBadConfigurationNamingIt(string argument, string message)
+    {
+        var (code, summary, log) = await LabelerProcess.RunAsync([$"--Labeler:Output={_output}/", argument]);
+
+        Assert.True(code == ExitCodes.InvalidConfiguration, log);
+        Assert.Null(summary);
+        Assert.Contains(message, log, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_output));
+    }
 }
