@@ -10,6 +10,7 @@ using KdData.Labeling;
 using KdData.Models;
 using KdData.Objectives;
 using KdData.Storage;
+using KdData.Torch;
 using KdData.Training;
 using Microsoft.Extensions.Options;
 using static TorchSharp.torch;
@@ -50,9 +51,10 @@ internal sealed class DistillLoaderBenchmark(DistillLoaderSettings settings, str
     {
         var total = Stopwatch.StartNew();
         set_num_threads(settings.Threads);
+        TorchRuntime.UsePolicy(new TorchOptions { OneDnn = settings.OneDnn }.OneDnnPolicy);
         var machine = MachineDescription.Current();
         Console.WriteLine($"Machine: {machine}");
-        Console.WriteLine(Invariant($"Settings: {settings.Labeled} labeled + {settings.Pool} pool images, convnet width {settings.Width}, batch {settings.Batch}, {settings.Threads} Torch threads, {settings.DecodeWorkers} decode workers, {settings.Rounds} rounds"));
+        Console.WriteLine(Invariant($"Settings: {settings.Labeled} labeled + {settings.Pool} pool images, convnet width {settings.Width}, batch {settings.Batch}, {settings.Threads} Torch threads, {settings.DecodeWorkers} decode workers, oneDNN {settings.OneDnn}, {settings.Rounds} rounds"));
 
         var work = Path.Combine(Path.GetTempPath(), "kddata-bench-distill-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(work);

@@ -26,6 +26,12 @@ internal sealed record DistillLoaderSettings
     /// </summary>
     public int DecodeWorkers { get; init; } = 1;
 
+    /// <summary>
+    /// LibTorch's oneDNN kernels for the student (<c>--onednn</c>: auto, off or on, as <c>Torch:OneDnn</c>). Default auto,
+    /// what the Trainer does: a faster step makes the loader's share larger, so the loader ratio is measured against it.
+    /// </summary>
+    public string OneDnn { get; init; } = "auto";
+
     /// <summary>Interleaved rounds of (real loader, pre-made KD, pre-made CE) epochs (<c>--rounds</c>). Default 2.</summary>
     public int Rounds { get; init; } = 2;
 
@@ -68,6 +74,7 @@ internal sealed record DistillLoaderSettings
             Threads = args.GetInt("threads", defaults.Threads, 1, 1024),
             Width = args.GetInt("width", defaults.Width, 1, 1024),
             DecodeWorkers = args.GetInt("decode-workers", defaults.DecodeWorkers, 0, 256),
+            OneDnn = args.GetString("onednn") ?? defaults.OneDnn,
             Rounds = args.GetInt("rounds", defaults.Rounds, 1, 100),
             Rss = args.GetBool("rss", defaults.Rss),
             RssSmall = args.GetInt("rss-small", defaults.RssSmall, 1, 59_000),
@@ -79,6 +86,10 @@ internal sealed record DistillLoaderSettings
             OutputDirectory = args.GetString("out") ?? defaults.OutputDirectory,
         };
         args.RejectUnknown();
+        if (settings.OneDnn is not ("auto" or "off" or "on"))
+        {
+            throw new ArgumentException($"--onednn is '{settings.OneDnn}'; use auto, off or on.");
+        }
         foreach (var (name, labeled, pool) in new[] { ("--labeled + --pool", settings.Labeled, settings.Pool), ("--rss-labeled + --rss-large", settings.RssLabeled, settings.RssLarge), ("--rss-labeled + --rss-small", settings.RssLabeled, settings.RssSmall) })
         {
             if (labeled + pool > 60_000)

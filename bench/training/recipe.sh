@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Issue 18, goal 1: the 94k convnet student (width 32) supervised on 100 % of Fashion-MNIST's labels, with the training
+# recipe below, for 3 training seeds; the last checkpoint of each is evaluated on the official 10k test set. Writes
+# bench/training/recipe.md (one row per seed, then mean +- std) after every finished step and commits that file alone,
+# so a partial table lands as it grows. Resumable: state lives in $KDDATA_BENCH_HOME/recipe (outside the work tree); a
+# finished step is skipped, an interrupted training run continues from its last checkpoint. Rerun to resume.
+# Run from the repository root:  bash bench/training/recipe.sh       (about 30-60 min a seed on 2 cores)
+# Settings (environment): KDDATA_BENCH_HOME (default /var/tmp/kddata-bench), SEEDS (default "1 2 3"),
+# COMMIT (default true: commit bench/training/recipe.md after each step).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source bench/steps.sh   # step, private_bins
+home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
+root=$home/recipe
+seeds=${SEEDS:-1 2 3}
+mkdir -p "$root" "$home/data"
+command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
+[ -d /usr/share/datasets/fashion-mnist ] || { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; }
+private_bins "$root"
+data=$home/data/fashion-mnist-all
+
+# The recipe (goal 1). Everything else is the `teacher` command's default: cosine decay to 0 after 1 warm-up epoch,
+# padded random crop (2 px) and horizontal flip, Torch:OneDnn=auto, decoded images held.
+recipe=(--model convnet --Trainer:Model:Width=32 --epochs 40 --Trainer:Teacher:BatchSize=128
+  --Trainer:Teacher:Optimizer=sgd --Trainer:Teacher:LearningRate=0.05 --Trainer:Teacher:WeightDecay=5e-4
+  --Trainer:Teacher:LabelSmoothing=0.1)
+threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
+
+table() {
+  local out=bench/training/recipe.md
+  {
+    echo "| seed | test accuracy (last epoch) | epochs | training time (min) | images/s | oneDNN |"
+    echo "|---|---|---|---|---|---|"
+    for seed in $seeds; do
+      local dir=$root/sup100-seed$seed
+      if [ ! -f "$root/sup100-seed$seed.done" ] || [ ! -f "$dir/evaluation/evaluation.json" ]; then
+        echo "| $seed | (not finished) | | | | |"
+        continue
+      fi
+      printf '| %s | %.2f %% | %s | %.1f | %.0f | %s |\n' "$seed" \
+        "$(jq '.metrics.accuracy * 100' "$dir/evaluation/evaluation.json")" "$(jq '.training.epoch' "$dir/last.json")" \
+        "$(jq -s 'map(.seconds) | add / 60' "$dir/metrics.jsonl")" "$(jq -s 'map(.images_per_second) | add / length' "$dir/metrics.jsonl")" \
+        "$(grep -o 'oneDNN kernels [a-z]*' "$root/sup100-seed$seed.log" | tail -1 | awk '{print $3}')"
+    done
+  } > "$out.rows"
+  {
+    cat "$out.rows"
+    awk -F'|' '$3 ~ /%/ { gsub(/[ %]/, "", $3); a[++n] = $3; s += $3; t += $5 }
+      END {
+        if (n == 0) exit
+        m = s / n; v = 0
+        for (i = 1; i <= n; i++) v += (a[i] - m) ^ 2
+        printf "| mean +- std of %d | %.2f +- %.2f %% | | %.1f | | |\n", n, m, n > 1 ? sqrt(v / (n - 1)) : 0, t / n
+      }' "$out.rows"
+    echo
+    echo "Goal 1 (issue 18): >= 92.5 % in <= 60 min of training. Recipe: ${recipe[*]} ${threads[*]}; data: the 100 % import"
+    echo "(seed 42), official 10k test set; the last checkpoint, never the best. Training time is the epochs' own seconds"
+    echo "(training and per-epoch evaluation). $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), CPU family"
+    echo "$(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(grep -m1 -owE 'avx512_vnni|avx512f|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')$(date -u +%F), $(nproc) cores, shared with other work (load in the logs)."
+  } > "$out"
+  rm -f "$out.rows"
+  if [ "${COMMIT:-true}" = true ]; then
+    git add "$out" && git commit -q -m "Bench recipe: $(grep -c '%' "$out") rows (bench/training/recipe.md)" -- "$out" || true
+  fi
+}
+
+if [ ! -f "$data/manifest.parquet" ]; then
+  step import-100pct "${trainer[@]}" import --dest "file:$data/" --labeled-fraction 1.0 --seed 42
+fi
+for seed in $seeds; do
+  step "sup100-seed$seed" "${trainer[@]}" teacher --dataset "file:$data/" --output "$root/sup100-seed$seed" \
+    "${recipe[@]}" --Trainer:Teacher:Seed="$seed" "${threads[@]}"
+  dir=$root/sup100-seed$seed
+  if [ ! -f "$dir/evaluation/evaluation.json" ]; then
+    "${trainer[@]}" evaluate --checkpoint "$dir/last.json" --dataset "file:$data/" --output "$dir/evaluation" "${threads[@]}" \
+      > "$dir.evaluation.log" 2>&1
+    table
+  fi
+done
+table
+cat bench/training/recipe.md
