@@ -9,14 +9,13 @@
 # COMMIT (default true: commit bench/training/recipe.md after each step).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source bench/steps.sh   # step, private_bins
+source bench/steps.sh   # step, private_bins, readme_table
 home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
 root=$home/recipe
 seeds=${SEEDS:-1 2 3}
 mkdir -p "$root" "$home/data"
 command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
 [ -d /usr/share/datasets/fashion-mnist ] || { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; }
-private_bins "$root"
 data=$home/data/fashion-mnist-all
 
 # The recipe (goal 1). Everything else is the `teacher` command's default: cosine decay to 0 after 1 warm-up epoch,
@@ -50,7 +49,7 @@ table() {
         if (n == 0) exit
         m = s / n; v = 0
         for (i = 1; i <= n; i++) v += (a[i] - m) ^ 2
-        printf "| mean +- std of %d | %.2f +- %.2f %% | | %.1f | | |\n", n, m, n > 1 ? sqrt(v / (n - 1)) : 0, t / n
+        printf "| mean +- std of %d | %.2f +- %.2f %% | | %.1f | | |\n", n, m, (n > 1 ? sqrt(v / (n - 1)) : 0), t / n
       }' "$out.rows"
     echo
     echo "Goal 1 (issue 18): >= 92.5 % in <= 60 min of training. Recipe: ${recipe[*]} ${threads[*]}; data: the 100 % import"
@@ -59,11 +58,16 @@ table() {
     echo "$(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(grep -m1 -owE 'avx512_vnni|avx512f|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')$(date -u +%F), $(nproc) cores, shared with other work (load in the logs)."
   } > "$out"
   rm -f "$out.rows"
+  readme_table recipe-table "$out"   # docs/training.md shows it between its markers
   if [ "${COMMIT:-true}" = true ]; then
-    git add "$out" && git commit -q -m "Bench recipe: $(grep -c '%' "$out") rows (bench/training/recipe.md)" -- "$out" || true
+    git add "$out" docs/training.md && git commit -q -m "Bench recipe: $(grep -c ' %' "$out") rows (bench/training/recipe.md)" -- "$out" docs/training.md || true
   fi
 }
 
+# --table: only (re)build the table from the steps finished so far.
+if [ "${1:-}" = "--table" ]; then COMMIT=false table; cat bench/training/recipe.md; exit 0; fi
+
+private_bins "$root"
 if [ ! -f "$data/manifest.parquet" ]; then
   step import-100pct "${trainer[@]}" import --dest "file:$data/" --labeled-fraction 1.0 --seed 42
 fi

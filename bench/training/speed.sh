@@ -19,7 +19,7 @@ epochs=${EPOCHS:-3}
 out=$home/speed
 mkdir -p "$out"
 command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
-source bench/steps.sh   # head_build
+source bench/steps.sh   # head_build, readme_table
 revision=$(git rev-parse --short HEAD)
 bin="$out/bin-$revision"
 [ -f "$bin/kddata-trainer.dll" ] || head_build src/Trainer "$bin"
@@ -87,4 +87,5 @@ peak=$(awk -v c="$cores" -v l="$lanes" -v m="$mhz" 'BEGIN { printf "%.1f", c * l
   echo "$out/runs.txt. Commit $revision; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), CPU family"
   echo "$(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(grep -m1 -owE 'avx512_vnni|avx512f|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')$(date -u +%F)."
 } > bench/training/speed.md
+readme_table speed-table bench/training/speed.md   # docs/training.md shows it between its markers
 cat bench/training/speed.md
