@@ -1,4 +1,5 @@
 using KdData.Augmentation;
+using KdData.Models;
 
 namespace KdData.Training;
 
@@ -127,6 +128,36 @@ public sealed class LabeledBatch
         {
             TeacherLogits = TeacherLogits, TeacherClasses = TeacherClasses, HasTeacher = HasTeacher, SampleIds = ids, Mix = Mix,
         };
+    }
+
+    /// <summary>
+    /// Checks that this batch fits <paramref name="architecture"/>: its channels, its labels (no <c>-1</c> in an
+    /// evaluation batch, whose accuracy needs ground truth) and its teacher rows' classes.
+    /// </summary>
+    /// <param name="architecture">The model the batch is for.</param>
+    /// <param name="source"><c>training</c> or <c>evaluation</c>, as the message names the batch.</param>
+    /// <param name="epoch">The epoch it was read for, for the message.</param>
+    /// <exception cref="InvalidDataException">It does not fit.</exception>
+    internal void CheckFits(ModelSpec architecture, string source, int epoch)
+    {
+        if (Channels != architecture.InChannels)
+        {
+            throw new InvalidDataException(
+                $"A {source} batch of epoch {epoch} has {Channels} channels but the model '{architecture.Name}' takes {architecture.InChannels}.");
+        }
+        foreach (var label in Labels)
+        {
+            if (label >= architecture.NumClasses || (label < 0 && string.Equals(source, "evaluation", StringComparison.Ordinal)))
+            {
+                throw new InvalidDataException(
+                    $"A {source} batch of epoch {epoch} has label {label}, outside [0, {architecture.NumClasses}) for the model's {architecture.NumClasses} classes.");
+            }
+        }
+        if (TeacherLogits is not null && TeacherClasses != architecture.NumClasses)
+        {
+            throw new InvalidDataException(
+                $"A {source} batch of epoch {epoch} has teacher logits over {TeacherClasses} classes but the model '{architecture.Name}' has {architecture.NumClasses}.");
+        }
     }
 
     /// <summary>Number of samples (N).</summary>

@@ -1,0 +1,309 @@
+using System.Security.Cryptography;
+using KdData.Hosting;
+using KdData.Models;
+using KdData.Objectives;
+using KdData.Records;
+using Microsoft.Extensions.Logging;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace KdData.Training;
+
+/// <summary>
+/// The checkpoints of one <see cref="TrainingLoop"/> run in its output directory, and the resume from them:
+/// <c>last</c> (weights, optimizer state and record: the resume point) and <c>best</c> (the epoch with the highest
+/// evaluation accuracy), each with the representation terms' trained parts beside it when the run has them.
+/// </summary>
+/// <remarks>
+/// <para>
+/// A type of its own because its contract is crash consistency, which the loop's steps do not need to know about:
+/// every file is replaced atomically (<see cref="AtomicFile"/>); within a checkpoint the weights (and optimizer and
+/// representation state) are written before the record that names them with their SHA-256, so the record on disk is
+/// the commit point and always describes complete files; the optimizer state gets a fresh name on every save, so the
+/// file the current record names is never overwritten; <c>best</c> is written after <c>last</c>, and a resume that
+/// finds an older <c>best</c> than the record says (a crash in between) writes it again from <c>last</c>.
+/// </para>
+/// <para>
+/// A resume refuses (<see cref="InvalidInputException"/>) a <c>last</c> checkpoint of another run: another
+/// architecture, optimizer or set of representation terms. Damaged or missing files are
+/// <see cref="InvalidDataException"/>.
+/// </para>
+/// </remarks>
+internal sealed class TrainingCheckpoints
+{
+    private const string LastCheckpointName = TrainingLoop.LastCheckpointName;
+    private const string BestCheckpointName = TrainingLoop.BestCheckpointName;
+    private const string RepresentationFileSuffix = TrainingLoop.RepresentationFileSuffix;
+    private const string OptimizerFilePrefix = LastCheckpointName + ".optimizer.";
+    private const string OptimizerFileSuffix = ".bin";
+
+    private readonly TrainingSetup _job;
+    private readonly string _directory;
+    private readonly TrainingLoopOptions _options;
+    private readonly string _section;
+    private readonly string _objective;
+    private readonly ModelCostRecord _model;
+    private readonly ILogger _logger;
+
+    /// <param name="job">The run; its architecture, classes, preprocessing and lineage go into every record.</param>
+    /// <param name="directory">The run's output directory (full path).</param>
+    /// <param name="options">The loop's options, recorded and compared on resume.</param>
+    /// <param name="section">The configuration section <paramref name="options"/> were bound from, for messages naming a setting.</param>
+    /// <param name="objective">Name of the objective, recorded.</param>
+    /// <param name="model">Size and cost of the trained model, recorded.</param>
+    /// <param name="logger">Logs a resume.</param>
+    public TrainingCheckpoints(TrainingSetup job, string directory, TrainingLoopOptions options, string section, string objective, ModelCostRecord model, ILogger logger)
+    {
+        _job = job;
+        _directory = directory;
+        _options = options;
+        _section = section;
+        _objective = objective;
+        _model = model;
+        _logger = logger;
+        LastPath = RecordPath(LastCheckpointName);
+        BestPath = RecordPath(BestCheckpointName);
+    }
+
+    /// <summary>Path of the <c>last</c> checkpoint's record.</summary>
+    public string LastPath { get; }
+
+    /// <summary>Path of the <c>best</c> checkpoint's record.</summary>
+    public string BestPath { get; }
+
+    /// <summary>
+    /// Where the run stands: a fresh start when there is no <c>last</c> checkpoint; otherwise its state, with its
+    /// weights, optimizer state and representation terms' parts loaded into <paramref name="model"/>,
+    /// <paramref name="optimizer"/> and the job's representation terms (and <c>best</c> repaired if need be).
+    /// </summary>
+    public async Task<TrainerState> ResumeAsync(nn.Module model, OptimizerHelper optimizer, CancellationToken cancellationToken)
+    {
+        var lastPath = LastPath;
+        if (!File.Exists(lastPath))
+        {
+            return new TrainerState { Epoch = 0, EpochComplete = true };
+        }
+
+        using var checkpoint = await CheckpointSerializer.LoadAsync(lastPath, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var record = checkpoint.Record;
+        if (record.Architecture != _job.Architecture)
+        {
+            throw new InvalidInputException(
+                $"Checkpoint '{lastPath}' is for architecture {record.Architecture} but the job trains {_job.Architecture}; use another output directory to start a new run.");
+        }
+        var savedOptimizer = record.Training.Options?.Optimizer;
+        if (!string.Equals(savedOptimizer, _options.Optimizer, StringComparison.Ordinal))
+        {
+            throw new InvalidInputException(
+                $"Checkpoint '{lastPath}' was trained with optimizer '{savedOptimizer}' but {_section}:Optimizer is '{_options.Optimizer}'; its optimizer state cannot be resumed: set it back or use another output directory.");
+        }
+        var state = TrainerState.ReadFrom(record.Training, lastPath);
+        CopyWeights(checkpoint.Model, model, lastPath);
+        if (_job.Representation is { } representation)
+        {
+            await LoadRepresentationAsync(representation, record, cancellationToken).ConfigureAwait(false);
+        }
+        await LoadOptimizerAsync(optimizer, state, cancellationToken).ConfigureAwait(false);
+
+        // 'best' is written after 'last'; a crash in between leaves an older best. When the best epoch is the
+        // last completed one, best and last hold the same weights, so best can be restored from last.
+        if (state.BestEpoch > 0 && state.BestEpoch == state.Epoch && state.EpochComplete && BestEpochOnDisk() != state.BestEpoch)
+        {
+            await SaveCheckpointAsync(model, Record(state, record.Metrics), BestCheckpointName).ConfigureAwait(false);
+        }
+        _logger.LogInformation("Resuming from '{Checkpoint}': epoch {Epoch} ({Status}); continuing with epoch {Next}.",
+            lastPath, state.Epoch, state.EpochComplete ? "complete" : "interrupted", state.EpochsCompleted + 1);
+        return state;
+    }
+
+    /// <summary>
+    /// Saves a completed epoch: <c>last</c>, then <c>best</c> when <paramref name="completed"/> makes this epoch the
+    /// best one. Not cancellable: the files must not be torn.
+    /// </summary>
+    /// <returns><paramref name="completed"/> with the optimizer state file it was saved with.</returns>
+    public async Task<TrainerState> SaveEpochAsync(nn.Module model, OptimizerHelper optimizer, TrainerState completed, EpochMetrics metrics)
+    {
+        var recorded = RecordMetrics(metrics);
+        var saved = await SaveLastAsync(model, optimizer, completed, recorded).ConfigureAwait(false);
+        if (saved.BestEpoch == saved.Epoch)
+        {
+            await SaveCheckpointAsync(model, Record(saved, recorded), BestCheckpointName).ConfigureAwait(false);
+        }
+        return saved;
+    }
+
+    /// <summary>Saves <c>last</c> for an epoch interrupted after some steps (no metrics).</summary>
+    /// <returns><paramref name="interrupted"/> with the optimizer state file it was saved with.</returns>
+    public Task<TrainerState> SaveInterruptedAsync(nn.Module model, OptimizerHelper optimizer, TrainerState interrupted) =>
+        SaveLastAsync(model, optimizer, interrupted, new Dictionary<string, double>());
+
+    private static void CopyWeights(nn.Module source, nn.Module target, string lastPath)
+    {
+        var from = source.state_dict();
+        var to = target.state_dict();
+        if (from.Count != to.Count || to.Keys.Any(k => !from.ContainsKey(k)))
+        {
+            throw new InvalidDataException($"The weights of checkpoint '{lastPath}' do not match the model's parameter names.");
+        }
+        using var noGrad = no_grad();
+        foreach (var (name, tensor) in to)
+        {
+            tensor.copy_(from[name]);
+        }
+    }
+
+    /// <summary>Restores the representation terms' trained parts saved beside the <c>last</c> checkpoint.</summary>
+    private async Task LoadRepresentationAsync(RepresentationDistillation representation, CheckpointRecord record, CancellationToken cancellationToken)
+    {
+        var lastPath = LastPath;
+        var saved = record.Training.Representation;
+        var file = saved?.File
+            ?? throw new InvalidInputException($"Checkpoint '{lastPath}' was trained without representation terms; use another output directory to add them.");
+        var path = Path.Combine(_directory, Path.GetFileName(file));
+        if (!File.Exists(path))
+        {
+            throw new InvalidDataException($"Representation state '{path}' named by checkpoint record '{lastPath}' does not exist.");
+        }
+        var bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        if (!string.Equals(Sha256Hex(bytes), saved!.Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidDataException($"Representation state '{path}' does not match the SHA-256 in checkpoint record '{lastPath}'.");
+        }
+        try
+        {
+            representation.LoadState(bytes);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidInputException($"Representation state '{path}' does not fit the configured terms ({e.Message}); use the same settings or another output directory.", e);
+        }
+    }
+
+    private async Task LoadOptimizerAsync(OptimizerHelper optimizer, TrainerState state, CancellationToken cancellationToken)
+    {
+        var lastPath = LastPath;
+        if (state.OptimizerStateFile is null)
+        {
+            throw new InvalidDataException($"Checkpoint record '{lastPath}' names no optimizer state; it cannot be resumed from.");
+        }
+        var path = Path.Combine(_directory, Path.GetFileName(state.OptimizerStateFile));
+        if (!File.Exists(path))
+        {
+            throw new InvalidDataException($"Optimizer state '{path}' named by checkpoint record '{lastPath}' does not exist.");
+        }
+        var bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        if (!string.Equals(Sha256Hex(bytes), state.OptimizerSha256, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidDataException($"Optimizer state '{path}' does not match the SHA-256 in checkpoint record '{lastPath}'.");
+        }
+        using var reader = new BinaryReader(new MemoryStream(bytes, writable: false));
+        optimizer.load_state_dict(reader);
+    }
+
+    /// <summary>The epoch the <c>best</c> record on disk is of; 0 when there is none or it cannot be read.</summary>
+    private int BestEpochOnDisk()
+    {
+        if (!File.Exists(BestPath))
+        {
+            return 0;
+        }
+        try
+        {
+            var record = CheckpointSerializer.ParseRecord(File.ReadAllBytes(BestPath));
+            return record.Training.Epoch ?? 0;
+        }
+        catch (InvalidDataException)
+        {
+            return 0;
+        }
+    }
+
+    private async Task<TrainerState> SaveLastAsync(nn.Module model, OptimizerHelper optimizer, TrainerState state, IReadOnlyDictionary<string, double> metrics)
+    {
+        // The optimizer state gets a fresh name each time, so the file named by the current record is never
+        // overwritten: until the new record lands, the old record and everything it names stay intact.
+        byte[] optimizerBytes;
+        using (var buffer = new MemoryStream())
+        {
+            using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
+            {
+                optimizer.save_state_dict(writer);
+            }
+            optimizerBytes = buffer.ToArray();
+        }
+        var optimizerFile = OptimizerFilePrefix + Guid.NewGuid().ToString("N") + OptimizerFileSuffix;
+        await AtomicFile.WriteAllBytesAsync(Path.Combine(_directory, optimizerFile), optimizerBytes).ConfigureAwait(false);
+
+        var saved = state with { OptimizerStateFile = optimizerFile, OptimizerSha256 = Sha256Hex(optimizerBytes) };
+        await SaveCheckpointAsync(model, Record(saved, metrics), LastCheckpointName).ConfigureAwait(false);
+
+        foreach (var stale in Directory.EnumerateFiles(_directory, OptimizerFilePrefix + "*" + OptimizerFileSuffix))
+        {
+            if (!string.Equals(Path.GetFileName(stale), optimizerFile, StringComparison.Ordinal))
+            {
+                File.Delete(stale);
+            }
+        }
+        return saved;
+    }
+
+    /// <summary>
+    /// Like <see cref="CheckpointSerializer.SaveAsync"/> but each file is replaced atomically: weights first,
+    /// then the record (which carries the weights' SHA-256, so a record never names weights it does not match
+    /// except in the instant between the two renames, which a load detects).
+    /// </summary>
+    private async Task SaveCheckpointAsync(nn.Module model, CheckpointRecord record, string name)
+    {
+        if (_job.Representation is { } representation)
+        {
+            // The representation terms' trained parts (hint adapter, CRD heads and banks) live beside the student's
+            // weights, so the checkpoint stays a plain student for every other stage; the record names them.
+            var state = representation.SaveState();
+            var file = name + RepresentationFileSuffix;
+            await AtomicFile.WriteAllBytesAsync(Path.Combine(_directory, file), state).ConfigureAwait(false);
+            record = record with
+            {
+                Training = record.Training with
+                {
+                    Representation = RepresentationStateRecord.From(representation.Describe(), file, Sha256Hex(state)),
+                },
+            };
+        }
+        var encoded = CheckpointSerializer.Encode(model, record);
+        var recordPath = RecordPath(name);
+        await AtomicFile.WriteAllBytesAsync(CheckpointSerializer.WeightsPathFor(recordPath, encoded.Record.WeightsFormat), encoded.Weights).ConfigureAwait(false);
+        await AtomicFile.WriteAllBytesAsync(recordPath, encoded.RecordJson).ConfigureAwait(false);
+    }
+
+    private CheckpointRecord Record(TrainerState state, IReadOnlyDictionary<string, double> metrics)
+    {
+        var training = state.AddTo(new TrainingRecord
+        {
+            Options = TrainingOptionsRecord.From(_options),
+            Objective = _objective,
+            Model = _model,
+            // What the run was trained from (teacher, shard set, thresholds, curriculum): a checkpoint records its own settings.
+            Lineage = _job.Lineage,
+        });
+        return new CheckpointRecord
+        {
+            Architecture = _job.Architecture,
+            Classes = _job.Classes,
+            Preprocessing = _job.Preprocessing,
+            Training = training,
+            Metrics = metrics,
+        };
+    }
+
+    private static Dictionary<string, double> RecordMetrics(EpochMetrics metrics) => new()
+    {
+        ["train_loss"] = metrics.TrainLoss,
+        ["train_accuracy"] = metrics.TrainAccuracy,
+        ["eval_loss"] = metrics.EvalLoss,
+        ["eval_accuracy"] = metrics.EvalAccuracy,
+    };
+
+    private string RecordPath(string name) => Path.Combine(_directory, name + CheckpointSerializer.RecordExtension);
+
+    private static string Sha256Hex(ReadOnlySpan<byte> data) => Convert.ToHexStringLower(SHA256.HashData(data));
+}
