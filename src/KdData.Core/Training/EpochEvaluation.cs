@@ -23,7 +23,7 @@ internal static class EpochEvaluation
             await foreach (var batch in job.Eval.ReadEpochAsync(epoch, CancellationToken.None).ConfigureAwait(false))
             {
                 batch.CheckFits(job.Architecture, "evaluation", epoch);
-                totals.Add(Step(model, batch, device), batch.Count);
+                totals.Add(EvalStep(model, batch, device), batch.Count);
             }
         }
         finally
@@ -38,7 +38,7 @@ internal static class EpochEvaluation
     }
 
     // Synchronous on purpose, as the training step: the dispose scope must not span an await, and no_grad is per thread.
-    private static EvaluationStepResult Step(nn.Module<Tensor, Tensor> model, LabeledBatch batch, Device device)
+    private static EvaluationStepResult EvalStep(nn.Module<Tensor, Tensor> model, LabeledBatch batch, Device device)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();

@@ -21,9 +21,10 @@ namespace KdData.Training;
 /// come from <see cref="TrainingSetup.Schedule"/> (the distillation curriculum).
 /// Writes into the job's output directory, per epoch and in this order: a line of <c>metrics.jsonl</c>, the
 /// <c>last</c> checkpoint (weights, optimizer state, record), and the <c>best</c> checkpoint when the evaluation
-/// accuracy improved. Every file is replaced atomically; the checkpoints and what keeps them consistent through a
-/// crash are <see cref="TrainingCheckpoints"/>'. The end-of-epoch evaluation is <see cref="EpochEvaluation"/>, the
-/// epoch's sums <see cref="EpochTotals"/>, the optimizer <see cref="TrainingOptimizer"/>.
+/// accuracy improved. Every file is replaced atomically. Saving the checkpoints, resuming from them and what keeps
+/// them consistent through a crash are in <see cref="TrainingCheckpoints"/>; the end-of-epoch evaluation is in
+/// <see cref="EpochEvaluation"/>, the epoch's sums in <see cref="EpochTotals"/>, the optimizer in
+/// <see cref="TrainingOptimizer"/>.
 /// <para>
 /// Resume: when the output directory holds a <c>last</c> checkpoint, the run loads its weights and optimizer
 /// state and continues with the next epoch (same numbering); metrics lines of epochs the checkpoint does not
