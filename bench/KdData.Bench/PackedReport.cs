@@ -81,6 +81,7 @@ internal static class PackedReport
         Line($"- Command: `{r.Command}`");
         Line($"- Machine: {MachineLine(r)}");
         Line($"- Load average (1 min): {Format(r.LoadAverage.FirstOrDefault(), "F1")} at start, {Format(r.LoadAverage.Count > 1 ? r.LoadAverage[^1] : null, "F1")} at end");
+        Line($"- Two Azurites: the loose blobs in one, the packed files in the other, so that neither pays for re-saving the other's metadata (Azurite rewrites one JSON of all its blobs after writes)");
         Line($"");
         Line($"```");
         text.Append(Table(r));
