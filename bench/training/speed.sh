@@ -8,8 +8,9 @@
 # in ABBA order per round (before, after, after, before, ...), ROUNDS rounds. images/s is the epoch's own training figure
 # (metrics.jsonl: the training part, not evaluation or checkpoint). MAC/s counts 3x the model's forward MACs per image
 # (forward, and a backward about twice the forward). The peak is cores x FMA lanes x GHz, from /proc/cpuinfo.
-# Writes bench/training/speed.md (and the raw lines to $KDDATA_BENCH_HOME/speed/runs.txt).
-# Run from the repository root:  bash bench/training/speed.sh     (about 10 s an epoch on 2 quiet cores)
+# Writes bench/training/speed.md (and the raw lines to $KDDATA_BENCH_HOME/speed/runs.txt), shows it in docs/training.md
+# and commits those two files (COMMIT=false: not).
+# Run from the repository root:  bash bench/training/speed.sh [--table]     (about 10 s an epoch on 2 quiet cores)
 # Settings (environment): KDDATA_BENCH_HOME (default /var/tmp/kddata-bench), ROUNDS (default 3), EPOCHS (default 3).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -46,7 +47,10 @@ run() { # label round settings...
   rm -rf "$dir" "$dir.log"
 }
 
+# --table: only rebuild the table from the last run's runs.txt.
+if [ "${1:-}" != "--table" ]; then
 : > "$out/runs.txt"
+echo "$revision" > "$out/revision"
 for round in $(seq "$rounds"); do
   if [ $((round % 2)) -eq 1 ]; then
     run before "$round" --Torch:OneDnn=off --Trainer:Data:HoldDecodedMegabytes=0
@@ -56,6 +60,8 @@ for round in $(seq "$rounds"); do
     run before "$round" --Torch:OneDnn=off --Trainer:Data:HoldDecodedMegabytes=0
   fi
 done
+fi
+revision=$(cat "$out/revision" 2>/dev/null || echo "$revision")
 
 cores=$(nproc)
 mhz=$(grep -m1 'cpu MHz' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')
@@ -64,10 +70,10 @@ mhz=$(grep -m1 'cpu MHz' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')
 if grep -qw avx512f /proc/cpuinfo; then lanes=32; isa=AVX-512; else lanes=16; isa=AVX2; fi
 peak=$(awk -v c="$cores" -v l="$lanes" -v m="$mhz" 'BEGIN { printf "%.1f", c * l * m / 1000 }')
 {
-  echo "| round | epoch | before (images/s) | after (images/s) | after / before | after oneDNN |"
-  echo "|---|---|---|---|---|---|"
-  awk '$1 == "before" { b[$2 " " $3] = $4 } $1 == "after" { a[$2 " " $3] = $4; o[$2 " " $3] = $5 }
-    END { for (k in a) { split(k, p, " "); printf "| %s | %s | %.0f | %.0f | %.2f | %s |\n", p[1], p[2], b[k], a[k], a[k] / b[k], o[k] } }' \
+  echo "| round | epoch | before (images/s) | after (images/s) | after / before | after oneDNN | load before / after |"
+  echo "|---|---|---|---|---|---|---|"
+  awk '$1 == "before" { b[$2 " " $3] = $4; lb[$2] = $7 } $1 == "after" { a[$2 " " $3] = $4; o[$2 " " $3] = $5; la[$2] = $7 }
+    END { for (k in a) { split(k, p, " "); printf "| %s | %s | %.0f | %.0f | %.2f | %s | %s / %s |\n", p[1], p[2], b[k], a[k], a[k] / b[k], o[k], lb[p[1]], la[p[1]] } }' \
     "$out/runs.txt" | sort -t'|' -k2,2n -k3,3n
   awk -v peak="$peak" -v desc="$cores cores x $lanes $isa lanes x $mhz MHz" '
     $1 == "before" { b[$2 " " $3] = $4 } $1 == "after" { a[$2 " " $3] = $4; macs = $6 }
@@ -76,8 +82,8 @@ peak=$(awk -v c="$cores" -v l="$lanes" -v m="$mhz" 'BEGIN { printf "%.1f", c * l
         split(k, p, " "); r = a[k] / b[k]
         if (p[2] == 1) { s1 += r; n1++ } else { s2 += r; n2++; ab += a[k]; bb += b[k] }
       }
-      printf "| mean ratio, epoch 1 | | | | %.2f | |\n", s1 / n1
-      printf "| mean, later epochs | | %.0f | %.0f | %.2f | |\n", bb / n2, ab / n2, s2 / n2
+      printf "| mean ratio, epoch 1 | | | | %.2f | | |\n", s1 / n1
+      printf "| mean, later epochs | | %.0f | %.0f | %.2f | | |\n", bb / n2, ab / n2, s2 / n2
       printf "\nMAC/s in later epochs (3 x %d MACs an image): before %.1f G, after %.1f G, of a peak of %s G fp32 FMA/s (%s).\n",
         macs, bb / n2 * 3 * macs / 1e9, ab / n2 * 3 * macs / 1e9, peak, desc
     }' "$out/runs.txt"
@@ -89,3 +95,7 @@ peak=$(awk -v c="$cores" -v l="$lanes" -v m="$mhz" 'BEGIN { printf "%.1f", c * l
 } > bench/training/speed.md
 readme_table speed-table bench/training/speed.md   # docs/training.md shows it between its markers
 cat bench/training/speed.md
+if [ "${COMMIT:-true}" = true ]; then
+  git add bench/training/speed.md docs/training.md
+  git commit -q -m "Bench speed: after / before $(grep -o 'later epochs | | [0-9]* | [0-9]* | [0-9.]*' bench/training/speed.md | awk '{print $NF}') in later epochs (build $revision)" -- bench/training/speed.md docs/training.md || true
+fi
