@@ -1,9 +1,4 @@
-using System.Buffers;
-using System.Buffers.Text;
 using System.Diagnostics;
-using System.Globalization;
-using System.IO.Enumeration;
-using System.Text;
 
 namespace KdData.Storage;
 
@@ -12,27 +7,24 @@ namespace KdData.Storage;
 /// the store's own files live in a <c>.kddata</c> folder next to the objects of each folder (never listed):
 /// temp files (<c>name.guid.tmp</c>), one write lock per folder (<c>folder.lock</c>) and lease files (<c>name.lease</c>).
 /// <list type="bullet">
-/// <item>Writes go to a temp file first and are renamed into place, so a partially written object is never visible.</item>
+/// <item>Writes go to a temp file first and are renamed into place, so a partially written object is never visible
+/// (<see cref="LocalFolderTempFile"/>).</item>
 /// <item>The existence/ETag check and the rename happen under the folder lock (an exclusive <see cref="FileShare.None"/> open,
-/// i.e. flock on Unix), which makes create-only and conditional replace atomic for all writers on this machine that use this store.</item>
-/// <item>ETag = last-write time (100 ns ticks) + size. A replace stamps the new file strictly later than the old one, so the ETag
-/// always changes on replace even when the size is the same.</item>
-/// <item>Leases are lock-protected files holding the lease id and expiry; an expired lease can be taken over, after which the old
-/// holder's renew fails. Leases are advisory here: they do not block writes. Expiry is written and checked on the
-/// <see cref="TimeProvider"/> the store is given (the system clock unless a test gives it a fake one).</item>
+/// i.e. flock on Unix; <see cref="LocalFolderLock"/>), which makes create-only and conditional replace atomic for all writers
+/// on this machine that use this store.</item>
+/// <item>ETag = last-write time (100 ns ticks) + size (<see cref="LocalFolderETag"/>). A replace stamps the new file strictly later
+/// than the old one, so the ETag always changes on replace even when the size is the same.</item>
+/// <item>Leases are lock-protected files holding the lease id and expiry (<see cref="LocalFolderLeaseFile"/>); an expired lease can
+/// be taken over, after which the old holder's renew fails. Leases are advisory here: they do not block writes. Expiry is written
+/// and checked on the <see cref="TimeProvider"/> the store is given (the system clock unless a test gives it a fake one).</item>
 /// </list>
+/// Listing and its continuation tokens are <see cref="LocalFolderListing"/>'s.
 /// </summary>
 internal sealed class LocalFolderObjectStore : IObjectStore
 {
-    private const string LockFileName = "folder.lock";
-    private const string LeaseSuffix = ".lease";
-    private const int MaxTempNamePrefix = 100;
-
-    /// <summary>Orders keys largest first (ordinal), so a page's bounded heap can drop its largest key.</summary>
-    private static readonly Comparer<string> LargestFirst = Comparer<string>.Create(static (a, b) => string.CompareOrdinal(b, a));
-
     private readonly string _root;
     private readonly string _display;
+    private readonly LocalFolderListing _listing;
     private readonly OperationRunner _runner;
     private readonly TimeSpan _lockTimeout;
     private readonly TimeProvider _time;
@@ -49,6 +41,7 @@ internal sealed class LocalFolderObjectStore : IObjectStore
         _root = location.LocalPath!;
         Debug.Assert(Path.EndsInDirectorySeparator(_root), "StorageLocation normalises local roots to end with a separator.");
         _display = location.ToString();
+        _listing = new LocalFolderListing(_root, _display);
         _runner = runner;
         _lockTimeout = lockTimeout;
         _time = time;
@@ -60,8 +53,8 @@ internal sealed class LocalFolderObjectStore : IObjectStore
     {
         ObjectKey.ValidatePrefix(prefix);
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
-        string? after = continuationToken is null ? null : DecodeToken(continuationToken);
-        return _runner.RunAsync("List", prefix, _ => ValueTask.FromResult(ListPage(prefix, pageSize, after)), cancellationToken);
+        string? after = continuationToken is null ? null : LocalFolderListing.DecodeToken(continuationToken);
+        return _runner.RunAsync("List", prefix, _ => ValueTask.FromResult(_listing.ListPage(prefix, pageSize, after)), cancellationToken);
     }
 
     public Task<Stream> OpenReadAsync(string key, CancellationToken cancellationToken = default)
@@ -97,7 +90,7 @@ internal sealed class LocalFolderObjectStore : IObjectStore
             }
 
             // A replace renames a new file over this one, so the open handle keeps reading the version checked here.
-            if (expectedETag is not null && !string.Equals(ETagOf(new FileInfo(path)), expectedETag, StringComparison.Ordinal))
+            if (expectedETag is not null && !string.Equals(LocalFolderETag.Of(new FileInfo(path)), expectedETag, StringComparison.Ordinal))
             {
                 stream.Dispose();
                 throw new ObjectChangedException(key, _display, null);
@@ -132,10 +125,10 @@ internal sealed class LocalFolderObjectStore : IObjectStore
             content.Position = start;
             string sidecar = SidecarOf(path);
             CreateSidecar("Create", key, sidecar);
-            string temp = await WriteTempAsync(sidecar, path, content, ct).ConfigureAwait(false);
+            string temp = await LocalFolderTempFile.WriteAsync(sidecar, path, content, ct).ConfigureAwait(false);
             try
             {
-                await using (await LockFolderAsync(sidecar, ct).ConfigureAwait(false))
+                await using (await LocalFolderLock.AcquireAsync(sidecar, _lockTimeout, ct).ConfigureAwait(false))
                 {
                     ThrowIfFolderClash("Create", key, path);
                     if (File.Exists(path))
@@ -148,7 +141,7 @@ internal sealed class LocalFolderObjectStore : IObjectStore
             }
             finally
             {
-                TryDelete(temp);
+                LocalFolderTempFile.TryDelete(temp);
             }
 
             return InfoOf(key, new FileInfo(path));
@@ -170,24 +163,24 @@ internal sealed class LocalFolderObjectStore : IObjectStore
             content.Position = start;
             string sidecar = SidecarOf(path);
             Directory.CreateDirectory(sidecar);
-            string temp = await WriteTempAsync(sidecar, path, content, ct).ConfigureAwait(false);
+            string temp = await LocalFolderTempFile.WriteAsync(sidecar, path, content, ct).ConfigureAwait(false);
             try
             {
-                await using (await LockFolderAsync(sidecar, ct).ConfigureAwait(false))
+                await using (await LocalFolderLock.AcquireAsync(sidecar, _lockTimeout, ct).ConfigureAwait(false))
                 {
                     var current = new FileInfo(path);
-                    if (!current.Exists || !string.Equals(ETagOf(current), expectedETag, StringComparison.Ordinal))
+                    if (!current.Exists || !string.Equals(LocalFolderETag.Of(current), expectedETag, StringComparison.Ordinal))
                     {
                         throw new ObjectChangedException(key, _display, null);
                     }
 
-                    StampLaterThan(temp, current.LastWriteTimeUtc);
+                    LocalFolderETag.StampLaterThan(temp, current.LastWriteTimeUtc);
                     File.Move(temp, path, overwrite: true);
                 }
             }
             finally
             {
-                TryDelete(temp);
+                LocalFolderTempFile.TryDelete(temp);
             }
 
             return InfoOf(key, new FileInfo(path));
@@ -215,7 +208,7 @@ internal sealed class LocalFolderObjectStore : IObjectStore
                 return false;
             }
 
-            await using (await LockFolderAsync(sidecar, ct).ConfigureAwait(false))
+            await using (await LocalFolderLock.AcquireAsync(sidecar, _lockTimeout, ct).ConfigureAwait(false))
             {
                 if (!File.Exists(path))
                 {
@@ -225,7 +218,7 @@ internal sealed class LocalFolderObjectStore : IObjectStore
                 File.Delete(path);
 
                 // A deleted object loses its lease, as on Azure.
-                TryDelete(LeasePathOf(sidecar, path));
+                LocalFolderTempFile.TryDelete(LocalFolderLeaseFile.PathOf(sidecar, path));
                 return true;
             }
         }, cancellationToken);
@@ -243,7 +236,7 @@ internal sealed class LocalFolderObjectStore : IObjectStore
         {
             string sidecar = SidecarOf(path);
             CreateSidecar("AcquireLease", key, sidecar);
-            await using (await LockFolderAsync(sidecar, ct).ConfigureAwait(false))
+            await using (await LocalFolderLock.AcquireAsync(sidecar, _lockTimeout, ct).ConfigureAwait(false))
             {
                 ThrowIfFolderClash("AcquireLease", key, path);
                 if (!File.Exists(path))
@@ -254,15 +247,15 @@ internal sealed class LocalFolderObjectStore : IObjectStore
                     }
                 }
 
-                string leasePath = LeasePathOf(sidecar, path);
-                (string Id, DateTime ExpiresUtc)? current = ReadLease(leasePath);
+                string leasePath = LocalFolderLeaseFile.PathOf(sidecar, path);
+                (string Id, DateTime ExpiresUtc)? current = LocalFolderLeaseFile.Read(leasePath);
                 if (current is { } held && held.ExpiresUtc > _time.GetUtcNow().UtcDateTime)
                 {
                     return null;
                 }
 
                 var lease = new ObjectLease(key, Guid.NewGuid().ToString("D"), duration);
-                WriteLease(leasePath, lease);
+                LocalFolderLeaseFile.Write(leasePath, lease, _time);
                 return lease;
             }
         }, cancellationToken);
@@ -275,21 +268,21 @@ internal sealed class LocalFolderObjectStore : IObjectStore
         return _runner.RunAsync("RenewLease", lease.Key, async ct =>
         {
             string sidecar = SidecarOf(path);
-            string leasePath = LeasePathOf(sidecar, path);
+            string leasePath = LocalFolderLeaseFile.PathOf(sidecar, path);
             if (!Directory.Exists(sidecar))
             {
                 throw new LeaseLostException(lease.Key, _display, null);
             }
 
-            await using (await LockFolderAsync(sidecar, ct).ConfigureAwait(false))
+            await using (await LocalFolderLock.AcquireAsync(sidecar, _lockTimeout, ct).ConfigureAwait(false))
             {
                 // An expired lease that nobody took over can still be renewed (Azure behaves the same).
-                if (ReadLease(leasePath) is not { } held || !string.Equals(held.Id, lease.LeaseId, StringComparison.Ordinal))
+                if (LocalFolderLeaseFile.Read(leasePath) is not { } held || !string.Equals(held.Id, lease.LeaseId, StringComparison.Ordinal))
                 {
                     throw new LeaseLostException(lease.Key, _display, null);
                 }
 
-                WriteLease(leasePath, lease);
+                LocalFolderLeaseFile.Write(leasePath, lease, _time);
                 return lease;
             }
         }, cancellationToken);
@@ -309,15 +302,15 @@ internal sealed class LocalFolderObjectStore : IObjectStore
         return _runner.RunAsync("ReleaseLease", lease.Key, async ct =>
         {
             string sidecar = SidecarOf(path);
-            string leasePath = LeasePathOf(sidecar, path);
+            string leasePath = LocalFolderLeaseFile.PathOf(sidecar, path);
             if (!File.Exists(leasePath))
             {
                 return false;
             }
 
-            await using (await LockFolderAsync(sidecar, ct).ConfigureAwait(false))
+            await using (await LocalFolderLock.AcquireAsync(sidecar, _lockTimeout, ct).ConfigureAwait(false))
             {
-                if (ReadLease(leasePath) is not { } held || !string.Equals(held.Id, lease.LeaseId, StringComparison.Ordinal))
+                if (LocalFolderLeaseFile.Read(leasePath) is not { } held || !string.Equals(held.Id, lease.LeaseId, StringComparison.Ordinal))
                 {
                     return false;
                 }
@@ -328,132 +321,8 @@ internal sealed class LocalFolderObjectStore : IObjectStore
         }, cancellationToken);
     }
 
-    internal static string ETagOf(FileInfo info) =>
-        string.Create(CultureInfo.InvariantCulture, $"\"{info.LastWriteTimeUtc.Ticks:x}-{info.Length:x}\"");
-
     private static ObjectInfo InfoOf(string key, FileInfo info) =>
-        new(key, info.Length, ETagOf(info), new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero));
-
-    private ObjectPage ListPage(string prefix, int pageSize, string? after)
-    {
-        if (!Directory.Exists(_root))
-        {
-            throw new StoreNotFoundException(_display, "no folder " + _root, null);
-        }
-
-        int slash = prefix.LastIndexOf('/');
-        string start = slash < 0 ? _root : Path.Combine(_root, prefix[..slash].Replace('/', Path.DirectorySeparatorChar));
-        if (!Directory.Exists(start))
-        {
-            return new ObjectPage([], null);
-        }
-
-        var options = new EnumerationOptions
-        {
-            RecurseSubdirectories = true,
-            AttributesToSkip = 0, // dot-files are "hidden" on Unix but are ordinary objects here
-            IgnoreInaccessible = true,
-            ReturnSpecialDirectories = false,
-        };
-        // Pages are stable and duplicate-free even while objects are added: every page enumerates everything under
-        // the prefix and keeps the pageSize smallest keys after the token (the last key returned). Only those reach
-        // the transform (which stats the file and allocates): an entry at or before the token, or after the largest
-        // key kept so far on a full page, is rejected by comparing its key in place. Sorting every entry into an
-        // ObjectInfo per page made listing quadratic (20 pages of 20,000 files = 400,000 stats and objects).
-        var kept = new PriorityQueue<ObjectInfo, string>(pageSize + 1, LargestFirst);
-        var entries = new FileSystemEnumerable<ObjectInfo?>(start, (ref FileSystemEntry entry) => ToInfo(ref entry), options)
-        {
-            ShouldIncludePredicate = (ref FileSystemEntry entry) =>
-                !entry.IsDirectory && IsCandidate(ref entry, prefix, after, kept.Count > pageSize ? kept.Peek().Key : null),
-            ShouldRecursePredicate = static (ref FileSystemEntry entry) =>
-                !entry.FileName.Equals(ObjectKey.ReservedSegment, StringComparison.OrdinalIgnoreCase),
-        };
-
-        foreach (ObjectInfo? info in entries)
-        {
-            if (info is not null)
-            {
-                kept.Enqueue(info, info.Key);
-                if (kept.Count > pageSize + 1)
-                {
-                    kept.Dequeue();
-                }
-            }
-        }
-
-        // pageSize + 1 kept means there is more after this page: drop the largest, it starts the next one.
-        var more = kept.Count > pageSize;
-        if (more)
-        {
-            kept.Dequeue();
-        }
-
-        var page = new List<ObjectInfo>(kept.Count);
-        while (kept.Count > 0)
-        {
-            page.Add(kept.Dequeue());
-        }
-
-        page.Reverse();
-        return more ? new ObjectPage(page, EncodeToken(page[^1].Key)) : new ObjectPage(page, null);
-    }
-
-    /// <summary>
-    /// Whether the entry's key (its path below the root, with '/' separators; built on the stack, not allocated)
-    /// starts with <paramref name="prefix"/>, comes after <paramref name="after"/> and before <paramref name="below"/>.
-    /// </summary>
-    private bool IsCandidate(ref FileSystemEntry entry, string prefix, string? after, string? below)
-    {
-        var directory = entry.Directory;
-        var name = entry.FileName;
-        var separator = directory.Length > 0 && !Path.EndsInDirectorySeparator(directory) ? 1 : 0;
-        var length = directory.Length + separator + name.Length;
-        char[]? rented = null;
-        Span<char> full = length <= 512 ? stackalloc char[512] : (rented = ArrayPool<char>.Shared.Rent(length));
-        try
-        {
-            directory.CopyTo(full);
-            if (separator == 1)
-            {
-                full[directory.Length] = Path.DirectorySeparatorChar;
-            }
-
-            name.CopyTo(full[(directory.Length + separator)..]);
-            if (length < _root.Length)
-            {
-                return false;
-            }
-
-            var key = full[_root.Length..length];
-            if (Path.DirectorySeparatorChar != '/')
-            {
-                key.Replace(Path.DirectorySeparatorChar, '/');
-            }
-
-            return key.StartsWith(prefix, StringComparison.Ordinal)
-                && (after is null || ((ReadOnlySpan<char>)key).SequenceCompareTo(after) > 0)
-                && (below is null || ((ReadOnlySpan<char>)key).SequenceCompareTo(below) < 0);
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<char>.Shared.Return(rented);
-            }
-        }
-    }
-
-    private ObjectInfo? ToInfo(ref FileSystemEntry entry)
-    {
-        string full = entry.ToFullPath();
-        Debug.Assert(full.StartsWith(_root, StringComparison.Ordinal), "Enumeration starts inside the root.");
-        string key = full[_root.Length..].Replace(Path.DirectorySeparatorChar, '/');
-
-        // Files whose names could not be addressed through the API (e.g. with a backslash) are not listed.
-        return ObjectKey.FindProblem(key, isPrefix: false) is null
-            ? new ObjectInfo(key, entry.Length, string.Create(CultureInfo.InvariantCulture, $"\"{entry.LastWriteTimeUtc.UtcTicks:x}-{entry.Length:x}\""), entry.LastWriteTimeUtc.ToUniversalTime())
-            : null;
-    }
+        new(key, info.Length, LocalFolderETag.Of(info), new DateTimeOffset(info.LastWriteTimeUtc, TimeSpan.Zero));
 
     private string PathOf(string key)
     {
@@ -470,8 +339,6 @@ internal sealed class LocalFolderObjectStore : IObjectStore
     }
 
     private static string SidecarOf(string path) => Path.Combine(Path.GetDirectoryName(path)!, ObjectKey.ReservedSegment);
-
-    private static string LeasePathOf(string sidecar, string path) => Path.Combine(sidecar, Path.GetFileName(path) + LeaseSuffix);
 
     private static long StartOf(Stream content)
     {
@@ -508,131 +375,6 @@ internal sealed class LocalFolderObjectStore : IObjectStore
             // Some parent segment of the key is an existing object (a file), so it cannot be a folder too.
             throw new StorageOperationException(
                 operation, key, _display, "a parent segment of the key is an existing object (a local folder cannot hold both 'x' and 'x/...')", ex);
-        }
-    }
-
-    private static async Task<string> WriteTempAsync(string sidecar, string path, Stream content, CancellationToken cancellationToken)
-    {
-        string name = Path.GetFileName(path);
-        if (name.Length > MaxTempNamePrefix)
-        {
-            name = name[..MaxTempNamePrefix];
-        }
-
-        string temp = Path.Combine(sidecar, $"{name}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous);
-            await using (file.ConfigureAwait(false))
-            {
-                await content.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
-                await file.FlushAsync(cancellationToken).ConfigureAwait(false);
-
-                // Durable before it becomes visible under its real name.
-                file.Flush(flushToDisk: true);
-            }
-        }
-        catch
-        {
-            TryDelete(temp);
-            throw;
-        }
-
-        return temp;
-    }
-
-    /// <summary>Ensures the replacement's write time (and so its ETag) differs from the old one even on coarse-grained file systems.</summary>
-    private static void StampLaterThan(string temp, DateTime previousUtc)
-    {
-        DateTime stamp = DateTime.UtcNow > previousUtc ? DateTime.UtcNow : previousUtc.AddTicks(1);
-        File.SetLastWriteTimeUtc(temp, stamp);
-        if (File.GetLastWriteTimeUtc(temp) <= previousUtc)
-        {
-            File.SetLastWriteTimeUtc(temp, previousUtc.AddSeconds(2));
-        }
-    }
-
-    private async Task<FileStream> LockFolderAsync(string sidecar, CancellationToken cancellationToken)
-    {
-        string lockPath = Path.Combine(sidecar, LockFileName);
-        DateTime deadline = DateTime.UtcNow + _lockTimeout;
-        while (true)
-        {
-            try
-            {
-                Directory.CreateDirectory(sidecar);
-                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
-            }
-            catch (IOException ex) when (ex is not DirectoryNotFoundException)
-            {
-                if (DateTime.UtcNow >= deadline)
-                {
-                    throw new TimeoutException($"Timed out after {_lockTimeout} waiting for the folder lock '{lockPath}'.", ex);
-                }
-            }
-
-#pragma warning disable CA5394 // Jitter only spreads out lock polling; no security relevance.
-            await Task.Delay(TimeSpan.FromMilliseconds(5 + Random.Shared.Next(20)), cancellationToken).ConfigureAwait(false);
-#pragma warning restore CA5394
-        }
-    }
-
-    private static (string Id, DateTime ExpiresUtc)? ReadLease(string leasePath)
-    {
-        string[] lines;
-        try
-        {
-            lines = File.ReadAllLines(leasePath);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return null;
-        }
-
-        if (lines.Length < 2 || !long.TryParse(lines[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out long ticks)
-            || ticks < DateTime.MinValue.Ticks || ticks > DateTime.MaxValue.Ticks)
-        {
-            return null; // unreadable lease file: treat as free (it can only come from a crash mid-write)
-        }
-
-        return (lines[0], new DateTime(ticks, DateTimeKind.Utc));
-    }
-
-    private void WriteLease(string leasePath, ObjectLease lease)
-    {
-        DateTime expires = lease.Duration == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : _time.GetUtcNow().UtcDateTime + lease.Duration;
-        string temp = leasePath + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        File.WriteAllText(temp, lease.LeaseId + "\n" + expires.Ticks.ToString(CultureInfo.InvariantCulture) + "\n", Encoding.UTF8);
-        File.Move(temp, leasePath, overwrite: true);
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-            // Best effort: a leftover temp file is never listed and does not affect correctness.
-        }
-        catch (UnauthorizedAccessException)
-        {
-            // Same as above.
-        }
-    }
-
-    private static string EncodeToken(string lastKey) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(lastKey));
-
-    private static string DecodeToken(string token)
-    {
-        try
-        {
-            return Encoding.UTF8.GetString(Base64Url.DecodeFromChars(token));
-        }
-        catch (FormatException ex)
-        {
-            throw new ArgumentException($"'{token}' is not a continuation token of this store.", nameof(token), ex);
         }
     }
 }
