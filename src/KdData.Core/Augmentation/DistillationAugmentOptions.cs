@@ -50,6 +50,23 @@ public sealed class DistillationAugmentOptions : IValidatableObject
     [Range(0, 10)]
     public int RandAugmentMagnitude { get; set; } = 9;
 
+    /// <summary>
+    /// FixMatch's two views of a pool image (Sohn et al. 2020, "FixMatch: Simplifying Semi-Supervised Learning with
+    /// Consistency and Confidence", arXiv:2001.07685): the online teacher labels its weak view (the padded random crop
+    /// and flip of <c>Trainer:Data</c>) while the student learns from a strong view of the same image (another crop
+    /// and flip, then RandAugment with <see cref="RandAugmentOps"/> / <see cref="RandAugmentMagnitude"/>, then
+    /// <see cref="Cutout"/>). Labeled images keep one view. Needs an online teacher (<c>Trainer:Distill:Teacher</c>,
+    /// <c>self</c> for FixMatch itself) and no MixUp / CutMix. Default false.
+    /// </summary>
+    public bool StrongPool { get; set; }
+
+    /// <summary>
+    /// Side of the strong view's Cutout square as a share of the image side, in [0, 1]; 0 = none. Default 0.5
+    /// (FixMatch's 16 px on 32 px CIFAR images).
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double Cutout { get; set; } = 0.5;
+
     /// <summary>True when batches are mixed (MixUp or CutMix on, with a positive probability).</summary>
     public bool Mixes => (MixUp || CutMix) && Probability > 0;
 
@@ -61,6 +78,13 @@ public sealed class DistillationAugmentOptions : IValidatableObject
             yield return new ValidationResult(
                 $"{SectionName}:{nameof(Probability)} is set but neither {SectionName}:{nameof(MixUp)} nor {SectionName}:{nameof(CutMix)} is on.",
                 [nameof(Probability)]);
+        }
+
+        if (StrongPool && Mixes)
+        {
+            yield return new ValidationResult(
+                $"{SectionName}:{nameof(StrongPool)} and MixUp / CutMix are both on: the teacher labels one unmixed view of each pool image, so turn mixing off.",
+                [nameof(StrongPool)]);
         }
     }
 }

@@ -39,6 +39,7 @@ public sealed class DistillationData : ITrainingData, IDisposable
     private readonly ImagePreprocessor _preprocessor;
     private readonly PaddedCropAugmentation? _augmentation;
     private readonly RandAugment? _randAugment;
+    private readonly StrongView? _strongPool;
     private readonly BatchMixer? _mixer;
     private readonly OrderedBatchPipeline _pipeline;
     private readonly DistillationMixOptions _mix;
@@ -126,6 +127,18 @@ public sealed class DistillationData : ITrainingData, IDisposable
             var mean = imageOptions.GetEffectiveMean();
             var std = imageOptions.GetEffectiveStd();
             _augmentation = new PaddedCropAugmentation(dataOptions.CropPadding, dataOptions.HorizontalFlip, [.. mean.Select((m, c) => -m / std[c])]);
+        }
+        if (augment?.StrongPool == true)
+        {
+            if (!onlineTeacher)
+            {
+                throw new ArgumentException("Strong pool views need an online teacher to label the weak view.", nameof(augment));
+            }
+            var mean = imageOptions.GetEffectiveMean();
+            var std = imageOptions.GetEffectiveStd();
+            _strongPool = new StrongView(
+                new RandAugment(augment.RandAugmentOps, augment.RandAugmentMagnitude, mean, std),
+                new Cutout(augment.Cutout, [.. mean.Select((m, c) => -m / std[c])]));
         }
         if (augment?.RandAugment == true)
         {
@@ -302,8 +315,16 @@ public sealed class DistillationData : ITrainingData, IDisposable
             var size = _preprocessor.OutputSize;
             if (sample.Views.Count == 0)
             {
-                var pixels = _preprocessor.Preprocess(image);
-                pixels = _augmentation?.Apply(pixels, _preprocessor.Channels, size, size, drawSeed) ?? pixels;
+                var plain = _preprocessor.Preprocess(image);
+                var pixels = _augmentation?.Apply(plain, _preprocessor.Channels, size, size, drawSeed) ?? plain;
+                if (_strongPool is { } strong && sample.IsPseudoLabeled)
+                {
+                    // FixMatch: the teacher labels the weak view; the student sees another crop, strongly augmented.
+                    var strongSeed = Seeds.Mix(drawSeed, 0x57F0);
+                    var crop = _augmentation?.Apply(plain, _preprocessor.Channels, size, size, strongSeed) ?? plain;
+                    var strongPixels = strong.Apply(crop, _preprocessor.Channels, size, strongSeed);
+                    return new Decoded(strongPixels, sample.Label, null, drawSeed) { TeacherPixels = pixels };
+                }
                 return new Decoded(RandAugmented(pixels, drawSeed), sample.Label, null, drawSeed);
             }
 
@@ -340,9 +361,15 @@ public sealed class DistillationData : ITrainingData, IDisposable
         var hasTeacher = new bool[samples.Count];
         var ids = new long[samples.Count];
         var any = false;
+        // With strong pool views, the teacher's view of every sample: the weak view of pool images, the pixels of the rest.
+        var teacherPixels = samples.Any(s => s.TeacherPixels is not null) ? new float[pixels.Length] : null;
         for (var i = 0; i < samples.Count; i++)
         {
             samples[i].Pixels.CopyTo(pixels, i * sampleLength);
+            if (teacherPixels is not null)
+            {
+                (samples[i].TeacherPixels ?? samples[i].Pixels).CopyTo(teacherPixels, i * sampleLength);
+            }
             labels[i] = samples[i].Label;
             ids[i] = samples[i].Id;
             if (samples[i].TeacherLogits is { } row)
@@ -357,6 +384,10 @@ public sealed class DistillationData : ITrainingData, IDisposable
         var batch = new LabeledBatch(pixels, labels, _preprocessor.Channels, size, size);
         Debug.Assert(any || _onlineTeacher || labels.All(l => l >= 0), "offline, a pseudo-labeled sample always has teacher logits");
         batch = (any ? batch.WithTeacher(teacher, _classes, hasTeacher) : batch).WithSampleIds(ids);
+        if (teacherPixels is not null)
+        {
+            batch = batch.WithTeacherPixels(teacherPixels);
+        }
         // The batch's draw derives from its first sample's (seed, epoch, position), so a resumed epoch mixes alike.
         return _mixer is null || samples.Count == 0 ? batch : _mixer.Apply(batch, Seeds.Mix(samples[0].DrawSeed, 0xB47C));
     }
@@ -364,6 +395,9 @@ public sealed class DistillationData : ITrainingData, IDisposable
     private sealed record Decoded(float[] Pixels, long Label, float[]? TeacherLogits, ulong DrawSeed)
     {
         public long Id { get; init; }
+
+        /// <summary>The weak view the teacher labels when <see cref="Pixels"/> is a strong one; null = the same view.</summary>
+        public float[]? TeacherPixels { get; init; }
     }
 
     /// <summary>Successive seeded permutations of 0..count-1, so a set smaller than the epoch's demand cycles evenly.</summary>

@@ -83,7 +83,10 @@ public sealed class LabeledBatch
         {
             throw new ArgumentException($"HasTeacher has {hasTeacher.Length} entries for {Count} samples.", nameof(hasTeacher));
         }
-        return new LabeledBatch(Pixels, Labels, Channels, Height, Width) { TeacherLogits = logits, TeacherClasses = classes, HasTeacher = hasTeacher, Mix = Mix, SampleIds = SampleIds };
+        return new LabeledBatch(Pixels, Labels, Channels, Height, Width)
+        {
+            TeacherLogits = logits, TeacherClasses = classes, HasTeacher = hasTeacher, Mix = Mix, SampleIds = SampleIds, TeacherPixels = TeacherPixels,
+        };
     }
 
     /// <summary>
@@ -104,6 +107,10 @@ public sealed class LabeledBatch
         if (!(mix.Lambda >= 0 && mix.Lambda <= 1))
         {
             throw new ArgumentException($"The mixing weight {mix.Lambda} is outside [0, 1].", nameof(mix));
+        }
+        if (TeacherPixels is not null)
+        {
+            throw new InvalidOperationException("A batch with a separate teacher view cannot be mixed (MixUp / CutMix): a mixed image has no single view to label.");
         }
         return new LabeledBatch(pixels, Labels, Channels, Height, Width)
         {
@@ -126,7 +133,36 @@ public sealed class LabeledBatch
         }
         return new LabeledBatch(Pixels, Labels, Channels, Height, Width)
         {
-            TeacherLogits = TeacherLogits, TeacherClasses = TeacherClasses, HasTeacher = HasTeacher, SampleIds = ids, Mix = Mix,
+            TeacherLogits = TeacherLogits, TeacherClasses = TeacherClasses, HasTeacher = HasTeacher, SampleIds = ids, Mix = Mix, TeacherPixels = TeacherPixels,
+        };
+    }
+
+    /// <summary>
+    /// The view an online teacher labels, per sample (the same N*C*H*W layout as <see cref="Pixels"/>), or null when it
+    /// labels <see cref="Pixels"/> themselves. FixMatch's consistency training sets it: the teacher labels a pool image's
+    /// weak view while the student learns from its strong view (see <c>DistillationAugmentOptions.StrongPool</c>).
+    /// </summary>
+#pragma warning disable CA1819 // Same reason as Pixels.
+    public float[]? TeacherPixels { get; private init; }
+#pragma warning restore CA1819
+
+    /// <summary>A copy of this batch's references with the teacher's view attached.</summary>
+    /// <exception cref="ArgumentException">The length does not match the pixels'.</exception>
+    /// <exception cref="InvalidOperationException">The batch is mixed: a mixed image has no single view to label.</exception>
+    public LabeledBatch WithTeacherPixels(float[] teacherPixels)
+    {
+        ArgumentNullException.ThrowIfNull(teacherPixels);
+        if (teacherPixels.LongLength != Pixels.LongLength)
+        {
+            throw new ArgumentException($"Teacher pixels hold {teacherPixels.LongLength} values but the batch's pixels {Pixels.LongLength}.", nameof(teacherPixels));
+        }
+        if (Mix is not null)
+        {
+            throw new InvalidOperationException("A mixed (MixUp / CutMix) batch cannot have a separate teacher view.");
+        }
+        return new LabeledBatch(Pixels, Labels, Channels, Height, Width)
+        {
+            TeacherLogits = TeacherLogits, TeacherClasses = TeacherClasses, HasTeacher = HasTeacher, SampleIds = SampleIds, TeacherPixels = teacherPixels,
         };
     }
 

@@ -24,6 +24,17 @@ internal static class LabeledBatchTensors
         return (x, y);
     }
 
+    /// <summary>The view an online teacher labels (N x C x H x W): <see cref="LabeledBatch.TeacherPixels"/>, else <paramref name="pixels"/>.</summary>
+    public static Tensor TeacherInput(this LabeledBatch batch, Tensor pixels, Device device)
+    {
+        if (batch.TeacherPixels is null)
+        {
+            return pixels;
+        }
+        var x = tensor(batch.TeacherPixels, [batch.Count, batch.Channels, batch.Height, batch.Width]);
+        return device.type == DeviceType.CPU ? x : x.to(device);
+    }
+
     /// <summary>The cached teacher logits (N x classes) and which rows are real (null: all), or two nulls without logits.</summary>
     public static (Tensor? Logits, Tensor? HasTeacher) TeacherTensors(this LabeledBatch batch, Device device)
     {

@@ -118,6 +118,10 @@ public sealed class TrainingLoop
         ArgumentNullException.ThrowIfNull(job.Train);
         ArgumentNullException.ThrowIfNull(job.Eval);
         ArgumentException.ThrowIfNullOrWhiteSpace(job.OutputDirectory);
+        if (job.SelfTeacher && (job.Teacher is not null || job.Representation is not null))
+        {
+            throw new ArgumentException("A self-teaching run has no other teacher and no representation terms (they would tap its labeling pass).", nameof(job));
+        }
         var parameters = ModelComplexity.Parameters(model);
         long? macs = job.Preprocessing is { } pre ? ModelComplexity.Macs(model, job.Architecture.InChannels, pre.Height, pre.Width) : null;
         _logger.LogInformation("Model {Architecture}: {Parameters} parameters, {Macs} MACs per image; objective {Objective}", job.Architecture.Name, parameters, macs, _objective.Name);
@@ -318,6 +322,24 @@ public sealed class TrainingLoop
         return totals;
     }
 
+    /// <summary>
+    /// Self-teaching (FixMatch): the model's own eval-mode logits for <paramref name="input"/>, without grad, before this
+    /// step's update. Eval mode keeps the labeling pass out of BatchNorm's running statistics and turns dropout off.
+    /// </summary>
+    private static Tensor SelfLogits(nn.Module<Tensor, Tensor> model, Tensor input)
+    {
+        using var noGrad = no_grad();
+        model.eval();
+        try
+        {
+            return model.call(input);
+        }
+        finally
+        {
+            model.train();
+        }
+    }
+
     // Synchronous on purpose: the dispose scope must not span an await (scopes are per thread).
     private TrainingStepResult TrainStep(TrainingSetup job, nn.Module<Tensor, Tensor> model, BatchNormStepCounter batchNormCounter, OptimizerHelper optimizer,
         LabeledBatch batch, ObjectiveSchedule objectiveSchedule)
@@ -331,7 +353,10 @@ public sealed class TrainingLoop
             var (x, y) = batch.ToTensors(_device);
             // Online: the teacher labels exactly this batch's (augmented, and with MixUp / CutMix mixed) pixels, every
             // sample; offline: the cached rows.
-            var (teacher, hasTeacher) = job.Teacher is { } online ? (online.Logits(x), null) : batch.TeacherTensors(_device);
+            var teacherInput = batch.TeacherInput(x, _device);
+            var (teacher, hasTeacher) = job.Teacher is { } online ? (online.Logits(teacherInput), null)
+                : job.SelfTeacher ? (SelfLogits(model, teacherInput), null)
+                : batch.TeacherTensors(_device);
             optimizer.zero_grad();
             // BatchNorm's own num_batches_tracked += 1 races the GC finalizer on its Scalars: see BatchNormStepCounter.
             var logits = batchNormCounter.Forward(() => model.call(x));
@@ -346,7 +371,7 @@ public sealed class TrainingLoop
                     Mix = mix,
                     // Cached teacher rows belong to the unmixed samples: mix them like the labels. An online teacher
                     // has seen the mixed image itself, so its logits are the target as they are.
-                    MixTeacherTargets = job.Teacher is null,
+                    MixTeacherTargets = job.Teacher is null && !job.SelfTeacher,
                 },
                 objectiveSchedule);
             var loss = result.Loss;

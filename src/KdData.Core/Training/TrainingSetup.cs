@@ -48,6 +48,14 @@ public sealed record TrainingSetup
     public OnlineTeacher? Teacher { get; init; }
 
     /// <summary>
+    /// Self-teaching, as FixMatch trains (Sohn et al. 2020): the model being trained labels each batch itself, its
+    /// eval-mode logits under <c>no_grad</c> on the batch's teacher view (<see cref="LabeledBatch.TeacherPixels"/>, the
+    /// weak view of a pool image) before the step, in place of any teacher logits. Excludes <see cref="Teacher"/> and
+    /// <see cref="Representation"/>. Default false.
+    /// </summary>
+    public bool SelfTeacher { get; init; }
+
+    /// <summary>
     /// Representation-KD terms (hints, attention transfer, RKD, CRD) added to the objective's loss, tapping the trained
     /// model and <see cref="Teacher"/>; their trained parts join the optimizer and are saved beside each checkpoint
     /// (<c>&lt;name&gt;.representation.bin</c>, named in the record's <c>training.representation</c>) and restored on

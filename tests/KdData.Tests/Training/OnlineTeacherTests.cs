@@ -1,3 +1,4 @@
+using KdData.Augmentation;
 using KdData.Datasets;
 using KdData.Distillation;
 using KdData.Models;
@@ -53,7 +54,8 @@ public sealed class OnlineTeacherTests
     }
 
     /// <summary>The sample's first labeled images and pool images (no cached views) as online distillation data.</summary>
-    internal static async Task<(DistillationData Data, InMemoryTrainingData Eval, int Classes)> OnlineDataAsync(int labeled, int pool, int batch)
+    internal static async Task<(DistillationData Data, InMemoryTrainingData Eval, int Classes)> OnlineDataAsync(int labeled, int pool, int batch,
+        DistillationAugmentOptions? augment = null)
     {
         var dataset = TestStores.Factory().Open(SampleDistillation.DatasetFolder + "/");
         var manifest = await DatasetManifest.ReadAsync(await dataset.ReadAllBytesAsync(DatasetLayout.ManifestKey), "manifest");
@@ -63,30 +65,9 @@ public sealed class OnlineTeacherTests
         var poolSamples = LabelerSamples.ImageNames.Take(pool).Select(n => new DistillationSample(0, DatasetLayout.UnlabeledPrefix + n, -1, [])).ToList();
         var cache = new ImageByteCache(dataset, null);
         var data = new DistillationData([cache], samples.Labeled, poolSamples, 10, SampleDistillation.ImageOptions, Pipeline,
-            new DistillationMixOptions(), batch, seed: 5, onlineTeacher: true);
+            new DistillationMixOptions(), batch, seed: 5, onlineTeacher: true, augment: augment);
         var eval = await InMemoryTrainingData.LoadAsync(
             new StoreTrainingData(cache, test, SampleDistillation.ImageOptions, Pipeline, 32, training: false, seed: 1), 32);
         return (data, eval, 10);
-    }
-
-    /// <summary>Passes through to an objective, keeping a host copy of the teacher logits each step received.</summary>
-    private sealed class RecordingObjective(ITrainingObjective inner) : ITrainingObjective
-    {
-        public List<float[]> TeacherLogits { get; } = [];
-
-        public List<bool> AllHaveTeacher { get; } = [];
-
-        public string Name => inner.Name;
-
-        public bool NeedsTeacher => inner.NeedsTeacher;
-
-        public ObjectiveLoss Compute(ObjectiveInputs inputs, ObjectiveSchedule schedule)
-        {
-            Assert.NotNull(inputs.TeacherLogits);
-            Assert.False(inputs.TeacherLogits.requires_grad);
-            TeacherLogits.Add(inputs.TeacherLogits.data<float>().ToArray());
-            AllHaveTeacher.Add(inputs.HasTeacher is null);
-            return inner.Compute(inputs, schedule);
-        }
     }
 }
