@@ -48,6 +48,14 @@ public sealed record EpochMetrics
     public double? Distillation { get; init; }
 
     /// <summary>
+    /// Mean over the epoch's steps of the share of unlabeled samples whose hard pseudo-label passed the confidence
+    /// threshold (FixMatch's mask rate; <c>pseudo-ce</c> only), or null.
+    /// </summary>
+    [JsonPropertyName("pseudo_label_rate")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? PseudoLabelRate { get; init; }
+
+    /// <summary>
     /// Mean weighted sum of the representation-KD terms (hint, attention, RKD, CRD) over the epoch's steps; null without
     /// any. Each term's own mean (unweighted) is in <see cref="RepresentationTerms"/>.
     /// </summary>

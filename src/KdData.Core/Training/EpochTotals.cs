@@ -28,6 +28,10 @@ internal sealed class EpochTotals
 
     public int DistillationSteps { get; private set; }
 
+    public double PseudoLabelRateSum { get; private set; }
+
+    public int PseudoLabelRateSteps { get; private set; }
+
     public double RepresentationSum { get; private set; }
 
     public int RepresentationSteps { get; private set; }
@@ -65,6 +69,11 @@ internal sealed class EpochTotals
         {
             DistillationSum += step.Distillation;
             DistillationSteps++;
+        }
+        if (double.IsFinite(step.PseudoLabelRate))
+        {
+            PseudoLabelRateSum += step.PseudoLabelRate;
+            PseudoLabelRateSteps++;
         }
         if (step.RepresentationTerms is { } terms)
         {
@@ -106,6 +115,7 @@ internal sealed class EpochTotals
         ImagesPerSecond = Samples / Math.Max(Seconds, 1e-9),
         CrossEntropy = CrossEntropySteps > 0 ? CrossEntropySum / CrossEntropySteps : null,
         Distillation = DistillationSteps > 0 ? DistillationSum / DistillationSteps : null,
+        PseudoLabelRate = PseudoLabelRateSteps > 0 ? PseudoLabelRateSum / PseudoLabelRateSteps : null,
         Representation = RepresentationSteps > 0 ? RepresentationSum / RepresentationSteps : null,
         RepresentationTerms = RepresentationSteps > 0
             ? RepresentationTermSums.ToDictionary(t => t.Key, t => t.Value / RepresentationSteps, StringComparer.Ordinal)

@@ -391,7 +391,10 @@ public sealed class TrainingLoop
             using var zero = 0L.ToScalar();
             var labeled = y.ge(zero);
             var correct = logits.argmax(1).eq(y).logical_and(labeled).sum().item<long>();
-            return new TrainingStepResult(loss.item<float>(), correct, labeled.sum().item<long>(), result.CrossEntropy, result.Distillation, representationLoss, terms);
+            return new TrainingStepResult(loss.item<float>(), correct, labeled.sum().item<long>(), result.CrossEntropy, result.Distillation, representationLoss, terms)
+            {
+                PseudoLabelRate = result.PseudoLabelRate,
+            };
         }
         finally
         {

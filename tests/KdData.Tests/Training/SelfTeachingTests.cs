@@ -101,6 +101,9 @@ public sealed class SelfTeachingTests
         // Later steps label with the updated model: not the start weights' logits any more.
         Assert.True(model.training);
         Assert.NotEqual(objective.TeacherLogits[0], objective.TeacherLogits[^1]);
+        // The epoch's mask rate (share of pool images above the threshold) is in the metrics line.
+        using var line = System.Text.Json.JsonDocument.Parse(File.ReadLines(Path.Combine(work.Path, TrainingLoop.MetricsFileName)).Single());
+        Assert.InRange(line.RootElement.GetProperty("pseudo_label_rate").GetDouble(), 0, 1);
     }
 
     [Fact]
