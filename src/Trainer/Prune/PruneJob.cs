@@ -27,8 +27,8 @@ namespace KdData.Trainer;
 /// </summary>
 public sealed class PruneJob : JobService
 {
+    /// <summary>A step's cut model before its fine-tune: <c>step-k/start.json</c>, how a rerun resumes the step.</summary>
     private const string StartName = "start";
-    private const string FinalName = "pruned";
 
     private readonly ObjectStoreFactory _stores;
     private readonly PruneOptions _options;
@@ -103,8 +103,18 @@ public sealed class PruneJob : JobService
 
         var objective = TrainingObjectives.Create(_objectiveOptions);
         var curriculum = new DistillationCurriculum(_objectiveOptions.Curriculum);
-        var inputs = await DistillationInputs.LoadAsync(_stores, objective, _objectiveOptions, _dataOptions, _shardOptions, _mixOptions, _imageOptions,
-            _loopOptions.BatchSize, _loopOptions.Seed, _options.EvalTeacher, device, _loggerFactory, cancellationToken: stoppingToken);
+        var inputs = await DistillationInputs.LoadAsync(_stores, new DistillationInputOptions
+        {
+            Objective = objective,
+            ObjectiveOptions = _objectiveOptions,
+            Data = _dataOptions,
+            Shards = _shardOptions,
+            Mix = _mixOptions,
+            Images = _imageOptions,
+            BatchSize = _loopOptions.BatchSize,
+            Seed = _loopOptions.Seed,
+            EvalTeacher = _options.EvalTeacher,
+        }, device, _loggerFactory, stoppingToken);
         if (input.Record.Classes.Count > 0 && !input.Record.Classes.SequenceEqual(inputs.Classes, StringComparer.Ordinal))
         {
             throw new InvalidInputException($"Checkpoint '{inputPath}' has classes [{string.Join(", ", input.Record.Classes)}] but the dataset has [{string.Join(", ", inputs.Classes)}].");
@@ -121,12 +131,7 @@ public sealed class PruneJob : JobService
             using var start = await StartStepAsync(step, directory, parentPath, parent, stepTarget, fullCost, inputs, stoppingToken);
 
             var startPath = Path.Combine(directory, StartName + CheckpointSerializer.RecordExtension);
-            var lineage = inputs.CopyLineageTo(start.Record.Training.Lineage
-                ?? throw new InvalidDataException($"'{startPath}' has no 'training.lineage'; it was not written by the prune command.")) with
-            {
-                Parent = new ParentCheckpoint { Path = startPath },
-                ParentSha256 = start.Record.WeightsSha256,
-            };
+            var lineage = Lineages.PruneFineTune(inputs.Lineage, startPath, start.Record);
             var progress = TrainingProgressLog.Create(Logger);
             var loop = new TrainingLoop(_loopOptions, objective, device, progress, _loggerFactory.CreateLogger<TrainingLoop>(), PruneOptions.SectionName);
             var result = await loop.RunAsync(
@@ -158,7 +163,7 @@ public sealed class PruneJob : JobService
 
         using (var final = await CheckpointInput.LoadAsync(parentPath, "the last step", cancellationToken: stoppingToken))
         {
-            var finalPath = await CheckpointSerializer.SaveAsync(final.Model, final.Record, output, FinalName, stoppingToken);
+            var finalPath = await CheckpointSerializer.SaveAsync(final.Model, final.Record, output, ArtifactFiles.PrunedCheckpoint, stoppingToken);
             Logger.LogInformation("Pruned model {Path}: {Cost} {CostName} ({Share:P1} of {Input}), channels [{Channels}], eval accuracy {Accuracy:F4}; {Seconds:F1} s",
                 finalPath, Cost(final.Record.Architecture), CostName, (double)Cost(final.Record.Architecture) / fullCost, inputPath,
                 string.Join(",", final.Record.Architecture.Channels ?? []), final.Record.Metrics.GetValueOrDefault("eval_accuracy", double.NaN), clock.Elapsed.TotalSeconds);
@@ -195,7 +200,7 @@ public sealed class PruneJob : JobService
         var accuracy = (await new Evaluator().RunAsync(model, inputs.Eval, cancellationToken)).ComputeMetrics().Accuracy;
         var lineage = new LineageRecord
         {
-            Stage = "prune",
+            Stage = Lineages.PruneStage,
             Step = step,
             Steps = _options.Steps,
             Parent = new ParentCheckpoint { Path = parentPath },
@@ -217,7 +222,7 @@ public sealed class PruneJob : JobService
             Architecture = spec,
             Classes = inputs.Classes,
             Preprocessing = inputs.Preprocessing,
-            Training = new TrainingRecord { Stage = "prune", Lineage = lineage },
+            Training = new TrainingRecord { Stage = Lineages.PruneStage, Lineage = lineage },
             Metrics = new Dictionary<string, double> { ["eval_accuracy"] = accuracy },
         };
         try

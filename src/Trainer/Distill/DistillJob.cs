@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using KdData.Augmentation;
+using KdData.Datasets;
 using KdData.Distillation;
 using KdData.Hosting;
 using KdData.Imaging;
@@ -87,9 +88,21 @@ public sealed class DistillJob : JobService
         using var online = _options.Teacher is { } teacherLocation
             ? await LoadOnlineTeacherAsync(teacherLocation, preprocessing, device, stoppingToken)
             : null;
-        var inputs = await DistillationInputs.LoadAsync(_stores, objective, _objectiveOptions, _dataOptions, _shardOptions, _mixOptions, _imageOptions,
-            _loopOptions.BatchSize, _loopOptions.Seed, _options.EvalTeacher, device, _loggerFactory,
-            online: online, onlinePool: _options.OnlinePool, augment: _augmentOptions, cancellationToken: stoppingToken);
+        var inputs = await DistillationInputs.LoadAsync(_stores, new DistillationInputOptions
+        {
+            Objective = objective,
+            ObjectiveOptions = _objectiveOptions,
+            Data = _dataOptions,
+            Shards = _shardOptions,
+            Mix = _mixOptions,
+            Images = _imageOptions,
+            BatchSize = _loopOptions.BatchSize,
+            Seed = _loopOptions.Seed,
+            EvalTeacher = _options.EvalTeacher,
+            Online = online,
+            OnlinePool = _options.OnlinePool,
+            Augment = _augmentOptions,
+        }, device, _loggerFactory, stoppingToken);
         var classes = inputs.Classes;
         var trainData = inputs.Train;
         if (online is not null)
@@ -99,7 +112,7 @@ public sealed class DistillJob : JobService
         }
 
         var spec = _options.Model with { NumClasses = classes.Count, InChannels = _imageOptions.Channels };
-        var lineage = inputs.CopyLineageTo(new LineageRecord { Stage = "distill" }) with { Representation = _representationOptions.EnabledTerms };
+        var lineage = Lineages.Distill(inputs.Lineage, _representationOptions.EnabledTerms);
 
         var progress = TrainingProgressLog.Create(Logger);
         Logger.LogInformation("Training student {Architecture} with objective {Objective}; device {Device}; output {Output}",
