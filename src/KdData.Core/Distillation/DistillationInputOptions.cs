@@ -1,6 +1,5 @@
 using KdData.Augmentation;
 using KdData.Datasets;
-using KdData.Imaging;
 using KdData.Objectives;
 using KdData.Training;
 
@@ -8,29 +7,18 @@ namespace KdData.Distillation;
 
 /// <summary>
 /// What <see cref="DistillationInputs.LoadAsync"/> reads and how, as one object rather than a long parameter list:
-/// every stage that trains with knowledge distillation (distill, the KD fine-tune after each prune step, QAT) fills
-/// the settings it has and leaves the distill stage's extras (online teacher, augmentation) unset. The services the
-/// load runs on (stores, device, logging) are passed beside it.
+/// every stage that trains with knowledge distillation (distill, the KD fine-tune after each prune step, QAT) starts
+/// from <see cref="DistillationDataSettings.InputOptions"/> and sets only what is its own, leaving the distill stage's
+/// extras (online teacher, augmentation) unset. The services the load runs on (stores, device, logging) are passed
+/// beside it.
 /// </summary>
 public sealed record DistillationInputOptions
 {
+    /// <summary>The dataset, objective, shard selection, batch mix and images (QAT passes the checkpoint's own images).</summary>
+    public required DistillationDataSettings Settings { get; init; }
+
     /// <summary>The objective the batches are for; one that needs a teacher makes the shards required.</summary>
     public required ITrainingObjective Objective { get; init; }
-
-    /// <summary>The objective's settings, recorded in the lineage.</summary>
-    public required ObjectiveOptions ObjectiveOptions { get; init; }
-
-    /// <summary>The dataset and its decoding (workers, cache).</summary>
-    public required TrainingDataOptions Data { get; init; }
-
-    /// <summary>Which Labeler shard sets are read and how they are re-thresholded.</summary>
-    public required ShardSelectionOptions Shards { get; init; }
-
-    /// <summary>The labeled / pseudo-labeled mix of each batch.</summary>
-    public required DistillationMixOptions Mix { get; init; }
-
-    /// <summary>Decoding and preprocessing of every image (QAT passes the checkpoint's own).</summary>
-    public required ImageOptions Images { get; init; }
 
     /// <summary>Training images per batch.</summary>
     public required int BatchSize { get; init; }

@@ -87,9 +87,9 @@ public sealed class DistillationInputs
         ArgumentNullException.ThrowIfNull(stores);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
-        var dataOptions = options.Data;
-        var shardOptions = options.Shards;
-        var imageOptions = options.Images;
+        var dataOptions = options.Settings.Data;
+        var shardOptions = options.Settings.Shards;
+        var imageOptions = options.Settings.Images;
         var online = options.Online;
         var evalSplit = options.EvalSplit;
         var batchSize = options.BatchSize;
@@ -128,7 +128,7 @@ public sealed class DistillationInputs
             "Distilling from {Labeled} labeled images ({WithTeacher} with teacher views) and {Pseudo} pseudo-labeled images; {HeldOut} soft-targeted images of the test split left out",
             samples.Labeled.Count, samples.LabeledWithTeacher, pool.Count, samples.DroppedHeldOut);
 
-        var trainData = new DistillationData(caches, samples.Labeled, pool, classes.Count, imageOptions, dataOptions, options.Mix,
+        var trainData = new DistillationData(caches, samples.Labeled, pool, classes.Count, imageOptions, dataOptions, options.Settings.Mix,
             batchSize, (ulong)seed, loggerFactory.CreateLogger<DistillationData>(), onlineTeacher: online is not null, augment: options.Augment);
         logger.LogInformation("Batches of {Batch}: {Labeled} labeled + {Pseudo} pseudo-labeled, {Steps} steps per epoch",
             batchSize, trainData.LabeledPerBatch, trainData.PseudoPerBatch, trainData.BatchesPerEpoch);

@@ -46,10 +46,10 @@ public static class Lineages
         return new LineageRecord
         {
             Dataset = dataset,
-            Objective = SettingsSnapshot.Of(options.ObjectiveOptions),
-            Mix = SettingsSnapshot.Of(options.Mix),
+            Objective = SettingsSnapshot.Of(options.Settings.ObjectiveOptions),
+            Mix = SettingsSnapshot.Of(options.Settings.Mix),
             Augment = options.Augment is null ? null : SettingsSnapshot.Of(options.Augment),
-            Shards = SettingsSnapshot.Of(options.Shards),
+            Shards = SettingsSnapshot.Of(options.Settings.Shards),
             ShardSets = sets,
             Teachers = online is null ? [.. sets.Select(s => s.TeacherId)] : [online.Id],
             TeacherMode = online is null ? "offline" : "online",

@@ -3,7 +3,6 @@ using System.Globalization;
 using KdData.Distillation;
 using KdData.Evaluation;
 using KdData.Hosting;
-using KdData.Imaging;
 using KdData.Models;
 using KdData.Objectives;
 using KdData.Pruning;
@@ -33,11 +32,7 @@ public sealed class PruneJob : JobService
     private readonly ObjectStoreFactory _stores;
     private readonly PruneOptions _options;
     private readonly TrainingLoopOptions _loopOptions;
-    private readonly TrainingDataOptions _dataOptions;
-    private readonly ObjectiveOptions _objectiveOptions;
-    private readonly ShardSelectionOptions _shardOptions;
-    private readonly DistillationMixOptions _mixOptions;
-    private readonly ImageOptions _imageOptions;
+    private readonly DistillationDataSettings _data;
     private readonly TorchOptions _torchOptions;
     private readonly ILoggerFactory _loggerFactory;
 
@@ -45,11 +40,7 @@ public sealed class PruneJob : JobService
         ObjectStoreFactory stores,
         IOptions<PruneOptions> options,
         IOptions<TrainingLoopOptions> loopOptions,
-        IOptions<TrainingDataOptions> dataOptions,
-        IOptions<ObjectiveOptions> objectiveOptions,
-        IOptions<ShardSelectionOptions> shardOptions,
-        IOptions<DistillationMixOptions> mixOptions,
-        IOptions<ImageOptions> imageOptions,
+        DistillationDataSettings data,
         IOptions<TorchOptions> torchOptions,
         IHostApplicationLifetime lifetime,
         JobOutcome outcome,
@@ -59,11 +50,7 @@ public sealed class PruneJob : JobService
         _stores = stores;
         _options = options.Value;
         _loopOptions = loopOptions.Value;
-        _dataOptions = dataOptions.Value;
-        _objectiveOptions = objectiveOptions.Value;
-        _shardOptions = shardOptions.Value;
-        _mixOptions = mixOptions.Value;
-        _imageOptions = imageOptions.Value;
+        _data = data;
         _torchOptions = torchOptions.Value;
         _loggerFactory = loggerFactory;
     }
@@ -85,9 +72,9 @@ public sealed class PruneJob : JobService
         {
             throw new InvalidInputException($"Checkpoint '{inputPath}': {e.Message}.", e);
         }
-        if (spec.InChannels != _imageOptions.Channels)
+        if (spec.InChannels != _data.Images.Channels)
         {
-            throw new InvalidInputException($"Checkpoint '{inputPath}' takes {spec.InChannels}-channel images but Imaging:Channels is {_imageOptions.Channels}.");
+            throw new InvalidInputException($"Checkpoint '{inputPath}' takes {spec.InChannels}-channel images but Imaging:Channels is {_data.Images.Channels}.");
         }
 
         var fullCost = Cost(spec);
@@ -101,20 +88,10 @@ public sealed class PruneJob : JobService
         Logger.LogInformation("Pruning {Checkpoint} ({Architecture}, {Cost} {CostName}) to {Target:P1} of its {CostName} in {Steps} steps (criterion {Criterion}, scope {Scope}), {Epochs} KD fine-tune epochs per step",
             inputPath, spec.Name, fullCost, CostName, _options.Target, CostName, _options.Steps, _options.CriterionValue, _options.ScopeValue, _loopOptions.Epochs);
 
-        var objective = TrainingObjectives.Create(_objectiveOptions);
-        var curriculum = new DistillationCurriculum(_objectiveOptions.Curriculum);
-        var inputs = await DistillationInputs.LoadAsync(_stores, new DistillationInputOptions
-        {
-            Objective = objective,
-            ObjectiveOptions = _objectiveOptions,
-            Data = _dataOptions,
-            Shards = _shardOptions,
-            Mix = _mixOptions,
-            Images = _imageOptions,
-            BatchSize = _loopOptions.BatchSize,
-            Seed = _loopOptions.Seed,
-            EvalTeacher = _options.EvalTeacher,
-        }, device, _loggerFactory, stoppingToken);
+        var objective = TrainingObjectives.Create(_data.ObjectiveOptions);
+        var curriculum = new DistillationCurriculum(_data.ObjectiveOptions.Curriculum);
+        var inputs = await DistillationInputs.LoadAsync(_stores, _data.InputOptions(objective, _loopOptions) with { EvalTeacher = _options.EvalTeacher },
+            device, _loggerFactory, stoppingToken);
         if (input.Record.Classes.Count > 0 && !input.Record.Classes.SequenceEqual(inputs.Classes, StringComparer.Ordinal))
         {
             throw new InvalidInputException($"Checkpoint '{inputPath}' has classes [{string.Join(", ", input.Record.Classes)}] but the dataset has [{string.Join(", ", inputs.Classes)}].");
@@ -245,7 +222,7 @@ public sealed class PruneJob : JobService
         using var model = ModelZoo.Create(spec);
         return _options.TargetsParameters
             ? ModelComplexity.Parameters(model)
-            : ModelComplexity.Macs(model, _imageOptions.Channels, _imageOptions.OutputSize, _imageOptions.OutputSize);
+            : ModelComplexity.Macs(model, _data.Images.Channels, _data.Images.OutputSize, _data.Images.OutputSize);
     }
 
 }

@@ -37,24 +37,16 @@ public sealed class QuantizeJob : JobService
 
     private readonly ObjectStoreFactory _stores;
     private readonly QuantizeOptions _options;
-    private readonly TrainingDataOptions _dataOptions;
-    private readonly ImageOptions _imageOptions;
     private readonly TrainingLoopOptions _loopOptions;
-    private readonly ObjectiveOptions _objectiveOptions;
-    private readonly ShardSelectionOptions _shardOptions;
-    private readonly DistillationMixOptions _mixOptions;
+    private readonly DistillationDataSettings _data;
     private readonly TorchOptions _torchOptions;
     private readonly ILoggerFactory _loggerFactory;
 
     public QuantizeJob(
         ObjectStoreFactory stores,
         IOptions<QuantizeOptions> options,
-        IOptions<TrainingDataOptions> dataOptions,
-        IOptions<ImageOptions> imageOptions,
         IOptionsMonitor<TrainingLoopOptions> loopOptions,
-        IOptions<ObjectiveOptions> objectiveOptions,
-        IOptions<ShardSelectionOptions> shardOptions,
-        IOptions<DistillationMixOptions> mixOptions,
+        DistillationDataSettings data,
         IOptions<TorchOptions> torchOptions,
         IHostApplicationLifetime lifetime,
         JobOutcome outcome,
@@ -63,12 +55,8 @@ public sealed class QuantizeJob : JobService
     {
         _stores = stores;
         _options = options.Value;
-        _dataOptions = dataOptions.Value;
-        _imageOptions = imageOptions.Value;
         _loopOptions = loopOptions.CurrentValue;
-        _objectiveOptions = objectiveOptions.Value;
-        _shardOptions = shardOptions.Value;
-        _mixOptions = mixOptions.Value;
+        _data = data;
         _torchOptions = torchOptions.Value;
         _loggerFactory = loggerFactory;
     }
@@ -86,7 +74,7 @@ public sealed class QuantizeJob : JobService
         var record = checkpoint.Record;
         var pre = record.Preprocessing
             ?? throw new InvalidInputException($"Checkpoint '{_options.Checkpoint}' records no preprocessing; the input size of the ONNX model is unknown.");
-        var dataset = _stores.Open(_dataOptions.Dataset);
+        var dataset = _stores.Open(_data.Data.Dataset);
         var (manifest, classes) = await DatasetFiles.ReadAsync(dataset, stoppingToken);
         if (record.Classes.Count > 0 && !record.Classes.SequenceEqual(classes))
         {
@@ -121,9 +109,9 @@ public sealed class QuantizeJob : JobService
             throw new InvalidInputException($"Checkpoint '{_options.Checkpoint}' cannot be exported to ONNX: {e.Message}", e);
         }
 
-        var cache = ImageByteCache.ForStore(dataset, _dataOptions.CacheDirectory);
+        var cache = ImageByteCache.ForStore(dataset, _data.Data.CacheDirectory);
         await cache.PrepareAsync(calibrationRows.Concat(evalRows).Select(r => r.Key), Logger, stoppingToken);
-        var images = _imageOptions.ForPreprocessing(pre);
+        var images = _data.Images.ForPreprocessing(pre);
         var calibration = DataFor(cache, calibrationRows, images);
         Logger.LogInformation(
             "Quantizing {Checkpoint} ({Architecture}): {Layers} Conv/Gemm layers, {Tensors} calibrated activations; {Method} calibration on {Images} '{Split}' images of {Dataset}",
@@ -281,21 +269,13 @@ public sealed class QuantizeJob : JobService
             throw new InvalidInputException(
                 $"Quantize:Method 'qat' supports the convnet family; checkpoint '{_options.Checkpoint}' is '{record.Architecture.Name}' (use ptq).");
         }
-        var objective = TrainingObjectives.Create(_objectiveOptions);
-        var curriculum = new DistillationCurriculum(_objectiveOptions.Curriculum);
+        var objective = TrainingObjectives.Create(_data.ObjectiveOptions);
+        var curriculum = new DistillationCurriculum(_data.ObjectiveOptions.Curriculum);
         var preprocessing = record.Preprocessing!;
         // The distill stage's data path (offline: committed soft targets re-thresholded at load, labeled + pseudo-labeled
         // batches), through the checkpoint's own preprocessing; evaluated on Quantize:EvalSplit without a teacher.
-        var inputs = await DistillationInputs.LoadAsync(_stores, new DistillationInputOptions
+        var inputs = await DistillationInputs.LoadAsync(_stores, (_data with { Images = images }).InputOptions(objective, _loopOptions) with
         {
-            Objective = objective,
-            ObjectiveOptions = _objectiveOptions,
-            Data = _dataOptions,
-            Shards = _shardOptions,
-            Mix = _mixOptions,
-            Images = images,
-            BatchSize = _loopOptions.BatchSize,
-            Seed = _loopOptions.Seed,
             EvalTeacher = "none",
             EvalSplit = _options.EvalSplit,
             EvalBatchSize = _options.BatchSize,
@@ -386,5 +366,5 @@ public sealed class QuantizeJob : JobService
     }
 
     private StoreTrainingData DataFor(ImageByteCache cache, IReadOnlyList<LabelRecord> rows, ImageOptions images) =>
-        new(cache, rows, images, _dataOptions, _options.BatchSize, training: false, seed: 0, _loggerFactory.CreateLogger<StoreTrainingData>());
+        new(cache, rows, images, _data.Data, _options.BatchSize, training: false, seed: 0, _loggerFactory.CreateLogger<StoreTrainingData>());
 }
