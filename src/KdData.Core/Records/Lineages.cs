@@ -9,7 +9,9 @@ namespace KdData.Records;
 /// place, so that the stages that share a part (the data part of every KD stage) write it the same way and a
 /// stage's own part is named once. The data part comes from <see cref="DistillationInputs"/>
 /// (<see cref="DistillationData"/>); a stage puts it into its own lineage with <see cref="WithData"/> or through
-/// the stage's builder (<see cref="Distill"/>, <see cref="Qat"/>, <see cref="PruneFineTune"/>).
+/// the stage's builder (<see cref="Distill"/>, <see cref="Qat"/>, <see cref="PruneFineTune"/>, <see cref="Export"/>).
+/// The one lineage not built here is a prune step's cut model (step, costs, channels before and after): every member
+/// is a figure the cut itself computes, so <c>prune</c> fills them where it cuts, under <see cref="PruneStage"/>.
 /// </summary>
 public static class Lineages
 {

@@ -267,7 +267,7 @@ public sealed class QuantizeJob : JobService
         if (!ModelFamilies.Is(record.Architecture.Name, ModelFamilies.ConvNet))
         {
             throw new InvalidInputException(
-                $"Quantize:Method 'qat' supports the convnet family; checkpoint '{_options.Checkpoint}' is '{record.Architecture.Name}' (use ptq).");
+                $"Quantize:Method 'qat' supports the {ModelFamilies.ConvNet} family; checkpoint '{_options.Checkpoint}' is '{record.Architecture.Name}' (use ptq).");
         }
         var objective = TrainingObjectives.Create(_data.ObjectiveOptions);
         var curriculum = new DistillationCurriculum(_data.ObjectiveOptions.Curriculum);
