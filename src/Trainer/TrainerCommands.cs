@@ -1,3 +1,6 @@
+using KdData.Models;
+using KdData.Pruning;
+
 namespace KdData.Trainer;
 
 /// <summary>
@@ -38,7 +41,7 @@ public static class TrainerCommands
                 new("--output", "Trainer:Output", "Folder for checkpoints (best, last) and metrics.jsonl", "out/teacher", "folder"),
                 new("--epochs", "Trainer:Teacher:Epochs", "Training epochs", "30", "n"),
                 new("--batch-size", "Trainer:Teacher:BatchSize", "Images per training step", "64", "n"),
-                new("--model", "Trainer:Model:Name", "Architecture: convnet, wrn, resnet18/34/50/101/152, wide_resnet50_2, mobilenet_v2", "convnet", "name"),
+                new("--model", "Trainer:Model:Name", "Architecture: convnet, wrn, resnet18/34/50/101/152, wide_resnet50_2, mobilenet_v2", ModelFamilies.ConvNet, "name"),
                 Device,
             ],
             builder => builder.AddTeacherJob()),
@@ -52,7 +55,7 @@ public static class TrainerCommands
                 new("--output", "Trainer:Distill:Output", "Folder for the student's checkpoints (best, last) and metrics.jsonl", "out/student", "folder"),
                 new("--epochs", "Trainer:Distill:Epochs", "Training epochs", "30", "n"),
                 new("--batch-size", "Trainer:Distill:BatchSize", "Images per training step (labeled + pseudo-labeled)", "128", "n"),
-                new("--model", "Trainer:Distill:Model:Name", "Student architecture (width with --Trainer:Distill:Model:Width)", "convnet", "name"),
+                new("--model", "Trainer:Distill:Model:Name", "Student architecture (width with --Trainer:Distill:Model:Width)", ModelFamilies.ConvNet, "name"),
                 new("--objective", "Trainer:Objective:Name", "kd (Hinton), pseudo-ce (hard pseudo-labels, FixMatch style) or ce (labels only)", "kd", "name"),
                 new("--min-confidence", "Trainer:Distill:Shards:MinConfidence", "Drop soft targets whose teacher confidence is lower", "0", "p"),
                 new("--class-cap", "Trainer:Distill:Shards:ClassCap", "Per-class cap on pseudo-labeled rows: none, balance (smallest class) or a number", "none", "cap"),
@@ -73,7 +76,7 @@ public static class TrainerCommands
                 new("--shards", "Trainer:Distill:Shards:Locations:0", "Labeler output with the soft targets (as for distill)", "file:out/labels/", "location"),
                 new("--epochs", "Trainer:Distill:Epochs", "Training epochs of every point", "30", "n"),
                 new("--batch-size", "Trainer:Distill:BatchSize", "Images per training step", "128", "n"),
-                new("--model", "Trainer:Distill:Model:Name", "Student architecture", "convnet", "name"),
+                new("--model", "Trainer:Distill:Model:Name", "Student architecture", ModelFamilies.ConvNet, "name"),
                 new("--objective", "Trainer:Objective:Name", "kd, pseudo-ce or ce", "kd", "name"),
                 Device,
             ],
@@ -81,7 +84,7 @@ public static class TrainerCommands
         new(
             Prune,
             "Prune a checkpoint's channels, fine-tuning with KD",
-            "Prune a checkpoint's conv channels (structured; the model is rebuilt smaller) to a share of its MACs or parameters in steps, fine-tuning with KD from the Labeler's shards after each step. Families: convnet, wrn, mobilenet_v2. Resumes per step from --output.",
+            $"Prune a checkpoint's conv channels (structured; the model is rebuilt smaller) to a share of its MACs or parameters in steps, fine-tuning with KD from the Labeler's shards after each step. Families: {string.Join(", ", PruningLayouts.Supported)}. Resumes per step from --output.",
             [
                 new("--checkpoint", "Trainer:Prune:Checkpoint", "Checkpoint record to prune (a distilled student)", "out/student/last.json", "path"),
                 new("--output", "Trainer:Prune:Output", "Folder for step-N/ (start, last, best, metrics.jsonl) and the final pruned.json", "out/pruned", "folder"),
@@ -128,7 +131,7 @@ public static class TrainerCommands
                 new("--output", "Trainer:Pipeline:Output", "Folder for the stage folders and pipeline.json", "out/pipeline", "folder"),
                 new("--checkpoint", "Trainer:Pipeline:Checkpoint", "Start from this student checkpoint record: the distill stage is skipped", "none", "path"),
                 new("--skip-distill", "Trainer:Pipeline:SkipDistill", "Skip the distill stage (needs --checkpoint)", "False", "bool"),
-                new("--model", "Trainer:Distill:Model:Name", "Student architecture (width with --Trainer:Distill:Model:Width)", "convnet", "name"),
+                new("--model", "Trainer:Distill:Model:Name", "Student architecture (width with --Trainer:Distill:Model:Width)", ModelFamilies.ConvNet, "name"),
                 new("--epochs", "Trainer:Pipeline:Epochs", "Distillation epochs", "20", "n"),
                 new("--target-macs", "Trainer:Pipeline:TargetMacs", "Prune target: share of the student's MACs per image, in (0, 1]", "0.5", "share"),
                 new("--prune-steps", "Trainer:Pipeline:PruneSteps", "Prune steps, each followed by a KD fine-tune", "2", "n"),

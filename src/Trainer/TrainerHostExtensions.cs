@@ -1,8 +1,10 @@
 using KdData.Augmentation;
 using KdData.Distillation;
 using KdData.Hosting;
+using KdData.Imaging;
 using KdData.Objectives;
 using KdData.Training;
+using Microsoft.Extensions.Options;
 
 namespace KdData.Trainer;
 
@@ -109,13 +111,24 @@ public static class TrainerHostExtensions
         return builder;
     }
 
-    /// <summary>The settings <see cref="DistillationInputs"/> reads: the data, objective, shard selection and batch mix (distill, prune, QAT).</summary>
+    /// <summary>
+    /// The settings <see cref="DistillationInputs"/> reads: the data, objective, shard selection and batch mix (distill,
+    /// prune, QAT), each validated, and the <see cref="DistillationDataSettings"/> that hands them to the job as one.
+    /// </summary>
     private static void AddDistillationDataOptions(this HostApplicationBuilder builder)
     {
         builder.AddValidatedOptions<TrainingDataOptions>(TrainingDataOptions.SectionName);
         builder.AddValidatedOptions<ObjectiveOptions>(ObjectiveOptions.SectionName);
         builder.AddValidatedOptions<ShardSelectionOptions>(ShardSelectionOptions.SectionName);
         builder.AddValidatedOptions<DistillationMixOptions>(DistillationMixOptions.SectionName);
+        builder.Services.AddSingleton(services => new DistillationDataSettings
+        {
+            Data = services.GetRequiredService<IOptions<TrainingDataOptions>>().Value,
+            ObjectiveOptions = services.GetRequiredService<IOptions<ObjectiveOptions>>().Value,
+            Shards = services.GetRequiredService<IOptions<ShardSelectionOptions>>().Value,
+            Mix = services.GetRequiredService<IOptions<DistillationMixOptions>>().Value,
+            Images = services.GetRequiredService<IOptions<ImageOptions>>().Value,
+        });
     }
 
     private static void AddValidatedOptions<TOptions>(this HostApplicationBuilder builder, string section)

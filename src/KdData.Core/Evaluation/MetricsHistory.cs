@@ -12,9 +12,6 @@ namespace KdData.Evaluation;
 /// </summary>
 public sealed class MetricsHistory
 {
-    /// <summary>The file a training run writes beside its checkpoints.</summary>
-    public const string FileName = "metrics.jsonl";
-
     private readonly Dictionary<string, List<(double X, double Y)>> _series;
 
     private MetricsHistory(Dictionary<string, List<(double X, double Y)>> series, List<string> order)

@@ -27,16 +27,8 @@ namespace KdData.Models;
 /// </summary>
 public static class ModelZoo
 {
-    private const string ConvNet = "convnet";
-    private const string WideResNet = "wrn";
-    private const string MobileNetV2 = "mobilenet_v2";
-    private const string PooledLinearName = "avgpool_linear";
-
-    private static readonly string[] ResNetNames =
-        ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "wide_resnet50_2"];
-
     /// <summary>All architecture names accepted by <see cref="Create"/>.</summary>
-    public static IReadOnlyList<string> Names { get; } = [.. ResNetNames, MobileNetV2, ConvNet, WideResNet, PooledLinearName];
+    public static IReadOnlyList<string> Names { get; } = [.. ModelFamilies.ResNets, ModelFamilies.MobileNetV2, ModelFamilies.ConvNet, ModelFamilies.WideResNet, ModelFamilies.PooledLinear];
 
     /// <summary>
     /// Builds the network described by <paramref name="spec"/> with freshly initialized weights (in training
@@ -51,10 +43,10 @@ public static class ModelZoo
 
         var model = name switch
         {
-            MobileNetV2 => CreateMobileNetV2(spec),
-            ConvNet => CreateConvNet(spec),
-            WideResNet => CreateWideResNet(spec),
-            PooledLinearName => CreatePooledLinear(spec),
+            ModelFamilies.MobileNetV2 => CreateMobileNetV2(spec),
+            ModelFamilies.ConvNet => CreateConvNet(spec),
+            ModelFamilies.WideResNet => CreateWideResNet(spec),
+            ModelFamilies.PooledLinear => CreatePooledLinear(spec),
             _ => CreateResNet(name, spec),
         };
         if (device is not null && device.type != DeviceType.CPU)
@@ -91,12 +83,12 @@ public static class ModelZoo
 
         ResNet built = name switch
         {
-            "resnet18" => torchvision.models.resnet18(num_classes: spec.NumClasses),
-            "resnet34" => torchvision.models.resnet34(num_classes: spec.NumClasses),
-            "resnet50" => torchvision.models.resnet50(num_classes: spec.NumClasses),
-            "resnet101" => torchvision.models.resnet101(num_classes: spec.NumClasses),
-            "resnet152" => torchvision.models.resnet152(num_classes: spec.NumClasses),
-            "wide_resnet50_2" => torchvision.models.wide_resnet50_2(num_classes: spec.NumClasses),
+            ModelFamilies.ResNet18 => torchvision.models.resnet18(num_classes: spec.NumClasses),
+            ModelFamilies.ResNet34 => torchvision.models.resnet34(num_classes: spec.NumClasses),
+            ModelFamilies.ResNet50 => torchvision.models.resnet50(num_classes: spec.NumClasses),
+            ModelFamilies.ResNet101 => torchvision.models.resnet101(num_classes: spec.NumClasses),
+            ModelFamilies.ResNet152 => torchvision.models.resnet152(num_classes: spec.NumClasses),
+            ModelFamilies.WideResNet50x2 => torchvision.models.wide_resnet50_2(num_classes: spec.NumClasses),
             _ => throw new ArgumentException($"Unhandled ResNet name '{name}'.", nameof(name)),
         };
         return new ResNetModule(built, spec.InChannels, stem == ResNetStem.Small);
@@ -104,16 +96,16 @@ public static class ModelZoo
 
     private static nn.Module<Tensor, Tensor> CreateMobileNetV2(ModelSpec spec)
     {
-        RejectSettings(spec, MobileNetV2, nameof(ModelSpec.Stem), nameof(ModelSpec.Width), nameof(ModelSpec.Depth),
+        RejectSettings(spec, ModelFamilies.MobileNetV2, nameof(ModelSpec.Stem), nameof(ModelSpec.Width), nameof(ModelSpec.Depth),
             nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate));
         var widthMult = spec.WidthMult ?? 1.0;
         if (!(widthMult > 0 && widthMult <= 4))
         {
-            throw Invalid(nameof(ModelSpec.WidthMult), widthMult, MobileNetV2, "expected a value in (0, 4]");
+            throw Invalid(nameof(ModelSpec.WidthMult), widthMult, ModelFamilies.MobileNetV2, "expected a value in (0, 4]");
         }
         if (spec.Channels is not null)
         {
-            var channels = CheckChannels(spec, MobileNetV2, PrunableMobileNetV2.DefaultChannels(widthMult));
+            var channels = CheckChannels(spec, ModelFamilies.MobileNetV2, PrunableMobileNetV2.DefaultChannels(widthMult));
             var blocks = PrunableMobileNetV2.Blocks(widthMult);
             for (var i = 0; i < blocks.Count; i++)
             {
@@ -122,7 +114,7 @@ public static class ModelZoo
                 if ((blocks[i].Residual && input != channels[PrunableMobileNetV2.OutputSlot(i)])
                     || (!blocks[i].Expand && input != channels[PrunableMobileNetV2.HiddenSlot(i)]))
                 {
-                    throw Invalid(nameof(ModelSpec.Channels), string.Join(",", channels), MobileNetV2,
+                    throw Invalid(nameof(ModelSpec.Channels), string.Join(",", channels), ModelFamilies.MobileNetV2,
                         $"block {i + 1} joins its input width {input} with a width that differs from it");
                 }
             }
@@ -134,57 +126,57 @@ public static class ModelZoo
 
     private static PlainConvNet CreateConvNet(ModelSpec spec)
     {
-        RejectSettings(spec, ConvNet, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.WidenFactor));
+        RejectSettings(spec, ModelFamilies.ConvNet, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.WidenFactor));
         var width = spec.Width ?? 32;
         var depth = spec.Depth ?? 3;
         var dropRate = spec.DropRate ?? 0.0;
         if (width is < 4 or > 256)
         {
-            throw Invalid(nameof(ModelSpec.Width), width, ConvNet, "expected 4-256 channels");
+            throw Invalid(nameof(ModelSpec.Width), width, ModelFamilies.ConvNet, "expected 4-256 channels");
         }
         if (depth is < 1 or > 8)
         {
-            throw Invalid(nameof(ModelSpec.Depth), depth, ConvNet, "expected 1-8 blocks");
+            throw Invalid(nameof(ModelSpec.Depth), depth, ModelFamilies.ConvNet, "expected 1-8 blocks");
         }
         var defaults = PlainConvNet.DefaultChannels(width, depth);
         if (!(dropRate >= 0 && dropRate < 1))
         {
-            throw Invalid(nameof(ModelSpec.DropRate), dropRate, ConvNet, "expected a value in [0, 1)");
+            throw Invalid(nameof(ModelSpec.DropRate), dropRate, ModelFamilies.ConvNet, "expected a value in [0, 1)");
         }
-        return new PlainConvNet(spec.InChannels, spec.NumClasses, CheckChannels(spec, ConvNet, defaults), dropRate);
+        return new PlainConvNet(spec.InChannels, spec.NumClasses, CheckChannels(spec, ModelFamilies.ConvNet, defaults), dropRate);
     }
 
     private static PooledLinear CreatePooledLinear(ModelSpec spec)
     {
-        RejectSettings(spec, PooledLinearName, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.Width),
+        RejectSettings(spec, ModelFamilies.PooledLinear, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.Width),
             nameof(ModelSpec.Depth), nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate), nameof(ModelSpec.Channels));
         return new PooledLinear(spec.InChannels, spec.NumClasses);
     }
 
     private static WideResNetModule CreateWideResNet(ModelSpec spec)
     {
-        RejectSettings(spec, WideResNet, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.Width));
+        RejectSettings(spec, ModelFamilies.WideResNet, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.Width));
         var depth = spec.Depth ?? 16;
         var widen = spec.WidenFactor ?? 2;
         var dropRate = spec.DropRate ?? 0.0;
         if (depth is < 10 or > 40 || (depth - 4) % 6 != 0)
         {
-            throw Invalid(nameof(ModelSpec.Depth), depth, WideResNet, "expected 6n+4 between 10 and 40 (10, 16, 22, 28, 34, 40)");
+            throw Invalid(nameof(ModelSpec.Depth), depth, ModelFamilies.WideResNet, "expected 6n+4 between 10 and 40 (10, 16, 22, 28, 34, 40)");
         }
         if (widen is < 1 or > 8)
         {
-            throw Invalid(nameof(ModelSpec.WidenFactor), widen, WideResNet, "expected 1-8");
+            throw Invalid(nameof(ModelSpec.WidenFactor), widen, ModelFamilies.WideResNet, "expected 1-8");
         }
         if (!(dropRate >= 0 && dropRate < 1))
         {
-            throw Invalid(nameof(ModelSpec.DropRate), dropRate, WideResNet, "expected a value in [0, 1)");
+            throw Invalid(nameof(ModelSpec.DropRate), dropRate, ModelFamilies.WideResNet, "expected a value in [0, 1)");
         }
         var blocks = (depth - 4) / 6;
-        var channels = CheckChannels(spec, WideResNet, WideResNetModule.DefaultChannels(blocks, widen));
+        var channels = CheckChannels(spec, ModelFamilies.WideResNet, WideResNetModule.DefaultChannels(blocks, widen));
         // Without a projection in the first block, the stem's output is the first group's residual stream.
         if (!WideResNetModule.HasShortcut(0, 0, widen) && channels[0] != channels[1])
         {
-            throw Invalid(nameof(ModelSpec.Channels), string.Join(",", channels), WideResNet,
+            throw Invalid(nameof(ModelSpec.Channels), string.Join(",", channels), ModelFamilies.WideResNet,
                 "with widen factor 1 the stem and the first group's stream are added together and need the same width");
         }
         return new WideResNetModule(spec.InChannels, spec.NumClasses, blocks, widen, dropRate, channels);

@@ -25,7 +25,7 @@ namespace KdData.Pruning;
 public static class PruningLayouts
 {
     /// <summary>The families this build can prune.</summary>
-    public static IReadOnlyList<string> Supported { get; } = ["convnet", "wrn", "mobilenet_v2"];
+    public static IReadOnlyList<string> Supported { get; } = [ModelFamilies.ConvNet, ModelFamilies.WideResNet, ModelFamilies.MobileNetV2];
 
     /// <summary>The layout of <paramref name="spec"/> (pruned or not).</summary>
     /// <exception cref="NotSupportedException">The family cannot be pruned.</exception>
@@ -35,9 +35,9 @@ public static class PruningLayouts
         var name = spec.Name.Trim().ToLowerInvariant();
         return name switch
         {
-            "convnet" => ConvNet(spec with { Name = name }),
-            "wrn" => WideResNet(spec with { Name = name }),
-            "mobilenet_v2" => MobileNetV2(spec with { Name = name }),
+            ModelFamilies.ConvNet => ConvNet(spec with { Name = name }),
+            ModelFamilies.WideResNet => WideResNet(spec with { Name = name }),
+            ModelFamilies.MobileNetV2 => MobileNetV2(spec with { Name = name }),
             _ => throw new NotSupportedException(string.Create(CultureInfo.InvariantCulture,
                 $"pruning {spec.Name} is not supported; supported families: {string.Join(", ", Supported)}")),
         };

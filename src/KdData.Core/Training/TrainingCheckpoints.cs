@@ -31,8 +31,8 @@ namespace KdData.Training;
 /// </remarks>
 internal sealed class TrainingCheckpoints
 {
-    private const string LastCheckpointName = TrainingLoop.LastCheckpointName;
-    private const string BestCheckpointName = TrainingLoop.BestCheckpointName;
+    private const string LastCheckpointName = ArtifactFiles.LastCheckpoint;
+    private const string BestCheckpointName = ArtifactFiles.BestCheckpoint;
     private const string RepresentationFileSuffix = TrainingLoop.RepresentationFileSuffix;
     private const string OptimizerFilePrefix = LastCheckpointName + ".optimizer.";
     private const string OptimizerFileSuffix = ".bin";

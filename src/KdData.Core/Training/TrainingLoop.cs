@@ -42,15 +42,6 @@ namespace KdData.Training;
 /// </summary>
 public sealed class TrainingLoop
 {
-    /// <summary>Name of the per-epoch metrics file in the output directory.</summary>
-    public const string MetricsFileName = "metrics.jsonl";
-
-    /// <summary>Checkpoint name of the latest state (resume point).</summary>
-    public const string LastCheckpointName = "last";
-
-    /// <summary>Checkpoint name of the epoch with the highest evaluation accuracy.</summary>
-    public const string BestCheckpointName = "best";
-
     /// <summary>Suffix of the file beside a checkpoint holding the representation terms' trained parts.</summary>
     public const string RepresentationFileSuffix = ".representation.bin";
 
@@ -133,7 +124,7 @@ public sealed class TrainingLoop
 
         var directory = Path.GetFullPath(job.OutputDirectory);
         Directory.CreateDirectory(directory);
-        var metricsPath = Path.Combine(directory, MetricsFileName);
+        var metricsPath = Path.Combine(directory, ArtifactFiles.Metrics);
         var checkpoints = new TrainingCheckpoints(job, directory, _options, _section, _objective.Name, new ModelCostRecord { Parameters = parameters, Macs = macs }, _logger);
 
         model.to(_device);

@@ -2,10 +2,10 @@ using System.Text.Json.Nodes;
 using KdData.Datasets;
 using KdData.Evaluation;
 using KdData.Hosting;
+using KdData.Records;
 using KdData.Tests.Evaluation;
 using KdData.Tests.Fixtures;
 using KdData.Trainer;
-using KdData.Training;
 
 namespace KdData.Tests.Trainer;
 
@@ -39,7 +39,7 @@ public sealed class EvaluateJobTests
         using var work = new TempDirectory();
         var checkpoint = CopyTeacher(work.Path);
         await File.WriteAllLinesAsync(
-            Path.Combine(work.Path, MetricsHistory.FileName),
+            Path.Combine(work.Path, ArtifactFiles.Metrics),
             [
                 """{"epoch":1,"train_loss":1.2,"eval_loss":0.9,"eval_accuracy":0.7,"kd":0.8,"ce":0.5,"alpha":0.9,"temperature":4,"agreement":0.6,"teacher_kl":0.4}""",
                 """{"epoch":2,"train_loss":0.8,"eval_loss":0.7,"eval_accuracy":0.8,"kd":0.6,"ce":0.4,"alpha":0.7,"temperature":3,"agreement":0.8,"teacher_kl":0.2}""",
@@ -117,17 +117,18 @@ public sealed class EvaluateJobTests
     {
         using var work = new TempDirectory();
         var stores = Fixtures.TestStores.Factory();
-        var data = new TrainingDataOptions { Dataset = SampleRoot };
         var device = TorchSharp.torch.CPU;
         var mismatched = CopyTeacher(work.Path, [.. Enumerable.Range(0, 10).Select(i => $"digit {i}")]);
         var missing = Path.Combine(work.Path, "missing.json");
 
-        var classError = await Assert.ThrowsAsync<InvalidDataException>(() => EvaluationInputs.LoadAsync(stores, new EvaluateOptions { Checkpoint = mismatched }, data, device, default));
-        var missingError = await Assert.ThrowsAsync<FileNotFoundException>(() => EvaluationInputs.LoadAsync(stores, new EvaluateOptions { Checkpoint = missing }, data, device, default));
+        var classError = await Assert.ThrowsAsync<InvalidDataException>(() => EvaluationInputs.LoadAsync(
+            stores, new EvaluationInputOptions { Dataset = SampleRoot, Checkpoint = mismatched }, device, default));
+        var missingError = await Assert.ThrowsAsync<FileNotFoundException>(() => EvaluationInputs.LoadAsync(
+            stores, new EvaluationInputOptions { Dataset = SampleRoot, Checkpoint = missing }, device, default));
         var datasetError = await Assert.ThrowsAsync<InvalidDataException>(() => EvaluationInputs.LoadAsync(
-            stores, new EvaluateOptions { Checkpoint = LabelerSamples.TeacherRecord }, new TrainingDataOptions { Dataset = work.Path + "/" }, device, default));
+            stores, new EvaluationInputOptions { Dataset = work.Path + "/", Checkpoint = LabelerSamples.TeacherRecord }, device, default));
         var splitError = await Assert.ThrowsAsync<InvalidDataException>(() => EvaluationInputs.LoadAsync(
-            stores, new EvaluateOptions { Checkpoint = LabelerSamples.TeacherRecord, Split = "validation" }, data, device, default));
+            stores, new EvaluationInputOptions { Dataset = SampleRoot, Checkpoint = LabelerSamples.TeacherRecord, Split = "validation" }, device, default));
 
         Assert.Contains(mismatched, classError.Message, StringComparison.Ordinal);
         Assert.Contains("digit 0", classError.Message, StringComparison.Ordinal);

@@ -22,7 +22,7 @@ public sealed class QuantizeJobTests
         var code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", work.Path, "--calibration", "percentile");
 
         Assert.Equal(ExitCodes.Success, code);
-        var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(work.Path, QuantizeJob.ReportFileName)))!;
+        var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(work.Path, ArtifactFiles.QuantizationReport)))!;
         Assert.Equal("Percentile", report["calibration"]!["method"]!.GetValue<string>());
         Assert.Equal(64, report["calibration"]!["images"]!.GetValue<int>());
         Assert.Equal(200, report["images"]!.GetValue<int>());
@@ -30,7 +30,7 @@ public sealed class QuantizeJobTests
         Assert.Equal(0.90, report["fp32"]!["accuracy"]!.GetValue<double>(), 3);
         Assert.True(report["top1_agreement"]!.GetValue<double>() >= 0.95);
         Assert.True(report["size_ratio"]!.GetValue<double>() <= 0.3);
-        Assert.Equal(new FileInfo(Path.Combine(work.Path, QuantizeJob.Int8FileName)).Length, report["int8"]!["file_bytes"]!.GetValue<long>());
+        Assert.Equal(new FileInfo(Path.Combine(work.Path, ArtifactFiles.Int8Onnx)).Length, report["int8"]!["file_bytes"]!.GetValue<long>());
         Assert.True(report["int8"]!["expected_calibration_error"]!.GetValue<double>() > 0);
         Assert.Equal(4, report["calibration"]!["ranges"]!.AsObject().Count);
         // The default scheme: 7-bit weights, which no CPU's int8 kernel can overflow; the CPU measured on is named.
@@ -42,7 +42,7 @@ public sealed class QuantizeJobTests
         Assert.Equal(KdData.Export.CpuInstructionSet.Current.Level, report["cpu"]!["level"]!.GetValue<string>());
         // The report carries its layout version and reads back through its type.
         Assert.Equal(QuantizationReport.CurrentFormatVersion, report["format_version"]!.GetValue<int>());
-        var typed = RecordJson.ParseQuantizationReport(await File.ReadAllBytesAsync(Path.Combine(work.Path, QuantizeJob.ReportFileName)));
+        var typed = RecordJson.ParseQuantizationReport(await File.ReadAllBytesAsync(Path.Combine(work.Path, ArtifactFiles.QuantizationReport)));
         Assert.Equal((200, 64, "Percentile"), (typed.Images, typed.Calibration.Images, typed.Calibration.Method));
         Assert.Null(typed.Qat);
     }
@@ -56,7 +56,7 @@ public sealed class QuantizeJobTests
         var code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", work.Path, "--Quantize:WeightBits=8", "--Quantize:AcceptLowAgreement=true");
 
         Assert.Equal(ExitCodes.Success, code);
-        var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(work.Path, QuantizeJob.ReportFileName)))!;
+        var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(work.Path, ArtifactFiles.QuantizationReport)))!;
         Assert.Equal(8, report["weight_bits"]!.GetValue<int>());
         Assert.Contains("codes -127..127", report["scheme"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.False(report["saturation"]!["safe_without_vnni"]!.GetValue<bool>());
@@ -74,15 +74,15 @@ public sealed class QuantizeJobTests
         var code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", work.Path, "--Quantize:MinAgreement=1");
 
         Assert.Equal(ExitCodes.QualityCheckFailed, code);
-        Assert.True(File.Exists(Path.Combine(work.Path, QuantizeJob.Int8FileName)));
-        var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(work.Path, QuantizeJob.ReportFileName)))!;
+        Assert.True(File.Exists(Path.Combine(work.Path, ArtifactFiles.Int8Onnx)));
+        var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(work.Path, ArtifactFiles.QuantizationReport)))!;
         Assert.False(report["agreement_check"]!["passed"]!.GetValue<bool>());
         Assert.False(report["agreement_check"]!["accepted_below_minimum"]!.GetValue<bool>());
 
         code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", work.Path, "--Quantize:MinAgreement=1", "--Quantize:AcceptLowAgreement=true");
 
         Assert.Equal(ExitCodes.Success, code);
-        report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(work.Path, QuantizeJob.ReportFileName)))!;
+        report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(work.Path, ArtifactFiles.QuantizationReport)))!;
         Assert.True(report["agreement_check"]!["accepted_below_minimum"]!.GetValue<bool>());
     }
 
@@ -95,7 +95,7 @@ public sealed class QuantizeJobTests
         using var work = new TempDirectory();
         var code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", work.Path, setting);
         Assert.Equal(ExitCodes.InvalidConfiguration, code);
-        Assert.False(File.Exists(Path.Combine(work.Path, QuantizeJob.Int8FileName)));
+        Assert.False(File.Exists(Path.Combine(work.Path, ArtifactFiles.Int8Onnx)));
     }
 
     [Fact]
@@ -104,7 +104,7 @@ public sealed class QuantizeJobTests
         using var work = new TempDirectory();
         var code = await RunAsync("--checkpoint", Path.Combine(work.Path, "nope.json"), "--output", work.Path);
         Assert.Equal(ExitCodes.InvalidConfiguration, code);
-        Assert.False(File.Exists(Path.Combine(work.Path, QuantizeJob.Int8FileName)));
+        Assert.False(File.Exists(Path.Combine(work.Path, ArtifactFiles.Int8Onnx)));
     }
 
     [Fact]

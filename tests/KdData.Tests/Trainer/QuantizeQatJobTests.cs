@@ -1,10 +1,10 @@
 using System.Text.Json.Nodes;
 using KdData.Hosting;
 using KdData.Models;
+using KdData.Records;
 using KdData.Tests.Distillation;
 using KdData.Tests.Fixtures;
 using KdData.Trainer;
-using KdData.Training;
 
 namespace KdData.Tests.Trainer;
 
@@ -27,7 +27,7 @@ public sealed class QuantizeQatJobTests(SampleDistillation sample) : IClassFixtu
         var code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", work.Path);
 
         Assert.Equal(ExitCodes.Success, code);
-        var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(work.Path, QuantizeJob.ReportFileName)))!;
+        var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(work.Path, ArtifactFiles.QuantizationReport)))!;
         Assert.Equal("qat", report["method"]!.GetValue<string>());
         Assert.Equal(1, report["qat"]!["epochs"]!.GetValue<int>());
         Assert.True(report["top1_agreement"]!.GetValue<double>() >= 0.95, $"agreement {report["top1_agreement"]}");
@@ -45,9 +45,9 @@ public sealed class QuantizeQatJobTests(SampleDistillation sample) : IClassFixtu
         Assert.Equal(LabelerSamples.TeacherRecord, qat.Record.Training.Parent!.Path);
         Assert.Equal(parentId, qat.Record.Training.Parent.Id);
         Assert.Equal(4, qat.Record.Training.ActivationRanges!.Count);
-        var last = CheckpointSerializer.ParseRecord(File.ReadAllBytes(Path.Combine(work.Path, "qat", TrainingLoop.LastCheckpointName + ".json")));
+        var last = CheckpointSerializer.ParseRecord(File.ReadAllBytes(Path.Combine(work.Path, "qat", ArtifactFiles.RecordOf(ArtifactFiles.LastCheckpoint))));
         Assert.Equal(parentId, last.Training.Lineage!.Parent!.Id);
-        Assert.True(File.Exists(Path.Combine(work.Path, QuantizeJob.Int8FileName)));
+        Assert.True(File.Exists(Path.Combine(work.Path, ArtifactFiles.Int8Onnx)));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using KdData.Hosting;
 using KdData.Models;
+using KdData.Records;
 using KdData.Tests.Distillation;
 using KdData.Tests.Fixtures;
 using KdData.Trainer;
@@ -74,7 +75,7 @@ public sealed class TrainerUserErrorTests
         var spec = new ModelSpec { Name = "avgpool_linear", NumClasses = 10, InChannels = 1 };
         using (var model = ModelZoo.Create(spec))
         {
-            await CheckpointSerializer.SaveAsync(model, new CheckpointRecord { Architecture = spec }, work.Path, TrainingLoop.LastCheckpointName);
+            await CheckpointSerializer.SaveAsync(model, new CheckpointRecord { Architecture = spec }, work.Path, ArtifactFiles.LastCheckpoint);
         }
         var before = await File.ReadAllBytesAsync(Path.Combine(work.Path, "last.json"));
 
@@ -83,7 +84,7 @@ public sealed class TrainerUserErrorTests
 
         Assert.Equal(ExitCodes.InvalidConfiguration, code);
         Assert.Equal(before, await File.ReadAllBytesAsync(Path.Combine(work.Path, "last.json")));
-        Assert.False(File.Exists(Path.Combine(work.Path, TrainingLoop.MetricsFileName)) && new FileInfo(Path.Combine(work.Path, TrainingLoop.MetricsFileName)).Length > 0);
+        Assert.False(File.Exists(Path.Combine(work.Path, ArtifactFiles.Metrics)) && new FileInfo(Path.Combine(work.Path, ArtifactFiles.Metrics)).Length > 0);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using KdData.Datasets;
 using KdData.Imaging;
 using KdData.Models;
 using KdData.Objectives;
+using KdData.Records;
 using KdData.Tests.Datasets;
 using KdData.Tests.Fixtures;
 using KdData.Training;
@@ -56,6 +57,6 @@ public sealed class TeacherOnStoreTests : IDisposable
         Assert.True(result.BestEvalAccuracy >= 0.7, $"best eval accuracy {result.BestEvalAccuracy} (chance 0.25)");
         using var checkpoint = await CheckpointSerializer.LoadAsync(result.BestCheckpointPath!);
         Assert.Equal(classes, checkpoint.Record.Classes);
-        Assert.Equal(3, File.ReadAllLines(Path.Combine(_output, TrainingLoop.MetricsFileName)).Length);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(_output, ArtifactFiles.Metrics)).Length);
     }
 }

@@ -14,5 +14,5 @@ public sealed class TrainerOptions
 
     /// <summary>Architecture the <c>teacher</c> stage trains (see <see cref="ModelZoo"/>); the student of <c>distill</c> is <c>Trainer:Distill:Model</c>. Default: <c>convnet</c> with its default width and depth.</summary>
     [Required]
-    public ModelSpec Model { get; set; } = new() { Name = "convnet" };
+    public ModelSpec Model { get; set; } = new() { Name = ModelFamilies.ConvNet };
 }

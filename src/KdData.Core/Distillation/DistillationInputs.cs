@@ -1,33 +1,35 @@
-using KdData.Augmentation;
 using KdData.Datasets;
-using KdData.Distillation;
 using KdData.Hosting;
-using KdData.Imaging;
 using KdData.Models;
-using KdData.Objectives;
 using KdData.PackedImages;
 using KdData.Records;
 using KdData.Storage;
 using KdData.Training;
+using Microsoft.Extensions.Logging;
 
-namespace KdData.Trainer;
+namespace KdData.Distillation;
 
 /// <summary>
-/// The distill stage's data path, shared by every stage that trains with knowledge distillation: <see cref="DistillJob"/>,
-/// the KD fine-tune after each prune step (<see cref="PruneJob"/>) and quantization-aware training
-/// (<see cref="QuantizeJob"/>, <c>--method qat</c>). It reads the dataset's labeled train split plus the pool images a
-/// teacher pseudo-labeled (committed Labeler shards, re-thresholded at load) into <see cref="DistillationData"/> mixed
-/// batches, loads the evaluation split into memory for the per-epoch evaluation (with the teacher's logits when its
-/// checkpoint is reachable), and builds the lineage every checkpoint record gets.
+/// The distill stage's data path, shared by every stage that trains with knowledge distillation: <c>distill</c>, the
+/// KD fine-tune after each <c>prune</c> step and quantization-aware training (<c>quantize --method qat</c>); it lives
+/// in Core so that those hosts only say what to load (<see cref="DistillationInputOptions"/>). It reads the dataset's
+/// labeled train split plus the pool images a teacher pseudo-labeled (committed Labeler shards, re-thresholded at
+/// load) into <see cref="DistillationData"/> mixed batches, loads the evaluation split into memory for the per-epoch
+/// evaluation (with the teacher's logits when its checkpoint is reachable), and builds the lineage every checkpoint
+/// record gets (<see cref="Lineages.DistillationData"/>).
 /// <para>
-/// Online distillation and the extra augmentation are the distill stage's: with an <see cref="OnlineTeacher"/> no shards
-/// are read, the teacher labels every batch and <c>onlinePool</c> lists the dataset's unlabeled pool; <c>augment</c>
-/// (MixUp / CutMix / RandAugment) is applied per batch. Prune and QAT call this without them (offline shards, no
-/// MixUp/CutMix/RandAugment), so their fine-tunes train on the cached soft targets exactly as before.
+/// Online distillation and the extra augmentation are the distill stage's: with an <see cref="OnlineTeacher"/> no
+/// shards are read, the teacher labels every batch and <see cref="DistillationInputOptions.OnlinePool"/> lists the
+/// dataset's unlabeled pool; <see cref="DistillationInputOptions.Augment"/> (MixUp / CutMix / RandAugment) is applied
+/// per batch. Prune and QAT call this without them (offline shards, no MixUp/CutMix/RandAugment), so their fine-tunes
+/// train on the cached soft targets exactly as before.
 /// </para>
 /// </summary>
-internal sealed class DistillationInputs
+public sealed class DistillationInputs
 {
+    /// <summary>The setting that asks for the unlabeled pool online, named in the message when the dataset has none.</summary>
+    private const string OnlinePoolSetting = "Trainer:Distill:OnlinePool";
+
     private DistillationInputs(IReadOnlyList<string> classes, PreprocessingRecord preprocessing, DistillationData train,
         InMemoryTrainingData eval, int labeledImages, int pseudoLabeledImages, LineageRecord lineage)
     {
@@ -60,65 +62,38 @@ internal sealed class DistillationInputs
 
     /// <summary>
     /// What the data derives from (dataset, objective, mix, augmentation, shard sets, teachers and teacher mode, counts,
-    /// evaluation teacher); a stage copies it into its own lineage and adds its fields.
+    /// evaluation teacher); a stage puts it into its own lineage with <see cref="Lineages.WithData"/>.
     /// </summary>
     public LineageRecord Lineage { get; }
 
-    /// <summary>A stage's <paramref name="lineage"/> with <see cref="Lineage"/>'s data members set (replacing any it had).</summary>
-    public LineageRecord CopyLineageTo(LineageRecord lineage)
-    {
-        ArgumentNullException.ThrowIfNull(lineage);
-        return lineage with
-        {
-            Dataset = Lineage.Dataset,
-            Objective = Lineage.Objective,
-            Mix = Lineage.Mix,
-            Augment = Lineage.Augment,
-            Shards = Lineage.Shards,
-            ShardSets = Lineage.ShardSets,
-            Teachers = Lineage.Teachers,
-            TeacherMode = Lineage.TeacherMode,
-            OnlineTeacher = Lineage.OnlineTeacher,
-            LabeledImages = Lineage.LabeledImages,
-            LabeledWithTeacher = Lineage.LabeledWithTeacher,
-            PseudoLabeledImages = Lineage.PseudoLabeledImages,
-            EvalTeacher = Lineage.EvalTeacher,
-        };
-    }
-
     /// <summary>
-    /// Reads the dataset and the shards (or, with <paramref name="online"/>, no shards) and prepares the batches.
-    /// <paramref name="evalTeacher"/> is the teacher checkpoint for the evaluation split's KL and agreement: <c>null</c> =
-    /// the online teacher or else the shards' teacher, <c>none</c> = off.
+    /// Reads the dataset and the shards (or, with an online teacher, no shards) and prepares the batches, the
+    /// in-memory evaluation split (held in batches of <see cref="DistillationInputOptions.EvalBatchSize"/>) and the
+    /// lineage.
     /// </summary>
-    /// <remarks>
-    /// <c>imageOptions</c>: decoding and preprocessing of every image (QAT passes the checkpoint's own). The rest are the
-    /// distill stage's: <c>online</c> = the online teacher (null = offline, from the shards); <c>onlinePool</c> = with it,
-    /// train on the dataset's whole unlabeled pool too (<see cref="DistillOptions.OnlinePool"/>); <c>augment</c> =
-    /// MixUp / CutMix / RandAugment of the batches (null = none). <c>evalSplit</c> (default <c>test</c>) is the split
-    /// evaluated each epoch, held in memory in batches of <c>evalBatchSize</c> (default 256).
-    /// </remarks>
+    /// <param name="stores">Opens the dataset, the shard sets and the evaluation teacher.</param>
+    /// <param name="options">What to read and how.</param>
+    /// <param name="device">Where the evaluation teacher runs, once, over the evaluation split.</param>
+    /// <param name="loggerFactory">Logs the counts and skipped images.</param>
+    /// <param name="cancellationToken">Cancels the reads.</param>
     /// <exception cref="InvalidInputException">A missing dataset or split, or shards that do not fit it.</exception>
     public static async Task<DistillationInputs> LoadAsync(
         ObjectStoreFactory stores,
-        ITrainingObjective objective,
-        ObjectiveOptions objectiveOptions,
-        TrainingDataOptions dataOptions,
-        ShardSelectionOptions shardOptions,
-        DistillationMixOptions mixOptions,
-        ImageOptions imageOptions,
-        int batchSize,
-        int seed,
-        string? evalTeacher,
+        DistillationInputOptions options,
         TorchSharp.torch.Device device,
         ILoggerFactory loggerFactory,
-        OnlineTeacher? online = null,
-        bool onlinePool = false,
-        DistillationAugmentOptions? augment = null,
-        string evalSplit = DatasetSplits.Test,
-        int evalBatchSize = 256,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(stores);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        var dataOptions = options.Settings.Data;
+        var shardOptions = options.Settings.Shards;
+        var imageOptions = options.Settings.Images;
+        var online = options.Online;
+        var evalSplit = options.EvalSplit;
+        var batchSize = options.BatchSize;
+        var seed = options.Seed;
         var logger = loggerFactory.CreateLogger<DistillationInputs>();
         var dataset = stores.Open(dataOptions.Dataset);
         var (manifest, classes) = await DatasetFiles.ReadAsync(dataset, cancellationToken).ConfigureAwait(false);
@@ -131,7 +106,7 @@ internal sealed class DistillationInputs
 
         var preprocessing = imageOptions.ToPreprocessingRecord();
         var reader = new ShardSetReader(stores, shardOptions, loggerFactory.CreateLogger<ShardSetReader>());
-        var softTargets = online is null && (objective.NeedsTeacher || shardOptions.Locations.Count > 0)
+        var softTargets = online is null && (options.Objective.NeedsTeacher || shardOptions.Locations.Count > 0)
             ? await reader.ReadAsync(classes, preprocessing, cancellationToken).ConfigureAwait(false)
             : null;
         var samples = DistillationSamples.Build(dataset, train, eval, softTargets);
@@ -144,7 +119,7 @@ internal sealed class DistillationInputs
             await caches[source].PrepareAsync(samples.Pseudo.Where(p => p.Source == store).Select(p => p.Key), logger, cancellationToken).ConfigureAwait(false);
         }
 
-        var pool = online is not null && onlinePool ? await ListPoolAsync(dataset, caches[0], cancellationToken).ConfigureAwait(false) : samples.Pseudo;
+        var pool = online is not null && options.OnlinePool ? await ListPoolAsync(dataset, caches[0], cancellationToken).ConfigureAwait(false) : samples.Pseudo;
         // The samples hold what training needs; the row set itself need not live through the run (async locals
         // are fields of the state machine, so it would).
         var sets = softTargets?.Sets ?? [];
@@ -153,32 +128,16 @@ internal sealed class DistillationInputs
             "Distilling from {Labeled} labeled images ({WithTeacher} with teacher views) and {Pseudo} pseudo-labeled images; {HeldOut} soft-targeted images of the test split left out",
             samples.Labeled.Count, samples.LabeledWithTeacher, pool.Count, samples.DroppedHeldOut);
 
-        var trainData = new DistillationData(caches, samples.Labeled, pool, classes.Count, imageOptions, dataOptions, mixOptions,
-            batchSize, (ulong)seed, loggerFactory.CreateLogger<DistillationData>(), onlineTeacher: online is not null, augment: augment);
+        var trainData = new DistillationData(caches, samples.Labeled, pool, classes.Count, imageOptions, dataOptions, options.Settings.Mix,
+            batchSize, (ulong)seed, loggerFactory.CreateLogger<DistillationData>(), onlineTeacher: online is not null, augment: options.Augment);
         logger.LogInformation("Batches of {Batch}: {Labeled} labeled + {Pseudo} pseudo-labeled, {Steps} steps per epoch",
             batchSize, trainData.LabeledPerBatch, trainData.PseudoPerBatch, trainData.BatchesPerEpoch);
 
-        var evalSource = new StoreTrainingData(caches[0], eval, imageOptions, dataOptions, evalBatchSize, training: false, (ulong)seed, loggerFactory.CreateLogger<StoreTrainingData>());
-        var evalData = await InMemoryTrainingData.LoadAsync(evalSource, evalBatchSize, cancellationToken).ConfigureAwait(false);
-        var evalTeacherLocation = await AttachTeacherAsync(stores, evalData, sets, online?.Source, classes.Count, imageOptions.Channels, evalTeacher, device, logger, cancellationToken).ConfigureAwait(false);
+        var evalSource = new StoreTrainingData(caches[0], eval, imageOptions, dataOptions, options.EvalBatchSize, training: false, (ulong)seed, loggerFactory.CreateLogger<StoreTrainingData>());
+        var evalData = await InMemoryTrainingData.LoadAsync(evalSource, options.EvalBatchSize, cancellationToken).ConfigureAwait(false);
+        var evalTeacherLocation = await AttachTeacherAsync(stores, evalData, sets, online?.Source, classes.Count, imageOptions.Channels, options.EvalTeacher, device, logger, cancellationToken).ConfigureAwait(false);
 
-        var lineage = new LineageRecord
-        {
-            Dataset = dataset.Location.ToString(),
-            Objective = SettingsSnapshot.Of(objectiveOptions),
-            Mix = SettingsSnapshot.Of(mixOptions),
-            Augment = augment is null ? null : SettingsSnapshot.Of(augment),
-            Shards = SettingsSnapshot.Of(shardOptions),
-            ShardSets = sets,
-            // One id per shard set, as the records always had it (the model card lists each id once).
-            Teachers = online is null ? [.. sets.Select(s => s.TeacherId)] : [online.Id],
-            TeacherMode = online is null ? "offline" : "online",
-            OnlineTeacher = online is null ? null : new OnlineTeacherLineage { Id = online.Id, Checkpoint = online.Source, Pool = onlinePool },
-            LabeledImages = samples.Labeled.Count,
-            LabeledWithTeacher = online is null ? samples.LabeledWithTeacher : samples.Labeled.Count,
-            PseudoLabeledImages = pool.Count,
-            EvalTeacher = evalTeacherLocation,
-        };
+        var lineage = Lineages.DistillationData(dataset.Location.ToString(), options, sets, samples, pool.Count, evalTeacherLocation);
         return new DistillationInputs(classes, preprocessing, trainData, evalData, samples.Labeled.Count, pool.Count, lineage);
     }
 
@@ -205,7 +164,7 @@ internal sealed class DistillationInputs
         if (pool.Count == 0)
         {
             throw new InvalidInputException(
-                $"{DistillOptions.SectionName}:{nameof(DistillOptions.OnlinePool)} is set but dataset {dataset.Location} has no images under '{DatasetLayout.UnlabeledPrefix}'.");
+                $"{OnlinePoolSetting} is set but dataset {dataset.Location} has no images under '{DatasetLayout.UnlabeledPrefix}'.");
         }
         return pool;
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using KdData.Hosting;
+using KdData.Records;
 using Microsoft.Extensions.Options;
 
 namespace KdData.Trainer;
@@ -26,9 +27,6 @@ namespace KdData.Trainer;
 public sealed class SweepJob : JobService
 {
     public const string PointFile = "sweep-point.json";
-
-    /// <summary>The training loop's per-epoch log in a point's folder.</summary>
-    private const string MetricsFile = "metrics.jsonl";
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
@@ -201,7 +199,7 @@ public sealed class SweepJob : JobService
     {
         var folder = PointFolder(point);
         var epochs = new SortedDictionary<int, (double Accuracy, double Seconds)>();
-        foreach (var line in await File.ReadAllLinesAsync(Path.Combine(folder, MetricsFile), cancellationToken))
+        foreach (var line in await File.ReadAllLinesAsync(Path.Combine(folder, ArtifactFiles.Metrics), cancellationToken))
         {
             if (string.IsNullOrWhiteSpace(line))
             {
@@ -214,7 +212,7 @@ public sealed class SweepJob : JobService
         }
         if (epochs.Count == 0)
         {
-            throw new InvalidDataException($"{point.Name} finished but {Path.Combine(folder, MetricsFile)} has no epochs.");
+            throw new InvalidDataException($"{point.Name} finished but {Path.Combine(folder, ArtifactFiles.Metrics)} has no epochs.");
         }
         var best = epochs.OrderByDescending(e => e.Value.Accuracy).ThenBy(e => e.Key).First();
         var result = new SweepPointResult

@@ -18,7 +18,7 @@ public sealed class DistillOptions
 
     /// <summary>Student architecture (see <see cref="ModelZoo"/>). Default: <c>convnet</c> of width 16 (~24k parameters).</summary>
     [Required]
-    public ModelSpec Model { get; set; } = new() { Name = "convnet", Width = 16 };
+    public ModelSpec Model { get; set; } = new() { Name = ModelFamilies.ConvNet, Width = 16 };
 
     /// <summary>
     /// Teacher checkpoint used only to measure teacher-student KL and top-1 agreement on the evaluation split each

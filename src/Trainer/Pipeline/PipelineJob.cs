@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using KdData.Datasets;
 using KdData.Hosting;
 using KdData.Models;
+using KdData.Records;
 using KdData.Storage;
 using KdData.Training;
 using Microsoft.Extensions.Options;
@@ -202,11 +204,12 @@ public sealed class PipelineJob : JobService
         {
             ["Trainer:Distill:Output"] = folder,
         }, cancellationToken);
-        return code != ExitCodes.Success ? (code, null) : (code, await ResultAsync(DistillStage, Path.Combine(folder, "last.json"), new()
+        var last = Path.Combine(folder, ArtifactFiles.RecordOf(ArtifactFiles.LastCheckpoint));
+        return code != ExitCodes.Success ? (code, null) : (code, await ResultAsync(DistillStage, last, new()
         {
-            ["last"] = Path.Combine(folder, "last.json"),
-            ["best"] = Path.Combine(folder, "best.json"),
-            ["metrics"] = Path.Combine(folder, "metrics.jsonl"),
+            ["last"] = last,
+            ["best"] = Path.Combine(folder, ArtifactFiles.RecordOf(ArtifactFiles.BestCheckpoint)),
+            ["metrics"] = Path.Combine(folder, ArtifactFiles.Metrics),
         }, cancellationToken));
     }
 
@@ -225,7 +228,7 @@ public sealed class PipelineJob : JobService
             ["Trainer:Prune:Checkpoint"] = input!.Record,
             ["Trainer:Prune:Output"] = folder,
         }, cancellationToken);
-        var pruned = Path.Combine(folder, "pruned.json");
+        var pruned = Path.Combine(folder, ArtifactFiles.RecordOf(ArtifactFiles.PrunedCheckpoint));
         return code != ExitCodes.Success ? (code, null) : (code, await ResultAsync(PruneStage, pruned, new() { ["pruned"] = pruned }, cancellationToken));
     }
 
@@ -246,8 +249,8 @@ public sealed class PipelineJob : JobService
         }
         var outputs = new Dictionary<string, string>
         {
-            ["ptq_int8"] = Path.Combine(ptq, QuantizeJob.Int8FileName),
-            ["ptq_report"] = Path.Combine(ptq, QuantizeJob.ReportFileName),
+            ["ptq_int8"] = Path.Combine(ptq, ArtifactFiles.Int8Onnx),
+            ["ptq_report"] = Path.Combine(ptq, ArtifactFiles.QuantizationReport),
         };
         if (!_options.Qat)
         {
@@ -262,10 +265,10 @@ public sealed class PipelineJob : JobService
         {
             return (code, null);
         }
-        outputs["qat_int8"] = Path.Combine(qat, QuantizeJob.Int8FileName);
-        outputs["qat_report"] = Path.Combine(qat, QuantizeJob.ReportFileName);
+        outputs["qat_int8"] = Path.Combine(qat, ArtifactFiles.Int8Onnx);
+        outputs["qat_report"] = Path.Combine(qat, ArtifactFiles.QuantizationReport);
         // The QAT checkpoint (fp32 weights trained under fake quantization) names the pruned model as its parent.
-        return (code, await ResultAsync(QuantizeStage, Path.Combine(qat, "qat.json"), outputs, cancellationToken));
+        return (code, await ResultAsync(QuantizeStage, Path.Combine(qat, ArtifactFiles.RecordOf(ArtifactFiles.QatCheckpoint)), outputs, cancellationToken));
     }
 
     private static Dictionary<string, string?> MethodSettings(string checkpoint, string output, string method) => new()
@@ -303,12 +306,12 @@ public sealed class PipelineJob : JobService
     private async Task<(int, PipelineStageResult?)> ExportAsync(string folder, Dictionary<string, string?> settings, CancellationToken cancellationToken)
     {
         var code = await RunStageAsync(TrainerCommands.Export, new Dictionary<string, string?>(settings) { ["Export:Output"] = folder }, cancellationToken);
-        var record = Path.Combine(folder, "model.json");
+        var record = Path.Combine(folder, ArtifactFiles.RecordOf(ArtifactFiles.ExportedCheckpoint));
         return code != ExitCodes.Success ? (code, null) : (code, await ResultAsync(ExportStage, record, new()
         {
             ["model"] = record,
-            ["onnx"] = Path.Combine(folder, "model.onnx"),
-            ["int8"] = Path.Combine(folder, QuantizeJob.Int8FileName),
+            ["onnx"] = Path.Combine(folder, ArtifactFiles.Onnx),
+            ["int8"] = Path.Combine(folder, ArtifactFiles.Int8Onnx),
             ["report"] = Path.Combine(folder, Export.ExportReport.FileName),
             ["model_card"] = Path.Combine(folder, Export.ModelCardWriter.FileName),
         }, cancellationToken));

@@ -4,6 +4,7 @@ using KdData.Evaluation;
 using KdData.Hosting;
 using KdData.Imaging;
 using KdData.Models;
+using KdData.Records;
 using KdData.Storage;
 using KdData.Torch;
 using KdData.Training;
@@ -52,7 +53,7 @@ public sealed class EvaluateJob : JobService
         EvaluationInputs inputs;
         try
         {
-            inputs = await EvaluationInputs.LoadAsync(_stores, _options, _dataOptions, device, stoppingToken);
+            inputs = await EvaluationInputs.LoadAsync(_stores, _options.ToInputOptions(_dataOptions.Dataset), device, stoppingToken);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ObjectNotFoundException or InvalidStorageLocationException)
         {
@@ -123,7 +124,7 @@ public sealed class EvaluateJob : JobService
 
         var pseudoLabels = inputs.PseudoLabels is { } committed ? ScorePseudoLabels(inputs, committed) : null;
         var checkpointFolder = Path.GetDirectoryName(Path.GetFullPath(_options.Checkpoint))!;
-        var metricsPath = Path.Combine(checkpointFolder, MetricsHistory.FileName);
+        var metricsPath = Path.Combine(checkpointFolder, ArtifactFiles.Metrics);
         var history = await MetricsHistory.ReadAsync(metricsPath, cancellationToken);
         var report = new EvaluationReport
         {

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using KdData.Datasets;
 using KdData.Evaluation;
 
 namespace KdData.Trainer;
@@ -14,10 +15,10 @@ public sealed class EvaluateOptions
 
     /// <summary>Labels manifest key within the dataset (<c>Trainer:Data:Dataset</c>). Default <c>manifest.parquet</c>.</summary>
     [Required]
-    public string Manifest { get; set; } = "manifest.parquet";
+    public string Manifest { get; set; } = DatasetLayout.ManifestKey;
 
     /// <summary>Split of the manifest to evaluate; empty for every row. Default <c>test</c>.</summary>
-    public string Split { get; set; } = "test";
+    public string Split { get; set; } = DatasetSplits.Test;
 
     /// <summary>Teacher checkpoint record to compare with (agreement, KL). Default none.</summary>
     public string? Teacher { get; set; }
@@ -45,4 +46,15 @@ public sealed class EvaluateOptions
     /// <summary>Equal-width confidence bins of the expected calibration error. Default 15.</summary>
     [Range(1, 1000)]
     public int CalibrationBins { get; set; } = ClassificationMetrics.DefaultCalibrationBins;
+
+    /// <summary>What <see cref="EvaluationInputs"/> loads for these settings, from the dataset at <paramref name="dataset"/>.</summary>
+    public EvaluationInputOptions ToInputOptions(string dataset) => new()
+    {
+        Dataset = dataset,
+        Checkpoint = Checkpoint,
+        Manifest = Manifest,
+        Split = Split,
+        Teacher = Teacher,
+        Shards = Shards,
+    };
 }

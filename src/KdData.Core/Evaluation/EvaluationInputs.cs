@@ -3,17 +3,17 @@ using KdData.Datasets;
 using KdData.Distillation;
 using KdData.Models;
 using KdData.Storage;
-using KdData.Training;
 using static TorchSharp.torch;
 
-namespace KdData.Trainer;
+namespace KdData.Evaluation;
 
 /// <summary>
 /// Everything <c>evaluate</c> reads before it looks at an image, loaded and cross-checked up front so that bad
 /// input stops the job at once with a message naming the file: checkpoints (and their classes against the
 /// dataset's <c>classes.json</c>), the manifest's split, and the shard set with the pool's labels. Owns the models.
+/// In Core beside the evaluator, so the host only says what to load (<see cref="EvaluationInputOptions"/>).
 /// </summary>
-internal sealed class EvaluationInputs : IDisposable
+public sealed class EvaluationInputs : IDisposable
 {
     private EvaluationInputs(IObjectStore dataset, IReadOnlyList<string> classes, IReadOnlyList<LabelRecord> rows, Checkpoint student)
     {
@@ -42,9 +42,11 @@ internal sealed class EvaluationInputs : IDisposable
 
     /// <exception cref="FileNotFoundException">A checkpoint does not exist.</exception>
     /// <exception cref="InvalidDataException">Missing or unreadable dataset parts, a class mismatch, an empty split, or a bad shard set.</exception>
-    public static async Task<EvaluationInputs> LoadAsync(ObjectStoreFactory stores, EvaluateOptions options, TrainingDataOptions data, Device device, CancellationToken cancellationToken)
+    public static async Task<EvaluationInputs> LoadAsync(ObjectStoreFactory stores, EvaluationInputOptions options, Device device, CancellationToken cancellationToken)
     {
-        var dataset = stores.Open(data.Dataset);
+        ArgumentNullException.ThrowIfNull(stores);
+        ArgumentNullException.ThrowIfNull(options);
+        var dataset = stores.Open(options.Dataset);
         var classes = await ReadClassesAsync(dataset, cancellationToken).ConfigureAwait(false);
         var manifest = await DatasetManifest.ReadAsync(
             await ReadDatasetFileAsync(dataset, options.Manifest, "the labels manifest (Evaluate:Manifest)", cancellationToken).ConfigureAwait(false),

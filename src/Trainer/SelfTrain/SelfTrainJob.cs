@@ -6,6 +6,7 @@ using KdData.Hosting;
 using KdData.Imaging;
 using KdData.Labeling;
 using KdData.Models;
+using KdData.Records;
 using KdData.Storage;
 using KdData.Torch;
 using KdData.Training;
@@ -190,7 +191,7 @@ public sealed class SelfTrainJob : JobService
             return (distillCode, null);
         }
 
-        var studentPath = Path.Combine(studentFolder, "last.json");
+        var studentPath = Path.Combine(studentFolder, ArtifactFiles.RecordOf(ArtifactFiles.LastCheckpoint));
         var teacherEvaluation = Path.Combine(folder, "teacher-evaluation");
         var studentEvaluation = Path.Combine(folder, "student-evaluation");
         var evaluateTeacher = new Dictionary<string, string?>
@@ -321,15 +322,14 @@ public sealed class SelfTrainJob : JobService
                 WidenFactor = _options.WidenFactor ?? teacher.WidenFactor,
             }
             : new ModelSpec { Name = name, Width = width, Depth = _options.Depth, WidenFactor = _options.WidenFactor };
-        var family = spec.Name.Trim().ToLowerInvariant();
-        if (family is "convnet" or "wrn")
+        if (ModelFamilies.IsAny(spec.Name, ModelFamilies.WithDropout))
         {
             spec = spec with { DropRate = _options.DropRate > 0 ? _options.DropRate : null };
         }
         else if (_options.DropRate > 0)
         {
             throw new InvalidInputException(string.Create(CultureInfo.InvariantCulture,
-                $"Trainer:SelfTrain:DropRate (--drop-rate) = {_options.DropRate}: student architecture '{spec.Name}' has no dropout setting (convnet and wrn do); set it to 0."));
+                $"Trainer:SelfTrain:DropRate (--drop-rate) = {_options.DropRate}: student architecture '{spec.Name}' has no dropout setting ({string.Join(" and ", ModelFamilies.WithDropout)} do); set it to 0."));
         }
 
         spec = spec with { NumClasses = classes, InChannels = teacher.InChannels };

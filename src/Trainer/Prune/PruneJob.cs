@@ -3,7 +3,6 @@ using System.Globalization;
 using KdData.Distillation;
 using KdData.Evaluation;
 using KdData.Hosting;
-using KdData.Imaging;
 using KdData.Models;
 using KdData.Objectives;
 using KdData.Pruning;
@@ -27,17 +26,13 @@ namespace KdData.Trainer;
 /// </summary>
 public sealed class PruneJob : JobService
 {
+    /// <summary>A step's cut model before its fine-tune: <c>step-k/start.json</c>, how a rerun resumes the step.</summary>
     private const string StartName = "start";
-    private const string FinalName = "pruned";
 
     private readonly ObjectStoreFactory _stores;
     private readonly PruneOptions _options;
     private readonly TrainingLoopOptions _loopOptions;
-    private readonly TrainingDataOptions _dataOptions;
-    private readonly ObjectiveOptions _objectiveOptions;
-    private readonly ShardSelectionOptions _shardOptions;
-    private readonly DistillationMixOptions _mixOptions;
-    private readonly ImageOptions _imageOptions;
+    private readonly DistillationDataSettings _data;
     private readonly TorchOptions _torchOptions;
     private readonly ILoggerFactory _loggerFactory;
 
@@ -45,11 +40,7 @@ public sealed class PruneJob : JobService
         ObjectStoreFactory stores,
         IOptions<PruneOptions> options,
         IOptions<TrainingLoopOptions> loopOptions,
-        IOptions<TrainingDataOptions> dataOptions,
-        IOptions<ObjectiveOptions> objectiveOptions,
-        IOptions<ShardSelectionOptions> shardOptions,
-        IOptions<DistillationMixOptions> mixOptions,
-        IOptions<ImageOptions> imageOptions,
+        DistillationDataSettings data,
         IOptions<TorchOptions> torchOptions,
         IHostApplicationLifetime lifetime,
         JobOutcome outcome,
@@ -59,11 +50,7 @@ public sealed class PruneJob : JobService
         _stores = stores;
         _options = options.Value;
         _loopOptions = loopOptions.Value;
-        _dataOptions = dataOptions.Value;
-        _objectiveOptions = objectiveOptions.Value;
-        _shardOptions = shardOptions.Value;
-        _mixOptions = mixOptions.Value;
-        _imageOptions = imageOptions.Value;
+        _data = data;
         _torchOptions = torchOptions.Value;
         _loggerFactory = loggerFactory;
     }
@@ -85,9 +72,9 @@ public sealed class PruneJob : JobService
         {
             throw new InvalidInputException($"Checkpoint '{inputPath}': {e.Message}.", e);
         }
-        if (spec.InChannels != _imageOptions.Channels)
+        if (spec.InChannels != _data.Images.Channels)
         {
-            throw new InvalidInputException($"Checkpoint '{inputPath}' takes {spec.InChannels}-channel images but Imaging:Channels is {_imageOptions.Channels}.");
+            throw new InvalidInputException($"Checkpoint '{inputPath}' takes {spec.InChannels}-channel images but Imaging:Channels is {_data.Images.Channels}.");
         }
 
         var fullCost = Cost(spec);
@@ -101,10 +88,10 @@ public sealed class PruneJob : JobService
         Logger.LogInformation("Pruning {Checkpoint} ({Architecture}, {Cost} {CostName}) to {Target:P1} of its {CostName} in {Steps} steps (criterion {Criterion}, scope {Scope}), {Epochs} KD fine-tune epochs per step",
             inputPath, spec.Name, fullCost, CostName, _options.Target, CostName, _options.Steps, _options.CriterionValue, _options.ScopeValue, _loopOptions.Epochs);
 
-        var objective = TrainingObjectives.Create(_objectiveOptions);
-        var curriculum = new DistillationCurriculum(_objectiveOptions.Curriculum);
-        var inputs = await DistillationInputs.LoadAsync(_stores, objective, _objectiveOptions, _dataOptions, _shardOptions, _mixOptions, _imageOptions,
-            _loopOptions.BatchSize, _loopOptions.Seed, _options.EvalTeacher, device, _loggerFactory, cancellationToken: stoppingToken);
+        var objective = TrainingObjectives.Create(_data.ObjectiveOptions);
+        var curriculum = new DistillationCurriculum(_data.ObjectiveOptions.Curriculum);
+        var inputs = await DistillationInputs.LoadAsync(_stores, _data.InputOptions(objective, _loopOptions) with { EvalTeacher = _options.EvalTeacher },
+            device, _loggerFactory, stoppingToken);
         if (input.Record.Classes.Count > 0 && !input.Record.Classes.SequenceEqual(inputs.Classes, StringComparer.Ordinal))
         {
             throw new InvalidInputException($"Checkpoint '{inputPath}' has classes [{string.Join(", ", input.Record.Classes)}] but the dataset has [{string.Join(", ", inputs.Classes)}].");
@@ -121,12 +108,7 @@ public sealed class PruneJob : JobService
             using var start = await StartStepAsync(step, directory, parentPath, parent, stepTarget, fullCost, inputs, stoppingToken);
 
             var startPath = Path.Combine(directory, StartName + CheckpointSerializer.RecordExtension);
-            var lineage = inputs.CopyLineageTo(start.Record.Training.Lineage
-                ?? throw new InvalidDataException($"'{startPath}' has no 'training.lineage'; it was not written by the prune command.")) with
-            {
-                Parent = new ParentCheckpoint { Path = startPath },
-                ParentSha256 = start.Record.WeightsSha256,
-            };
+            var lineage = Lineages.PruneFineTune(inputs.Lineage, startPath, start.Record);
             var progress = TrainingProgressLog.Create(Logger);
             var loop = new TrainingLoop(_loopOptions, objective, device, progress, _loggerFactory.CreateLogger<TrainingLoop>(), PruneOptions.SectionName);
             var result = await loop.RunAsync(
@@ -158,7 +140,7 @@ public sealed class PruneJob : JobService
 
         using (var final = await CheckpointInput.LoadAsync(parentPath, "the last step", cancellationToken: stoppingToken))
         {
-            var finalPath = await CheckpointSerializer.SaveAsync(final.Model, final.Record, output, FinalName, stoppingToken);
+            var finalPath = await CheckpointSerializer.SaveAsync(final.Model, final.Record, output, ArtifactFiles.PrunedCheckpoint, stoppingToken);
             Logger.LogInformation("Pruned model {Path}: {Cost} {CostName} ({Share:P1} of {Input}), channels [{Channels}], eval accuracy {Accuracy:F4}; {Seconds:F1} s",
                 finalPath, Cost(final.Record.Architecture), CostName, (double)Cost(final.Record.Architecture) / fullCost, inputPath,
                 string.Join(",", final.Record.Architecture.Channels ?? []), final.Record.Metrics.GetValueOrDefault("eval_accuracy", double.NaN), clock.Elapsed.TotalSeconds);
@@ -195,7 +177,7 @@ public sealed class PruneJob : JobService
         var accuracy = (await new Evaluator().RunAsync(model, inputs.Eval, cancellationToken)).ComputeMetrics().Accuracy;
         var lineage = new LineageRecord
         {
-            Stage = "prune",
+            Stage = Lineages.PruneStage,
             Step = step,
             Steps = _options.Steps,
             Parent = new ParentCheckpoint { Path = parentPath },
@@ -217,7 +199,7 @@ public sealed class PruneJob : JobService
             Architecture = spec,
             Classes = inputs.Classes,
             Preprocessing = inputs.Preprocessing,
-            Training = new TrainingRecord { Stage = "prune", Lineage = lineage },
+            Training = new TrainingRecord { Stage = Lineages.PruneStage, Lineage = lineage },
             Metrics = new Dictionary<string, double> { ["eval_accuracy"] = accuracy },
         };
         try
@@ -240,7 +222,7 @@ public sealed class PruneJob : JobService
         using var model = ModelZoo.Create(spec);
         return _options.TargetsParameters
             ? ModelComplexity.Parameters(model)
-            : ModelComplexity.Macs(model, _imageOptions.Channels, _imageOptions.OutputSize, _imageOptions.OutputSize);
+            : ModelComplexity.Macs(model, _data.Images.Channels, _data.Images.OutputSize, _data.Images.OutputSize);
     }
 
 }

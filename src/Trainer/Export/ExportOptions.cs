@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 using KdData.Evaluation;
+using KdData.Hosting;
 
 namespace KdData.Trainer;
 
@@ -95,4 +97,15 @@ public sealed class ExportOptions
     /// <summary>Equal-width confidence bins of the expected calibration error. Default 15.</summary>
     [Range(1, 1000)]
     public int CalibrationBins { get; set; } = ClassificationMetrics.DefaultCalibrationBins;
+
+    /// <summary><see cref="LatencyBatchSizes"/> as numbers (a method: validation reads every property, even of an invalid value).</summary>
+    /// <exception cref="InvalidInputException">Not comma-separated batch sizes between 1 and 65536 (exit 2).</exception>
+    public int[] ParseLatencyBatchSizes()
+    {
+        var parts = LatencyBatchSizes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var sizes = parts.Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0).ToArray();
+        return sizes.Length > 0 && sizes.All(n => n is >= 1 and <= 65536)
+            ? sizes
+            : throw new InvalidInputException($"Export:LatencyBatchSizes '{LatencyBatchSizes}' must be comma-separated batch sizes between 1 and 65536, e.g. 1,64.");
+    }
 }

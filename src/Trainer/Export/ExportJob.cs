@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using KdData.Datasets;
 using KdData.Evaluation;
 using KdData.Export;
@@ -28,11 +26,6 @@ namespace KdData.Trainer;
 /// </summary>
 public sealed class ExportJob : JobService
 {
-    private const string OnnxFile = "model.onnx";
-    private const string Int8File = "model.int8.onnx";
-    private const string CheckpointName = "model";
-    private const int ParityImages = 64;
-
     private readonly ObjectStoreFactory _stores;
     private readonly ExportOptions _options;
     private readonly TrainingDataOptions _dataOptions;
@@ -58,7 +51,7 @@ public sealed class ExportJob : JobService
 
     protected override async Task<int> RunJobAsync(CancellationToken stoppingToken)
     {
-        var batchSizes = ParseBatchSizes(_options.LatencyBatchSizes);
+        var batchSizes = _options.ParseLatencyBatchSizes();
         var publishStore = OpenPublishLocation();
         // One thread count for every engine, so the latency table compares like with like.
         torch.set_num_threads(_options.Threads);
@@ -101,10 +94,10 @@ public sealed class ExportJob : JobService
         }
 
         var (labeled, data, classes) = await LoadDatasetAsync(record, stoppingToken);
-        var timing = labeled ?? EvaluationImages.Random(ParityImages, spec.InChannels, pre.Height, pre.Width, spec.NumClasses, seed: 1);
+        var timing = labeled ?? EvaluationImages.Random(OnnxParity.DefaultImages, spec.InChannels, pre.Height, pre.Width, spec.NumClasses, seed: 1);
 
         using var session = new OnnxModelSession(onnxBytes, _options.Threads);
-        var parity = CheckParity(model, session, timing, labeled is null ? "seeded random normal inputs" : $"first images of split '{_options.Split}'");
+        var parity = OnnxParity.Measure(model, session, timing, labeled is null ? "seeded random normal inputs" : $"first images of split '{_options.Split}'", _options.ParityTolerance);
         Logger.LogInformation("Parity ONNX Runtime vs TorchSharp on {Images} images: max |diff| {Diff:E2}, top-1 agreement {Agreement:P2}",
             parity.Images, parity.MaxAbsDifference, parity.Top1Agreement);
         if (parity.MaxAbsDifference > _options.ParityTolerance)
@@ -115,17 +108,20 @@ public sealed class ExportJob : JobService
         }
 
         Directory.CreateDirectory(output);
-        if (int8Path is not null && int8Path != Path.Combine(output, Int8File))
+        if (int8Path is not null && int8Path != Path.Combine(output, ArtifactFiles.Int8Onnx))
         {
             // The int8 model ships with the export (and is published with it) under the agreed name.
-            var copy = Path.Combine(output, Int8File);
+            var copy = Path.Combine(output, ArtifactFiles.Int8Onnx);
             File.Copy(int8Path, copy, overwrite: true);
             int8Path = copy;
         }
-        var onnxPath = Path.Combine(output, OnnxFile);
+        var onnxPath = Path.Combine(output, ArtifactFiles.Onnx);
         await File.WriteAllBytesAsync(onnxPath, onnxBytes, stoppingToken);
-        var exportedRecord = record with { Training = WithExportEntry(record, onnxBytes, onnx.OpsetImport[0].Version) };
-        var recordPath = await CheckpointSerializer.SaveAsync(model, exportedRecord, output, CheckpointName, stoppingToken);
+        var exportedRecord = record with
+        {
+            Training = record.Training with { Export = Lineages.Export(Path.GetFullPath(_options.Checkpoint), record.WeightsSha256, onnxBytes, onnx.OpsetImport[0].Version) },
+        };
+        var recordPath = await CheckpointSerializer.SaveAsync(model, exportedRecord, output, ArtifactFiles.ExportedCheckpoint, stoppingToken);
         var weightsPath = CheckpointSerializer.WeightsPathFor(recordPath, exportedRecord.WeightsFormat);
 
         var measurer = new VariantMeasurer(_options.Measure, batchSizes, _options.Warmup, _options.Iterations, _options.BatchSize, _options.CalibrationBins);
@@ -139,7 +135,13 @@ public sealed class ExportJob : JobService
         {
             using var int8 = OpenSession(int8Path, "Export:Int8Model", exportOptions);
             variants.Add(measurer.MeasureOnnx(VariantName($"{_options.Int8Label} ONNX Runtime"), "int8", int8, int8Path, timing, labeled, stoppingToken).Variant);
-            int8Report = CheckInt8(int8Path, session, int8, labeled, stoppingToken);
+            int8Report = Int8VariantCheck.Run(int8Path, session, int8, labeled, new Int8VariantCheckOptions
+            {
+                Threads = _options.Threads,
+                BatchSize = _options.BatchSize,
+                MinAgreement = _options.MinInt8Agreement,
+                AcceptLow = _options.AcceptLowInt8Agreement,
+            }, stoppingToken);
         }
         foreach (var path in compare)
         {
@@ -160,7 +162,7 @@ public sealed class ExportJob : JobService
             Files = new Dictionary<string, long>(),
             Parity = parity,
             Threads = _options.Threads,
-            Machine = DescribeMachine(),
+            Machine = MachineDescription.Current(),
             InstructionSet = CpuInstructionSet.Current,
             Quantized = int8Report,
             Data = data,
@@ -181,10 +183,10 @@ public sealed class ExportJob : JobService
             charts.Add(ModelCardWriter.SizeChart);
         }
 
-        List<string> files = [OnnxFile, Path.GetFileName(weightsPath), Path.GetFileName(recordPath), .. charts];
+        List<string> files = [ArtifactFiles.Onnx, Path.GetFileName(weightsPath), Path.GetFileName(recordPath), .. charts];
         if (int8Path is not null)
         {
-            files.Insert(1, Int8File);
+            files.Insert(1, ArtifactFiles.Int8Onnx);
         }
         report = report with { Files = files.ToDictionary(f => f, f => new FileInfo(Path.Combine(output, f)).Length) };
         await File.WriteAllBytesAsync(Path.Combine(output, ExportReport.FileName), RecordJson.Serialize(report), stoppingToken);
@@ -198,55 +200,10 @@ public sealed class ExportJob : JobService
 
         if (publishStore is not null && report.PublishedTo is { } publish)
         {
-            // Record last: a record in the store always refers to weights already complete there.
-            var order = files.Where(f => f != Path.GetFileName(recordPath)).Append(ExportReport.FileName).Append(ModelCardWriter.FileName).Append(Path.GetFileName(recordPath));
-            await PublishAsync(publishStore, output, order, stoppingToken);
+            await ExportPublisher.PublishAsync(publishStore, output, files, Path.GetFileName(recordPath), stoppingToken);
             Logger.LogInformation("Published to {Location}; as a Labeler teacher: --Labeler:Teacher {Location}{Record}", publish, publish, Path.GetFileName(recordPath));
         }
         return ExitCodes.Success;
-    }
-
-    /// <summary>
-    /// The int8 model's scheme (from its metadata), its overflow check, and, on the labeled images, its top-1 agreement
-    /// with its own QDQ graph computed in float (ONNX Runtime without graph optimizations: no integer kernels), the
-    /// check, and with the exported fp32 model, reported. The float run is the reference because the int8 file may
-    /// come from other weights than the exported checkpoint (QAT trains them further), while the question export asks
-    /// is whether this CPU's integer kernels compute that int8 model.
-    /// </summary>
-    private Int8VariantReport CheckInt8(string path, OnnxModelSession fp32, OnnxModelSession int8, EvaluationImages? labeled, CancellationToken cancellationToken)
-    {
-        var bytes = File.ReadAllBytes(path);
-        var model = Onnx.ModelProto.Parser.ParseFrom(bytes);
-        var saturation = PairSaturationCheck.Analyze(model);
-        Int8AgreementCheck? agreement = null;
-        double? withFp32 = null;
-        if (labeled is not null)
-        {
-            var quantized = VariantMeasurer.Logits(int8, labeled, _options.BatchSize, cancellationToken);
-            float[] simulated;
-            using (var reference = new OnnxModelSession(bytes, _options.Threads, optimize: false))
-            {
-                simulated = VariantMeasurer.Logits(reference, labeled, _options.BatchSize, cancellationToken);
-            }
-            agreement = new Int8AgreementCheck
-            {
-                Top1Agreement = TeacherAgreement.Compute(quantized, simulated, labeled.NumClasses).Top1Agreement,
-                Minimum = _options.MinInt8Agreement,
-                Images = labeled.Count,
-                AcceptLow = _options.AcceptLowInt8Agreement,
-            };
-            withFp32 = TeacherAgreement.Compute(quantized, VariantMeasurer.Logits(fp32, labeled, _options.BatchSize, cancellationToken), labeled.NumClasses).Top1Agreement;
-        }
-        return new Int8VariantReport
-        {
-            File = Path.GetFileName(path),
-            WeightBits = QdqModelWriter.WeightBitsOf(model),
-            Scheme = model.MetadataProps.FirstOrDefault(p => p.Key == QdqModelWriter.SchemeKey)?.Value,
-            SafeWithoutVnni = saturation.Safe,
-            WorstPairSum = saturation.WorstPairSum,
-            Agreement = agreement,
-            AgreementWithExportedFp32 = withFp32,
-        };
     }
 
     /// <summary>
@@ -311,8 +268,8 @@ public sealed class ExportJob : JobService
                 ? Path.GetFullPath(_options.Int8Model)
                 : throw new InvalidInputException($"Export:Int8Model '{_options.Int8Model}' does not exist.");
         }
-        var besideCheckpoint = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(_options.Checkpoint))!, Int8File);
-        return new[] { Path.Combine(output, Int8File), besideCheckpoint }.FirstOrDefault(File.Exists);
+        var besideCheckpoint = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(_options.Checkpoint))!, ArtifactFiles.Int8Onnx);
+        return new[] { Path.Combine(output, ArtifactFiles.Int8Onnx), besideCheckpoint }.FirstOrDefault(File.Exists);
     }
 
     private async Task<(EvaluationImages? Images, EvaluatedData? Data, IReadOnlyList<string> Classes)> LoadDatasetAsync(CheckpointRecord record, CancellationToken cancellationToken)
@@ -365,23 +322,6 @@ public sealed class ExportJob : JobService
         return (labeled, data, classes);
     }
 
-    private ExportParity CheckParity(torch.nn.Module<torch.Tensor, torch.Tensor> model, OnnxModelSession session, EvaluationImages images, string source)
-    {
-        var count = Math.Min(ParityImages, images.Count);
-        var pixels = images.Batch(count);
-        float[] expected;
-        using (torch.NewDisposeScope())
-        using (torch.inference_mode())
-        {
-            expected = model.call(torch.tensor(pixels, [count, images.Channels, images.Height, images.Width])).data<float>().ToArray();
-        }
-        var actual = session.Run(pixels, count);
-        var max = expected.Zip(actual, (a, b) => Math.Abs((double)a - b)).Max();
-        var k = images.NumClasses;
-        var agree = Enumerable.Range(0, count).Count(i => ArgMax(expected.AsSpan(i * k, k)) == ArgMax(actual.AsSpan(i * k, k)));
-        return new ExportParity { Images = count, Source = source, MaxAbsDifference = max, Tolerance = _options.ParityTolerance, Top1Agreement = (double)agree / count };
-    }
-
     private async Task<ExportVariant> MeasureComparedAsync(VariantMeasurer measurer, string path, OnnxExportOptions expected, EvaluationImages timing, EvaluationImages? labeled, CancellationToken cancellationToken)
     {
         var name = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(path))) + "/" + Path.GetFileName(path);
@@ -424,38 +364,6 @@ public sealed class ExportJob : JobService
         return session;
     }
 
-    private TrainingRecord WithExportEntry(CheckpointRecord record, byte[] onnxBytes, long opset) => record.Training with
-    {
-        Export = new CheckpointExportRecord
-        {
-            Stage = "export",
-            Parent = Path.GetFullPath(_options.Checkpoint),
-            ParentWeightsSha256 = record.WeightsSha256,
-            Onnx = OnnxFile,
-            OnnxSha256 = Convert.ToHexStringLower(SHA256.HashData(onnxBytes)),
-            Opset = opset,
-        },
-    };
-
-    private static async Task PublishAsync(IObjectStore store, string folder, IEnumerable<string> files, CancellationToken cancellationToken)
-    {
-        foreach (var file in files)
-        {
-            await using var content = File.OpenRead(Path.Combine(folder, file));
-            try
-            {
-                await store.CreateAsync(file, content, cancellationToken);
-            }
-            catch (ObjectAlreadyExistsException)
-            {
-                // A re-export replaces the published files (the record, written last, decides what they are).
-                var existing = await store.GetPropertiesAsync(file, cancellationToken);
-                content.Position = 0;
-                await store.ReplaceAsync(file, content, existing.ETag, cancellationToken);
-            }
-        }
-    }
-
     private void LogSummary(ExportReport report, string output)
     {
         Logger.LogInformation("Exported {Architecture} ({Parameters:N0} parameters, {Macs:N0} MACs), opset {Opset}, {Threads} thread(s), {Machine}",
@@ -469,37 +377,5 @@ public sealed class ExportJob : JobService
             Logger.LogInformation("{Variant}: {Size:N0} bytes, accuracy {Accuracy}, peak RSS {Memory}; {Latency}", v.Name, v.FileBytes, accuracy, memory, latency);
         }
         Logger.LogInformation("Wrote {Report}, {Card} and the model files to {Output}", ExportReport.FileName, ModelCardWriter.FileName, output);
-    }
-
-    private static string DescribeMachine()
-    {
-        string? cpu = null;
-        if (File.Exists("/proc/cpuinfo"))
-        {
-            cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim();
-        }
-        return $"{Environment.ProcessorCount} logical CPUs{(cpu is null ? string.Empty : $" ({cpu})")}, {RuntimeInformation.OSDescription}";
-    }
-
-    private static int[] ParseBatchSizes(string text)
-    {
-        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var sizes = parts.Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0).ToArray();
-        return sizes.Length > 0 && sizes.All(n => n is >= 1 and <= 65536)
-            ? sizes
-            : throw new InvalidInputException($"Export:LatencyBatchSizes '{text}' must be comma-separated batch sizes between 1 and 65536, e.g. 1,64.");
-    }
-
-    private static int ArgMax(ReadOnlySpan<float> values)
-    {
-        var best = 0;
-        for (var i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-        return best;
     }
 }

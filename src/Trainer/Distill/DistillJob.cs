@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using KdData.Augmentation;
+using KdData.Datasets;
 using KdData.Distillation;
 using KdData.Hosting;
-using KdData.Imaging;
 using KdData.Models;
 using KdData.Objectives;
 using KdData.Records;
@@ -27,13 +27,9 @@ public sealed class DistillJob : JobService
     private readonly ObjectStoreFactory _stores;
     private readonly DistillOptions _options;
     private readonly TrainingLoopOptions _loopOptions;
-    private readonly TrainingDataOptions _dataOptions;
-    private readonly ObjectiveOptions _objectiveOptions;
+    private readonly DistillationDataSettings _data;
     private readonly RepresentationOptions _representationOptions;
-    private readonly ShardSelectionOptions _shardOptions;
-    private readonly DistillationMixOptions _mixOptions;
     private readonly DistillationAugmentOptions _augmentOptions;
-    private readonly ImageOptions _imageOptions;
     private readonly TorchOptions _torchOptions;
     private readonly ILoggerFactory _loggerFactory;
 
@@ -41,13 +37,9 @@ public sealed class DistillJob : JobService
         ObjectStoreFactory stores,
         IOptions<DistillOptions> options,
         IOptions<TrainingLoopOptions> loopOptions,
-        IOptions<TrainingDataOptions> dataOptions,
-        IOptions<ObjectiveOptions> objectiveOptions,
+        DistillationDataSettings data,
         IOptions<RepresentationOptions> representationOptions,
-        IOptions<ShardSelectionOptions> shardOptions,
-        IOptions<DistillationMixOptions> mixOptions,
         IOptions<DistillationAugmentOptions> augmentOptions,
-        IOptions<ImageOptions> imageOptions,
         IOptions<TorchOptions> torchOptions,
         IHostApplicationLifetime lifetime,
         JobOutcome outcome,
@@ -57,13 +49,9 @@ public sealed class DistillJob : JobService
         _stores = stores;
         _options = options.Value;
         _loopOptions = loopOptions.Value;
-        _dataOptions = dataOptions.Value;
-        _objectiveOptions = objectiveOptions.Value;
+        _data = data;
         _representationOptions = representationOptions.Value;
-        _shardOptions = shardOptions.Value;
-        _mixOptions = mixOptions.Value;
         _augmentOptions = augmentOptions.Value;
-        _imageOptions = imageOptions.Value;
         _torchOptions = torchOptions.Value;
         _loggerFactory = loggerFactory;
     }
@@ -71,14 +59,14 @@ public sealed class DistillJob : JobService
     protected override async Task<int> RunJobAsync(CancellationToken stoppingToken)
     {
         var device = TorchDeviceSelector.Initialize(_torchOptions);
-        var objective = TrainingObjectives.Create(_objectiveOptions);
+        var objective = TrainingObjectives.Create(_data.ObjectiveOptions);
         if (_augmentOptions.Mixes && objective is HardPseudoLabelObjective)
         {
             throw new InvalidInputException(
                 $"{DistillationAugmentOptions.SectionName}:MixUp/CutMix cannot be used with {ObjectiveOptions.SectionName}:Name={objective.Name} (a thresholded hard pseudo-label of a mixed image is undefined); use kd or ce.");
         }
-        var curriculum = new DistillationCurriculum(_objectiveOptions.Curriculum);
-        var preprocessing = _imageOptions.ToPreprocessingRecord();
+        var curriculum = new DistillationCurriculum(_data.ObjectiveOptions.Curriculum);
+        var preprocessing = _data.Images.ToPreprocessingRecord();
         if (_representationOptions.AnyEnabled && _options.Teacher is null)
         {
             throw new InvalidInputException(
@@ -87,9 +75,13 @@ public sealed class DistillJob : JobService
         using var online = _options.Teacher is { } teacherLocation
             ? await LoadOnlineTeacherAsync(teacherLocation, preprocessing, device, stoppingToken)
             : null;
-        var inputs = await DistillationInputs.LoadAsync(_stores, objective, _objectiveOptions, _dataOptions, _shardOptions, _mixOptions, _imageOptions,
-            _loopOptions.BatchSize, _loopOptions.Seed, _options.EvalTeacher, device, _loggerFactory,
-            online: online, onlinePool: _options.OnlinePool, augment: _augmentOptions, cancellationToken: stoppingToken);
+        var inputs = await DistillationInputs.LoadAsync(_stores, _data.InputOptions(objective, _loopOptions) with
+        {
+            EvalTeacher = _options.EvalTeacher,
+            Online = online,
+            OnlinePool = _options.OnlinePool,
+            Augment = _augmentOptions,
+        }, device, _loggerFactory, stoppingToken);
         var classes = inputs.Classes;
         var trainData = inputs.Train;
         if (online is not null)
@@ -98,8 +90,8 @@ public sealed class DistillJob : JobService
                 online.Id, online.Source, inputs.PseudoLabeledImages);
         }
 
-        var spec = _options.Model with { NumClasses = classes.Count, InChannels = _imageOptions.Channels };
-        var lineage = inputs.CopyLineageTo(new LineageRecord { Stage = "distill" }) with { Representation = _representationOptions.EnabledTerms };
+        var spec = _options.Model with { NumClasses = classes.Count, InChannels = _data.Images.Channels };
+        var lineage = Lineages.Distill(inputs.Lineage, _representationOptions.EnabledTerms);
 
         var progress = TrainingProgressLog.Create(Logger);
         Logger.LogInformation("Training student {Architecture} with objective {Objective}; device {Device}; output {Output}",
@@ -110,7 +102,7 @@ public sealed class DistillJob : JobService
         // terms can tap it and size their adapters before training; otherwise the loop builds it.
         using var student = _representationOptions.AnyEnabled ? CreateStudent(spec, device) : null;
         using var representation = student is not null && online is not null
-            ? RepresentationDistillation.Create(_representationOptions, student, online.Network, _imageOptions.Channels, preprocessing.Height, preprocessing.Width,
+            ? RepresentationDistillation.Create(_representationOptions, student, online.Network, _data.Images.Channels, preprocessing.Height, preprocessing.Width,
                 inputs.LabeledImages + inputs.PseudoLabeledImages, device)
             : null;
         if (representation is not null)
@@ -157,7 +149,7 @@ public sealed class DistillJob : JobService
         TorchSharp.torch.Device device, CancellationToken cancellationToken)
     {
         // The teacher must be checked against the dataset's classes before the data path (which it steers) runs.
-        var (_, classes) = await DatasetFiles.ReadAsync(_stores.Open(_dataOptions.Dataset), cancellationToken);
+        var (_, classes) = await DatasetFiles.ReadAsync(_stores.Open(_data.Data.Dataset), cancellationToken);
         OnlineTeacher teacher;
         try
         {

@@ -32,35 +32,21 @@ namespace KdData.Trainer;
 /// </summary>
 public sealed class QuantizeJob : JobService
 {
-    /// <summary>The fp32 model written beside the int8 one.</summary>
-    public const string Fp32FileName = "model.fp32.onnx";
-
-    /// <summary>The int8 QDQ model.</summary>
-    public const string Int8FileName = "model.int8.onnx";
-
-    /// <summary>The report.</summary>
-    public const string ReportFileName = "quantization.json";
+    /// <summary>Where QAT trains (its checkpoints, resume and metrics), inside the output folder.</summary>
+    private const string QatTrainingFolder = "qat";
 
     private readonly ObjectStoreFactory _stores;
     private readonly QuantizeOptions _options;
-    private readonly TrainingDataOptions _dataOptions;
-    private readonly ImageOptions _imageOptions;
     private readonly TrainingLoopOptions _loopOptions;
-    private readonly ObjectiveOptions _objectiveOptions;
-    private readonly ShardSelectionOptions _shardOptions;
-    private readonly DistillationMixOptions _mixOptions;
+    private readonly DistillationDataSettings _data;
     private readonly TorchOptions _torchOptions;
     private readonly ILoggerFactory _loggerFactory;
 
     public QuantizeJob(
         ObjectStoreFactory stores,
         IOptions<QuantizeOptions> options,
-        IOptions<TrainingDataOptions> dataOptions,
-        IOptions<ImageOptions> imageOptions,
         IOptionsMonitor<TrainingLoopOptions> loopOptions,
-        IOptions<ObjectiveOptions> objectiveOptions,
-        IOptions<ShardSelectionOptions> shardOptions,
-        IOptions<DistillationMixOptions> mixOptions,
+        DistillationDataSettings data,
         IOptions<TorchOptions> torchOptions,
         IHostApplicationLifetime lifetime,
         JobOutcome outcome,
@@ -69,12 +55,8 @@ public sealed class QuantizeJob : JobService
     {
         _stores = stores;
         _options = options.Value;
-        _dataOptions = dataOptions.Value;
-        _imageOptions = imageOptions.Value;
         _loopOptions = loopOptions.CurrentValue;
-        _objectiveOptions = objectiveOptions.Value;
-        _shardOptions = shardOptions.Value;
-        _mixOptions = mixOptions.Value;
+        _data = data;
         _torchOptions = torchOptions.Value;
         _loggerFactory = loggerFactory;
     }
@@ -92,7 +74,7 @@ public sealed class QuantizeJob : JobService
         var record = checkpoint.Record;
         var pre = record.Preprocessing
             ?? throw new InvalidInputException($"Checkpoint '{_options.Checkpoint}' records no preprocessing; the input size of the ONNX model is unknown.");
-        var dataset = _stores.Open(_dataOptions.Dataset);
+        var dataset = _stores.Open(_data.Data.Dataset);
         var (manifest, classes) = await DatasetFiles.ReadAsync(dataset, stoppingToken);
         if (record.Classes.Count > 0 && !record.Classes.SequenceEqual(classes))
         {
@@ -127,9 +109,9 @@ public sealed class QuantizeJob : JobService
             throw new InvalidInputException($"Checkpoint '{_options.Checkpoint}' cannot be exported to ONNX: {e.Message}", e);
         }
 
-        var cache = ImageByteCache.ForStore(dataset, _dataOptions.CacheDirectory);
+        var cache = ImageByteCache.ForStore(dataset, _data.Data.CacheDirectory);
         await cache.PrepareAsync(calibrationRows.Concat(evalRows).Select(r => r.Key), Logger, stoppingToken);
-        var images = _imageOptions.ForPreprocessing(pre);
+        var images = _data.Images.ForPreprocessing(pre);
         var calibration = DataFor(cache, calibrationRows, images);
         Logger.LogInformation(
             "Quantizing {Checkpoint} ({Architecture}): {Layers} Conv/Gemm layers, {Tensors} calibrated activations; {Method} calibration on {Images} '{Split}' images of {Dataset}",
@@ -152,8 +134,8 @@ public sealed class QuantizeJob : JobService
         }
         var fp32Bytes = fp32.ToByteArray();
         var int8Bytes = int8.ToByteArray();
-        await File.WriteAllBytesAsync(Path.Combine(output, Fp32FileName), fp32Bytes, stoppingToken);
-        await File.WriteAllBytesAsync(Path.Combine(output, Int8FileName), int8Bytes, stoppingToken);
+        await File.WriteAllBytesAsync(Path.Combine(output, ArtifactFiles.Fp32Onnx), fp32Bytes, stoppingToken);
+        await File.WriteAllBytesAsync(Path.Combine(output, ArtifactFiles.Int8Onnx), int8Bytes, stoppingToken);
 
         Logger.LogInformation("Evaluating fp32 and int8 in ONNX Runtime on {Images} '{Split}' images", evalRows.Count, _options.EvalSplit);
         var evalData = DataFor(cache, evalRows, images);
@@ -239,13 +221,13 @@ public sealed class QuantizeJob : JobService
             MeanKlFp32Int8 = agreement.MeanKlTeacherStudent,
             Qat = qatReport,
         };
-        await File.WriteAllBytesAsync(Path.Combine(output, ReportFileName), RecordJson.Serialize(report), stoppingToken);
+        await File.WriteAllBytesAsync(Path.Combine(output, ArtifactFiles.QuantizationReport), RecordJson.Serialize(report), stoppingToken);
 
         Logger.LogInformation(
             "fp32 accuracy {Fp32:F4} (ECE {Fp32Ece:F4}); int8 accuracy {Int8:F4} (ECE {Int8Ece:F4}); agreement {Agreement:F4}; size {Int8Bytes} / {Fp32Bytes} bytes = {Ratio:F3}x; {Seconds:F1} s",
             fp32Metrics.Accuracy, fp32Metrics.ExpectedCalibrationError, int8Metrics.Accuracy, int8Metrics.ExpectedCalibrationError,
             agreement.Top1Agreement, int8Bytes.Length, fp32Bytes.Length, (double)int8Bytes.Length / fp32Bytes.Length, clock.Elapsed.TotalSeconds);
-        Logger.LogInformation("Wrote {Int8}, {Fp32} and {Report} to {Output}", Int8FileName, Fp32FileName, ReportFileName, output);
+        Logger.LogInformation("Wrote {Int8}, {Fp32} and {Report} to {Output}", ArtifactFiles.Int8Onnx, ArtifactFiles.Fp32Onnx, ArtifactFiles.QuantizationReport, output);
         Logger.LogInformation("int8 weights: {Bits} bits, {Saturation}; measured on {Cpu} ({Model})", _options.WeightBits, saturation, cpu, cpu.Model);
         if (!saturation.Safe)
         {
@@ -282,30 +264,27 @@ public sealed class QuantizeJob : JobService
         Checkpoint checkpoint, ImageOptions images, QdqPlan plan, Dictionary<string, ActivationRange> ranges, OnnxExportOptions exportOptions, string output, CancellationToken cancellationToken)
     {
         var record = checkpoint.Record;
-        if (!string.Equals(record.Architecture.Name, "convnet", StringComparison.OrdinalIgnoreCase))
+        if (!ModelFamilies.Is(record.Architecture.Name, ModelFamilies.ConvNet))
         {
             throw new InvalidInputException(
-                $"Quantize:Method 'qat' supports the convnet family; checkpoint '{_options.Checkpoint}' is '{record.Architecture.Name}' (use ptq).");
+                $"Quantize:Method 'qat' supports the {ModelFamilies.ConvNet} family; checkpoint '{_options.Checkpoint}' is '{record.Architecture.Name}' (use ptq).");
         }
-        var objective = TrainingObjectives.Create(_objectiveOptions);
-        var curriculum = new DistillationCurriculum(_objectiveOptions.Curriculum);
+        var objective = TrainingObjectives.Create(_data.ObjectiveOptions);
+        var curriculum = new DistillationCurriculum(_data.ObjectiveOptions.Curriculum);
         var preprocessing = record.Preprocessing!;
         // The distill stage's data path (offline: committed soft targets re-thresholded at load, labeled + pseudo-labeled
         // batches), through the checkpoint's own preprocessing; evaluated on Quantize:EvalSplit without a teacher.
-        var inputs = await DistillationInputs.LoadAsync(_stores, objective, _objectiveOptions, _dataOptions, _shardOptions, _mixOptions, images,
-            _loopOptions.BatchSize, _loopOptions.Seed, evalTeacher: "none", TorchSharp.torch.CPU, _loggerFactory,
-            evalSplit: _options.EvalSplit, evalBatchSize: _options.BatchSize, cancellationToken: cancellationToken);
+        var inputs = await DistillationInputs.LoadAsync(_stores, (_data with { Images = images }).InputOptions(objective, _loopOptions) with
+        {
+            EvalTeacher = "none",
+            EvalSplit = _options.EvalSplit,
+            EvalBatchSize = _options.BatchSize,
+        }, TorchSharp.torch.CPU, _loggerFactory, cancellationToken);
 
         using var model = new QatConvNet(checkpoint.Model, [.. plan.Calibrated.Select(t => ranges[t])], _options.RangeMomentum, _options.WeightBits);
         var parent = new ParentCheckpoint { Path = _options.Checkpoint, Id = ShortId(record) };
-        var lineage = inputs.CopyLineageTo(new LineageRecord
-        {
-            Stage = "qat",
-            Parent = parent,
-            InitialRanges = _options.Calibration,
-            RangeMomentum = _options.RangeMomentum,
-        });
-        var qatOutput = Path.Combine(output, "qat");
+        var lineage = Lineages.Qat(inputs.Lineage, parent, _options.Calibration, _options.RangeMomentum);
+        var qatOutput = Path.Combine(output, QatTrainingFolder);
         Logger.LogInformation(
             "Quantization-aware training: {Labeled} labeled + {Pseudo} pseudo-labeled images, objective {Objective}, {Epochs} epochs -> {Output}",
             inputs.LabeledImages, inputs.PseudoLabeledImages, objective.Name, _loopOptions.Epochs, qatOutput);
@@ -345,13 +324,13 @@ public sealed class QuantizeJob : JobService
         var learnedRanges = RangesOf(trainedPlan.Calibrated, learned);
         var training = new TrainingRecord
         {
-            Stage = "qat",
+            Stage = Lineages.QatStage,
             Parent = parent,
             Lineage = lineage,
             Epochs = result.EpochsCompleted,
             Options = TrainingOptionsRecord.From(_loopOptions),
             ActivationRanges = learnedRanges,
-            Int8Model = Int8FileName,
+            Int8Model = ArtifactFiles.Int8Onnx,
         };
         var qatRecord = new CheckpointRecord
         {
@@ -361,7 +340,7 @@ public sealed class QuantizeJob : JobService
             Training = training,
             Metrics = new Dictionary<string, double> { ["eval_accuracy_fake_quantized"] = result.BestEpoch > 0 ? result.BestEvalAccuracy : double.NaN },
         };
-        var qatPath = await CheckpointSerializer.SaveAsync(checkpoint.Model, qatRecord, output, "qat", cancellationToken);
+        var qatPath = await CheckpointSerializer.SaveAsync(checkpoint.Model, qatRecord, output, ArtifactFiles.QatCheckpoint, cancellationToken);
         Logger.LogInformation("QAT checkpoint {Path} (parent {Parent})", qatPath, _options.Checkpoint);
         var report = new QatSummary
         {
@@ -387,5 +366,5 @@ public sealed class QuantizeJob : JobService
     }
 
     private StoreTrainingData DataFor(ImageByteCache cache, IReadOnlyList<LabelRecord> rows, ImageOptions images) =>
-        new(cache, rows, images, _dataOptions, _options.BatchSize, training: false, seed: 0, _loggerFactory.CreateLogger<StoreTrainingData>());
+        new(cache, rows, images, _data.Data, _options.BatchSize, training: false, seed: 0, _loggerFactory.CreateLogger<StoreTrainingData>());
 }

@@ -1,13 +1,12 @@
 using KdData.Hosting;
-using KdData.Models;
 
-namespace KdData.Trainer;
+namespace KdData.Models;
 
 /// <summary>
 /// Loads a checkpoint a command was given (export, quantize, prune): a missing record or weights file, or one that
 /// cannot be decoded, is bad input (exit 2) with a message naming the path and where it came from.
 /// </summary>
-internal static class CheckpointInput
+public static class CheckpointInput
 {
     /// <param name="path">The checkpoint record.</param>
     /// <param name="what">Where the path came from, for the message: the setting (<c>Export:Checkpoint</c>) or the step.</param>

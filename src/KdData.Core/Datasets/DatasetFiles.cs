@@ -1,12 +1,14 @@
 using System.Text.Json;
-using KdData.Datasets;
 using KdData.Hosting;
 using KdData.Storage;
 
-namespace KdData.Trainer;
+namespace KdData.Datasets;
 
-/// <summary>The two files every training stage reads from a dataset root: the labels manifest and the class names.</summary>
-internal static class DatasetFiles
+/// <summary>
+/// The two files every training stage reads from a dataset root: the labels manifest and the class names. Read here
+/// once so that every command reports a missing or unreadable dataset the same way (exit 2, naming the dataset).
+/// </summary>
+public static class DatasetFiles
 {
     /// <exception cref="InvalidInputException">A file is missing or unreadable (exit 2, naming the dataset).</exception>
     public static async Task<(List<LabelRecord> Manifest, IReadOnlyList<string> Classes)> ReadAsync(IObjectStore dataset, CancellationToken cancellationToken)
