@@ -1,6 +1,7 @@
 using KdData.Augmentation;
 using KdData.Models;
 using KdData.Objectives;
+using KdData.Records;
 using KdData.Tests.Distillation;
 using KdData.Tests.Fixtures;
 using KdData.Training;
@@ -102,7 +103,7 @@ public sealed class SelfTeachingTests
         Assert.True(model.training);
         Assert.NotEqual(objective.TeacherLogits[0], objective.TeacherLogits[^1]);
         // The epoch's mask rate (share of pool images above the threshold) is in the metrics line.
-        using var line = System.Text.Json.JsonDocument.Parse(File.ReadLines(Path.Combine(work.Path, TrainingLoop.MetricsFileName)).Single());
+        using var line = System.Text.Json.JsonDocument.Parse(File.ReadLines(Path.Combine(work.Path, ArtifactFiles.Metrics)).Single());
         Assert.InRange(line.RootElement.GetProperty("pseudo_label_rate").GetDouble(), 0, 1);
     }
 
