@@ -6,7 +6,7 @@ namespace KdData.Trainer;
 /// <summary>The <c>export</c> command. Bound from the <c>Export</c> section.</summary>
 public sealed class ExportOptions
 {
-    public const string SectionName = "Export";
+    public const string SectionName = "Trainer:Export";
 
     /// <summary>Checkpoint record to export (a local path). Default <c>out/student/best.json</c>, what <c>distill</c> writes.</summary>
     [Required]
