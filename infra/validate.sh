@@ -151,11 +151,11 @@ function checkWorkload(file, o) {
   // drain (~25 s) must fit in the grace period.
   for (const c of containers) {
     if (!(c.args ?? []).some(a => String(a).includes('kddata-labeler'))) continue;
-    const count = (c.env ?? []).find(e => e.name === 'Partition__Count');
+    const count = (c.env ?? []).find(e => e.name === 'Labeler__Partition__Count');
     if (job.completionMode === 'Indexed') {
-      if (!count) fail(file, `${name}: Indexed labeler without Partition__Count`);
-      else if (Number(count.value) !== job.completions) fail(file, `${name}: Partition__Count ${count.value} != completions ${job.completions}`);
-      if ((c.env ?? []).some(e => e.name === 'Partition__Index')) fail(file, `${name}: Partition__Index would override JOB_COMPLETION_INDEX`);
+      if (!count) fail(file, `${name}: Indexed labeler without Labeler__Partition__Count`);
+      else if (Number(count.value) !== job.completions) fail(file, `${name}: Labeler__Partition__Count ${count.value} != completions ${job.completions}`);
+      if ((c.env ?? []).some(e => e.name === 'Labeler__Partition__Index')) fail(file, `${name}: Labeler__Partition__Index would override JOB_COMPLETION_INDEX`);
       if (job.parallelism > job.completions) fail(file, `${name}: parallelism > completions`);
     }
     if ((pod.terminationGracePeriodSeconds ?? 30) < 30) fail(file, `${name}: terminationGracePeriodSeconds < 30 cuts the Labeler's 25 s drain`);
@@ -216,7 +216,7 @@ for (const [file, list] of byFile) {
     if (o.kind === 'ConfigMap' || o.kind === 'Secret') {
       for (const section of ['data', 'stringData']) for (const [k, v] of Object.entries(o[section] ?? {}))
         if (typeof v !== 'string') fail(file, `${o.kind} ${o.metadata.name}: ${section}.${k} must be a quoted string`);
-      if (o.kind === 'ConfigMap' && 'Partition__Index' in (o.data ?? {})) fail(file, 'ConfigMap must not set Partition__Index (it would override JOB_COMPLETION_INDEX)');
+      if (o.kind === 'ConfigMap' && 'Labeler__Partition__Index' in (o.data ?? {})) fail(file, 'ConfigMap must not set Labeler__Partition__Index (it would override JOB_COMPLETION_INDEX)');
     }
     if (o.kind === 'Job' || o.kind === 'CronJob') checkWorkload(file, o);
   }
@@ -323,14 +323,14 @@ function checkAcaJob(file, o, renderedTemplate) {
       else if (renderedTemplate && !(Number.isInteger(Number(env.Trainer__Sweep__Index)) && Number(env.Trainer__Sweep__Index) < gridPoints(c.env, e => e.value)))
         fail(file, `rendered Trainer__Sweep__Index ${env.Trainer__Sweep__Index} is not inside the grid`);
     }
-    if ('Partition__Count' in env && env.Partition__Claim === 'true') {
+    if ('Labeler__Partition__Count' in env && env.Labeler__Partition__Claim === 'true') {
       // Lease-claimed partitions: any parallelism, but no fixed index.
-      if ('Partition__Index' in env) fail(file, 'a claim-mode labeler must not set Partition__Index');
-    } else if ('Partition__Count' in env) {
+      if ('Labeler__Partition__Index' in env) fail(file, 'a claim-mode labeler must not set Labeler__Partition__Index');
+    } else if ('Labeler__Partition__Count' in env) {
       if (tc?.parallelism !== 1) fail(file, 'a partitioned labeler job must have parallelism 1 (ACA gives replicas no index)');
       if (renderedTemplate) {
-        const i = Number(env.Partition__Index), n = Number(env.Partition__Count);
-        if (!(Number.isInteger(i) && Number.isInteger(n) && i >= 0 && i < n)) fail(file, `rendered Partition__Index ${env.Partition__Index} / Count ${env.Partition__Count} are not 0 <= index < count`);
+        const i = Number(env.Labeler__Partition__Index), n = Number(env.Labeler__Partition__Count);
+        if (!(Number.isInteger(i) && Number.isInteger(n) && i >= 0 && i < n)) fail(file, `rendered Labeler__Partition__Index ${env.Labeler__Partition__Index} / Count ${env.Labeler__Partition__Count} are not 0 <= index < count`);
       }
     }
   }
@@ -342,7 +342,7 @@ if (renderedFiles.length !== 3) errors.push(`deploy-partitions.sh rendered ${ren
 const seen = new Set();
 for (const f of renderedFiles) for (const o of load(f)) {
   checkAcaJob(f, o, true);
-  seen.add(o.properties?.template?.containers?.[0]?.env?.find(e => e.name === 'Partition__Index')?.value);
+  seen.add(o.properties?.template?.containers?.[0]?.env?.find(e => e.name === 'Labeler__Partition__Index')?.value);
 }
 if (renderedFiles.length && ['0', '1', '2'].some(i => !seen.has(i))) errors.push(`rendered partition indexes ${[...seen]} are not 0,1,2`);
 const sweepFiles = fs.existsSync(sweepRendered) ? walk(sweepRendered) : [];

@@ -114,7 +114,7 @@ for entry in $students; do
     if [ ! -f "$q/quantization.json" ]; then
       echo "== $name: quantize, $bits-bit weights"
       "${trainer[@]}" quantize --checkpoint "$checkpoint" --dataset "$dataset" --output "$q" --threads 1 --Trainer:Data:DecodeWorkers=1 \
-        --Quantize:WeightBits=$bits --Quantize:AcceptLowAgreement=true > "$q.log" 2>&1 || { echo "quantize failed, see $q.log" >&2; exit 1; }
+        --Trainer:Quantize:WeightBits=$bits --Trainer:Quantize:AcceptLowAgreement=true > "$q.log" 2>&1 || { echo "quantize failed, see $q.log" >&2; exit 1; }
       table
     fi
     score "$name" "$checkpoint" "$bits" native
@@ -126,7 +126,7 @@ for entry in "${present[@]}"; do
   l="$out/$name/latency-bits7"
   if [ ! -f "$l/export.json" ]; then
     echo "== $name: latency of the 7-bit model, native"
-    "${trainer[@]}" export --checkpoint "$checkpoint" --dataset "$dataset" --output "$l" --Export:Int8Model="$out/$name/quantize-bits7/model.int8.onnx" \
+    "${trainer[@]}" export --checkpoint "$checkpoint" --dataset "$dataset" --output "$l" --Trainer:Export:Int8Model="$out/$name/quantize-bits7/model.int8.onnx" \
       --threads 1 --iterations 200 --Trainer:Data:DecodeWorkers=1 > "$l.log" 2>&1 || { echo "latency export failed, see $l.log" >&2; exit 1; }
     table
   fi

@@ -94,7 +94,7 @@ while true; do
     --Trainer:Objective:Hint:Enabled=true --Trainer:Objective:Attention:Enabled=true \
     --Trainer:Objective:Rkd:Enabled=true --Trainer:Objective:Crd:Enabled=true "${mix[@]}"
   run "$round" qat "${trainer[@]}" quantize "${common[@]}" --method qat --checkpoint "$root/r$round/online-convnet/last.json" \
-    --shards "file:$root/labels/" --qat-epochs 1 --output "$root/r$round/qat" --Quantize:AcceptLowAgreement=true
+    --shards "file:$root/labels/" --qat-epochs 1 --output "$root/r$round/qat" --Trainer:Quantize:AcceptLowAgreement=true
   run "$round" online-resnet18 "${trainer[@]}" distill "${common[@]}" --teacher "$root/rsetup/resnet-teacher/last.json" \
     --Trainer:Distill:Output="$root/r$round/online-resnet18" --Trainer:Distill:OnlinePool=true --Trainer:Distill:Epochs="$epochs" \
     --Trainer:Objective:Rkd:Enabled=true --Trainer:Objective:Crd:Enabled=true "${mix[@]}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates (or updates) one Azure Container Apps Job per Labeler partition from labeler-job.yaml:
-# job <prefix>-<i> gets Partition__Index=i and Partition__Count=N, for i = 0..N-1. ACA gives a
+# job <prefix>-<i> gets Labeler__Partition__Index=i and Labeler__Partition__Count=N, for i = 0..N-1. ACA gives a
 # job replica no index of its own, so this is how N partitions run in parallel on ACA.
 #
 #   ./deploy-partitions.sh --resource-group <rg> --count 4 [--prefix kddata-labeler] [--template FILE]
@@ -53,7 +53,7 @@ for ((i = 0; i < count; i++)); do
 done
 
 if [ -z "$render_dir" ]; then
-  # Jobs from an earlier, larger N would keep labeling with the old Partition__Count.
+  # Jobs from an earlier, larger N would keep labeling with the old Labeler__Partition__Count.
   az containerapp job list --resource-group "$resource_group" --query "[].name" --output tsv |
     while read -r existing; do
       suffix="${existing#"$prefix"-}"

@@ -22,7 +22,7 @@ public static class LabelerCommandLine
           --Labeler:Teacher=RECORD       the teacher's checkpoint record (.json)
           --Labeler:InputFormat=Auto     Auto, Loose, Parquet or Tar
           --Labeler:ViewsPerImage=1      views labeled per image (random resized crops after the first)
-          --Partition:Count=1 --Partition:Index=0   this replica's share (JOB_COMPLETION_INDEX also sets the index)
+          --Labeler:Partition:Count=1 --Labeler:Partition:Index=0   this replica's share (JOB_COMPLETION_INDEX also sets the index)
           --Storage:AuthMode=ConnectionString       or Sas, Identity
           --Torch:Device=auto --Torch:Threads=0
 

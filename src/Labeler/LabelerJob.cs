@@ -113,7 +113,7 @@ public sealed class LabelerJob : JobService
         };
     }
 
-    /// <summary>Claim mode (<c>Partition:Claim</c>): partitions one after another until all are complete; a summary per partition labeled.</summary>
+    /// <summary>Claim mode (<c>Labeler:Partition:Claim</c>): partitions one after another until all are complete; a summary per partition labeled.</summary>
     private async Task<int> RunClaimedAsync(InferenceModel teacher, CancellationToken stoppingToken)
     {
         ClaimedPartitions claimed;

@@ -1,7 +1,7 @@
 namespace KdData.Datasets;
 
 /// <summary>
-/// How an import stores its images (<c>Import:Format</c>, <c>--format</c>). Either way the manifests' keys name the
+/// How an import stores its images (<c>Trainer:Import:Format</c>, <c>--format</c>). Either way the manifests' keys name the
 /// images, so every reader follows the keys and need not be told the format.
 /// </summary>
 public enum DatasetFormat

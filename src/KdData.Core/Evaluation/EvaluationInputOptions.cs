@@ -5,7 +5,7 @@ namespace KdData.Evaluation;
 /// <summary>
 /// What <see cref="EvaluationInputs.LoadAsync"/> loads: the dataset, the split of its labels manifest, the checkpoint
 /// and optionally a teacher and a shard set. The <c>evaluate</c> command fills it from its settings; the messages of a
-/// bad input name those settings (<c>Evaluate:Checkpoint</c>, <c>Evaluate:Teacher</c>, <c>Evaluate:Manifest</c>).
+/// bad input name those settings (<c>Trainer:Evaluate:Checkpoint</c>, <c>Trainer:Evaluate:Teacher</c>, <c>Trainer:Evaluate:Manifest</c>).
 /// </summary>
 public sealed record EvaluationInputOptions
 {

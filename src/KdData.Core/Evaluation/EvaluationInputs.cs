@@ -49,7 +49,7 @@ public sealed class EvaluationInputs : IDisposable
         var dataset = stores.Open(options.Dataset);
         var classes = await ReadClassesAsync(dataset, cancellationToken).ConfigureAwait(false);
         var manifest = await DatasetManifest.ReadAsync(
-            await ReadDatasetFileAsync(dataset, options.Manifest, "the labels manifest (Evaluate:Manifest)", cancellationToken).ConfigureAwait(false),
+            await ReadDatasetFileAsync(dataset, options.Manifest, "the labels manifest (Trainer:Evaluate:Manifest)", cancellationToken).ConfigureAwait(false),
             $"{dataset.Location}{options.Manifest}",
             cancellationToken).ConfigureAwait(false);
         var rows = manifest.Where(r => string.IsNullOrEmpty(options.Split) || r.Split == options.Split).ToList();
@@ -64,13 +64,13 @@ public sealed class EvaluationInputs : IDisposable
             throw new InvalidDataException($"Labels manifest '{dataset.Location}{options.Manifest}' gives '{bad.Key}' label {bad.Label}, but classes.json has {classes.Count} classes.");
         }
 
-        var student = await LoadCheckpointAsync(options.Checkpoint, "Evaluate:Checkpoint", classes, dataset, device, cancellationToken).ConfigureAwait(false);
+        var student = await LoadCheckpointAsync(options.Checkpoint, "Trainer:Evaluate:Checkpoint", classes, dataset, device, cancellationToken).ConfigureAwait(false);
         var inputs = new EvaluationInputs(dataset, classes, rows, student);
         try
         {
             if (!string.IsNullOrWhiteSpace(options.Teacher))
             {
-                inputs.Teacher = await LoadCheckpointAsync(options.Teacher, "Evaluate:Teacher", classes, dataset, device, cancellationToken).ConfigureAwait(false);
+                inputs.Teacher = await LoadCheckpointAsync(options.Teacher, "Trainer:Evaluate:Teacher", classes, dataset, device, cancellationToken).ConfigureAwait(false);
             }
 
             if (!string.IsNullOrWhiteSpace(options.Shards))

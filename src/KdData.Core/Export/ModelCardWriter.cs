@@ -163,7 +163,7 @@ public static class ModelCardWriter
             : Inv($"- **Only right on CPUs with VNNI, AMX or ARM dot products**: its {int8.WeightBits?.ToString(CultureInfo.InvariantCulture) ?? "8"}-bit weights can overflow the int16 pair sum of x86 CPUs without VNNI (AVX2, AVX-512 without VNNI) (worst {int8.WorstPairSum:N0} > 32,767){(cpu is { Int8PairsSaturate: true } ? ", and this machine is one of them" : string.Empty)}."));
         if (int8.Agreement is { } a)
         {
-            var verdict = a.Passed ? "passed" : a.AcceptLow ? "**under the minimum, accepted by Export:AcceptLowInt8Agreement**" : "**under the minimum: not published**";
+            var verdict = a.Passed ? "passed" : a.AcceptLow ? "**under the minimum, accepted by Trainer:Export:AcceptLowInt8Agreement**" : "**under the minimum: not published**";
             md.AppendLine(Inv($"- Computed right on this CPU: its integer kernels agree with the same int8 graph computed in float on {a.Top1Agreement * 100:F2} % of {a.Images:N0} images (minimum {a.Minimum * 100:F1} %: {verdict})."));
             if (int8.AgreementWithExportedFp32 is { } withFp32)
             {

@@ -9,7 +9,8 @@ namespace KdData.Hosting;
 /// <summary>
 /// The shared start-up of both hosts: Generic Host configuration layering (the repository's
 /// <c>appsettings.json</c> copied next to the program, then <c>appsettings.{Environment}.json</c>,
-/// environment variables such as <c>Storage__ConnectionString</c>, then the command line), options
+/// environment variables such as <c>Storage__ConnectionString</c>, then the command line; keys under a moved root are
+/// read under their new name with a warning, <see cref="DeprecatedSettingRoots"/>), options
 /// validated at start, and the process exit code taken from <see cref="JobOutcome"/>. A bad setting (a value of the
 /// wrong type, or one its options reject) is exit 2 with one line per failure on <c>error</c>, naming the key and, when
 /// the program has switches (<see cref="SettingSwitches"/>), the switch.
@@ -39,6 +40,11 @@ public static class JobHost
         if (switchMappings is not null)
         {
             builder.Configuration.AddCommandLine(args, switchMappings);
+        }
+
+        foreach (var warning in DeprecatedSettingRoots.Apply(builder.Configuration))
+        {
+            await error.WriteLineAsync($"warning: {warning}").ConfigureAwait(false);
         }
 
         builder.Services.AddSingleton<JobOutcome>();

@@ -36,7 +36,7 @@ public sealed class SettingSwitches
 
     /// <summary>
     /// <paramref name="message"/> with the switch put after the first mention of every key that has one (unless the
-    /// message already gives it), e.g. <c>Quantize:Method must be ...</c> becomes <c>Quantize:Method (--method) must be ...</c>.
+    /// message already gives it), e.g. <c>Trainer:Quantize:Method must be ...</c> becomes <c>Trainer:Quantize:Method (--method) must be ...</c>.
     /// </summary>
     public string NameSwitches(string message)
     {

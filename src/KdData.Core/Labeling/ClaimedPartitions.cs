@@ -49,7 +49,7 @@ public sealed class ClaimedPartitions
         _imageLimits = imageLimits;
         _logger = logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
-        _claimRun = partition.EffectiveClaimRun ?? throw new ArgumentException("Claim mode needs Partition:ClaimRun (or CONTAINER_APP_JOB_EXECUTION_NAME).", nameof(partition));
+        _claimRun = partition.EffectiveClaimRun ?? throw new ArgumentException("Claim mode needs Labeler:Partition:ClaimRun (or CONTAINER_APP_JOB_EXECUTION_NAME).", nameof(partition));
         // Validates the per-class settings against the teacher now, before anything is claimed.
         _ = NewRun(0);
     }

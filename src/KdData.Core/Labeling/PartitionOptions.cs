@@ -11,7 +11,7 @@ namespace KdData.Labeling;
 /// </summary>
 public sealed class PartitionOptions : IValidatableObject
 {
-    public const string SectionName = "Partition";
+    public const string SectionName = "Labeler:Partition";
 
     /// <summary>This replica's partition, 0-based. Default: <c>JOB_COMPLETION_INDEX</c>, else 0.</summary>
     public int? Index { get; set; }
@@ -33,7 +33,7 @@ public sealed class PartitionOptions : IValidatableObject
     /// next execution labels new images again). Default: <c>CONTAINER_APP_JOB_EXECUTION_NAME</c>, which Azure Container
     /// Apps sets for every replica of a job execution. Letters, digits, '.', '_' and '-'.
     /// </summary>
-    [RegularExpression("^[A-Za-z0-9._-]{1,100}$", ErrorMessage = "Partition:ClaimRun must be 1-100 letters, digits, '.', '_' or '-'.")]
+    [RegularExpression("^[A-Za-z0-9._-]{1,100}$", ErrorMessage = "Labeler:Partition:ClaimRun must be 1-100 letters, digits, '.', '_' or '-'.")]
     public string? ClaimRun { get; set; }
 
     /// <summary>The claim run in effect (<see cref="ClaimRun"/>, else <c>CONTAINER_APP_JOB_EXECUTION_NAME</c>).</summary>
@@ -54,13 +54,13 @@ public sealed class PartitionOptions : IValidatableObject
         {
             if (Index is not null)
             {
-                yield return new ValidationResult("Partition:Index is set but Partition:Claim is true; claimed partitions take no index.", [nameof(Index)]);
+                yield return new ValidationResult("Labeler:Partition:Index is set but Labeler:Partition:Claim is true; claimed partitions take no index.", [nameof(Index)]);
             }
 
             if (string.IsNullOrEmpty(EffectiveClaimRun))
             {
                 yield return new ValidationResult(
-                    "Partition:Claim is true but no Partition:ClaimRun is set (nor CONTAINER_APP_JOB_EXECUTION_NAME): give every replica of one execution the same name.",
+                    "Labeler:Partition:Claim is true but no Labeler:Partition:ClaimRun is set (nor CONTAINER_APP_JOB_EXECUTION_NAME): give every replica of one execution the same name.",
                     [nameof(ClaimRun)]);
             }
 
@@ -69,7 +69,7 @@ public sealed class PartitionOptions : IValidatableObject
 
         if (EffectiveIndex < 0 || EffectiveIndex >= Count)
         {
-            yield return new ValidationResult($"Partition:Index is {EffectiveIndex} but Partition:Count is {Count}; the index must be in [0, Count).", [nameof(Index)]);
+            yield return new ValidationResult($"Labeler:Partition:Index is {EffectiveIndex} but Labeler:Partition:Count is {Count}; the index must be in [0, Count).", [nameof(Index)]);
         }
     }
 

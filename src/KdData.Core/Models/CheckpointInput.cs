@@ -9,7 +9,7 @@ namespace KdData.Models;
 public static class CheckpointInput
 {
     /// <param name="path">The checkpoint record.</param>
-    /// <param name="what">Where the path came from, for the message: the setting (<c>Export:Checkpoint</c>) or the step.</param>
+    /// <param name="what">Where the path came from, for the message: the setting (<c>Trainer:Export:Checkpoint</c>) or the step.</param>
     /// <param name="device">Where the weights go; default the CPU.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <exception cref="InvalidInputException">The checkpoint is missing or unreadable.</exception>

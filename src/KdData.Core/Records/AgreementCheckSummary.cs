@@ -15,6 +15,6 @@ public sealed record AgreementCheckSummary
 
     public required bool Passed { get; init; }
 
-    /// <summary>True when the check failed and <c>Quantize:AcceptLowAgreement</c> kept the model anyway.</summary>
+    /// <summary>True when the check failed and <c>Trainer:Quantize:AcceptLowAgreement</c> kept the model anyway.</summary>
     public required bool AcceptedBelowMinimum { get; init; }
 }

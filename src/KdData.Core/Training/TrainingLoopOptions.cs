@@ -5,7 +5,7 @@ namespace KdData.Training;
 
 /// <summary>
 /// Settings of the training loop, bound from <c>Trainer:Teacher</c> for the Trainer's <c>teacher</c> stage and from the
-/// stage's own section for the others (<c>Trainer:Distill</c>, <c>Trainer:Prune</c>, <c>Quantize:Qat</c>). The messages
+/// stage's own section for the others (<c>Trainer:Distill</c>, <c>Trainer:Prune</c>, <c>Trainer:Quantize:Qat</c>). The messages
 /// name no section: the host's validator (<see cref="Hosting.SettingMessages"/>) puts in the key of the section bound.
 /// The learning rate follows <see cref="CosineWarmupSchedule"/>: linear warm-up, then cosine decay to
 /// <see cref="MinLearningRate"/> at the last step.

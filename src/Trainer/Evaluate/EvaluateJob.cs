@@ -187,7 +187,7 @@ public sealed class EvaluateJob : JobService
         if (accepted.Matched == 0 && accepted.Predictions > 0)
         {
             Logger.LogWarning(
-                "No shard key matched a pool label with prefix '{Prefix}' (first shard key '{Key}'); set Evaluate:ShardKeyPrefix",
+                "No shard key matched a pool label with prefix '{Prefix}' (first shard key '{Key}'); set Trainer:Evaluate:ShardKeyPrefix",
                 prefix, acceptedRows[0].Item1);
         }
 

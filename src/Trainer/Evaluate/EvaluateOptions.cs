@@ -7,7 +7,7 @@ namespace KdData.Trainer;
 /// <summary>The <c>evaluate</c> command. Bound from the <c>Evaluate</c> section; images come from <c>Trainer:Data</c>.</summary>
 public sealed class EvaluateOptions
 {
-    public const string SectionName = "Evaluate";
+    public const string SectionName = "Trainer:Evaluate";
 
     /// <summary>Checkpoint record to evaluate (a local path). Default <c>out/teacher/best.json</c>, what <c>teacher</c> writes.</summary>
     [Required]

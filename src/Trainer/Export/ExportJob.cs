@@ -55,7 +55,7 @@ public sealed class ExportJob : JobService
         var publishStore = OpenPublishLocation();
         // One thread count for every engine, so the latency table compares like with like.
         torch.set_num_threads(_options.Threads);
-        using var checkpoint = await CheckpointInput.LoadAsync(_options.Checkpoint, "Export:Checkpoint", torch.CPU, stoppingToken);
+        using var checkpoint = await CheckpointInput.LoadAsync(_options.Checkpoint, "Trainer:Export:Checkpoint", torch.CPU, stoppingToken);
         var record = checkpoint.Record;
         var pre = record.Preprocessing
             ?? throw new InvalidInputException($"Checkpoint '{_options.Checkpoint}' records no preprocessing (input size), so its ONNX input shape is unknown.");
@@ -89,7 +89,7 @@ public sealed class ExportJob : JobService
         {
             if (!File.Exists(path) || !(path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)))
             {
-                throw new InvalidInputException($"Export:Compare '{path}' is not an existing checkpoint record (.json) or ONNX model (.onnx).");
+                throw new InvalidInputException($"Trainer:Export:Compare '{path}' is not an existing checkpoint record (.json) or ONNX model (.onnx).");
             }
         }
 
@@ -102,7 +102,7 @@ public sealed class ExportJob : JobService
             parity.Images, parity.MaxAbsDifference, parity.Top1Agreement);
         if (parity.MaxAbsDifference > _options.ParityTolerance)
         {
-            Logger.LogCritical("The exported model's logits differ from TorchSharp's by {Diff:E2} > Export:ParityTolerance {Tolerance:E0}; nothing written",
+            Logger.LogCritical("The exported model's logits differ from TorchSharp's by {Diff:E2} > Trainer:Export:ParityTolerance {Tolerance:E0}; nothing written",
                 parity.MaxAbsDifference, _options.ParityTolerance);
             return ExitCodes.Failure;
         }
@@ -133,7 +133,7 @@ public sealed class ExportJob : JobService
         Int8VariantReport? int8Report = null;
         if (int8Path is not null)
         {
-            using var int8 = OpenSession(int8Path, "Export:Int8Model", exportOptions);
+            using var int8 = OpenSession(int8Path, "Trainer:Export:Int8Model", exportOptions);
             variants.Add(measurer.MeasureOnnx(VariantName($"{_options.Int8Label} ONNX Runtime"), "int8", int8, int8Path, timing, labeled, stoppingToken).Variant);
             int8Report = Int8VariantCheck.Run(int8Path, session, int8, labeled, new Int8VariantCheckOptions
             {
@@ -207,8 +207,8 @@ public sealed class ExportJob : JobService
     }
 
     /// <summary>
-    /// Logs the int8 check and says whether it stops the export: agreement under Export:MinInt8Agreement, or (without
-    /// a dataset to compare on) weights that overflow on this very CPU; either unless Export:AcceptLowInt8Agreement.
+    /// Logs the int8 check and says whether it stops the export: agreement under Trainer:Export:MinInt8Agreement, or (without
+    /// a dataset to compare on) weights that overflow on this very CPU; either unless Trainer:Export:AcceptLowInt8Agreement.
     /// </summary>
     private bool Int8Rejected(Int8VariantReport int8)
     {
@@ -220,7 +220,7 @@ public sealed class ExportJob : JobService
         }
         if (int8.Agreement is { } agreement)
         {
-            var message = agreement.Describe("Export:MinInt8Agreement", "Export:AcceptLowInt8Agreement")
+            var message = agreement.Describe("Trainer:Export:MinInt8Agreement", "Trainer:Export:AcceptLowInt8Agreement")
                 .Replace("with fp32", "with its float computation", StringComparison.Ordinal);
             if (agreement.Rejected)
             {
@@ -232,7 +232,7 @@ public sealed class ExportJob : JobService
         }
         if (!int8.SafeWithoutVnni && cpu.Int8PairsSaturate && !_options.AcceptLowInt8Agreement)
         {
-            Logger.LogCritical("{File} overflows on this CPU ({Cpu}) and no dataset was given to measure how much (--dataset); set Export:AcceptLowInt8Agreement=true to keep it anyway. Nothing was published",
+            Logger.LogCritical("{File} overflows on this CPU ({Cpu}) and no dataset was given to measure how much (--dataset); set Trainer:Export:AcceptLowInt8Agreement=true to keep it anyway. Nothing was published",
                 int8.File, cpu.Level);
             return true;
         }
@@ -255,7 +255,7 @@ public sealed class ExportJob : JobService
         }
         catch (InvalidStorageLocationException e)
         {
-            throw new InvalidInputException($"Export:Publish '{_options.Publish}': {e.Message}", e);
+            throw new InvalidInputException($"Trainer:Export:Publish '{_options.Publish}': {e.Message}", e);
         }
     }
 
@@ -266,7 +266,7 @@ public sealed class ExportJob : JobService
         {
             return File.Exists(_options.Int8Model)
                 ? Path.GetFullPath(_options.Int8Model)
-                : throw new InvalidInputException($"Export:Int8Model '{_options.Int8Model}' does not exist.");
+                : throw new InvalidInputException($"Trainer:Export:Int8Model '{_options.Int8Model}' does not exist.");
         }
         var besideCheckpoint = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(_options.Checkpoint))!, ArtifactFiles.Int8Onnx);
         return new[] { Path.Combine(output, ArtifactFiles.Int8Onnx), besideCheckpoint }.FirstOrDefault(File.Exists);
@@ -285,7 +285,7 @@ public sealed class ExportJob : JobService
         }
         catch (InvalidStorageLocationException e)
         {
-            throw new InvalidInputException($"Export:Dataset '{_options.Dataset}': {e.Message}", e);
+            throw new InvalidInputException($"Trainer:Export:Dataset '{_options.Dataset}': {e.Message}", e);
         }
         var (manifest, classes) = await DatasetFiles.ReadAsync(dataset, cancellationToken);
         if (record.Classes.Count > 0 && !record.Classes.SequenceEqual(classes))
@@ -327,17 +327,17 @@ public sealed class ExportJob : JobService
         var name = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(path))) + "/" + Path.GetFileName(path);
         if (path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
         {
-            using var session = OpenSession(path, "Export:Compare", expected);
+            using var session = OpenSession(path, "Trainer:Export:Compare", expected);
             var precision = path.Contains("int8", StringComparison.OrdinalIgnoreCase) ? "int8" : "fp32";
             return measurer.MeasureOnnx($"{name} ({precision} ONNX Runtime)", precision, session, Path.GetFullPath(path), timing, labeled, cancellationToken).Variant;
         }
 
-        using var other = await CheckpointInput.LoadAsync(path, "Export:Compare", torch.CPU, cancellationToken);
+        using var other = await CheckpointInput.LoadAsync(path, "Trainer:Export:Compare", torch.CPU, cancellationToken);
         var spec = other.Record.Architecture;
         if (spec.InChannels != expected.Channels || spec.NumClasses != expected.NumClasses
             || other.Record.Preprocessing is not { } pre || pre.Width != expected.Width || pre.Height != expected.Height)
         {
-            throw new InvalidInputException($"Export:Compare '{path}' takes other inputs or predicts other classes than the exported checkpoint.");
+            throw new InvalidInputException($"Trainer:Export:Compare '{path}' takes other inputs or predicts other classes than the exported checkpoint.");
         }
         var weights = CheckpointSerializer.WeightsPathFor(path, other.Record.WeightsFormat);
         var (variant, _) = await measurer.MeasureTorchAsync($"{name} (fp32 TorchSharp)", other.Model, Path.GetFullPath(weights), timing, labeled, cancellationToken);

@@ -8,7 +8,7 @@ namespace KdData.Trainer;
 /// <summary>The <c>export</c> command. Bound from the <c>Export</c> section.</summary>
 public sealed class ExportOptions
 {
-    public const string SectionName = "Export";
+    public const string SectionName = "Trainer:Export";
 
     /// <summary>Checkpoint record to export (a local path). Default <c>out/student/best.json</c>, what <c>distill</c> writes.</summary>
     [Required]
@@ -106,6 +106,6 @@ public sealed class ExportOptions
         var sizes = parts.Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0).ToArray();
         return sizes.Length > 0 && sizes.All(n => n is >= 1 and <= 65536)
             ? sizes
-            : throw new InvalidInputException($"Export:LatencyBatchSizes '{LatencyBatchSizes}' must be comma-separated batch sizes between 1 and 65536, e.g. 1,64.");
+            : throw new InvalidInputException($"Trainer:Export:LatencyBatchSizes '{LatencyBatchSizes}' must be comma-separated batch sizes between 1 and 65536, e.g. 1,64.");
     }
 }

@@ -7,7 +7,7 @@ namespace KdData.Trainer;
 /// <summary>The <c>import</c> command: an IDX dataset into a store. Bound from the <c>Import</c> section.</summary>
 public sealed class ImportOptions : IValidatableObject
 {
-    public const string SectionName = "Import";
+    public const string SectionName = "Trainer:Import";
 
     /// <summary>Folder with the four IDX files (plain or .gz). Default: Debian's <c>dataset-fashion-mnist</c> package.</summary>
     [Required]
@@ -26,7 +26,7 @@ public sealed class ImportOptions : IValidatableObject
     public ulong Seed { get; set; } = 42;
 
     /// <summary>Class names preset: <c>fashion-mnist</c> (default), <c>mnist</c>, or <c>numbers</c>.</summary>
-    [RegularExpression("^(fashion-mnist|mnist|numbers)$", ErrorMessage = "Import:Classes must be 'fashion-mnist', 'mnist' or 'numbers'.")]
+    [RegularExpression("^(fashion-mnist|mnist|numbers)$", ErrorMessage = "Trainer:Import:Classes must be 'fashion-mnist', 'mnist' or 'numbers'.")]
     public string Classes { get; set; } = "fashion-mnist";
 
     /// <summary>Only the first N train images (0 = all, the default).</summary>
@@ -72,7 +72,7 @@ public sealed class ImportOptions : IValidatableObject
         {
             var what = Directory.Exists(Source) ? $"'{Source}' lacks {string.Join(", ", missing.Select(m => m + "[.gz]"))}" : $"'{Source}' does not exist";
             yield return new ValidationResult(
-                $"Import:Source: no IDX dataset: {what}. Install Fashion-MNIST with 'apt-get install dataset-fashion-mnist' (into /usr/share/datasets/fashion-mnist), or pass --source DIR with the four IDX files.",
+                $"Trainer:Import:Source: no IDX dataset: {what}. Install Fashion-MNIST with 'apt-get install dataset-fashion-mnist' (into /usr/share/datasets/fashion-mnist), or pass --source DIR with the four IDX files.",
                 [nameof(Source)]);
         }
     }

@@ -236,7 +236,7 @@ public sealed class PipelineJob : JobService
     private Dictionary<string, string?> QuantizeSettings() => new()
     {
         [$"{PipelineOptions.SectionName}:Qat"] = _options.Qat ? "true" : "false",
-        ["Quantize:Qat:Epochs"] = _options.Qat ? Invariant(_options.QatEpochs) : null,
+        ["Trainer:Quantize:Qat:Epochs"] = _options.Qat ? Invariant(_options.QatEpochs) : null,
     };
 
     private async Task<(int, PipelineStageResult?)> QuantizeAsync(string folder, PipelineStageResult? input, CancellationToken cancellationToken)
@@ -259,7 +259,7 @@ public sealed class PipelineJob : JobService
 
         var qat = Path.Combine(folder, "qat");
         var settings = MethodSettings(input.Record, qat, QuantizeOptions.Qat);
-        settings["Quantize:Qat:Epochs"] = Invariant(_options.QatEpochs);
+        settings["Trainer:Quantize:Qat:Epochs"] = Invariant(_options.QatEpochs);
         code = await RunStageAsync(TrainerCommands.Quantize, settings, cancellationToken);
         if (code != ExitCodes.Success)
         {
@@ -273,9 +273,9 @@ public sealed class PipelineJob : JobService
 
     private static Dictionary<string, string?> MethodSettings(string checkpoint, string output, string method) => new()
     {
-        ["Quantize:Checkpoint"] = checkpoint,
-        ["Quantize:Output"] = output,
-        ["Quantize:Method"] = method,
+        ["Trainer:Quantize:Checkpoint"] = checkpoint,
+        ["Trainer:Quantize:Output"] = output,
+        ["Trainer:Quantize:Method"] = method,
     };
 
     /// <summary>
@@ -293,19 +293,19 @@ public sealed class PipelineJob : JobService
         }
         return new()
         {
-            ["Export:Checkpoint"] = pruned.Record,
-            ["Export:Dataset"] = _dataOptions.Dataset,
-            ["Export:Int8Model"] = int8,
-            ["Export:Compare"] = string.Join(",", compare),
-            ["Export:VariantPrefix"] = "pruned",
-            ["Export:Int8Label"] = outputs.ContainsKey("qat_int8") ? "int8 QAT" : "int8 PTQ",
-            ["Export:Iterations"] = Invariant(_options.Iterations),
+            ["Trainer:Export:Checkpoint"] = pruned.Record,
+            ["Trainer:Export:Dataset"] = _dataOptions.Dataset,
+            ["Trainer:Export:Int8Model"] = int8,
+            ["Trainer:Export:Compare"] = string.Join(",", compare),
+            ["Trainer:Export:VariantPrefix"] = "pruned",
+            ["Trainer:Export:Int8Label"] = outputs.ContainsKey("qat_int8") ? "int8 QAT" : "int8 PTQ",
+            ["Trainer:Export:Iterations"] = Invariant(_options.Iterations),
         };
     }
 
     private async Task<(int, PipelineStageResult?)> ExportAsync(string folder, Dictionary<string, string?> settings, CancellationToken cancellationToken)
     {
-        var code = await RunStageAsync(TrainerCommands.Export, new Dictionary<string, string?>(settings) { ["Export:Output"] = folder }, cancellationToken);
+        var code = await RunStageAsync(TrainerCommands.Export, new Dictionary<string, string?>(settings) { ["Trainer:Export:Output"] = folder }, cancellationToken);
         var record = Path.Combine(folder, ArtifactFiles.RecordOf(ArtifactFiles.ExportedCheckpoint));
         return code != ExitCodes.Success ? (code, null) : (code, await ResultAsync(ExportStage, record, new()
         {

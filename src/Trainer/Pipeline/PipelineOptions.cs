@@ -56,11 +56,11 @@ public sealed class PipelineOptions : IValidatableObject
     /// </summary>
     public bool Qat { get; set; }
 
-    /// <summary>QAT epochs (sets <c>Quantize:Qat:Epochs</c>). Default 1.</summary>
+    /// <summary>QAT epochs (sets <c>Trainer:Quantize:Qat:Epochs</c>). Default 1.</summary>
     [Range(1, 10_000)]
     public int QatEpochs { get; set; } = 1;
 
-    /// <summary>Timed calls per batch size of every variant in the export stage (sets <c>Export:Iterations</c>). Default 100.</summary>
+    /// <summary>Timed calls per batch size of every variant in the export stage (sets <c>Trainer:Export:Iterations</c>). Default 100.</summary>
     [Range(1, 1_000_000)]
     public int Iterations { get; set; } = 100;
 

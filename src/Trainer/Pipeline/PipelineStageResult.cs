@@ -32,7 +32,7 @@ public sealed record PipelineStageResult
 
     /// <summary>
     /// The settings the pipeline gave the stage (epochs, target, method, ...): a rerun with other values redoes it. A
-    /// stage setting given directly (e.g. <c>--Quantize:Calibration</c>) is not compared: remove the stage's folder to redo it.
+    /// stage setting given directly (e.g. <c>--Trainer:Quantize:Calibration</c>) is not compared: remove the stage's folder to redo it.
     /// </summary>
     public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
 

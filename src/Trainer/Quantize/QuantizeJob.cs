@@ -69,7 +69,7 @@ public sealed class QuantizeJob : JobService
         {
             TorchDeviceSelector.Initialize(_torchOptions);
         }
-        using var checkpoint = await CheckpointInput.LoadAsync(_options.Checkpoint, "Quantize:Checkpoint", cancellationToken: stoppingToken);
+        using var checkpoint = await CheckpointInput.LoadAsync(_options.Checkpoint, "Trainer:Quantize:Checkpoint", cancellationToken: stoppingToken);
         checkpoint.Model.eval();
         var record = checkpoint.Record;
         var pre = record.Preprocessing
@@ -86,7 +86,7 @@ public sealed class QuantizeJob : JobService
         if (calibrationRows.Count == 0 || evalRows.Count == 0)
         {
             throw new InvalidInputException(
-                $"Dataset {dataset.Location} has {calibrationRows.Count} '{_options.CalibrationSplit}' rows (Quantize:CalibrationSplit) and {evalRows.Count} '{_options.EvalSplit}' rows (Quantize:EvalSplit); both are needed.");
+                $"Dataset {dataset.Location} has {calibrationRows.Count} '{_options.CalibrationSplit}' rows (Trainer:Quantize:CalibrationSplit) and {evalRows.Count} '{_options.EvalSplit}' rows (Trainer:Quantize:EvalSplit); both are needed.");
         }
 
         var numClasses = record.Architecture.NumClasses;
@@ -235,7 +235,7 @@ public sealed class QuantizeJob : JobService
                 "The int8 model has 8-bit weights that can overflow the int16 pair sum of x86 CPUs without VNNI (AVX2, AVX-512 without VNNI): it is only right on VNNI, AMX or ARM CPUs{Here}",
                 cpu.Int8PairsSaturate ? ", and this CPU is one without VNNI" : string.Empty);
         }
-        var message = check.Describe("Quantize:MinAgreement", "Quantize:AcceptLowAgreement");
+        var message = check.Describe("Trainer:Quantize:MinAgreement", "Trainer:Quantize:AcceptLowAgreement");
         if (check.Rejected)
         {
             Logger.LogCritical("{Message}", message);
@@ -267,13 +267,13 @@ public sealed class QuantizeJob : JobService
         if (!ModelFamilies.Is(record.Architecture.Name, ModelFamilies.ConvNet))
         {
             throw new InvalidInputException(
-                $"Quantize:Method 'qat' supports the {ModelFamilies.ConvNet} family; checkpoint '{_options.Checkpoint}' is '{record.Architecture.Name}' (use ptq).");
+                $"Trainer:Quantize:Method 'qat' supports the {ModelFamilies.ConvNet} family; checkpoint '{_options.Checkpoint}' is '{record.Architecture.Name}' (use ptq).");
         }
         var objective = TrainingObjectives.Create(_data.ObjectiveOptions);
         var curriculum = new DistillationCurriculum(_data.ObjectiveOptions.Curriculum);
         var preprocessing = record.Preprocessing!;
         // The distill stage's data path (offline: committed soft targets re-thresholded at load, labeled + pseudo-labeled
-        // batches), through the checkpoint's own preprocessing; evaluated on Quantize:EvalSplit without a teacher.
+        // batches), through the checkpoint's own preprocessing; evaluated on Trainer:Quantize:EvalSplit without a teacher.
         var inputs = await DistillationInputs.LoadAsync(_stores, (_data with { Images = images }).InputOptions(objective, _loopOptions) with
         {
             EvalTeacher = "none",

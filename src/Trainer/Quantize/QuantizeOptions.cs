@@ -10,10 +10,10 @@ namespace KdData.Trainer;
 /// </summary>
 public sealed class QuantizeOptions
 {
-    public const string SectionName = "Quantize";
+    public const string SectionName = "Trainer:Quantize";
 
     /// <summary>Section of the QAT training loop's settings (<see cref="Training.TrainingLoopOptions"/>).</summary>
-    public const string QatSectionName = "Quantize:Qat";
+    public const string QatSectionName = "Trainer:Quantize:Qat";
 
     /// <summary>Post-training quantization.</summary>
     public const string Ptq = "ptq";
@@ -31,12 +31,12 @@ public sealed class QuantizeOptions
 
     /// <summary><c>ptq</c> (default) or <c>qat</c>.</summary>
     [Required]
-    [RegularExpression("^(ptq|qat)$", ErrorMessage = "Quantize:Method must be 'ptq' or 'qat'.")]
+    [RegularExpression("^(ptq|qat)$", ErrorMessage = "Trainer:Quantize:Method must be 'ptq' or 'qat'.")]
     public string Method { get; set; } = Ptq;
 
     /// <summary>How activation ranges are calibrated: <c>minmax</c> (default), <c>percentile</c> or <c>entropy</c> (case-insensitive).</summary>
     [Required]
-    [RegularExpression("^(?i:minmax|percentile|entropy)$", ErrorMessage = "Quantize:Calibration must be 'minmax', 'percentile' or 'entropy'.")]
+    [RegularExpression("^(?i:minmax|percentile|entropy)$", ErrorMessage = "Trainer:Quantize:Calibration must be 'minmax', 'percentile' or 'entropy'.")]
     public string Calibration { get; set; } = "minmax";
 
     /// <summary><see cref="Calibration"/> as the enum (a method: validation reads every property, even of an invalid value).</summary>
@@ -93,7 +93,7 @@ public sealed class QuantizeOptions
 
     /// <summary>
     /// QAT: EMA momentum m of the activation ranges (r ← (1 - m)·r + m·r_batch), in (0, 1]. Default 0.01. The QAT
-    /// loop's own settings (epochs, batch size, learning rate, ...) are bound from <c>Quantize:Qat</c>.
+    /// loop's own settings (epochs, batch size, learning rate, ...) are bound from <c>Trainer:Quantize:Qat</c>.
     /// </summary>
     [Range(1e-6, 1.0)]
     public double RangeMomentum { get; set; } = QatConvNet.DefaultMomentum;

@@ -196,17 +196,17 @@ public sealed class SelfTrainJob : JobService
         var studentEvaluation = Path.Combine(folder, "student-evaluation");
         var evaluateTeacher = new Dictionary<string, string?>
         {
-            ["Evaluate:Checkpoint"] = teacherPath,
-            ["Evaluate:Teacher"] = null,
-            ["Evaluate:Shards"] = hasPoolLabels ? Location(pool.Folder) : null,
-            ["Evaluate:Output"] = teacherEvaluation,
+            ["Trainer:Evaluate:Checkpoint"] = teacherPath,
+            ["Trainer:Evaluate:Teacher"] = null,
+            ["Trainer:Evaluate:Shards"] = hasPoolLabels ? Location(pool.Folder) : null,
+            ["Trainer:Evaluate:Output"] = teacherEvaluation,
         };
         var evaluateStudent = new Dictionary<string, string?>
         {
-            ["Evaluate:Checkpoint"] = studentPath,
-            ["Evaluate:Teacher"] = teacherPath,
-            ["Evaluate:Shards"] = null,
-            ["Evaluate:Output"] = studentEvaluation,
+            ["Trainer:Evaluate:Checkpoint"] = studentPath,
+            ["Trainer:Evaluate:Teacher"] = teacherPath,
+            ["Trainer:Evaluate:Shards"] = null,
+            ["Trainer:Evaluate:Output"] = studentEvaluation,
         };
         foreach (var settings in new[] { evaluateTeacher, evaluateStudent })
         {

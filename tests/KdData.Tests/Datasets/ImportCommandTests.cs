@@ -69,8 +69,8 @@ public sealed class ImportCommandTests : IDisposable
             ArgumentList = { dll, "import" },
         };
         // Through the environment, which every command-line syntax honours.
-        startInfo.Environment["Import__Source"] = source;
-        startInfo.Environment["Import__Destination"] = "file:" + Path.Combine(_folder, "dest") + "/";
+        startInfo.Environment["Trainer__Import__Source"] = source;
+        startInfo.Environment["Trainer__Import__Destination"] = "file:" + Path.Combine(_folder, "dest") + "/";
         startInfo.Environment["DOTNET_ENVIRONMENT"] = "Production";
         using var process = Process.Start(startInfo)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

@@ -15,7 +15,7 @@ public sealed class ExportJobTests
 
     // Few timed calls: the tests check the report's shape and sanity, never the figures.
     private static Task<int> RunAsync(params string[] args) => TrainerCommandLine.RunAsync(
-        ["export", "--threads", "1", "--iterations", "5", "--Export:Warmup=1", "--Export:LatencyBatchSizes=1,4", .. args], TextWriter.Null, TextWriter.Null);
+        ["export", "--threads", "1", "--iterations", "5", "--Trainer:Export:Warmup=1", "--Trainer:Export:LatencyBatchSizes=1,4", .. args], TextWriter.Null, TextWriter.Null);
 
     [Fact]
     public async Task RunAsync_SampleTeacherWithDatasetAndPublish_WritesFilesReportCardAndALabelerTeacher()
@@ -125,7 +125,7 @@ public sealed class ExportJobTests
         using var work = new TempDirectory();
         var output = Path.Combine(work.Path, "export");
 
-        Assert.Equal(ExitCodes.InvalidConfiguration, await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", output, "--Export:LatencyBatchSizes=1,0"));
+        Assert.Equal(ExitCodes.InvalidConfiguration, await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", output, "--Trainer:Export:LatencyBatchSizes=1,0"));
         Assert.Equal(ExitCodes.InvalidConfiguration, await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", output, "--compare", Path.Combine(work.Path, "missing.onnx")));
         Assert.False(File.Exists(Path.Combine(output, "model.onnx")));
     }
@@ -139,7 +139,7 @@ public sealed class ExportJobTests
         var output = Path.Combine(work.Path, "export");
         string[] args = ["--checkpoint", LabelerSamples.TeacherRecord, "--output", output, "--measure", "false"];
 
-        var code = await RunAsync([.. args, "--Export:ParityTolerance=0"]);
+        var code = await RunAsync([.. args, "--Trainer:Export:ParityTolerance=0"]);
 
         Assert.Equal(ExitCodes.Failure, code);
         Assert.False(File.Exists(Path.Combine(output, "model.onnx")));
@@ -193,7 +193,7 @@ public sealed class ExportJobTests
         using var work = new TempDirectory();
         var output = Path.Combine(work.Path, "export");
         var published = Path.Combine(work.Path, "published");
-        Assert.Equal(ExitCodes.Success, await QuantizeAsync(output, "--Quantize:WeightBits=8", "--Quantize:AcceptLowAgreement=true"));
+        Assert.Equal(ExitCodes.Success, await QuantizeAsync(output, "--Trainer:Quantize:WeightBits=8", "--Trainer:Quantize:AcceptLowAgreement=true"));
         string[] args = ["--checkpoint", LabelerSamples.TeacherRecord, "--output", output, "--dataset", SampleRoot, "--measure", "false",
             "--publish", "file:" + published + "/"];
         var overflows = CpuInstructionSet.Current.Int8PairsSaturate;
@@ -204,7 +204,7 @@ public sealed class ExportJobTests
         Assert.True(File.Exists(Path.Combine(output, "model-card.md")));
         Assert.Equal(!overflows, File.Exists(Path.Combine(published, "model.json")));
 
-        Assert.Equal(ExitCodes.Success, await RunAsync([.. args, "--Export:AcceptLowInt8Agreement=true"]));
+        Assert.Equal(ExitCodes.Success, await RunAsync([.. args, "--Trainer:Export:AcceptLowInt8Agreement=true"]));
         Assert.True(File.Exists(Path.Combine(published, "model.json")));
     }
 
@@ -215,7 +215,7 @@ public sealed class ExportJobTests
         // overflow them (AVX2, AVX-512 without VNNI) and kept on one with VNNI, AMX or ARM dot products.
         using var work = new TempDirectory();
         var output = Path.Combine(work.Path, "export");
-        Assert.Equal(ExitCodes.Success, await QuantizeAsync(output, "--Quantize:WeightBits=8", "--Quantize:AcceptLowAgreement=true"));
+        Assert.Equal(ExitCodes.Success, await QuantizeAsync(output, "--Trainer:Quantize:WeightBits=8", "--Trainer:Quantize:AcceptLowAgreement=true"));
 
         var code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", output, "--measure", "false");
 

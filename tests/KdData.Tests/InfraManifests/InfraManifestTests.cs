@@ -108,7 +108,7 @@ public sealed partial class InfraManifestTests
                 var image = Scalar(container, "image") ?? string.Empty;
                 images.Add(image.Contains('/', StringComparison.Ordinal) ? image : "kustomize:" + image);
                 var sections = Settings([container]).Select(s => s.Name.Split("__")[0]).ToHashSet(StringComparer.Ordinal);
-                var foreign = program == "kddata-labeler.dll" ? new[] { "Import", "Trainer" } : ["Labeler", "Partition"];
+                var foreign = program == "kddata-labeler.dll" ? new[] { "Trainer" } : ["Labeler"];
                 problems.AddRange(sections.Intersect(foreign).Select(s => $"{where}: sets {s}__* settings, which {program} does not read"));
             }
         }
@@ -200,7 +200,7 @@ public sealed partial class InfraManifestTests
         sections[distill] = [.. sections[distill], typeof(KdData.Training.TrainingLoopOptions)];
 
         Assert.Contains("Labeler", sections.Keys);
-        Assert.Contains("Import", sections.Keys);
+        Assert.Contains("Trainer:Import", sections.Keys);
         return sections;
     }
 

@@ -87,7 +87,7 @@ public sealed class AzuriteLabelerTests : LabelerContractTests
     {
         var (input, output, inputStore, outputStore) = await NewAreaAsync();
         var listed = await LabelerSamples.UploadAsync(inputStore, LabelerSamples.ImageNames.Count, copies: 5);
-        var arguments = ProcessArguments(input, output, "--Partition:Claim=true", "--Partition:Count=8", "--Partition:ClaimRun=run-1", "--Labeler:DecodeWorkers=1");
+        var arguments = ProcessArguments(input, output, "--Labeler:Partition:Claim=true", "--Labeler:Partition:Count=8", "--Labeler:Partition:ClaimRun=run-1", "--Labeler:DecodeWorkers=1");
         var replicas = Enumerable.Range(0, 3).Select(_ => LabelerProcess.Start(arguments)).ToList();
         try
         {

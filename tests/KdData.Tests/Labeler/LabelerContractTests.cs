@@ -327,7 +327,7 @@ public abstract partial class LabelerContractTests : IAsyncLifetime
         var listed = await LabelerSamples.UploadAsync(inputStore, SmallSet);
 
         var (code, summary, log) = await LabelerProcess.RunAsync(
-            ProcessArguments(input, output, "--Partition:Count=2"),
+            ProcessArguments(input, output, "--Labeler:Partition:Count=2"),
             new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "1" });
 
         Assert.True(code == ExitCodes.Success, log);

@@ -13,8 +13,8 @@ public sealed class LabelerSettingsTests : IDisposable
 
     [Theory]
     [InlineData("abc", new string[0])]
-    [InlineData("2", new[] { "--Partition:Count=2" })]
-    [InlineData(null, new[] { "--Partition:Count=2", "--Partition:Index=5" })]
+    [InlineData("2", new[] { "--Labeler:Partition:Count=2" })]
+    [InlineData(null, new[] { "--Labeler:Partition:Count=2", "--Labeler:Partition:Index=5" })]
     public async Task Program_InvalidPartition_ExitsWithBadConfigurationAndWritesNothing(string? jobCompletionIndex, string[] settings)
     {
         var environment = jobCompletionIndex is null ? null : new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = jobCompletionIndex };
@@ -29,14 +29,14 @@ public sealed class LabelerSettingsTests : IDisposable
             environment);
 
         Assert.True(code == ExitCodes.InvalidConfiguration, log);
-        Assert.Contains(jobCompletionIndex == "abc" ? "JOB_COMPLETION_INDEX" : "Partition:Index", log, StringComparison.Ordinal);
+        Assert.Contains(jobCompletionIndex == "abc" ? "JOB_COMPLETION_INDEX" : "Labeler:Partition:Index", log, StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFileSystemEntries(_output));
     }
 
     [Theory]
-    [InlineData("Partition:ClaimRun", new[] { "--Partition:Claim=true" })]
-    [InlineData("Partition:Index", new[] { "--Partition:Claim=true", "--Partition:ClaimRun=r1", "--Partition:Index=0" })]
-    [InlineData("Partition:ClaimRun", new[] { "--Partition:Claim=true", "--Partition:ClaimRun=a/b" })]
+    [InlineData("Labeler:Partition:ClaimRun", new[] { "--Labeler:Partition:Claim=true" })]
+    [InlineData("Labeler:Partition:Index", new[] { "--Labeler:Partition:Claim=true", "--Labeler:Partition:ClaimRun=r1", "--Labeler:Partition:Index=0" })]
+    [InlineData("Labeler:Partition:ClaimRun", new[] { "--Labeler:Partition:Claim=true", "--Labeler:Partition:ClaimRun=a/b" })]
     public async Task Program_InvalidClaimSettings_ExitsWithBadConfigurationNamingTheSetting(string setting, string[] settings)
     {
         var (code, _, log) = await LabelerProcess.RunAsync(

@@ -9,14 +9,14 @@ namespace KdData.Tests.Trainer;
 
 /// <summary>
 /// The training loop's settings (<see cref="TrainingLoopOptions"/>) are bound per stage: <c>Trainer:Teacher</c>,
-/// <c>Trainer:Distill</c>, <c>Trainer:Prune</c> and <c>Quantize:Qat</c> (issue 20, item 3). A bad one, set on the real
+/// <c>Trainer:Distill</c>, <c>Trainer:Prune</c> and <c>Trainer:Quantize:Qat</c> (issue 20, item 3). A bad one, set on the real
 /// command line, is exit 2 with one line naming the key as the user wrote it, in the section the command binds,
 /// never another stage's.
 /// </summary>
 [Collection(TorchGeneratorTestGroup.Name)]
 public sealed class LoopSettingsSectionTests
 {
-    private static readonly string[] Sections = ["Trainer:Teacher", "Trainer:Distill", "Trainer:Prune", "Quantize:Qat"];
+    private static readonly string[] Sections = ["Trainer:Teacher", "Trainer:Distill", "Trainer:Prune", "Trainer:Quantize:Qat"];
 
     private static async Task<(int Code, string[] Errors)> RunAsync(params string[] args)
     {
@@ -38,7 +38,7 @@ public sealed class LoopSettingsSectionTests
     [InlineData("teacher", "Trainer:Teacher", "")]
     [InlineData("distill", "Trainer:Distill", "")]
     [InlineData("prune", "Trainer:Prune", "")]
-    [InlineData("quantize", "Quantize:Qat", " (--qat-learning-rate)")]
+    [InlineData("quantize", "Trainer:Quantize:Qat", " (--qat-learning-rate)")]
     public async Task RunAsync_LearningRateOutOfRange_ExitsTwoNamingTheKeyOfTheCommandsSection(string command, string section, string switchName)
     {
         var (code, errors) = await RunAsync(command, $"--{section}:LearningRate=-1");
@@ -53,7 +53,7 @@ public sealed class LoopSettingsSectionTests
     [InlineData("teacher", "Trainer:Teacher")]
     [InlineData("distill", "Trainer:Distill")]
     [InlineData("prune", "Trainer:Prune")]
-    [InlineData("quantize", "Quantize:Qat")]
+    [InlineData("quantize", "Trainer:Quantize:Qat")]
     public async Task RunAsync_MinLearningRateAboveThePeak_ExitsTwoNamingTheKeyOfTheCommandsSection(string command, string section)
     {
         var (code, errors) = await RunAsync(command, $"--{section}:LearningRate=0.01", $"--{section}:MinLearningRate=0.5");

@@ -70,7 +70,7 @@ public sealed class PackedDatasetJobTests(PackedSampleDatasets data) : IClassFix
         var code = await TrainerCommandLine.RunAsync(["import", "--source", data.IdxFolder, "--dest", "file:" + work.Path + "/x/", "--format", "zip"], TextWriter.Null, error);
 
         Assert.Equal(ExitCodes.InvalidConfiguration, code);
-        Assert.Contains("Import:Format (--format)", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Trainer:Import:Format (--format)", error.ToString(), StringComparison.Ordinal);
         Assert.Contains("'zip'", error.ToString(), StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(work.Path, "x")));
     }

@@ -20,11 +20,11 @@ public sealed class PipelineJobTests(SampleDistillation sample) : IClassFixture<
     private Task<int> RunAsync(params string[] args) =>
         TrainerCommandLine.RunAsync(
             ["pipeline", "--shards", sample.ShardLocation, "--epochs", "1", "--prune-steps", "1", "--fine-tune-epochs", "1", "--qat-epochs", "1", "--iterations", "2",
-                "--Trainer:Distill:Model:Width=8", "--Trainer:Distill:BatchSize=64", "--Trainer:Prune:BatchSize=64", "--Quantize:Qat:BatchSize=64",
-                "--Quantize:CalibrationImages=32", "--Export:Warmup=1",
+                "--Trainer:Distill:Model:Width=8", "--Trainer:Distill:BatchSize=64", "--Trainer:Prune:BatchSize=64", "--Trainer:Quantize:Qat:BatchSize=64",
+                "--Trainer:Quantize:CalibrationImages=32", "--Trainer:Export:Warmup=1",
                 // A 1-epoch width-8 student has near-uniform logits, so its int8 twin flips many of them: the chain, not
                 // the int8 agreement check (QuantizeJobTests, ExportJobTests), is what these tests are about.
-                "--Quantize:AcceptLowAgreement=true", "--Export:AcceptLowInt8Agreement=true", "--Trainer:Data:DecodeWorkers=2", "--Torch:Threads=2", .. args],
+                "--Trainer:Quantize:AcceptLowAgreement=true", "--Trainer:Export:AcceptLowInt8Agreement=true", "--Trainer:Data:DecodeWorkers=2", "--Torch:Threads=2", .. args],
             TextWriter.Null, TextWriter.Null);
 
     [Fact]
@@ -142,7 +142,7 @@ public sealed class PipelineJobTests(SampleDistillation sample) : IClassFixture<
         }, work.Path, "student");
         var output = Path.Combine(work.Path, "pipeline");
 
-        Assert.Equal(ExitCodes.Success, await RunAsync("--dataset", SampleRoot, "--output", output, "--skip-distill", "true", "--checkpoint", student, "--Export:Measure=false"));
+        Assert.Equal(ExitCodes.Success, await RunAsync("--dataset", SampleRoot, "--output", output, "--skip-distill", "true", "--checkpoint", student, "--Trainer:Export:Measure=false"));
 
         Assert.False(Directory.Exists(Path.Combine(output, "1-distill")));
         var manifest = await PipelineManifest.ReadAsync(output);

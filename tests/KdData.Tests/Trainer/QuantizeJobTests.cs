@@ -53,7 +53,7 @@ public sealed class QuantizeJobTests
         using var work = new TempDirectory();
 
         // Accepted whatever this CPU computes: the point is what the report says of the file.
-        var code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", work.Path, "--Quantize:WeightBits=8", "--Quantize:AcceptLowAgreement=true");
+        var code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", work.Path, "--Trainer:Quantize:WeightBits=8", "--Trainer:Quantize:AcceptLowAgreement=true");
 
         Assert.Equal(ExitCodes.Success, code);
         var report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(work.Path, ArtifactFiles.QuantizationReport)))!;
@@ -71,7 +71,7 @@ public sealed class QuantizeJobTests
         // everywhere), so a minimum of 100 % is not met.
         using var work = new TempDirectory();
 
-        var code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", work.Path, "--Quantize:MinAgreement=1");
+        var code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", work.Path, "--Trainer:Quantize:MinAgreement=1");
 
         Assert.Equal(ExitCodes.QualityCheckFailed, code);
         Assert.True(File.Exists(Path.Combine(work.Path, ArtifactFiles.Int8Onnx)));
@@ -79,7 +79,7 @@ public sealed class QuantizeJobTests
         Assert.False(report["agreement_check"]!["passed"]!.GetValue<bool>());
         Assert.False(report["agreement_check"]!["accepted_below_minimum"]!.GetValue<bool>());
 
-        code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", work.Path, "--Quantize:MinAgreement=1", "--Quantize:AcceptLowAgreement=true");
+        code = await RunAsync("--checkpoint", LabelerSamples.TeacherRecord, "--output", work.Path, "--Trainer:Quantize:MinAgreement=1", "--Trainer:Quantize:AcceptLowAgreement=true");
 
         Assert.Equal(ExitCodes.Success, code);
         report = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(work.Path, ArtifactFiles.QuantizationReport)))!;
@@ -87,9 +87,9 @@ public sealed class QuantizeJobTests
     }
 
     [Theory]
-    [InlineData("--Quantize:WeightBits=6")]
-    [InlineData("--Quantize:WeightBits=9")]
-    [InlineData("--Quantize:MinAgreement=1.5")]
+    [InlineData("--Trainer:Quantize:WeightBits=6")]
+    [InlineData("--Trainer:Quantize:WeightBits=9")]
+    [InlineData("--Trainer:Quantize:MinAgreement=1.5")]
     public async Task RunAsync_BadInt8Setting_ExitTwo(string setting)
     {
         using var work = new TempDirectory();

@@ -80,10 +80,10 @@ public sealed class TrainerCommandLineTests
     [Fact]
     public void Parse_SwitchesAndOverrides_OverridesComeLastAndUntouched()
     {
-        var invocation = TrainerCommandLine.Parse(["evaluate", "--Trainer:Data:DecodeWorkers", "3", "--split", "train", "--Evaluate:Output=out/x"]);
+        var invocation = TrainerCommandLine.Parse(["evaluate", "--Trainer:Data:DecodeWorkers", "3", "--split", "train", "--Trainer:Evaluate:Output=out/x"]);
 
         Assert.Equal(TrainerCommands.Evaluate, invocation.Command!.Name);
-        Assert.Equal(["--Evaluate:Split=train", "--Trainer:Data:DecodeWorkers=3", "--Evaluate:Output=out/x"], invocation.HostArguments);
+        Assert.Equal(["--Trainer:Evaluate:Split=train", "--Trainer:Data:DecodeWorkers=3", "--Trainer:Evaluate:Output=out/x"], invocation.HostArguments);
     }
 
     [Fact]
@@ -144,5 +144,16 @@ public sealed class TrainerCommandLineTests
         var (code, _, _) = await RunAsync("evaluate", "--batch-size", "0", "--output", Path.Combine(Path.GetTempPath(), "kd-never-written"));
 
         Assert.Equal(ExitCodes.InvalidConfiguration, code);
+    }
+
+    [Fact]
+    public async Task RunAsync_SettingUnderItsOldRoot_StillAppliesAndWarnsNamingBothNames()
+    {
+        // A batch size of 0 is rejected at start, so the exit code shows the old key reached the new section.
+        var (code, _, error) = await RunAsync("evaluate", "--Evaluate:BatchSize=0", "--output", Path.Combine(Path.GetTempPath(), "kd-never-written"));
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, code);
+        Assert.Contains("warning: setting 'Evaluate:BatchSize' is deprecated: use 'Trainer:Evaluate:BatchSize'", error, StringComparison.Ordinal);
+        Assert.Contains(error.Split('\n'), line => line.StartsWith("error: ", StringComparison.Ordinal) && line.Contains("Trainer:Evaluate:BatchSize", StringComparison.Ordinal));
     }
 }

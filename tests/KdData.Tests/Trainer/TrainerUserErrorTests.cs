@@ -30,8 +30,8 @@ public sealed class TrainerUserErrorTests
     [InlineData("error: Trainer:Distill:Epochs (--epochs) must be a whole number; got 'abc'", "distill", "--epochs", "abc")]
     [InlineData("error: Trainer:Teacher:Epochs (--epochs) must be between 1 and 100000; got 0", "teacher", "--epochs", "0")]
     [InlineData("error: Trainer:Teacher:BatchSize (--batch-size) must be between 1 and 1000000; got -3", "teacher", "--Trainer:Teacher:BatchSize=-3")]
-    [InlineData("error: Quantize:Qat:Epochs (--qat-epochs) must be between 1 and 100000; got 0", "quantize", "--qat-epochs", "0")]
-    [InlineData("error: Quantize:Method (--method) must be 'ptq' or 'qat'; got 'int4'", "quantize", "--method", "int4")]
+    [InlineData("error: Trainer:Quantize:Qat:Epochs (--qat-epochs) must be between 1 and 100000; got 0", "quantize", "--qat-epochs", "0")]
+    [InlineData("error: Trainer:Quantize:Method (--method) must be 'ptq' or 'qat'; got 'int4'", "quantize", "--method", "int4")]
     [InlineData("error: Trainer:Prune:Epochs (--fine-tune-epochs) must be between 1 and 100000; got 0", "prune", "--Trainer:Prune:Epochs=0")]
     [InlineData("error: Trainer:Distill:Optimizer must be 'adamw' or 'sgd'; got 'adam'", "distill", "--Trainer:Distill:Optimizer=adam")]
     [InlineData("error: Trainer:Distill:MinLearningRate (0.01) must not exceed the learning rate (0.001).", "distill",

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Issue 18, goal 2: a semi-supervised teacher from the 10 % labels (6,000 images, split seed 42) plus the 54,000-image
+# pool, trained with FixMatch (Sohn et al. 2020) by the real `distill` command: the model labels each pool image's weak
+# view itself (`--teacher self`), pseudo-labels above 0.95 confidence train its strong view (another crop, RandAugment,
+# Cutout), 7 pool images per labeled image in a batch. 3 training seeds; the last checkpoint of each is evaluated on the
+# official 10k test set, and on the pool against its withheld labels (its pseudo-label accuracy as a teacher). Writes
+# bench/training/fixmatch.md after every finished step and commits that file alone, so a partial table lands as it grows.
+# Resumable: state in $KDDATA_BENCH_HOME/fixmatch (outside the work tree); a finished step is skipped, an interrupted
+# training run continues from its last checkpoint. Rerun to resume.
+# Run from the repository root:  bash bench/training/fixmatch.sh       (hours a seed on 2 cores)
+# Settings (environment): KDDATA_BENCH_HOME (default /var/tmp/kddata-bench), SEEDS (default "1 2 3"), WIDTH (convnet
+# width, default 64), EPOCHS (default 30), MAGNITUDE (RandAugment M of the strong view, default 5), COMMIT (default true).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source bench/steps.sh   # step, private_bins, readme_table
+home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
+root=$home/fixmatch
+seeds=${SEEDS:-1 2 3}
+width=${WIDTH:-64}
+epochs=${EPOCHS:-30}
+magnitude=${MAGNITUDE:-5}
+mkdir -p "$root" "$home/data"
+command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
+[ -d /usr/share/datasets/fashion-mnist ] || { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; }
+data=$home/data/fashion-mnist
+
+# FixMatch's recipe (the paper's CIFAR settings where they carry over): SGD with Nesterov momentum, lr 0.03, weight decay
+# 5e-4, cosine decay; threshold 0.95, lambda_u 1, mu 7; weak view = padded crop (2 px) and flip, strong view = another
+# crop and flip, RandAugment (2 ops), Cutout of half the side.
+recipe=(--model convnet --Trainer:Distill:Model:Width="$width" --epochs "$epochs" --batch-size 128 --mu 7
+  --teacher self --objective pseudo-ce --Trainer:Objective:PseudoLabelThreshold=0.95 --Trainer:Objective:UnlabeledWeight=1
+  --Trainer:Distill:OnlinePool=true --Trainer:Distill:Augment:StrongPool=true --Trainer:Distill:Augment:RandAugmentOps=2
+  --Trainer:Distill:Augment:RandAugmentMagnitude="$magnitude" --Trainer:Distill:Augment:Cutout=0.5
+  --Trainer:Distill:Optimizer=sgd --Trainer:Distill:LearningRate=0.03 --Trainer:Distill:WeightDecay=5e-4)
+threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
+
+table() {
+  local out=bench/training/fixmatch.md
+  {
+    echo "| seed | test accuracy (last epoch) | pool pseudo-label accuracy | epochs | training time (min) | images/s | mask rate (last epoch) |"
+    echo "|---|---|---|---|---|---|---|"
+    for seed in $seeds; do
+      local dir=$root/fixmatch-seed$seed
+      if [ ! -f "$dir/evaluation-test/evaluation.json" ] || [ ! -f "$dir/evaluation-pool/evaluation.json" ]; then
+        echo "| $seed | (not finished) | | | | | |"
+        continue
+      fi
+      printf '| %s | %.2f %% | %.2f %% | %s | %.1f | %.0f | %.3f |\n' "$seed" \
+        "$(jq '.metrics.accuracy * 100' "$dir/evaluation-test/evaluation.json")" "$(jq '.metrics.accuracy * 100' "$dir/evaluation-pool/evaluation.json")" \
+        "$(jq '.training.epoch' "$dir/last.json")" "$(jq -s 'map(.seconds) | add / 60' "$dir/metrics.jsonl")" \
+        "$(jq -s 'map(.images_per_second) | add / length' "$dir/metrics.jsonl")" "$(jq -s 'last | .pseudo_label_rate // "n/a"' "$dir/metrics.jsonl")"
+    done
+  } > "$out.rows"
+  {
+    cat "$out.rows"
+    awk -F'|' '$3 ~ /%/ { gsub(/[ %]/, "", $3); gsub(/[ %]/, "", $4); a[++n] = $3; s += $3; p += $4; t += $6 }
+      END {
+        if (n == 0) exit
+        m = s / n; v = 0
+        for (i = 1; i <= n; i++) v += (a[i] - m) ^ 2
+        printf "| mean +- std of %d | %.2f +- %.2f %% | %.2f %% | | %.1f | | |\n", n, m, (n > 1 ? sqrt(v / (n - 1)) : 0), p / n, t / n
+      }' "$out.rows"
+    echo
+    echo "Goal 2 (issue 18): a semi-supervised teacher from 10 % labels + the pool >= 92.0 %. Recipe: ${recipe[*]} ${threads[*]};"
+    echo "data: the 10 % import (split seed 42), official 10k test set; pool accuracy: the last checkpoint's arg-max on the"
+    echo "54,000 pool images against pool-labels.parquet; the last checkpoint, never the best. Model: $(jq -r '.training.model | "\(.parameters) parameters, \(.macs) MACs an image"' "$root"/fixmatch-seed*/last.json 2>/dev/null | head -1)."
+    echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), CPU family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '),"
+    echo "$(grep -m1 -owE 'avx512_vnni|avx512f|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')$(date -u +%F), $(nproc) cores, shared with other work (load in the logs)."
+  } > "$out"
+  rm -f "$out.rows"
+  readme_table fixmatch-table "$out"
+  if [ "${COMMIT:-true}" = true ]; then
+    git add "$out" docs/*.md && git commit -q -m "Bench fixmatch: $(grep -c ' %' "$out") rows (bench/training/fixmatch.md)" -- "$out" docs/*.md || true
+  fi
+}
+
+if [ "${1:-}" = "--table" ]; then COMMIT=false table; cat bench/training/fixmatch.md; exit 0; fi
+
+private_bins "$root"
+if [ ! -f "$data/manifest.parquet" ]; then
+  step import-10pct "${trainer[@]}" import --dest "file:$data/" --labeled-fraction 0.1 --seed 42
+fi
+for seed in $seeds; do
+  dir=$root/fixmatch-seed$seed
+  step "fixmatch-seed$seed" "${trainer[@]}" distill --dataset "file:$data/" --output "$dir" "${recipe[@]}" \
+    --Trainer:Distill:Seed="$seed" "${threads[@]}"
+  if [ ! -f "$dir/evaluation-test/evaluation.json" ]; then
+    "${trainer[@]}" evaluate --checkpoint "$dir/last.json" --dataset "file:$data/" --output "$dir/evaluation-test" "${threads[@]}" \
+      > "$dir.evaluation-test.log" 2>&1
+  fi
+  if [ ! -f "$dir/evaluation-pool/evaluation.json" ]; then
+    "${trainer[@]}" evaluate --checkpoint "$dir/last.json" --dataset "file:$data/" --manifest pool-labels.parquet --split train \
+      --output "$dir/evaluation-pool" "${threads[@]}" > "$dir.evaluation-pool.log" 2>&1
+    table
+  fi
+done
+table
+cat bench/training/fixmatch.md
