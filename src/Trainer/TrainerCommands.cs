@@ -124,7 +124,7 @@ public static class TrainerCommands
         new(
             Pipeline,
             "Distill, prune, quantize and export in one resumable run",
-            "The whole compression recipe in one resumable run: distill -> prune (with its KD fine-tune) -> int8 quantize (PTQ; QAT too with --qat true) -> export with every variant measured (student, pruned, int8) and a model card. Each stage is its own command run in process, into <output>/1-distill, 2-prune, 3-quantize, 4-export; pipeline.json records the finished stages (record paths and SHA-256), so a rerun skips them and resumes an interrupted one. Every stage setting (--Trainer:Distill:..., --Trainer:Prune:..., --Quantize:..., --Export:...) applies; the defaults are small, for the committed sample.",
+            "The whole compression recipe in one resumable run: distill -> prune (with its KD fine-tune) -> int8 quantize (PTQ; QAT too with --qat true) -> export with every variant measured (student, pruned, int8) and a model card. Each stage is its own command run in process, into <output>/1-distill, 2-prune, 3-quantize, 4-export; pipeline.json records the finished stages (record paths and SHA-256), so a rerun skips them and resumes an interrupted one. Every stage setting (--Trainer:Distill:..., --Trainer:Prune:..., --Trainer:Quantize:..., --Trainer:Export:...) applies; the defaults are small, for the committed sample.",
             [
                 Dataset,
                 new("--shards", "Trainer:Distill:Shards:Locations:0", "Labeler output with the teacher's soft targets (distill, prune fine-tune and QAT read it)", "file:out/labels/", "location"),
