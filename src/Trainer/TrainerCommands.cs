@@ -60,7 +60,7 @@ public static class TrainerCommands
                 new("--min-confidence", "Trainer:Distill:Shards:MinConfidence", "Drop soft targets whose teacher confidence is lower", "0", "p"),
                 new("--class-cap", "Trainer:Distill:Shards:ClassCap", "Per-class cap on pseudo-labeled rows: none, balance (smallest class) or a number", "none", "cap"),
                 new("--mu", "Trainer:Distill:Mix:UnlabeledRatio", "Pseudo-labeled images per labeled image in a batch (none = the sets' own ratio)", "none", "ratio"),
-                new("--teacher", "Trainer:Distill:Teacher", "Online distillation: teacher checkpoint run on every batch (frozen, eval mode, on the student's augmented input); no shards are read (none = offline). Add the dataset's unlabeled/ pool with --Trainer:Distill:OnlinePool=true", "none", "path"),
+                new("--teacher", "Trainer:Distill:Teacher", "Online distillation: teacher checkpoint run on every batch (frozen, eval mode, on the student's augmented input); no shards are read (none = offline). 'self': the student labels each batch itself (FixMatch with --objective pseudo-ce and --Trainer:Distill:Augment:StrongPool=true). Add the dataset's unlabeled/ pool with --Trainer:Distill:OnlinePool=true", "none", "path"),
                 Device,
             ],
             builder => builder.AddDistillJob()),

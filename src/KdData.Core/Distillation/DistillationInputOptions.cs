@@ -35,7 +35,16 @@ public sealed record DistillationInputOptions
     /// <summary>The distill stage's online teacher: it labels every batch and no shards are read. Null = offline, from the shards.</summary>
     public OnlineTeacher? Online { get; init; }
 
-    /// <summary>With <see cref="Online"/>: train on the dataset's whole unlabeled pool too (<c>Trainer:Distill:OnlinePool</c>).</summary>
+    /// <summary>
+    /// Self-teaching (FixMatch, <c>Trainer:Distill:Teacher=self</c>): the student labels every batch itself, so, as with
+    /// <see cref="Online"/>, no shards are read and pool images need no cached view. Excludes <see cref="Online"/>.
+    /// </summary>
+    public bool SelfTeaching { get; init; }
+
+    /// <summary>True when a teacher runs in the loop (<see cref="Online"/> or <see cref="SelfTeaching"/>): no shards are read.</summary>
+    public bool InLoopTeacher => Online is not null || SelfTeaching;
+
+    /// <summary>With an in-loop teacher: train on the dataset's whole unlabeled pool too (<c>Trainer:Distill:OnlinePool</c>).</summary>
     public bool OnlinePool { get; init; }
 
     /// <summary>MixUp / CutMix / RandAugment of the batches (the distill stage's); null = none.</summary>

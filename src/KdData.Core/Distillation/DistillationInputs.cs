@@ -106,7 +106,7 @@ public sealed class DistillationInputs
 
         var preprocessing = imageOptions.ToPreprocessingRecord();
         var reader = new ShardSetReader(stores, shardOptions, loggerFactory.CreateLogger<ShardSetReader>());
-        var softTargets = online is null && (options.Objective.NeedsTeacher || shardOptions.Locations.Count > 0)
+        var softTargets = !options.InLoopTeacher && (options.Objective.NeedsTeacher || shardOptions.Locations.Count > 0)
             ? await reader.ReadAsync(classes, preprocessing, cancellationToken).ConfigureAwait(false)
             : null;
         var samples = DistillationSamples.Build(dataset, train, eval, softTargets);
@@ -119,7 +119,7 @@ public sealed class DistillationInputs
             await caches[source].PrepareAsync(samples.Pseudo.Where(p => p.Source == store).Select(p => p.Key), logger, cancellationToken).ConfigureAwait(false);
         }
 
-        var pool = online is not null && options.OnlinePool ? await ListPoolAsync(dataset, caches[0], cancellationToken).ConfigureAwait(false) : samples.Pseudo;
+        var pool = options.InLoopTeacher && options.OnlinePool ? await ListPoolAsync(dataset, caches[0], cancellationToken).ConfigureAwait(false) : samples.Pseudo;
         // The samples hold what training needs; the row set itself need not live through the run (async locals
         // are fields of the state machine, so it would).
         var sets = softTargets?.Sets ?? [];
@@ -129,7 +129,7 @@ public sealed class DistillationInputs
             samples.Labeled.Count, samples.LabeledWithTeacher, pool.Count, samples.DroppedHeldOut);
 
         var trainData = new DistillationData(caches, samples.Labeled, pool, classes.Count, imageOptions, dataOptions, options.Settings.Mix,
-            batchSize, (ulong)seed, loggerFactory.CreateLogger<DistillationData>(), onlineTeacher: online is not null, augment: options.Augment);
+            batchSize, (ulong)seed, loggerFactory.CreateLogger<DistillationData>(), onlineTeacher: options.InLoopTeacher, augment: options.Augment);
         logger.LogInformation("Batches of {Batch}: {Labeled} labeled + {Pseudo} pseudo-labeled, {Steps} steps per epoch",
             batchSize, trainData.LabeledPerBatch, trainData.PseudoPerBatch, trainData.BatchesPerEpoch);
 

@@ -67,18 +67,30 @@ public sealed class DistillJob : JobService
         }
         var curriculum = new DistillationCurriculum(_data.ObjectiveOptions.Curriculum);
         var preprocessing = _data.Images.ToPreprocessingRecord();
-        if (_representationOptions.AnyEnabled && _options.Teacher is null)
+        var selfTeaching = _options.SelfTeaching;
+        if (_representationOptions.AnyEnabled && (_options.Teacher is null || selfTeaching))
         {
             throw new InvalidInputException(
-                $"Trainer:Objective: the representation terms ({string.Join(", ", _representationOptions.EnabledTerms)}) read the teacher's features and need the online teacher; set {DistillOptions.SectionName}:{nameof(DistillOptions.Teacher)} (--teacher).");
+                $"Trainer:Objective: the representation terms ({string.Join(", ", _representationOptions.EnabledTerms)}) read the teacher's features and need the online teacher; set {DistillOptions.SectionName}:{nameof(DistillOptions.Teacher)} (--teacher) to a checkpoint.");
         }
-        using var online = _options.Teacher is { } teacherLocation
+        if (_augmentOptions.StrongPool && _options.Teacher is null)
+        {
+            throw new InvalidInputException(
+                $"{DistillationAugmentOptions.SectionName}:StrongPool needs a teacher in the loop to label the weak views: set {DistillOptions.SectionName}:{nameof(DistillOptions.Teacher)} (--teacher) to a checkpoint or to 'self'.");
+        }
+        if (selfTeaching && !objective.NeedsTeacher)
+        {
+            throw new InvalidInputException(
+                $"{DistillOptions.SectionName}:{nameof(DistillOptions.Teacher)}=self with {ObjectiveOptions.SectionName}:Name={objective.Name}: the objective reads no teacher, so nothing would use the pool; use pseudo-ce (FixMatch) or kd.");
+        }
+        using var online = _options.Teacher is { } teacherLocation && !selfTeaching
             ? await LoadOnlineTeacherAsync(teacherLocation, preprocessing, device, stoppingToken)
             : null;
         var inputs = await DistillationInputs.LoadAsync(_stores, _data.InputOptions(objective, _loopOptions) with
         {
             EvalTeacher = _options.EvalTeacher,
             Online = online,
+            SelfTeaching = selfTeaching,
             OnlinePool = _options.OnlinePool,
             Augment = _augmentOptions,
         }, device, _loggerFactory, stoppingToken);
@@ -88,6 +100,11 @@ public sealed class DistillJob : JobService
         {
             Logger.LogInformation("Online distillation: teacher {Teacher} ({Location}) runs on every training batch; {Pool} pool images without labels",
                 online.Id, online.Source, inputs.PseudoLabeledImages);
+        }
+        else if (selfTeaching)
+        {
+            Logger.LogInformation("Self-teaching: the student labels every training batch itself{Views}; {Pool} pool images without labels",
+                _augmentOptions.StrongPool ? " (the weak view of a pool image; it learns from the strong view)" : "", inputs.PseudoLabeledImages);
         }
 
         var spec = _options.Model with { NumClasses = classes.Count, InChannels = _data.Images.Channels };
@@ -120,6 +137,7 @@ public sealed class DistillJob : JobService
             Schedule = curriculum.At,
             Lineage = lineage,
             Teacher = online,
+            SelfTeacher = selfTeaching,
             Representation = representation,
         };
         var result = student is null ? await loop.RunAsync(setup, stoppingToken) : await loop.RunAsync(setup, student, stoppingToken);

@@ -31,9 +31,17 @@ public sealed class DistillOptions
     /// Online distillation: the teacher checkpoint record (path or location URL) to run on every training batch,
     /// frozen and in eval mode on the student's device, on exactly the student's augmented input; the KD target is
     /// its full logits. Shards are not read: the student trains on the dataset's labeled train split (plus the pool
-    /// when <see cref="OnlinePool"/>). Default <c>null</c> = offline distillation from cached soft targets.
+    /// when <see cref="OnlinePool"/>). <c>self</c>: self-teaching as FixMatch trains, the student labels each batch
+    /// itself (eval mode, before its step; with <c>Trainer:Distill:Augment:StrongPool</c> on a pool image's weak view).
+    /// Default <c>null</c> = offline distillation from cached soft targets.
     /// </summary>
     public string? Teacher { get; set; }
+
+    /// <summary>The value of <see cref="Teacher"/> that asks for self-teaching.</summary>
+    public const string SelfTeacher = "self";
+
+    /// <summary>True when <see cref="Teacher"/> is <c>self</c> (any case).</summary>
+    public bool SelfTeaching => string.Equals(Teacher, SelfTeacher, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// Online only: also train on the dataset's unlabeled pool (every image under <c>unlabeled/</c>, no label, KD term
