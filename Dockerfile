@@ -14,6 +14,7 @@ ARG TORCH_BACKEND=cpu
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Build.targets Directory.Packages.props KdData.sln appsettings.json ./
 COPY build/ build/
+COPY presets/ presets/
 COPY src/ src/
 # A RID-specific, framework-dependent publish keeps only linux-x64 natives (LibTorch is ~600 MB).
 RUN dotnet publish src/Labeler -c Release -r linux-x64 --self-contained false -p:TorchBackend=${TORCH_BACKEND} -o /app \

@@ -44,6 +44,8 @@ public static class TrainerCommandLine
             [.. invocation.HostArguments],
             builder =>
             {
+                // Before the services bind their options: a preset is a layer of the configuration they read.
+                SettingsPresets.Apply(builder.Configuration, builder.Environment.ContentRootPath);
                 AddServices(builder, command);
                 // Messages about a setting name the switch the user may have typed for it.
                 builder.Services.AddSingleton(Switches(command));

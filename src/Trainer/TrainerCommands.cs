@@ -1,3 +1,4 @@
+using KdData.Hosting;
 using KdData.Models;
 using KdData.Pruning;
 
@@ -28,6 +29,8 @@ public static class TrainerCommands
 
     private static readonly TrainerSwitch Device = new("--device", "Torch:Device", "Torch device: auto, cpu, cuda or cuda:N", "auto", "device");
 
+    private static readonly TrainerSwitch Preset = new("--preset", SettingsPresets.Key, "Named recipe: the settings in presets/<name>.json over appsettings.json (fmnist-supervised, fmnist-fixmatch; docs/training.md); switches and --Section:Key=value still win", "none", "name");
+
     private static readonly TrainerSwitch Dataset = new("--dataset", "Trainer:Data:Dataset", "Dataset root location (manifest.parquet, classes.json, images)", "file:samples/fashion-mnist/", "location");
 
     public static IReadOnlyList<TrainerCommand> All { get; } =
@@ -38,6 +41,7 @@ public static class TrainerCommands
             "Train the teacher on the dataset's labeled train split, evaluating on its test split each epoch. Resumes from the last checkpoint in --output.",
             [
                 Dataset,
+                Preset,
                 new("--output", "Trainer:Output", "Folder for checkpoints (best, last) and metrics.jsonl", "out/teacher", "folder"),
                 new("--epochs", "Trainer:Teacher:Epochs", "Training epochs", "30", "n"),
                 new("--batch-size", "Trainer:Teacher:BatchSize", "Images per training step", "64", "n"),
@@ -51,6 +55,7 @@ public static class TrainerCommands
             "Distil a student offline from committed Labeler shards (soft targets cached by the teacher) plus the dataset's labeled train split, evaluating on its test split each epoch. Resumes from the last checkpoint in --output.",
             [
                 Dataset,
+                Preset,
                 new("--shards", "Trainer:Distill:Shards:Locations:0", "Labeler output (or one teacher=<id>/ folder) with the soft targets; more with --Trainer:Distill:Shards:Locations:1=...", "file:out/labels/", "location"),
                 new("--output", "Trainer:Distill:Output", "Folder for the student's checkpoints (best, last) and metrics.jsonl", "out/student", "folder"),
                 new("--epochs", "Trainer:Distill:Epochs", "Training epochs", "30", "n"),

@@ -108,6 +108,7 @@ public sealed class TrainerCommandLineTests
         var settings = new ConfigurationBuilder().AddJsonFile(Path.Combine(Fixtures.LabelerSamples.RepoRoot, "appsettings.json")).Build();
         var classes = new Dictionary<string, object>
         {
+            [TrainerOptions.SectionName] = new TrainerOptions(),
             [EvaluateOptions.SectionName] = new EvaluateOptions(),
             [ImportOptions.SectionName] = new ImportOptions(),
             [DistillationMixOptions.SectionName] = new DistillationMixOptions(),
