@@ -19,6 +19,12 @@ step() {
   if declare -F table >/dev/null; then table; fi
 }
 
+# committed_row FILE KEY: the row of FILE as committed (HEAD) whose first cell is KEY, when it holds a result (a %).
+# A bench whose state folder is gone (a session on a new machine) keeps its finished rows instead of training them again.
+committed_row() {
+  git show "HEAD:$1" 2>/dev/null | awk -F'|' -v k="$2" '{ c = $2; gsub(/ /, "", c) } c == k && $3 ~ /%/ { print; exit }'
+}
+
 # readme_table MARKER FILE: puts FILE between the lines <!-- MARKER:start --> <!-- source=FILE --> and <!-- MARKER:end -->
 # of whichever of README.md and docs/*.md holds the marker. ReadmeTablesTests fails when a marked table differs from the
 # file its start line names.

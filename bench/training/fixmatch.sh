@@ -42,7 +42,8 @@ table() {
     for seed in $seeds; do
       local dir=$root/fixmatch-seed$seed
       if [ ! -f "$dir/evaluation-test/evaluation.json" ] || [ ! -f "$dir/evaluation-pool/evaluation.json" ]; then
-        echo "| $seed | (not finished) | | | | | |"
+        # A seed finished in an earlier session whose state is gone keeps its committed row.
+        committed_row "$out" "$seed" | grep . || echo "| $seed | (not finished) | | | | | |"
         continue
       fi
       printf '| %s | %.2f %% | %.2f %% | %s | %.1f | %.0f | %.3f |\n' "$seed" \
@@ -81,6 +82,10 @@ if [ ! -f "$data/manifest.parquet" ]; then
   step import-10pct "${trainer[@]}" import --dest "file:$data/" --labeled-fraction 0.1 --seed 42
 fi
 for seed in $seeds; do
+  if [ ! -d "$root/fixmatch-seed$seed" ] && [ -n "$(committed_row bench/training/fixmatch.md "$seed")" ]; then
+    echo "== fixmatch-seed$seed: finished in the committed table (its state is not on this machine): kept"
+    continue
+  fi
   dir=$root/fixmatch-seed$seed
   step "fixmatch-seed$seed" "${trainer[@]}" distill --dataset "file:$data/" --output "$dir" "${recipe[@]}" \
     --Trainer:Distill:Seed="$seed" "${threads[@]}"

@@ -33,7 +33,8 @@ table() {
     for seed in $seeds; do
       local dir=$root/sup100-seed$seed
       if [ ! -f "$root/sup100-seed$seed.done" ] || [ ! -f "$dir/evaluation/evaluation.json" ]; then
-        echo "| $seed | (not finished) | | | | |"
+        # A seed finished in an earlier session whose state is gone keeps its committed row.
+        committed_row "$out" "$seed" | grep . || echo "| $seed | (not finished) | | | | |"
         continue
       fi
       printf '| %s | %.2f %% | %s | %.1f | %.0f | %s |\n' "$seed" \
@@ -72,6 +73,10 @@ if [ ! -f "$data/manifest.parquet" ]; then
   step import-100pct "${trainer[@]}" import --dest "file:$data/" --labeled-fraction 1.0 --seed 42
 fi
 for seed in $seeds; do
+  if [ ! -d "$root/sup100-seed$seed" ] && [ -n "$(committed_row bench/training/recipe.md "$seed")" ]; then
+    echo "== sup100-seed$seed: finished in the committed table (its state is not on this machine): kept"
+    continue
+  fi
   step "sup100-seed$seed" "${trainer[@]}" teacher --dataset "file:$data/" --output "$root/sup100-seed$seed" \
     "${recipe[@]}" --Trainer:Teacher:Seed="$seed" "${threads[@]}"
   dir=$root/sup100-seed$seed
