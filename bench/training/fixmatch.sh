@@ -35,7 +35,8 @@ recipe=(--model convnet --Trainer:Distill:Model:Width="$width" --epochs "$epochs
 threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
 
 table() {
-  local out=bench/training/fixmatch.md
+  # seed and dir are the main loop's too: a table built after a step must not change them.
+  local seed dir out=bench/training/fixmatch.md
   {
     echo "| seed | test accuracy (last epoch) | pool pseudo-label accuracy | epochs | training time (min) | images/s | mask rate (last epoch) |"
     echo "|---|---|---|---|---|---|---|"

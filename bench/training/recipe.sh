@@ -26,7 +26,8 @@ recipe=(--model convnet --Trainer:Model:Width=32 --epochs 40 --Trainer:Teacher:B
 threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
 
 table() {
-  local out=bench/training/recipe.md
+  # seed and dir are the main loop's too: a table built after a step must not change them.
+  local seed dir out=bench/training/recipe.md
   {
     echo "| seed | test accuracy (last epoch) | epochs | training time (min) | images/s | oneDNN |"
     echo "|---|---|---|---|---|---|"
