@@ -72,7 +72,7 @@ table() {
   rm -f "$out.rows"
   readme_table fixmatch-table "$out"
   if [ "${COMMIT:-true}" = true ]; then
-    git add "$out" docs/*.md && git commit -q -m "Bench fixmatch: $(grep -c ' %' "$out") rows (bench/training/fixmatch.md)" -- "$out" docs/*.md || true
+    git add "$out" docs/*.md && git commit -q -m "Bench fixmatch: $(grep -cE '^\| [0-9]+ \| [0-9.]+ %' "$out") of $(echo $seeds | wc -w) seeds (bench/training/fixmatch.md)" -- "$out" docs/*.md || true
   fi
 }
 

@@ -62,7 +62,7 @@ table() {
   rm -f "$out.rows"
   readme_table recipe-table "$out"   # docs/training.md shows it between its markers
   if [ "${COMMIT:-true}" = true ]; then
-    git add "$out" docs/training.md && git commit -q -m "Bench recipe: $(grep -c ' %' "$out") rows (bench/training/recipe.md)" -- "$out" docs/training.md || true
+    git add "$out" docs/training.md && git commit -q -m "Bench recipe: $(grep -cE '^\| [0-9]+ \| [0-9.]+ %' "$out") of $(echo $seeds | wc -w) seeds (bench/training/recipe.md)" -- "$out" docs/training.md || true
   fi
 }
 
