@@ -25,6 +25,16 @@ committed_row() {
   git show "HEAD:$1" 2>/dev/null | awk -F'|' -v k="$2" '{ c = $2; gsub(/ /, "", c) } c == k && $3 ~ /%/ { print; exit }'
 }
 
+# fma_peak: sets cores, mhz, lanes, isa and peak (G fp32 FMA/s of all cores) from /proc/cpuinfo. fp32 FMA lanes per core
+# per cycle: two FMA pipes of 16 lanes with AVX-512 (Zen 5 runs 512-bit FMAs whole, Zen 4 in two halves, so this is the
+# Zen 5 figure), of 8 lanes with AVX2 only.
+fma_peak() {
+  cores=$(nproc)
+  mhz=$(grep -m1 'cpu MHz' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')
+  if grep -qw avx512f /proc/cpuinfo; then lanes=32; isa=AVX-512; else lanes=16; isa=AVX2; fi
+  peak=$(awk -v c="$cores" -v l="$lanes" -v m="$mhz" 'BEGIN { printf "%.1f", c * l * m / 1000 }')
+}
+
 # readme_table MARKER FILE: puts FILE between the lines <!-- MARKER:start --> <!-- source=FILE --> and <!-- MARKER:end -->
 # of whichever of README.md and docs/*.md holds the marker. ReadmeTablesTests fails when a marked table differs from the
 # file its start line names.

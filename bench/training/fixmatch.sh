@@ -34,23 +34,29 @@ recipe=(--model convnet --Trainer:Distill:Model:Width="$width" --epochs "$epochs
   --Trainer:Distill:Optimizer=sgd --Trainer:Distill:LearningRate=0.03 --Trainer:Distill:WeightDecay=5e-4)
 threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
 
+fma_peak   # cores, lanes, isa, mhz, peak (bench/steps.sh)
+
 table() {
   # seed and dir are the main loop's too: a table built after a step must not change them.
   local seed dir out=bench/training/fixmatch.md
   {
-    echo "| seed | test accuracy (last epoch) | pool pseudo-label accuracy | epochs | training time (min) | images/s | mask rate (last epoch) |"
-    echo "|---|---|---|---|---|---|---|"
+    echo "| seed | test accuracy (last epoch) | pool pseudo-label accuracy | epochs | training time (min) | images/s | G MAC/s (share of peak) | mask rate (last epoch) |"
+    echo "|---|---|---|---|---|---|---|---|"
     for seed in $seeds; do
       local dir=$root/fixmatch-seed$seed
       if [ ! -f "$dir/evaluation-test/evaluation.json" ] || [ ! -f "$dir/evaluation-pool/evaluation.json" ]; then
         # A seed finished in an earlier session whose state is gone keeps its committed row.
-        committed_row "$out" "$seed" | grep . || echo "| $seed | (not finished) | | | | | |"
+        committed_row "$out" "$seed" | grep . || echo "| $seed | (not finished) | | | | | | |"
         continue
       fi
-      printf '| %s | %.2f %% | %.2f %% | %s | %.1f | %.0f | %.3f |\n' "$seed" \
+      local ips macs
+      ips=$(jq -s 'map(.images_per_second) | add / length' "$dir/metrics.jsonl")
+      macs=$(jq '.training.model.macs' "$dir/last.json")
+      printf '| %s | %.2f %% | %.2f %% | %s | %.1f | %.0f | %s | %.3f |\n' "$seed" \
         "$(jq '.metrics.accuracy * 100' "$dir/evaluation-test/evaluation.json")" "$(jq '.metrics.accuracy * 100' "$dir/evaluation-pool/evaluation.json")" \
-        "$(jq '.training.epoch' "$dir/last.json")" "$(jq -s 'map(.seconds) | add / 60' "$dir/metrics.jsonl")" \
-        "$(jq -s 'map(.images_per_second) | add / length' "$dir/metrics.jsonl")" "$(jq -s 'last | .pseudo_label_rate // "n/a"' "$dir/metrics.jsonl")"
+        "$(jq '.training.epoch' "$dir/last.json")" "$(jq -s 'map(.seconds) | add / 60' "$dir/metrics.jsonl")" "$ips" \
+        "$(awk -v i="$ips" -v m="$macs" -v p="$peak" 'BEGIN { g = 4 * i * m / 1e9; printf "%.1f (%.0f %%)", g, 100 * g / p }')" \
+        "$(jq -s 'last | .pseudo_label_rate // "n/a"' "$dir/metrics.jsonl")"
     done
   } > "$out.rows"
   {
@@ -60,12 +66,13 @@ table() {
         if (n == 0) exit
         m = s / n; v = 0
         for (i = 1; i <= n; i++) v += (a[i] - m) ^ 2
-        printf "| mean +- std of %d | %.2f +- %.2f %% | %.2f %% | | %.1f | | |\n", n, m, (n > 1 ? sqrt(v / (n - 1)) : 0), p / n, t / n
+        printf "| mean +- std of %d | %.2f +- %.2f %% | %.2f %% | | %.1f | | | |\n", n, m, (n > 1 ? sqrt(v / (n - 1)) : 0), p / n, t / n
       }' "$out.rows"
     echo
     echo "Goal 2 (issue 18): a semi-supervised teacher from 10 % labels + the pool >= 92.0 %. Recipe: ${recipe[*]} ${threads[*]};"
     echo "data: the 10 % import (split seed 42), official 10k test set; pool accuracy: the last checkpoint's arg-max on the"
-    echo "54,000 pool images against pool-labels.parquet; the last checkpoint, never the best. Model: $(jq -r '.training.model | "\(.parameters) parameters, \(.macs) MACs an image"' "$root"/fixmatch-seed*/last.json 2>/dev/null | head -1)."
+    echo "54,000 pool images against pool-labels.parquet; the last checkpoint, never the best. Model: $(jq -r '.training.model | "\(.parameters) parameters, \(.macs) MACs an image"' "$root"/fixmatch-seed*/last.json 2>/dev/null | head -1). G MAC/s = 4 x"
+    echo "those MACs x images/s (3 for the training pass, 1 for the labeling pass), against a peak of $peak G fp32 FMA/s ($cores cores x $lanes $isa lanes x $mhz MHz)."
     echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), CPU family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '),"
     echo "$(grep -m1 -owE 'avx512_vnni|avx512f|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')$(date -u +%F), $(nproc) cores, shared with other work (load in the logs)."
   } > "$out"

@@ -25,22 +25,28 @@ recipe=(--model convnet --Trainer:Model:Width=32 --epochs 40 --Trainer:Teacher:B
   --Trainer:Teacher:LabelSmoothing=0.1)
 threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
 
+fma_peak   # cores, lanes, isa, mhz, peak (bench/steps.sh)
+
 table() {
   # seed and dir are the main loop's too: a table built after a step must not change them.
   local seed dir out=bench/training/recipe.md
   {
-    echo "| seed | test accuracy (last epoch) | epochs | training time (min) | images/s | oneDNN |"
-    echo "|---|---|---|---|---|---|"
+    echo "| seed | test accuracy (last epoch) | epochs | training time (min) | images/s | G MAC/s (share of peak) | oneDNN |"
+    echo "|---|---|---|---|---|---|---|"
     for seed in $seeds; do
       local dir=$root/sup100-seed$seed
       if [ ! -f "$root/sup100-seed$seed.done" ] || [ ! -f "$dir/evaluation/evaluation.json" ]; then
         # A seed finished in an earlier session whose state is gone keeps its committed row.
-        committed_row "$out" "$seed" | grep . || echo "| $seed | (not finished) | | | | |"
+        committed_row "$out" "$seed" | grep . || echo "| $seed | (not finished) | | | | | |"
         continue
       fi
-      printf '| %s | %.2f %% | %s | %.1f | %.0f | %s |\n' "$seed" \
+      local ips macs
+      ips=$(jq -s 'map(.images_per_second) | add / length' "$dir/metrics.jsonl")
+      macs=$(jq '.training.model.macs' "$dir/last.json")
+      printf '| %s | %.2f %% | %s | %.1f | %.0f | %s | %s |\n' "$seed" \
         "$(jq '.metrics.accuracy * 100' "$dir/evaluation/evaluation.json")" "$(jq '.training.epoch' "$dir/last.json")" \
-        "$(jq -s 'map(.seconds) | add / 60' "$dir/metrics.jsonl")" "$(jq -s 'map(.images_per_second) | add / length' "$dir/metrics.jsonl")" \
+        "$(jq -s 'map(.seconds) | add / 60' "$dir/metrics.jsonl")" "$ips" \
+        "$(awk -v i="$ips" -v m="$macs" -v p="$peak" 'BEGIN { g = 3 * i * m / 1e9; printf "%.1f (%.0f %%)", g, 100 * g / p }')" \
         "$(grep -o 'oneDNN kernels [a-z]*' "$root/sup100-seed$seed.log" | tail -1 | awk '{print $3}')"
     done
   } > "$out.rows"
@@ -51,12 +57,12 @@ table() {
         if (n == 0) exit
         m = s / n; v = 0
         for (i = 1; i <= n; i++) v += (a[i] - m) ^ 2
-        printf "| mean +- std of %d | %.2f +- %.2f %% | | %.1f | | |\n", n, m, (n > 1 ? sqrt(v / (n - 1)) : 0), t / n
+        printf "| mean +- std of %d | %.2f +- %.2f %% | | %.1f | | | |\n", n, m, (n > 1 ? sqrt(v / (n - 1)) : 0), t / n
       }' "$out.rows"
     echo
     echo "Goal 1 (issue 18): >= 92.5 % in <= 60 min of training. Recipe: ${recipe[*]} ${threads[*]}; data: the 100 % import"
     echo "(seed 42), official 10k test set; the last checkpoint, never the best. Training time is the epochs' own seconds"
-    echo "(training and per-epoch evaluation). $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), CPU family"
+    echo "(training and per-epoch evaluation). G MAC/s = 3 x the forward MACs an image x images/s, against a peak of $peak G fp32 FMA/s ($cores cores x $lanes $isa lanes x $mhz MHz). $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), CPU family"
     echo "$(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(grep -m1 -owE 'avx512_vnni|avx512f|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')$(date -u +%F), $(nproc) cores, shared with other work (load in the logs)."
   } > "$out"
   rm -f "$out.rows"

@@ -51,6 +51,7 @@ run() { # label round settings...
 if [ "${1:-}" != "--table" ]; then
 : > "$out/runs.txt"
 echo "$revision" > "$out/revision"
+echo "$rounds $epochs" > "$out/shape"   # what --table says about the runs
 for round in $(seq "$rounds"); do
   if [ $((round % 2)) -eq 1 ]; then
     run before "$round" --Torch:OneDnn=off --Trainer:Data:HoldDecodedMegabytes=0
@@ -62,13 +63,9 @@ for round in $(seq "$rounds"); do
 done
 fi
 revision=$(cat "$out/revision" 2>/dev/null || echo "$revision")
+[ -f "$out/shape" ] && read -r rounds epochs < "$out/shape"
 
-cores=$(nproc)
-mhz=$(grep -m1 'cpu MHz' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')
-# fp32 FMA lanes per core per cycle: two FMA pipes of 16 lanes with AVX-512 (Zen 4/5 count 512-bit FMAs as one each on
-# Zen 5, two halves on Zen 4, so this is the Zen 5 figure), of 8 lanes with AVX2 only.
-if grep -qw avx512f /proc/cpuinfo; then lanes=32; isa=AVX-512; else lanes=16; isa=AVX2; fi
-peak=$(awk -v c="$cores" -v l="$lanes" -v m="$mhz" 'BEGIN { printf "%.1f", c * l * m / 1000 }')
+fma_peak   # cores, lanes, isa, mhz, peak (bench/steps.sh)
 {
   echo "| round | epoch | before (images/s) | after (images/s) | after / before | after oneDNN | load before / after |"
   echo "|---|---|---|---|---|---|---|"
