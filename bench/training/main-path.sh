@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Issue 18, goals 3 and 5: the product's main path from a semi-supervised teacher. The Labeler labels the 10 % import's
+# labeled train images and its 54,000-image pool with TEACHER (default: the FixMatch teacher of fixmatch.sh, seed 1; 4
+# views per image, as the results table's row 4), then `distill` trains convnet students offline from those cached soft
+# targets plus the labels: width 32 (94k parameters, goal 3: >= 91.5 %) and width 16 (about 25k, goal 5: >= 90 %), 3
+# training seeds each; each last checkpoint is evaluated on the official 10k test set. Writes TABLE after every finished
+# step (and commits it with COMMIT=true); resumable like the other benches: state in $KDDATA_BENCH_HOME/main-path.
+# Run from the repository root:  bash bench/training/main-path.sh      (after fixmatch.sh has finished a seed)
+# Settings (environment): KDDATA_BENCH_HOME (default /var/tmp/kddata-bench), TEACHER, DATA (default the 10 % import),
+# SEEDS (default "1 2 3"), WIDTHS (default "32 16"), EPOCHS (default 30), TABLE (default bench/training/main-path.md;
+# another path writes only that file), COMMIT (default true).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source bench/steps.sh   # step, private_bins, readme_table, committed_row, fma_peak
+home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
+root=$home/main-path
+seeds=${SEEDS:-1 2 3}
+widths=${WIDTHS:-32 16}
+epochs=${EPOCHS:-30}
+data=${DATA:-$home/data/fashion-mnist}
+teacher=${TEACHER:-$home/fixmatch/fixmatch-seed1/last.json}
+table_file=${TABLE:-bench/training/main-path.md}
+mkdir -p "$root"
+command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
+[ -f "$teacher" ] || { echo "no teacher checkpoint at $teacher: run bench/training/fixmatch.sh first, or set TEACHER" >&2; exit 2; }
+if [ -z "${TEACHER:-}" ] && [ ! -f "$home/fixmatch/fixmatch-seed1.done" ]; then
+  echo "the FixMatch teacher (fixmatch.sh, seed 1) has not finished its epochs: rerun bench/training/fixmatch.sh, or set TEACHER" >&2
+  [ "${1:-}" = "--table" ] || exit 2
+fi
+[ -f "$data/manifest.parquet" ] || { echo "no dataset at $data: run bench/training/fixmatch.sh first (it imports the 10 % split), or set DATA" >&2; exit 2; }
+
+# The students' recipe: goal 1's optimizer and schedule, the KD objective's defaults.
+recipe=(--model convnet --epochs "$epochs" --batch-size 128 --Trainer:Distill:Optimizer=sgd
+  --Trainer:Distill:LearningRate=0.05 --Trainer:Distill:WeightDecay=5e-4)
+threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
+fma_peak
+
+table() {
+  local width seed dir out=$table_file
+  {
+    echo "| student | seed | test accuracy (last epoch) | parameters | MACs | epochs | training time (min) | images/s | G MAC/s (share of peak) |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    for width in $widths; do
+      for seed in $seeds; do
+        dir=$root/w$width-seed$seed
+        if [ ! -f "$dir/evaluation/evaluation.json" ]; then
+          echo "| convnet w$width | $seed | (not finished) | | | | | | |"
+          continue
+        fi
+        local ips macs
+        ips=$(jq -s 'map(.images_per_second) | add / length' "$dir/metrics.jsonl")
+        macs=$(jq '.training.model.macs' "$dir/last.json")
+        printf '| convnet w%s | %s | %.2f %% | %s | %s | %s | %.1f | %.0f | %s |\n' "$width" "$seed" \
+          "$(jq '.metrics.accuracy * 100' "$dir/evaluation/evaluation.json")" "$(jq '.training.model.parameters' "$dir/last.json")" "$macs" \
+          "$(jq '.training.epoch' "$dir/last.json")" "$(jq -s 'map(.seconds) | add / 60' "$dir/metrics.jsonl")" "$ips" \
+          "$(awk -v i="$ips" -v m="$macs" -v p="$peak" 'BEGIN { g = 3 * i * m / 1e9; printf "%.1f (%.0f %%)", g, 100 * g / p }')"
+      done
+    done
+  } > "$out.rows"
+  {
+    cat "$out.rows"
+    awk -F'|' '$4 ~ /%/ { w = $2; gsub(/^ +| +$/, "", w); v = $4; gsub(/[ %]/, "", v); n[w]++; s[w] += v; q[w] += v * v }
+      END {
+        for (w in n) {
+          m = s[w] / n[w]; sd = n[w] > 1 ? sqrt((q[w] - n[w] * m * m) / (n[w] - 1)) : 0
+          printf "| %s, mean +- std of %d | | %.2f +- %.2f %% | | | | | | |\n", w, n[w], m, sd
+        }
+      }' "$out.rows" | sort
+    echo
+    echo "Goals 3 and 5 (issue 18): the 94k student (w32) >= 91.5 %, the compact one (w16) >= 90 %, distilled offline from the"
+    echo "cached soft targets of the teacher $(jq -r '"\(.architecture.name) w\(.architecture.width // "?"), \(.training.model.parameters // "?") parameters"' "$teacher")"
+    echo "($teacher, labeled by the Labeler with 4 views per image) plus the 10 % labels (split seed 42); recipe: ${recipe[*]} ${threads[*]};"
+    echo "official 10k test set, the last checkpoint. G MAC/s = 3 x the forward MACs x images/s, against a peak of $peak G fp32"
+    echo "FMA/s ($cores cores x $lanes $isa lanes x $mhz MHz). $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), CPU family"
+    echo "$(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(grep -m1 -owE 'avx512_vnni|avx512f|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')$(date -u +%F), $(nproc) cores."
+  } > "$out"
+  rm -f "$out.rows"
+  if [ "$out" = bench/training/main-path.md ]; then
+    readme_table main-path-table "$out"
+    if [ "${COMMIT:-true}" = true ]; then
+      git add "$out" docs/*.md && git commit -q -m "Bench main-path: $(grep -cE '^\| convnet w[0-9]+ \| [0-9]+ \| [0-9.]+ %' "$out") runs (bench/training/main-path.md)" -- "$out" docs/*.md || true
+    fi
+  fi
+}
+
+if [ "${1:-}" = "--table" ]; then COMMIT=false table; cat "$table_file"; exit 0; fi
+
+private_bins "$root" labeler
+labels=(--Labeler:Teacher="$teacher" --Labeler:ViewsPerImage=4 --Labeler:ViewScaleMin=0.64 --Labeler:BatchSize=256 --Torch:Threads=2)
+step label-train "${labeler[@]}" "${labels[@]}" --Labeler:Input="file:$data/train/" --Labeler:Output="file:$root/labels-train/"
+step label-pool "${labeler[@]}" "${labels[@]}" --Labeler:Input="file:$data/unlabeled/" --Labeler:Output="file:$root/labels-pool/"
+for width in $widths; do
+  for seed in $seeds; do
+    dir=$root/w$width-seed$seed
+    step "w$width-seed$seed" "${trainer[@]}" distill --dataset "file:$data/" --output "$dir" "${recipe[@]}" \
+      --Trainer:Distill:Model:Width="$width" --Trainer:Distill:Seed="$seed" \
+      --Trainer:Distill:Shards:Locations:0="file:$root/labels-train/" --Trainer:Distill:Shards:Locations:1="file:$root/labels-pool/" "${threads[@]}"
+    if [ ! -f "$dir/evaluation/evaluation.json" ]; then
+      "${trainer[@]}" evaluate --checkpoint "$dir/last.json" --dataset "file:$data/" --output "$dir/evaluation" "${threads[@]}" > "$dir.evaluation.log" 2>&1
+      table
+    fi
+  done
+done
+table
+cat "$table_file"
