@@ -122,11 +122,13 @@ public sealed class DistillationData : ITrainingData, IDisposable
         BatchesPerEpoch = Math.Max(
             LabeledPerBatch > 0 ? (labeled.Count + LabeledPerBatch - 1) / LabeledPerBatch : 0,
             PseudoPerBatch > 0 ? (pseudo.Count + PseudoPerBatch - 1) / PseudoPerBatch : 0);
+        var mean = imageOptions.GetEffectiveMean();
+        var std = imageOptions.GetEffectiveStd();
+        // What a black pixel normalises to: the fill of shifted-in borders and of Cutout's square.
+        float[] black = [.. mean.Select((m, c) => -m / std[c])];
         if (dataOptions.CropPadding > 0 || dataOptions.HorizontalFlip)
         {
-            var mean = imageOptions.GetEffectiveMean();
-            var std = imageOptions.GetEffectiveStd();
-            _augmentation = new PaddedCropAugmentation(dataOptions.CropPadding, dataOptions.HorizontalFlip, [.. mean.Select((m, c) => -m / std[c])]);
+            _augmentation = new PaddedCropAugmentation(dataOptions.CropPadding, dataOptions.HorizontalFlip, black);
         }
         if (augment?.StrongPool == true)
         {
@@ -134,15 +136,13 @@ public sealed class DistillationData : ITrainingData, IDisposable
             {
                 throw new ArgumentException("Strong pool views need an online teacher to label the weak view.", nameof(augment));
             }
-            var mean = imageOptions.GetEffectiveMean();
-            var std = imageOptions.GetEffectiveStd();
             _strongPool = new StrongView(
                 new RandAugment(augment.RandAugmentOps, augment.RandAugmentMagnitude, mean, std),
-                new Cutout(augment.Cutout, [.. mean.Select((m, c) => -m / std[c])]));
+                new Cutout(augment.Cutout, black));
         }
         if (augment?.RandAugment == true)
         {
-            _randAugment = new RandAugment(augment.RandAugmentOps, augment.RandAugmentMagnitude, imageOptions.GetEffectiveMean(), imageOptions.GetEffectiveStd());
+            _randAugment = new RandAugment(augment.RandAugmentOps, augment.RandAugmentMagnitude, mean, std);
         }
         if (augment?.Mixes == true)
         {

@@ -20,7 +20,8 @@ namespace KdData.Trainer;
 /// split plus the pool images a teacher pseudo-labeled (committed Labeler shards, re-thresholded at load), through
 /// <see cref="DistillationInputs"/> (the data path prune and QAT share), with the configured objective (Hinton KD by default) and curriculum; evaluates on the
 /// test split each epoch (accuracy, and teacher-student KL / agreement when the teacher checkpoint is reachable).
-/// The teacher is never run for training. Resumes from <c>last</c>; SIGTERM saves and exits 3.
+/// Offline, the teacher is never run for training; with <c>--teacher self</c> the student labels its own batches
+/// (FixMatch, see <see cref="DistillOptions.SelfTeaching"/>). Resumes from <c>last</c>; SIGTERM saves and exits 3.
 /// </summary>
 public sealed class DistillJob : JobService
 {
