@@ -78,8 +78,9 @@ table() {
   } > "$out"
   rm -f "$out.rows"
   readme_table fixmatch-table "$out"
+  bash bench/training/headline.sh
   if [ "${COMMIT:-true}" = true ]; then
-    git add "$out" docs/*.md && git commit -q -m "Bench fixmatch: $(grep -cE '^\| [0-9]+ \| [0-9.]+ %' "$out") of $(echo $seeds | wc -w) seeds (bench/training/fixmatch.md)" -- "$out" docs/*.md || true
+    git add "$out" docs/*.md README.md bench/training/headline.md && git commit -q -m "Bench fixmatch: $(grep -cE '^\| [0-9]+ \| [0-9.]+ %' "$out") of $(echo $seeds | wc -w) seeds (bench/training/fixmatch.md)" -- "$out" docs/*.md README.md bench/training/headline.md || true
   fi
 }
 

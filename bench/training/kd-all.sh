@@ -94,8 +94,9 @@ table() {
   rm -f "$out.rows"
   [ "$out" = bench/training/kd-all.md ] || return 0
   readme_table kd-all-table "$out"
+  bash bench/training/headline.sh
   if [ "${COMMIT:-true}" = true ]; then
-    git add "$out" docs/*.md && git commit -q -m "Bench kd-all: $(grep -cE '^\| [0-9]+ \| [0-9.]+ %' "$out") of $(echo $seeds | wc -w) student seeds (bench/training/kd-all.md)" -- "$out" docs/*.md || true
+    git add "$out" docs/*.md README.md bench/training/headline.md && git commit -q -m "Bench kd-all: $(grep -cE '^\| [0-9]+ \| [0-9.]+ %' "$out") of $(echo $seeds | wc -w) student seeds (bench/training/kd-all.md)" -- "$out" docs/*.md README.md bench/training/headline.md || true
   fi
 }
 

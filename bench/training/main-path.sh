@@ -77,8 +77,9 @@ table() {
   rm -f "$out.rows"
   if [ "$out" = bench/training/main-path.md ]; then
     readme_table main-path-table "$out"
+    bash bench/training/headline.sh
     if [ "${COMMIT:-true}" = true ]; then
-      git add "$out" docs/*.md && git commit -q -m "Bench main-path: $(grep -cE '^\| convnet w[0-9]+ \| [0-9]+ \| [0-9.]+ %' "$out") runs (bench/training/main-path.md)" -- "$out" docs/*.md || true
+      git add "$out" docs/*.md README.md bench/training/headline.md && git commit -q -m "Bench main-path: $(grep -cE '^\| convnet w[0-9]+ \| [0-9]+ \| [0-9.]+ %' "$out") runs (bench/training/main-path.md)" -- "$out" docs/*.md README.md bench/training/headline.md || true
     fi
   fi
 }

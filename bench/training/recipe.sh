@@ -67,8 +67,9 @@ table() {
   } > "$out"
   rm -f "$out.rows"
   readme_table recipe-table "$out"   # docs/training.md shows it between its markers
+  bash bench/training/headline.sh
   if [ "${COMMIT:-true}" = true ]; then
-    git add "$out" docs/training.md && git commit -q -m "Bench recipe: $(grep -cE '^\| [0-9]+ \| [0-9.]+ %' "$out") of $(echo $seeds | wc -w) seeds (bench/training/recipe.md)" -- "$out" docs/training.md || true
+    git add "$out" docs/training.md README.md bench/training/headline.md && git commit -q -m "Bench recipe: $(grep -cE '^\| [0-9]+ \| [0-9.]+ %' "$out") of $(echo $seeds | wc -w) seeds (bench/training/recipe.md)" -- "$out" docs/training.md README.md bench/training/headline.md || true
   fi
 }
 
