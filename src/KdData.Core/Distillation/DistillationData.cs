@@ -23,7 +23,8 @@ namespace KdData.Distillation;
 /// </para>
 /// Memory holds the sample list (a few hundred bytes per image) and a few hundred decoded images in flight,
 /// independent of how many shards the samples came from; plus, up to <see cref="TrainingDataOptions.HoldDecodedMegabytes"/>,
-/// decoded images kept after their first decode (first come, first kept), so later epochs only crop and augment them.
+/// decoded images kept after their first decode (first come, first kept), so later epochs only crop and augment them,
+/// and each cached view's rendered crop as 8-bit levels, so a view drawn again is looked up, not resampled.
 /// Dispose it to free those at once rather than at finalization.
 /// </summary>
 public sealed class DistillationData : ITrainingData, IDisposable
@@ -48,9 +49,13 @@ public sealed class DistillationData : ITrainingData, IDisposable
     private readonly ILogger _logger;
     private readonly bool _onlineTeacher;
     private readonly DecodedImage?[] _held;
+    // Rendered views as 8-bit levels (ImagePreprocessor.PreprocessLevels), by sample id, then view index: a crop box
+    // is resampled once, and later epochs only look its levels up. Counted in the same budget as _held.
+    private readonly byte[]?[]?[] _heldViews;
     private readonly long _holdLimitBytes;
     private long _heldBytes;
     private int _heldCount;
+    private int _heldViewCount;
     private long _skipped;
 
     /// <param name="sources">Image stores; <see cref="DistillationSample.Source"/> indexes them.</param>
@@ -118,6 +123,7 @@ public sealed class DistillationData : ITrainingData, IDisposable
         _onlineTeacher = onlineTeacher;
         _holdLimitBytes = (long)dataOptions.HoldDecodedMegabytes * 1024 * 1024;
         _held = new DecodedImage?[_holdLimitBytes > 0 ? labeled.Count + pseudo.Count : 0];
+        _heldViews = new byte[]?[]?[_held.Length];
         (LabeledPerBatch, PseudoPerBatch) = Split(batchSize, labeled.Count, pseudo.Count, mix.UnlabeledRatio);
         BatchesPerEpoch = Math.Max(
             LabeledPerBatch > 0 ? (labeled.Count + LabeledPerBatch - 1) / LabeledPerBatch : 0,
@@ -164,6 +170,9 @@ public sealed class DistillationData : ITrainingData, IDisposable
 
     /// <summary>Decoded images held in memory for later epochs.</summary>
     public int HeldImages => Volatile.Read(ref _heldCount);
+
+    /// <summary>Rendered teacher views held in memory as 8-bit levels, so later epochs need not resample their crops.</summary>
+    public int HeldViews => Volatile.Read(ref _heldViewCount);
 
     /// <summary>
     /// The composition rule: <c>L = round(B / (1 + mu))</c>, at least one of each kind when both sets are non-empty
@@ -235,6 +244,8 @@ public sealed class DistillationData : ITrainingData, IDisposable
     private DistillationSample Sample((bool Pseudo, int Index) reference) =>
         reference.Pseudo ? _pseudo[reference.Index] : _labeled[reference.Index];
 
+    private DistillationSample Sample(long id) => id < _labeled.Count ? _labeled[(int)id] : _pseudo[(int)(id - _labeled.Count)];
+
     private async ValueTask<byte[]?> FetchAsync((bool Pseudo, int Index) reference, CancellationToken cancellationToken)
     {
         if (_held.Length > 0 && Volatile.Read(ref _held[SampleId(reference)]) is not null)
@@ -266,7 +277,7 @@ public sealed class DistillationData : ITrainingData, IDisposable
         try
         {
             var image = ReferenceEquals(bytes, HeldMarker) ? _held[SampleId(reference)]! : decoded = _decoder.Decode(bytes, sample.Key);
-            var result = Prepare(sample, image, drawSeed);
+            var result = Prepare(SampleId(reference), sample, image, drawSeed);
             if (decoded is not null && Hold(SampleId(reference), decoded))
             {
                 decoded = null; // kept for later epochs
@@ -309,7 +320,7 @@ public sealed class DistillationData : ITrainingData, IDisposable
         return true;
     }
 
-    private Decoded Prepare(DistillationSample sample, DecodedImage image, ulong drawSeed)
+    private Decoded Prepare(long id, DistillationSample sample, DecodedImage image, ulong drawSeed)
     {
         {
             var size = _preprocessor.OutputSize;
@@ -328,13 +339,52 @@ public sealed class DistillationData : ITrainingData, IDisposable
                 return new Decoded(RandAugmented(pixels, drawSeed), sample.Label, null, drawSeed);
             }
 
-            var view = sample.Views[(int)(drawSeed % (ulong)sample.Views.Count)];
+            var viewIndex = (int)(drawSeed % (ulong)sample.Views.Count);
+            var view = sample.Views[viewIndex];
             var mirror = sample.IsPseudoLabeled && _mix.MirrorPseudoLabeled && (Seeds.Mix(drawSeed, 3) & 1) == 1;
-            // Exactly the teacher's view: its crop box, and its flip (a mirror on top undoes or adds one).
-            var viewPixels = _preprocessor.Preprocess(image, view.Crop.Box, view.Crop.FlipHorizontal ^ mirror);
+            // Exactly the teacher's view: its crop box and its flip; a mirror on top mirrors those pixels.
+            var viewPixels = ViewPixels(id, viewIndex, view, image);
+            if (mirror)
+            {
+                MirrorInPlace(viewPixels, _preprocessor.Channels, size);
+            }
             var logits = new float[_classes];
             view.Target.DenseLogits(logits);
             return new Decoded(RandAugmented(viewPixels, drawSeed), sample.Label, logits, drawSeed);
+        }
+    }
+
+    // The view's normalised pixels: from its held levels, or rendered now (and held while the budget lasts).
+    private float[] ViewPixels(long id, int viewIndex, DistillationView view, DecodedImage image)
+    {
+        if (_heldViews.Length > 0 && Volatile.Read(ref _heldViews[id]) is { } views && Volatile.Read(ref views[viewIndex]) is { } held)
+        {
+            return _preprocessor.NormaliseLevels(held);
+        }
+        if (_heldViews.Length == 0 || _preprocessor.PreprocessLevels(image, view.Crop.Box, view.Crop.FlipHorizontal) is not { } levels)
+        {
+            return _preprocessor.Preprocess(image, view.Crop.Box, view.Crop.FlipHorizontal);
+        }
+        if (Interlocked.Add(ref _heldBytes, levels.Length) <= _holdLimitBytes)
+        {
+            var slots = Volatile.Read(ref _heldViews[id]) ?? Interlocked.CompareExchange(ref _heldViews[id], new byte[]?[Sample(id).Views.Count], null)
+                ?? _heldViews[id]!;
+            if (Interlocked.CompareExchange(ref slots[viewIndex], levels, null) is null)
+            {
+                Interlocked.Increment(ref _heldViewCount);
+                return _preprocessor.NormaliseLevels(levels);
+            }
+        }
+        Interlocked.Add(ref _heldBytes, -levels.Length);
+        return _preprocessor.NormaliseLevels(levels);
+    }
+
+    // Mirrors every row of a C x S x S payload left-right.
+    private static void MirrorInPlace(float[] chw, int channels, int size)
+    {
+        for (var row = 0; row < channels * size; row++)
+        {
+            chw.AsSpan(row * size, size).Reverse();
         }
     }
 
@@ -344,8 +394,10 @@ public sealed class DistillationData : ITrainingData, IDisposable
         for (var i = 0; i < _held.Length; i++)
         {
             Interlocked.Exchange(ref _held[i], null)?.Dispose();
+            _heldViews[i] = null;
         }
         _heldCount = 0;
+        _heldViewCount = 0;
         _heldBytes = 0;
     }
 

@@ -76,22 +76,7 @@ public sealed class ImagePreprocessor
     public float[] Preprocess(DecodedImage image, CropBox? crop = null, bool flipHorizontal = false)
     {
         ArgumentNullException.ThrowIfNull(image);
-        SKRect source;
-        if (crop is { } box)
-        {
-            if (!box.FitsWithin(image.Width, image.Height))
-            {
-                throw new ArgumentOutOfRangeException(
-                    nameof(crop), box, $"Crop box does not fit image '{image.Key}' of {image.Width}x{image.Height} (oriented pixels).");
-            }
-
-            source = SKRect.Create(box.X, box.Y, box.Width, box.Height);
-        }
-        else
-        {
-            source = WholeImageSource(image.Width, image.Height);
-        }
-
+        var source = SourceRect(image, crop);
         if (IsExactCopy(image, source))
         {
             // 1:1, integer-aligned and opaque: Skia's nearest-sampled draw would copy these pixels unchanged (no
@@ -105,6 +90,99 @@ public sealed class ImagePreprocessor
         var payload = new float[PayloadLength];
         ToTensorPayload(pixels, _size * 4, 0, 0, flipHorizontal: false, payload);
         return payload;
+    }
+
+    /// <summary>
+    /// The 8-bit levels <see cref="Preprocess"/> would normalise, channel-planar (C x S x S bytes, a quarter of the
+    /// payload's size), so a caller can keep a rendered view cheaply and turn it into exactly the same payload later
+    /// with <see cref="NormaliseLevels"/>. Null when the levels cannot say it exactly: a one-channel output of a pixel that
+    /// is not grey, whose luma is computed in floats.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="crop"/> does not fit inside the image.</exception>
+    public byte[]? PreprocessLevels(DecodedImage image, CropBox? crop = null, bool flipHorizontal = false)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        var source = SourceRect(image, crop);
+        return IsExactCopy(image, source)
+            ? ToLevels(image.Pixels, image.RowBytes, (int)source.Left, (int)source.Top, flipHorizontal)
+            : ToLevels(Render(image, source, flipHorizontal), _size * 4, 0, 0, flipHorizontal: false);
+    }
+
+    /// <summary>
+    /// The payload of levels from <see cref="PreprocessLevels"/>: bit-identical to what <see cref="Preprocess"/>
+    /// returns for the same image, crop and flip (the same lookup table).
+    /// </summary>
+    public float[] NormaliseLevels(ReadOnlySpan<byte> levels)
+    {
+        if (levels.Length != PayloadLength)
+        {
+            throw new ArgumentException($"Expected {PayloadLength} levels (C x S x S), got {levels.Length}.", nameof(levels));
+        }
+
+        var output = new float[PayloadLength];
+        var plane = _size * _size;
+        var table = _levels.AsSpan();
+        for (var c = 0; c < Channels; c++)
+        {
+            var lookup = table.Slice(c * 256, 256);
+            var from = levels.Slice(c * plane, plane);
+            var to = output.AsSpan(c * plane, plane);
+            for (var i = 0; i < plane; i++)
+            {
+                to[i] = lookup[from[i]];
+            }
+        }
+
+        return output;
+    }
+
+    private SKRect SourceRect(DecodedImage image, CropBox? crop)
+    {
+        if (crop is not { } box)
+        {
+            return WholeImageSource(image.Width, image.Height);
+        }
+
+        if (!box.FitsWithin(image.Width, image.Height))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(crop), box, $"Crop box does not fit image '{image.Key}' of {image.Width}x{image.Height} (oriented pixels).");
+        }
+
+        return SKRect.Create(box.X, box.Y, box.Width, box.Height);
+    }
+
+    // The S x S square at (left, top) as planar levels, or null when a one-channel output meets a non-grey pixel.
+    private byte[]? ToLevels(ReadOnlySpan<byte> rgba, int rowBytes, int left, int top, bool flipHorizontal)
+    {
+        var plane = _size * _size;
+        var output = new byte[PayloadLength];
+        for (var y = 0; y < _size; y++)
+        {
+            var row = rgba.Slice(((top + y) * rowBytes) + (left * 4), _size * 4);
+            var o = y * _size;
+            for (var x = 0; x < _size; x++, o++)
+            {
+                var p = (flipHorizontal ? _size - 1 - x : x) * 4;
+                byte r = row[p], g = row[p + 1], b = row[p + 2];
+                if (Channels == 3)
+                {
+                    output[o] = r;
+                    output[plane + o] = g;
+                    output[(2 * plane) + o] = b;
+                }
+                else if (r == g && g == b)
+                {
+                    output[o] = r;
+                }
+                else
+                {
+                    return null;
+                }
+            }
+        }
+
+        return output;
     }
 
     /// <summary>True when the draw would be a plain copy: a source square of the output's size on whole pixels of an opaque image.</summary>

@@ -27,6 +27,50 @@ public sealed class ImagePreprocessorTests
     private static SKColor[,] CoordinatePattern() =>
         TestImages.Fill(32, 32, (x, y) => new SKColor((byte)(x * 8), (byte)(y * 8), 77));
 
+    [Theory]
+    [InlineData(1, 28, false)] // 1:1 copy path
+    [InlineData(1, 20, true)]  // resampled crop, flipped
+    [InlineData(3, 20, false)]
+    [InlineData(3, 28, true)]
+    public void NormaliseLevels_OfPreprocessLevels_IsBitIdenticalToPreprocess(int channels, int cropSide, bool flip)
+    {
+        var options = new ImageOptions
+        {
+            OutputSize = 28, ResizeSize = 28, Channels = channels,
+            Mean = channels == 3 ? [0.2f, 0.4f, 0.6f] : [0.286f], Std = channels == 3 ? [0.3f, 0.2f, 0.1f] : [0.353f],
+        };
+        var preprocessor = new ImagePreprocessor(options);
+        using var image = Decoder.Decode(TestImages.EncodeGrayPng(32, 32, (x, y) => (byte)((x * 7) + (y * 3))), "gray.png");
+        var box = new CropBox(3, 2, cropSide, cropSide);
+
+        var levels = preprocessor.PreprocessLevels(image, box, flip);
+
+        Assert.NotNull(levels);
+        Assert.Equal(channels * 28 * 28, levels.Length);
+        Assert.Equal(preprocessor.Preprocess(image, box, flip), preprocessor.NormaliseLevels(levels));
+    }
+
+    [Fact]
+    public void PreprocessLevels_ColourPixelToOneChannel_ReturnsNull()
+    {
+        // Luma of a non-grey pixel is computed in floats: 8-bit levels cannot carry it exactly.
+        var preprocessor = new ImagePreprocessor(Identity(32, channels: 1));
+        using var image = DecodePng(CoordinatePattern());
+
+        Assert.Null(preprocessor.PreprocessLevels(image));
+    }
+
+    [Fact]
+    public void NormaliseLevels_WrongLength_ThrowsNamingTheLengths()
+    {
+        var preprocessor = new ImagePreprocessor(Identity(28, channels: 1));
+
+        var e = Assert.Throws<ArgumentException>(() => preprocessor.NormaliseLevels(new byte[10]));
+
+        Assert.Contains("784", e.Message);
+        Assert.Contains("10", e.Message);
+    }
+
     [Fact]
     public void Preprocess_GrayPngAtOutputSize_ReturnsEachPixelOver255()
     {
