@@ -72,3 +72,13 @@ head_build() {
   dotnet build "$src/$1" -c Release -v q -nologo -o "$2"
   rm -rf "$src"
 }
+
+# labeled_split: the labeled split a semi-supervised bench uses, from SPLIT_SEED (default 42) and LABELED_FRACTION
+# (default 0.1). Sets split_seed, fraction and suffix: empty for the default split, else "-split<seed>-f<fraction>",
+# which the scripts append to their data folder, state folder and result file, so another split never mixes with the
+# headline one ("don't tune to seed 42": the goals are also checked on other splits and another label fraction).
+labeled_split() {
+  split_seed=${SPLIT_SEED:-42}
+  fraction=${LABELED_FRACTION:-0.1}
+  if [ "$split_seed" = 42 ] && [ "$fraction" = 0.1 ]; then suffix=""; else suffix="-split$split_seed-f$fraction"; fi
+}

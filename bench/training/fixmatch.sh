@@ -9,12 +9,15 @@
 # training run continues from its last checkpoint. Rerun to resume.
 # Run from the repository root:  bash bench/training/fixmatch.sh       (hours a seed on 2 cores)
 # Settings (environment): KDDATA_BENCH_HOME (default /var/tmp/kddata-bench), SEEDS (default "1 2 3"), WIDTH (convnet
-# width, default 64), EPOCHS (default 30), MAGNITUDE (RandAugment M of the strong view, default 5), COMMIT (default true).
+# width, default 64), EPOCHS (default 30), MAGNITUDE (RandAugment M of the strong view, default 5), COMMIT (default true),
+# SPLIT_SEED and LABELED_FRACTION (default 42 and 0.1; another split gets its own data, state and result file,
+# bench/training/fixmatch-split<seed>-f<fraction>.md; see labeled_split in bench/steps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/steps.sh   # step, private_bins, readme_table
 home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
-root=$home/fixmatch
+labeled_split   # split_seed, fraction, suffix
+root=$home/fixmatch$suffix
 seeds=${SEEDS:-1 2 3}
 width=${WIDTH:-64}
 epochs=${EPOCHS:-30}
@@ -22,7 +25,8 @@ magnitude=${MAGNITUDE:-5}
 mkdir -p "$root" "$home/data"
 command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
 [ -d /usr/share/datasets/fashion-mnist ] || { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; }
-data=$home/data/fashion-mnist
+data=$home/data/fashion-mnist$suffix
+table_file=bench/training/fixmatch$suffix.md
 
 # FixMatch's recipe (the paper's CIFAR settings where they carry over): SGD with Nesterov momentum, lr 0.03, weight decay
 # 5e-4, cosine decay; threshold 0.95, lambda_u 1, mu 7; weak view = padded crop (2 px) and flip, strong view = another
@@ -38,7 +42,7 @@ fma_peak   # cores, lanes, isa, mhz, peak (bench/steps.sh)
 
 table() {
   # seed and dir are the main loop's too: a table built after a step must not change them.
-  local seed dir out=bench/training/fixmatch.md
+  local seed dir out=$table_file
   {
     echo "| seed | test accuracy (last epoch) | pool pseudo-label accuracy | epochs | training time (min) | images/s | G MAC/s (share of peak) | mask rate (last epoch) |"
     echo "|---|---|---|---|---|---|---|---|"
@@ -70,28 +74,27 @@ table() {
       }' "$out.rows"
     echo
     echo "Goal 2 (issue 18): a semi-supervised teacher from 10 % labels + the pool >= 92.0 %. Recipe: ${recipe[*]} ${threads[*]};"
-    echo "data: the 10 % import (split seed 42), official 10k test set; pool accuracy: the last checkpoint's arg-max on the"
+    echo "data: the $(awk -v f="$fraction" 'BEGIN { print f * 100 }') % import (split seed $split_seed), official 10k test set; pool accuracy: the last checkpoint's arg-max on the"
     echo "54,000 pool images against pool-labels.parquet; the last checkpoint, never the best. Model: $(jq -r '.training.model | "\(.parameters) parameters, \(.macs) MACs an image"' "$root"/fixmatch-seed*/last.json 2>/dev/null | head -1). G MAC/s = 4 x"
     echo "those MACs x images/s (3 for the training pass, 1 for the labeling pass), against a peak of $peak G fp32 FMA/s ($cores cores x $lanes $isa lanes x $mhz MHz)."
     echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), CPU family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '),"
     echo "$(grep -m1 -owE 'avx512_vnni|avx512f|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')$(date -u +%F), $(nproc) cores, shared with other work (load in the logs)."
   } > "$out"
   rm -f "$out.rows"
-  readme_table fixmatch-table "$out"
-  bash bench/training/headline.sh
+  if [ -z "$suffix" ]; then readme_table fixmatch-table "$out"; bash bench/training/headline.sh; fi
   if [ "${COMMIT:-true}" = true ]; then
-    git add "$out" docs/*.md README.md bench/training/headline.md && git commit -q -m "Bench fixmatch: $(grep -cE '^\| [0-9]+ \| [0-9.]+ %' "$out") of $(echo $seeds | wc -w) seeds (bench/training/fixmatch.md)" -- "$out" docs/*.md README.md bench/training/headline.md || true
+    git add "$out" docs/*.md README.md bench/training/headline.md && git commit -q -m "Bench fixmatch: $(grep -cE '^\| [0-9]+ \| [0-9.]+ %' "$out") of $(echo $seeds | wc -w) seeds ($out)" -- "$out" docs/*.md README.md bench/training/headline.md || true
   fi
 }
 
-if [ "${1:-}" = "--table" ]; then COMMIT=false table; cat bench/training/fixmatch.md; exit 0; fi
+if [ "${1:-}" = "--table" ]; then COMMIT=false table; cat "$table_file"; exit 0; fi
 
 private_bins "$root"
 if [ ! -f "$data/manifest.parquet" ]; then
-  step import-10pct "${trainer[@]}" import --dest "file:$data/" --labeled-fraction 0.1 --seed 42
+  step "import$suffix" "${trainer[@]}" import --dest "file:$data/" --labeled-fraction "$fraction" --seed "$split_seed"
 fi
 for seed in $seeds; do
-  if [ ! -d "$root/fixmatch-seed$seed" ] && [ -n "$(committed_row bench/training/fixmatch.md "$seed")" ]; then
+  if [ ! -d "$root/fixmatch-seed$seed" ] && [ -n "$(committed_row "$table_file" "$seed")" ]; then
     echo "== fixmatch-seed$seed: finished in the committed table (its state is not on this machine): kept"
     continue
   fi
@@ -109,4 +112,4 @@ for seed in $seeds; do
   fi
 done
 table
-cat bench/training/fixmatch.md
+cat "$table_file"

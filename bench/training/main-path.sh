@@ -8,22 +8,25 @@
 # Run from the repository root:  bash bench/training/main-path.sh      (after fixmatch.sh has finished a seed)
 # Settings (environment): KDDATA_BENCH_HOME (default /var/tmp/kddata-bench), TEACHER, DATA (default the 10 % import),
 # SEEDS (default "1 2 3"), WIDTHS (default "32 16"), EPOCHS (default 30), TABLE (default bench/training/main-path.md;
-# another path writes only that file), COMMIT (default true).
+# another path writes only that file), COMMIT (default true), SPLIT_SEED and LABELED_FRACTION (default 42 and 0.1:
+# another split takes fixmatch.sh's data and teacher of that split and writes bench/training/main-path<suffix>.md,
+# committed; see labeled_split in bench/steps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/steps.sh   # step, private_bins, readme_table, committed_row, fma_peak
 home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
-root=$home/main-path
+labeled_split   # split_seed, fraction, suffix
+root=$home/main-path$suffix
 seeds=${SEEDS:-1 2 3}
 widths=${WIDTHS:-32 16}
 epochs=${EPOCHS:-30}
-data=${DATA:-$home/data/fashion-mnist}
-teacher=${TEACHER:-$home/fixmatch/fixmatch-seed1/last.json}
-table_file=${TABLE:-bench/training/main-path.md}
+data=${DATA:-$home/data/fashion-mnist$suffix}
+teacher=${TEACHER:-$home/fixmatch$suffix/fixmatch-seed1/last.json}
+table_file=${TABLE:-bench/training/main-path$suffix.md}
 mkdir -p "$root"
 command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
 [ -f "$teacher" ] || { echo "no teacher checkpoint at $teacher: run bench/training/fixmatch.sh first, or set TEACHER" >&2; exit 2; }
-if [ -z "${TEACHER:-}" ] && [ ! -f "$home/fixmatch/fixmatch-seed1.done" ]; then
+if [ -z "${TEACHER:-}" ] && [ ! -f "$home/fixmatch$suffix/fixmatch-seed1.done" ]; then
   echo "the FixMatch teacher (fixmatch.sh, seed 1) has not finished its epochs: rerun bench/training/fixmatch.sh, or set TEACHER" >&2
   [ "${1:-}" = "--table" ] || exit 2
 fi
@@ -69,18 +72,17 @@ table() {
     echo
     echo "Goals 3 and 5 (issue 18): the 94k student (w32) >= 91.5 %, the compact one (w16) >= 90 %, distilled offline from the"
     echo "cached soft targets of the teacher $(jq -r '"\(.architecture.name) w\(.architecture.width // "?"), \(.training.model.parameters // "?") parameters"' "$teacher")"
-    echo "($teacher, labeled by the Labeler with 4 views per image) plus the 10 % labels (split seed 42); recipe: ${recipe[*]} ${threads[*]};"
+    echo "($teacher, labeled by the Labeler with 4 views per image) plus the $(awk -v f="$fraction" 'BEGIN { print f * 100 }') % labels (split seed $split_seed); recipe: ${recipe[*]} ${threads[*]};"
     echo "official 10k test set, the last checkpoint. G MAC/s = 3 x the forward MACs x images/s, against a peak of $peak G fp32"
     echo "FMA/s ($cores cores x $lanes $isa lanes x $mhz MHz). $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), CPU family"
     echo "$(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(grep -m1 -owE 'avx512_vnni|avx512f|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')$(date -u +%F), $(nproc) cores."
   } > "$out"
   rm -f "$out.rows"
-  if [ "$out" = bench/training/main-path.md ]; then
-    readme_table main-path-table "$out"
-    bash bench/training/headline.sh
-    if [ "${COMMIT:-true}" = true ]; then
-      git add "$out" docs/*.md README.md bench/training/headline.md && git commit -q -m "Bench main-path: $(grep -cE '^\| convnet w[0-9]+ \| [0-9]+ \| [0-9.]+ %' "$out") runs (bench/training/main-path.md)" -- "$out" docs/*.md README.md bench/training/headline.md || true
-    fi
+  # Only the split's own result file is committed, and only the headline split's reaches the docs and the README.
+  [ "$out" = "bench/training/main-path$suffix.md" ] || return 0
+  if [ -z "$suffix" ]; then readme_table main-path-table "$out"; bash bench/training/headline.sh; fi
+  if [ "${COMMIT:-true}" = true ]; then
+    git add "$out" docs/*.md README.md bench/training/headline.md && git commit -q -m "Bench main-path: $(grep -cE '^\| convnet w[0-9]+ \| [0-9]+ \| [0-9.]+ %' "$out") runs ($out)" -- "$out" docs/*.md README.md bench/training/headline.md || true
   fi
 }
 
