@@ -41,9 +41,9 @@ run() { # label round settings...
   onednn=$(grep -o 'oneDNN kernels [a-z]*' "$dir.log" | head -1 | awk '{print $3}')
   macs=$(jq '.training.model.macs' "$dir/last.json")
   load=$(cut -d' ' -f1 /proc/loadavg)
-  # label round epoch images/s oneDNN macs load
+  # label round epoch images/s oneDNN macs load cpu-ms-per-image
   jq -r --arg l "$label" --arg r "$round" --arg o "${onednn:-?}" --arg m "$macs" --arg load "$load" \
-    '"\($l) \($r) \(.epoch) \(.images_per_second) \($o) \($m) \($load)"' "$dir/metrics.jsonl" | tee -a "$out/runs.txt"
+    '"\($l) \($r) \(.epoch) \(.images_per_second) \($o) \($m) \($load) \(.cpu_ms_per_image // "?")"' "$dir/metrics.jsonl" | tee -a "$out/runs.txt"
   rm -rf "$dir" "$dir.log"
 }
 
@@ -67,23 +67,28 @@ revision=$(cat "$out/revision" 2>/dev/null || echo "$revision")
 
 fma_peak   # cores, lanes, isa, mhz, peak (bench/steps.sh)
 {
-  echo "| round | epoch | before (images/s) | after (images/s) | after / before | after oneDNN | load before / after |"
-  echo "|---|---|---|---|---|---|---|"
-  awk '$1 == "before" { b[$2 " " $3] = $4; lb[$2] = $7 } $1 == "after" { a[$2 " " $3] = $4; o[$2 " " $3] = $5; la[$2] = $7 }
-    END { for (k in a) { split(k, p, " "); printf "| %s | %s | %.0f | %.0f | %.2f | %s | %s / %s |\n", p[1], p[2], b[k], a[k], a[k] / b[k], o[k], lb[p[1]], la[p[1]] } }' \
+  echo "| round | epoch | before (images/s) | after (images/s) | after / before | CPU ms an image, before / after | CPU before / after | after oneDNN | load before / after |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  awk '$1 == "before" { b[$2 " " $3] = $4; lb[$2] = $7; cb[$2 " " $3] = $8 } $1 == "after" { a[$2 " " $3] = $4; o[$2 " " $3] = $5; la[$2] = $7; ca[$2 " " $3] = $8 }
+    END { for (k in a) { split(k, p, " ")
+      cpu = (cb[k] + 0 > 0 && ca[k] + 0 > 0) ? sprintf("%.3f / %.3f | %.2f", cb[k], ca[k], cb[k] / ca[k]) : "? | ?"
+      printf "| %s | %s | %.0f | %.0f | %.2f | %s | %s | %s / %s |\n", p[1], p[2], b[k], a[k], a[k] / b[k], cpu, o[k], lb[p[1]], la[p[1]] } }' \
     "$out/runs.txt" | sort -t'|' -k2,2n -k3,3n
   awk -v peak="$peak" -v desc="$cores cores x $lanes $isa lanes x $mhz MHz" '
-    $1 == "before" { b[$2 " " $3] = $4 } $1 == "after" { a[$2 " " $3] = $4; macs = $6 }
+    $1 == "before" { b[$2 " " $3] = $4; cb[$2 " " $3] = $8 } $1 == "after" { a[$2 " " $3] = $4; ca[$2 " " $3] = $8; macs = $6 }
     END {
       for (k in a) {
-        split(k, p, " "); r = a[k] / b[k]
-        if (p[2] == 1) { s1 += r; n1++ } else { s2 += r; n2++; ab += a[k]; bb += b[k] }
+        split(k, p, " "); r = a[k] / b[k]; c = (cb[k] + 0 > 0 && ca[k] + 0 > 0) ? cb[k] / ca[k] : 0
+        if (p[2] == 1) { s1 += r; n1++; if (c) { c1 += c; m1++ } } else { s2 += r; n2++; ab += a[k]; bb += b[k]; if (c) { c2 += c; m2++ } }
       }
-      printf "| mean ratio, epoch 1 | | | | %.2f | | |\n", s1 / n1
-      printf "| mean, later epochs | | %.0f | %.0f | %.2f | | |\n", bb / n2, ab / n2, s2 / n2
+      printf "| mean ratio, epoch 1 | | | | %.2f | | %s | | |\n", s1 / n1, m1 ? sprintf("%.2f", c1 / m1) : "?"
+      printf "| mean, later epochs | | %.0f | %.0f | %.2f | | %s | | |\n", bb / n2, ab / n2, s2 / n2, m2 ? sprintf("%.2f", c2 / m2) : "?"
       printf "\nMAC/s in later epochs (3 x %d MACs an image): before %.1f G, after %.1f G, of a peak of %s G fp32 FMA/s (%s).\n",
         macs, bb / n2 * 3 * macs / 1e9, ab / n2 * 3 * macs / 1e9, peak, desc
     }' "$out/runs.txt"
+  echo
+  echo "CPU before / after: the ratio of process CPU ms per training image (metrics.jsonl's cpu_ms_per_image, every thread), which"
+  echo "other work on the machine disturbs less than wall-clock time."
   echo
   echo "Goal (issue 18): the 94k student's training >= 2x today's images/s. convnet width 32, batch 128, 2 Torch threads,"
   echo "1 decode worker, $epochs epochs of 6,000 images a run, $rounds rounds in ABBA order; load average at each run's end in"

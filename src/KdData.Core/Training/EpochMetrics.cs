@@ -37,6 +37,14 @@ public sealed record EpochMetrics
     [JsonPropertyName("images_per_second")]
     public required double ImagesPerSecond { get; init; }
 
+    /// <summary>
+    /// Process CPU milliseconds per training sample (training steps only: every thread, the loader's too). Steadier
+    /// than <see cref="ImagesPerSecond"/> on a shared machine, where time other work takes from this run is lost
+    /// wall-clock time but not this process's CPU time, so a speed comparison can use both.
+    /// </summary>
+    [JsonPropertyName("cpu_ms_per_image")]
+    public required double CpuMsPerImage { get; init; }
+
     /// <summary>Mean cross-entropy part of the objective over the epoch's steps that had one; null when none did.</summary>
     [JsonPropertyName("ce")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

@@ -49,6 +49,9 @@ internal sealed class EpochTotals
     /// <summary>Seconds spent training up to the last step.</summary>
     public double Seconds { get; set; }
 
+    /// <summary>Process CPU seconds (all threads) spent training up to the last step.</summary>
+    public double CpuSeconds { get; set; }
+
     /// <summary>Training stopped (cancelled) before the epoch's last step.</summary>
     public bool Interrupted { get; set; }
 
@@ -113,6 +116,7 @@ internal sealed class EpochTotals
         LearningRate = LastLearningRate,
         Seconds = seconds,
         ImagesPerSecond = Samples / Math.Max(Seconds, 1e-9),
+        CpuMsPerImage = CpuSeconds * 1000 / Math.Max(Samples, 1),
         CrossEntropy = CrossEntropySteps > 0 ? CrossEntropySum / CrossEntropySteps : null,
         Distillation = DistillationSteps > 0 ? DistillationSum / DistillationSteps : null,
         PseudoLabelRate = PseudoLabelRateSteps > 0 ? PseudoLabelRateSum / PseudoLabelRateSteps : null,

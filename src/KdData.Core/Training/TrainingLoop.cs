@@ -249,6 +249,7 @@ public sealed class TrainingLoop
         model.train();
         var totals = new EpochTotals();
         var clock = Stopwatch.StartNew();
+        var cpu = Environment.CpuUsage.TotalTime;
         var enumerator = job.Train.ReadEpochAsync(epoch, cancellationToken).GetAsyncEnumerator(cancellationToken);
         await using (enumerator.ConfigureAwait(false))
         {
@@ -290,6 +291,7 @@ public sealed class TrainingLoop
                 totals.Add(step, batch.Count);
                 totals.LastLearningRate = lr;
                 totals.Seconds = clock.Elapsed.TotalSeconds;
+                totals.CpuSeconds = (Environment.CpuUsage.TotalTime - cpu).TotalSeconds;
                 _progress?.Report(new TrainingProgress
                 {
                     Epoch = epoch,

@@ -70,11 +70,13 @@ public sealed class TrainingLoopTests(QuadrantTrainingRun run) : IClassFixture<Q
         Assert.Equal(Enumerable.Range(1, QuadrantTrainingRun.Epochs), lines.Select(l => l.GetProperty("epoch").GetInt32()));
         foreach (var line in lines)
         {
-            foreach (var field in new[] { "train_loss", "train_accuracy", "eval_loss", "eval_accuracy", "lr", "seconds", "images_per_second" })
+            foreach (var field in new[] { "train_loss", "train_accuracy", "eval_loss", "eval_accuracy", "lr", "seconds", "images_per_second", "cpu_ms_per_image" })
             {
                 Assert.True(double.IsFinite(line.GetProperty(field).GetDouble()), $"{field} in {line}");
             }
         }
+        // Training burns CPU: every epoch's process CPU per image is positive.
+        Assert.All(lines, l => Assert.True(l.GetProperty("cpu_ms_per_image").GetDouble() > 0, $"cpu_ms_per_image in {l}"));
         // Cosine decay to MinLearningRate = 0 at the last step.
         Assert.Equal(0.0, lines[^1].GetProperty("lr").GetDouble(), 12);
     }
