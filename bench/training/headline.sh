@@ -23,7 +23,7 @@ mean_of() {
 
 # status MEAN TARGET SEEDS: met / missed, or how many of the 3 seeds have run.
 status() {
-  if [ -z "$1" ]; then echo "not run yet"; return; fi
+  if [ -z "$1" ]; then echo "no seed finished yet"; return; fi
   if [ "$2" = - ]; then echo "$3 of 3 seeds (the goal is the gain below)"; return; fi
   local verdict
   verdict=$(awk -v m="$1" -v t="$2" 'BEGIN { print (m + 0 >= t + 0) ? "met" : "missed" }')
@@ -55,7 +55,7 @@ row() {   # row GOAL TARGET TARGET_NUMBER FILE PATTERN COLUMN COMMAND
   if [ -n "$gain" ]; then
     echo "| 4. (gain) KD student - supervised twin (goal 1) | >= +0.5 points | $gain | $(awk -v g="${gain%% *}" 'BEGIN { print (g + 0 >= 0.5) ? "met" : "missed" }') | (same) | [kd-all.md](bench/training/kd-all.md) |"
   else
-    echo "| 4. (gain) KD student - supervised twin (goal 1) | >= +0.5 points | | not run yet | (same) | [kd-all.md](bench/training/kd-all.md) |"
+    echo "| 4. (gain) KD student - supervised twin (goal 1) | >= +0.5 points | | no seed finished yet | (same) | [kd-all.md](bench/training/kd-all.md) |"
   fi
   row "5. compact student (convnet w16, 25k), as 3" ">= 90.0 %" 90.0 main-path.md "w16" 4 \
     "bash bench/training/main-path.sh"
