@@ -38,9 +38,9 @@ public sealed record EpochMetrics
     public required double ImagesPerSecond { get; init; }
 
     /// <summary>
-    /// Process CPU milliseconds per training sample (training steps only: every thread, the loader's too). Steadier
-    /// than <see cref="ImagesPerSecond"/> on a shared machine, where time other work takes from this run is lost
-    /// wall-clock time but not this process's CPU time, so a speed comparison can use both.
+    /// Process CPU milliseconds per training sample (training steps only: every thread, the loader's too). Time other
+    /// processes take from this run is lost wall-clock time but not this process's CPU time, so a speed comparison on
+    /// a shared machine can use both (a machine that slows down as a whole slows both).
     /// </summary>
     [JsonPropertyName("cpu_ms_per_image")]
     public required double CpuMsPerImage { get; init; }
