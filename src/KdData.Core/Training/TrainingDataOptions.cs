@@ -52,8 +52,8 @@ public sealed class TrainingDataOptions
     /// 60,000 training images take 180 MiB); 0 never holds. Why: reading and decoding every image every epoch costs
     /// about 0.04 ms of CPU per 28x28 image on the cores that also train, and an epoch's images are the same each time.
     /// Held or not, a batch holds the same values. Distillation also holds each cached teacher view it renders, as its
-    /// 8-bit levels (C x S x S bytes, 784 for Fashion-MNIST), in the same budget: resampling a crop box costs about
-    /// 0.045 ms of CPU per view, looking its levels up a few microseconds.
+    /// 8-bit levels (C x S x S bytes, 784 for Fashion-MNIST), in the same budget, so a view drawn again is a table
+    /// lookup instead of a cubic resampling of its crop box.
     /// </summary>
     [Range(0, 1_048_576)]
     public int HoldDecodedMegabytes { get; set; } = 1024;
