@@ -19,10 +19,14 @@ step() {
   if declare -F table >/dev/null; then table; fi
 }
 
-# committed_row FILE KEY: the row of FILE as committed (HEAD) whose first cell is KEY, when it holds a result (a %).
+# committed_row FILE KEY [RECIPE]: the row of FILE as committed (HEAD) whose first cell is KEY, when it holds a result (a
+# %) and, with RECIPE, when the committed file names that recipe (a row of another recipe is not this one's result).
 # A bench whose state folder is gone (a session on a new machine) keeps its finished rows instead of training them again.
 committed_row() {
-  git show "HEAD:$1" 2>/dev/null | awk -F'|' -v k="$2" '{ c = $2; gsub(/ /, "", c) } c == k && $3 ~ /%/ { print; exit }'
+  local committed
+  committed=$(git show "HEAD:$1" 2>/dev/null) || return 0
+  if [ -n "${3:-}" ] && ! grep -qF -- "$3" <<< "$committed"; then return 0; fi
+  awk -F'|' -v k="$2" '{ c = $2; gsub(/ /, "", c) } c == k && $3 ~ /%/ { print; exit }' <<< "$committed"
 }
 
 # fma_peak: sets cores, mhz, lanes, isa and peak (G fp32 FMA/s of all cores) from /proc/cpuinfo. fp32 FMA lanes per core

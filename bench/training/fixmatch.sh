@@ -31,12 +31,15 @@ table_file=bench/training/fixmatch$suffix.md
 
 # FixMatch's recipe (the paper's CIFAR settings where they carry over): SGD with Nesterov momentum, lr 0.03, weight decay
 # 5e-4, cosine decay; threshold 0.95, lambda_u 1, mu 7; weak view = padded crop (2 px) and flip, strong view = another
-# crop and flip, RandAugment (2 ops), Cutout of half the side.
+# crop and flip, RandAugment (2 ops), Cutout of half the side; the checkpoints (evaluated, labeled with) hold the moving
+# average of the weights with decay 0.999, while the weights being trained label the pool as they go (the paper's
+# evaluation model). The run without the average is in bench/training/fixmatch-no-ema.md.
 recipe=(--model convnet --Trainer:Distill:Model:Width="$width" --epochs "$epochs" --batch-size 128 --mu 7
   --teacher self --objective pseudo-ce --Trainer:Objective:PseudoLabelThreshold=0.95 --Trainer:Objective:UnlabeledWeight=1
   --Trainer:Distill:OnlinePool=true --Trainer:Distill:Augment:StrongPool=true --Trainer:Distill:Augment:RandAugmentOps=2
   --Trainer:Distill:Augment:RandAugmentMagnitude="$magnitude" --Trainer:Distill:Augment:Cutout=0.5
-  --Trainer:Distill:Optimizer=sgd --Trainer:Distill:LearningRate=0.03 --Trainer:Distill:WeightDecay=5e-4)
+  --Trainer:Distill:Optimizer=sgd --Trainer:Distill:LearningRate=0.03 --Trainer:Distill:WeightDecay=5e-4
+  --Trainer:Distill:EmaDecay=0.999)
 threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
 
 fma_peak   # cores, lanes, isa, mhz, peak (bench/steps.sh)
@@ -51,7 +54,7 @@ table() {
       local dir=$root/fixmatch-seed$seed
       if [ ! -f "$dir/evaluation-test/evaluation.json" ] || [ ! -f "$dir/evaluation-pool/evaluation.json" ]; then
         # A seed finished in an earlier session whose state is gone keeps its committed row.
-        committed_row "$out" "$seed" | grep . || echo "| $seed | (not finished) | | | | | | |"
+        committed_row "$out" "$seed" "${recipe[*]}" | grep . || echo "| $seed | (not finished) | | | | | | |"
         continue
       fi
       local ips macs
@@ -95,7 +98,7 @@ if [ ! -f "$data/manifest.parquet" ]; then
   step "import$suffix" "${trainer[@]}" import --dest "file:$data/" --labeled-fraction "$fraction" --seed "$split_seed"
 fi
 for seed in $seeds; do
-  if [ ! -d "$root/fixmatch-seed$seed" ] && [ -n "$(committed_row "$table_file" "$seed")" ]; then
+  if [ ! -d "$root/fixmatch-seed$seed" ] && [ -n "$(committed_row "$table_file" "$seed" "${recipe[*]}")" ]; then
     echo "== fixmatch-seed$seed: finished in the committed table (its state is not on this machine): kept"
     continue
   fi

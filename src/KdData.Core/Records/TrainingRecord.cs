@@ -56,6 +56,12 @@ public sealed record TrainingRecord
     /// <summary>The representation-KD terms' trained parts saved beside the weights.</summary>
     public RepresentationStateRecord? Representation { get; init; }
 
+    /// <summary>File name (beside the record) of the weights being trained, when the record's own weights are their moving average (<c>EmaDecay</c>); null otherwise.</summary>
+    public string? RawWeights { get; init; }
+
+    /// <summary>SHA-256 of <see cref="RawWeights"/>.</summary>
+    public string? RawWeightsSha256 { get; init; }
+
     /// <summary>Epochs a QAT record was trained for.</summary>
     public int? Epochs { get; init; }
 

@@ -28,6 +28,11 @@ internal sealed record TrainerState
 
     public string? OptimizerSha256 { get; init; }
 
+    /// <summary>File name of the weights being trained when the checkpoint holds their moving average; null without one.</summary>
+    public string? RawWeightsFile { get; init; }
+
+    public string? RawWeightsSha256 { get; init; }
+
     /// <summary>Epochs fully trained and evaluated.</summary>
     public int EpochsCompleted => EpochComplete ? Epoch : Epoch - 1;
 
@@ -41,6 +46,8 @@ internal sealed record TrainerState
         BestEvalAccuracy = BestEpoch > 0 ? BestEvalAccuracy : null,
         OptimizerState = OptimizerStateFile,
         OptimizerSha256 = OptimizerStateFile is null ? null : OptimizerSha256,
+        RawWeights = RawWeightsFile,
+        RawWeightsSha256 = RawWeightsFile is null ? null : RawWeightsSha256,
     };
 
     /// <exception cref="InvalidDataException">A member a resume needs is missing.</exception>
@@ -57,6 +64,8 @@ internal sealed record TrainerState
             BestEvalAccuracy = bestEpoch > 0 ? training.BestEvalAccuracy ?? throw Missing("best_eval_accuracy", recordPath) : 0,
             OptimizerStateFile = training.OptimizerState,
             OptimizerSha256 = training.OptimizerSha256,
+            RawWeightsFile = training.RawWeights,
+            RawWeightsSha256 = training.RawWeightsSha256,
         };
     }
 

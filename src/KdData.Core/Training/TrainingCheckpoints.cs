@@ -36,6 +36,8 @@ internal sealed class TrainingCheckpoints
     private const string RepresentationFileSuffix = TrainingLoop.RepresentationFileSuffix;
     private const string OptimizerFilePrefix = LastCheckpointName + ".optimizer.";
     private const string OptimizerFileSuffix = ".bin";
+    private const string RawWeightsFilePrefix = LastCheckpointName + ".raw.";
+    private const string RawWeightsFileSuffix = ".safetensors";
 
     private readonly TrainingSetup _job;
     private readonly string _directory;
@@ -74,9 +76,11 @@ internal sealed class TrainingCheckpoints
     /// <summary>
     /// Where the run stands: a fresh start when there is no <c>last</c> checkpoint; otherwise its state, with its
     /// weights, optimizer state and representation terms' parts loaded into <paramref name="model"/>,
-    /// <paramref name="optimizer"/> and the job's representation terms (and <c>best</c> repaired if need be).
+    /// <paramref name="optimizer"/> and the job's representation terms (and <c>best</c> repaired if need be). With a
+    /// weight average the checkpoint's weights are the average (loaded into <paramref name="average"/>) and the
+    /// weights being trained come from the <c>raw_weights</c> file beside it.
     /// </summary>
-    public async Task<TrainerState> ResumeAsync(nn.Module model, OptimizerHelper optimizer, CancellationToken cancellationToken)
+    public async Task<TrainerState> ResumeAsync(nn.Module model, WeightAverage? average, OptimizerHelper optimizer, CancellationToken cancellationToken)
     {
         var lastPath = LastPath;
         if (!File.Exists(lastPath))
@@ -98,6 +102,13 @@ internal sealed class TrainingCheckpoints
                 $"Checkpoint '{lastPath}' was trained with optimizer '{savedOptimizer}' but {_section}:Optimizer is '{_options.Optimizer}'; its optimizer state cannot be resumed: set it back or use another output directory.");
         }
         var state = TrainerState.ReadFrom(record.Training, lastPath);
+        if ((average is null) != (state.RawWeightsFile is null))
+        {
+            throw new InvalidInputException(average is null
+                ? $"Checkpoint '{lastPath}' holds a moving average of the weights but {_section}:EmaDecay is 0; set it to the run's value or use another output directory."
+                : $"Checkpoint '{lastPath}' was trained without a moving average of the weights but {_section}:EmaDecay is {average.Decay.ToString(System.Globalization.CultureInfo.InvariantCulture)}; set it to 0 or use another output directory.");
+        }
+        // The checkpoint's own weights are what was published: the average when there is one.
         CopyWeights(checkpoint.Model, model, lastPath);
         if (_job.Representation is { } representation)
         {
@@ -109,7 +120,12 @@ internal sealed class TrainingCheckpoints
         // last completed one, best and last hold the same weights, so best can be restored from last.
         if (state.BestEpoch > 0 && state.BestEpoch == state.Epoch && state.EpochComplete && BestEpochOnDisk() != state.BestEpoch)
         {
-            await SaveCheckpointAsync(model, Record(state, record.Metrics), BestCheckpointName).ConfigureAwait(false);
+            await SaveCheckpointAsync(model, Record(state with { RawWeightsFile = null }, record.Metrics), BestCheckpointName).ConfigureAwait(false);
+        }
+        if (average is not null)
+        {
+            average.Reset();
+            await LoadRawWeightsAsync(model, state, cancellationToken).ConfigureAwait(false);
         }
         _logger.LogInformation("Resuming from '{Checkpoint}': epoch {Epoch} ({Status}); continuing with epoch {Next}.",
             lastPath, state.Epoch, state.EpochComplete ? "complete" : "interrupted", state.EpochsCompleted + 1);
@@ -120,22 +136,28 @@ internal sealed class TrainingCheckpoints
     /// Saves a completed epoch: <c>last</c>, then <c>best</c> when <paramref name="completed"/> makes this epoch the
     /// best one. Not cancellable: the files must not be torn.
     /// </summary>
+    /// <param name="model">Holds the weights to publish (the average, when there is one).</param>
+    /// <param name="rawWeights">The weights being trained, exported, when <paramref name="model"/> holds their average; otherwise null.</param>
+    /// <param name="optimizer">Its state is saved beside <c>last</c>.</param>
+    /// <param name="completed">The run's state after this epoch.</param>
+    /// <param name="metrics">The epoch's metrics, recorded in both records.</param>
     /// <returns><paramref name="completed"/> with the optimizer state file it was saved with.</returns>
-    public async Task<TrainerState> SaveEpochAsync(nn.Module model, OptimizerHelper optimizer, TrainerState completed, EpochMetrics metrics)
+    public async Task<TrainerState> SaveEpochAsync(nn.Module model, byte[]? rawWeights, OptimizerHelper optimizer, TrainerState completed, EpochMetrics metrics)
     {
         var recorded = RecordMetrics(metrics);
-        var saved = await SaveLastAsync(model, optimizer, completed, recorded).ConfigureAwait(false);
+        var saved = await SaveLastAsync(model, rawWeights, optimizer, completed, recorded).ConfigureAwait(false);
         if (saved.BestEpoch == saved.Epoch)
         {
-            await SaveCheckpointAsync(model, Record(saved, recorded), BestCheckpointName).ConfigureAwait(false);
+            // best is never resumed from, and the raw weights file belongs to last (it is replaced on the next save).
+            await SaveCheckpointAsync(model, Record(saved with { RawWeightsFile = null }, recorded), BestCheckpointName).ConfigureAwait(false);
         }
         return saved;
     }
 
-    /// <summary>Saves <c>last</c> for an epoch interrupted after some steps (no metrics).</summary>
+    /// <summary>Saves <c>last</c> for an epoch interrupted after some steps (no metrics); arguments as <see cref="SaveEpochAsync"/>.</summary>
     /// <returns><paramref name="interrupted"/> with the optimizer state file it was saved with.</returns>
-    public Task<TrainerState> SaveInterruptedAsync(nn.Module model, OptimizerHelper optimizer, TrainerState interrupted) =>
-        SaveLastAsync(model, optimizer, interrupted, new Dictionary<string, double>());
+    public Task<TrainerState> SaveInterruptedAsync(nn.Module model, byte[]? rawWeights, OptimizerHelper optimizer, TrainerState interrupted) =>
+        SaveLastAsync(model, rawWeights, optimizer, interrupted, new Dictionary<string, double>());
 
     private static void CopyWeights(nn.Module source, nn.Module target, string lastPath)
     {
@@ -181,23 +203,36 @@ internal sealed class TrainingCheckpoints
 
     private async Task LoadOptimizerAsync(OptimizerHelper optimizer, TrainerState state, CancellationToken cancellationToken)
     {
-        var lastPath = LastPath;
         if (state.OptimizerStateFile is null)
         {
-            throw new InvalidDataException($"Checkpoint record '{lastPath}' names no optimizer state; it cannot be resumed from.");
+            throw new InvalidDataException($"Checkpoint record '{LastPath}' names no optimizer state; it cannot be resumed from.");
         }
-        var path = Path.Combine(_directory, Path.GetFileName(state.OptimizerStateFile));
-        if (!File.Exists(path))
-        {
-            throw new InvalidDataException($"Optimizer state '{path}' named by checkpoint record '{lastPath}' does not exist.");
-        }
-        var bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
-        if (!string.Equals(Sha256Hex(bytes), state.OptimizerSha256, StringComparison.OrdinalIgnoreCase))
-        {
-            throw new InvalidDataException($"Optimizer state '{path}' does not match the SHA-256 in checkpoint record '{lastPath}'.");
-        }
+        var bytes = await ReadNamedFileAsync("Optimizer state", state.OptimizerStateFile, state.OptimizerSha256, cancellationToken).ConfigureAwait(false);
         using var reader = new BinaryReader(new MemoryStream(bytes, writable: false));
         optimizer.load_state_dict(reader);
+    }
+
+    private async Task LoadRawWeightsAsync(nn.Module model, TrainerState state, CancellationToken cancellationToken)
+    {
+        var bytes = await ReadNamedFileAsync("Raw weights", state.RawWeightsFile!, state.RawWeightsSha256, cancellationToken).ConfigureAwait(false);
+        ModelWeights.Import(model, bytes);
+    }
+
+    /// <summary>A file the <c>last</c> record names beside itself, checked against the SHA-256 the record gives.</summary>
+    private async Task<byte[]> ReadNamedFileAsync(string what, string file, string? sha256, CancellationToken cancellationToken)
+    {
+        var lastPath = LastPath;
+        var path = Path.Combine(_directory, Path.GetFileName(file));
+        if (!File.Exists(path))
+        {
+            throw new InvalidDataException($"{what} '{path}' named by checkpoint record '{lastPath}' does not exist.");
+        }
+        var bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        if (!string.Equals(Sha256Hex(bytes), sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidDataException($"{what} '{path}' does not match the SHA-256 in checkpoint record '{lastPath}'.");
+        }
+        return bytes;
     }
 
     /// <summary>The epoch the <c>best</c> record on disk is of; 0 when there is none or it cannot be read.</summary>
@@ -218,7 +253,7 @@ internal sealed class TrainingCheckpoints
         }
     }
 
-    private async Task<TrainerState> SaveLastAsync(nn.Module model, OptimizerHelper optimizer, TrainerState state, IReadOnlyDictionary<string, double> metrics)
+    private async Task<TrainerState> SaveLastAsync(nn.Module model, byte[]? rawWeights, OptimizerHelper optimizer, TrainerState state, IReadOnlyDictionary<string, double> metrics)
     {
         // The optimizer state gets a fresh name each time, so the file named by the current record is never
         // overwritten: until the new record lands, the old record and everything it names stay intact.
@@ -233,18 +268,38 @@ internal sealed class TrainingCheckpoints
         }
         var optimizerFile = OptimizerFilePrefix + Guid.NewGuid().ToString("N") + OptimizerFileSuffix;
         await AtomicFile.WriteAllBytesAsync(Path.Combine(_directory, optimizerFile), optimizerBytes).ConfigureAwait(false);
+        // The raw weights likewise: a fresh name, written before the record that names them.
+        string? rawFile = null;
+        if (rawWeights is not null)
+        {
+            rawFile = RawWeightsFilePrefix + Guid.NewGuid().ToString("N") + RawWeightsFileSuffix;
+            await AtomicFile.WriteAllBytesAsync(Path.Combine(_directory, rawFile), rawWeights).ConfigureAwait(false);
+        }
 
-        var saved = state with { OptimizerStateFile = optimizerFile, OptimizerSha256 = Sha256Hex(optimizerBytes) };
+        var saved = state with
+        {
+            OptimizerStateFile = optimizerFile,
+            OptimizerSha256 = Sha256Hex(optimizerBytes),
+            RawWeightsFile = rawFile,
+            RawWeightsSha256 = rawWeights is null ? null : Sha256Hex(rawWeights),
+        };
         await SaveCheckpointAsync(model, Record(saved, metrics), LastCheckpointName).ConfigureAwait(false);
 
-        foreach (var stale in Directory.EnumerateFiles(_directory, OptimizerFilePrefix + "*" + OptimizerFileSuffix))
+        DeleteStale(OptimizerFilePrefix + "*" + OptimizerFileSuffix, optimizerFile);
+        DeleteStale(RawWeightsFilePrefix + "*" + RawWeightsFileSuffix, rawFile);
+        return saved;
+    }
+
+    /// <summary>Deletes the files matching <paramref name="pattern"/> except <paramref name="current"/> (the one the record now names).</summary>
+    private void DeleteStale(string pattern, string? current)
+    {
+        foreach (var stale in Directory.EnumerateFiles(_directory, pattern))
         {
-            if (!string.Equals(Path.GetFileName(stale), optimizerFile, StringComparison.Ordinal))
+            if (!string.Equals(Path.GetFileName(stale), current, StringComparison.Ordinal))
             {
                 File.Delete(stale);
             }
         }
-        return saved;
     }
 
     /// <summary>

@@ -132,7 +132,9 @@ public sealed class TrainingLoop
         using var optimizer = TrainingOptimizer.Create(_options, model, job.Representation);
         // After model.to: the counter finds the BatchNorm modules, whose buffers to() may have replaced.
         using var batchNormCounter = new BatchNormStepCounter(model);
-        var state = await checkpoints.ResumeAsync(model, optimizer, cancellationToken).ConfigureAwait(false);
+        // Also after model.to, and before the resume, which loads the published weights into it.
+        using var average = _options.EmaDecay > 0 ? new WeightAverage(model, _options.EmaDecay) : null;
+        var state = await checkpoints.ResumeAsync(model, average, optimizer, cancellationToken).ConfigureAwait(false);
         using var oneDnn = OneDnnScope.Enter(TorchRuntime.Policy, () => OneDnnChecks(job, model), _logger);
         // The checkpoint is the truth; metrics lines past it come from an epoch that will be trained again.
         await MetricsLog.TruncateAfterAsync(metricsPath, state.EpochsCompleted, cancellationToken).ConfigureAwait(false);
@@ -155,13 +157,17 @@ public sealed class TrainingLoop
             // An epoch interrupted after S steps continues at step S + 1 (its batch order is replayed).
             var skip = !state.EpochComplete && state.Epoch == epoch ? state.StepsInEpoch : 0;
             var objectiveSchedule = job.Schedule?.Invoke(epoch, _options.Epochs) ?? ObjectiveSchedule.Supervised;
-            var train = await TrainEpochAsync(job, model, batchNormCounter, optimizer, schedule, objectiveSchedule, epoch, batchesPerEpoch, skip, cancellationToken).ConfigureAwait(false);
+            var train = await TrainEpochAsync(job, model, batchNormCounter, average, optimizer, schedule, objectiveSchedule, epoch, batchesPerEpoch, skip, cancellationToken).ConfigureAwait(false);
+            // With a weight average, the model holds it from here to the epoch's checkpoints (evaluated and saved as
+            // the run's weights); the weights being trained are saved beside last.
+            var rawWeights = average is null ? null : ModelWeights.Export(model);
+            using var published = average?.Swap();
             if (train.Interrupted)
             {
                 interrupted = true;
                 if (train.Steps > skip)
                 {
-                    state = await checkpoints.SaveInterruptedAsync(model, optimizer,
+                    state = await checkpoints.SaveInterruptedAsync(model, rawWeights, optimizer,
                         state with { Epoch = epoch, EpochComplete = false, StepsInEpoch = train.Steps }).ConfigureAwait(false);
                 }
                 _logger.LogInformation("Training interrupted in epoch {Epoch} after {Steps} steps; a resume continues from there.", epoch, train.Steps);
@@ -186,7 +192,8 @@ public sealed class TrainingLoop
 
             // Order matters for crash consistency: the metrics line, then the checkpoints (see TrainingCheckpoints).
             await MetricsLog.AppendAsync(metricsPath, metrics, CancellationToken.None).ConfigureAwait(false);
-            state = await checkpoints.SaveEpochAsync(model, optimizer, completed, metrics).ConfigureAwait(false);
+            state = await checkpoints.SaveEpochAsync(model, rawWeights, optimizer, completed, metrics).ConfigureAwait(false);
+            published?.Dispose();
             _progress?.Report(new TrainingProgress
             {
                 Epoch = epoch,
@@ -201,6 +208,8 @@ public sealed class TrainingLoop
             });
         }
 
+        // The caller's model ends with the weights of last: the average, when there is one.
+        average?.Publish();
         return new TrainingResult
         {
             EpochsCompleted = state.EpochsCompleted,
@@ -243,7 +252,7 @@ public sealed class TrainingLoop
         }
     }
 
-    private async Task<EpochTotals> TrainEpochAsync(TrainingSetup job, nn.Module<Tensor, Tensor> model, BatchNormStepCounter batchNormCounter, OptimizerHelper optimizer,
+    private async Task<EpochTotals> TrainEpochAsync(TrainingSetup job, nn.Module<Tensor, Tensor> model, BatchNormStepCounter batchNormCounter, WeightAverage? average, OptimizerHelper optimizer,
         CosineWarmupSchedule schedule, ObjectiveSchedule objectiveSchedule, int epoch, int batchesPerEpoch, int skip, CancellationToken cancellationToken)
     {
         model.train();
@@ -288,6 +297,7 @@ public sealed class TrainingLoop
                 // Reseeding per step makes its random draws (dropout, ...) independent of how the run got here.
                 manual_seed(unchecked((long)Seeds.Mix((ulong)_options.Seed, (ulong)scheduleStep)));
                 var step = TrainStep(job, model, batchNormCounter, optimizer, batch, objectiveSchedule);
+                average?.Update();
                 totals.Add(step, batch.Count);
                 totals.LastLearningRate = lr;
                 totals.Seconds = clock.Elapsed.TotalSeconds;

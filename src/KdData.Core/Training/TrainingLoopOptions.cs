@@ -69,6 +69,16 @@ public sealed class TrainingLoopOptions : IValidatableObject
     public double LabelSmoothing { get; set; } = 0.1;
 
     /// <summary>
+    /// Decay of an exponential moving average of the weights (<see cref="WeightAverage"/>), updated after every step;
+    /// 0 = none (default). FixMatch evaluates such an average with 0.999. When set, the average is what is evaluated
+    /// every epoch and what the <c>last</c> and <c>best</c> checkpoints hold (so every later stage gets it); the
+    /// weights being trained are saved beside <c>last</c> (<c>training.raw_weights</c>) for a resume, and a
+    /// self-teaching run still labels with them, as FixMatch does.
+    /// </summary>
+    [Range(0.0, 0.99999)]
+    public double EmaDecay { get; set; }
+
+    /// <summary>
     /// Seed of weight initialization and of per-epoch randomness (the torch generator is reseeded with
     /// <c>Seed + epoch</c> at the start of every epoch, so a resumed epoch draws the same numbers). Default 42.
     /// </summary>
