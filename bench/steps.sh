@@ -19,6 +19,26 @@ step() {
   if declare -F table >/dev/null; then table; fi
 }
 
+# bench_needs [dataset]: jq (every table is read with it) and, with `dataset`, Debian's Fashion-MNIST, installed when
+# missing (CI's fresh machine has neither).
+bench_needs() {
+  command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
+  if [ "${1:-}" = dataset ] && [ ! -d /usr/share/datasets/fashion-mnist ]; then
+    apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist
+  fi
+}
+
+# evaluate_once DIR DATA NAME [ARGS...]: evaluates DIR/last.json on the dataset folder DATA into DIR/NAME (extra evaluate
+# ARGS, then the caller's ${threads[@]}), logged to DIR.NAME.log. Returns 0 when it evaluated, 1 when DIR/NAME already
+# holds an evaluation (so `if evaluate_once ...; then table; fi` rebuilds a table only for news); a failed evaluation
+# stops the script, naming its log.
+evaluate_once() {
+  local dir=$1 data=$2 name=$3; shift 3
+  if [ -f "$dir/$name/evaluation.json" ]; then return 1; fi
+  "${trainer[@]}" evaluate --checkpoint "$dir/last.json" --dataset "file:$data/" --output "$dir/$name" "$@" "${threads[@]}" \
+    > "$dir.$name.log" 2>&1 || { echo "== evaluation of $dir failed; see $dir.$name.log" >&2; exit 1; }
+}
+
 # committed_row FILE KEY [RECIPE]: the row of FILE as committed (HEAD) whose first cell is KEY, when it holds a result (a
 # %) and, with RECIPE, when the committed file names that recipe (a row of another recipe is not this one's result).
 # A bench whose state folder is gone (a session on a new machine) keeps its finished rows instead of training them again.

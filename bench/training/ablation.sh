@@ -13,14 +13,13 @@
 # $PWD/samples/fashion-mnist), EPOCHS (every row's epochs), TABLE and RUNS (other paths than the committed files).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source bench/steps.sh   # step, private_bins, fma_peak
+source bench/steps.sh   # step, private_bins, fma_peak, bench_needs, evaluate_once
 home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
 root=$home/ablation
 seeds=${SEEDS:-1 2 3}
 rows=${ROWS:-no-smoothing no-augment adamw 12-epochs}
 mkdir -p "$root" "$home/data"
-command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
-[ -d /usr/share/datasets/fashion-mnist ] || { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; }
+bench_needs dataset
 data=${DATA:-$home/data/fashion-mnist-all}   # recipe.sh's 100 % import (imported here when missing)
 
 # The recipe, exactly as recipe.sh and presets/fmnist-supervised.json (SettingsPresetTests holds them equal).
@@ -104,10 +103,7 @@ for seed in $seeds; do
     # shellcheck disable=SC2086 # a change is several switches
     step "$r-seed$seed" "${trainer[@]}" teacher --dataset "file:$data/" --output "$dir" "${recipe[@]}" ${change[$r]} \
       --Trainer:Teacher:Seed="$seed" "${threads[@]}"
-    if [ ! -f "$dir/evaluation/evaluation.json" ]; then
-      "${trainer[@]}" evaluate --checkpoint "$dir/last.json" --dataset "file:$data/" --output "$dir/evaluation" "${threads[@]}" \
-        > "$dir.evaluation.log" 2>&1
-    fi
+    evaluate_once "$dir" "$data" evaluation || true
     printf '%s\t%s\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\n' "$r" "$seed" "$(jq '.metrics.accuracy * 100' "$dir/evaluation/evaluation.json")" \
       "$(jq -s 'map(.images_per_second) | add / length' "$dir/metrics.jsonl")" "$(jq -s 'map(.seconds) | add / 60' "$dir/metrics.jsonl")" \
       "$(jq '.training.epoch' "$dir/last.json")" "$(basename "$bin" | sed 's/^bin-//')" \

@@ -15,7 +15,7 @@
 # bench/training/fixmatch-split<seed>-f<fraction>.md; see labeled_split in bench/steps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source bench/steps.sh   # step, private_bins, readme_table
+source bench/steps.sh   # step, private_bins, readme_table, bench_needs, evaluate_once
 home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
 labeled_split   # split_seed, fraction, suffix
 root=$home/fixmatch$suffix
@@ -24,8 +24,7 @@ width=${WIDTH:-64}
 epochs=${EPOCHS:-30}
 magnitude=${MAGNITUDE:-5}
 mkdir -p "$root" "$home/data"
-command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
-[ -d /usr/share/datasets/fashion-mnist ] || { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; }
+bench_needs dataset
 data=$home/data/fashion-mnist$suffix
 table_file=bench/training/fixmatch$suffix.md
 
@@ -105,15 +104,8 @@ for seed in $seeds; do
   dir=$root/fixmatch-seed$seed
   step "fixmatch-seed$seed" "${trainer[@]}" distill --dataset "file:$data/" --output "$dir" "${recipe[@]}" \
     --Trainer:Distill:Seed="$seed" "${threads[@]}"
-  if [ ! -f "$dir/evaluation-test/evaluation.json" ]; then
-    "${trainer[@]}" evaluate --checkpoint "$dir/last.json" --dataset "file:$data/" --output "$dir/evaluation-test" "${threads[@]}" \
-      > "$dir.evaluation-test.log" 2>&1
-  fi
-  if [ ! -f "$dir/evaluation-pool/evaluation.json" ]; then
-    "${trainer[@]}" evaluate --checkpoint "$dir/last.json" --dataset "file:$data/" --manifest pool-labels.parquet --split train \
-      --output "$dir/evaluation-pool" "${threads[@]}" > "$dir.evaluation-pool.log" 2>&1
-    table
-  fi
+  evaluate_once "$dir" "$data" evaluation-test || true
+  if evaluate_once "$dir" "$data" evaluation-pool --manifest pool-labels.parquet --split train; then table; fi
 done
 table
 cat "$table_file"

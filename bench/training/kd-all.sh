@@ -15,14 +15,13 @@
 # script), TABLE (default bench/training/kd-all.md; another path writes only that file), COMMIT (default true).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source bench/steps.sh   # step, private_bins, readme_table, committed_row, fma_peak
+source bench/steps.sh   # step, private_bins, readme_table, committed_row, fma_peak, bench_needs, evaluate_once
 home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
 root=$home/kd-all
 seeds=${SEEDS:-1 2 3}
 teacher_seed=${TEACHER_SEED:-1}
 mkdir -p "$root" "$home/data"
-command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
-[ -d /usr/share/datasets/fashion-mnist ] || { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; }
+bench_needs dataset
 data=${DATA:-$home/data/fashion-mnist-all}   # recipe.sh's 100 % import (imported here when missing)
 epochs=${EPOCHS:-40}
 table_file=${TABLE:-bench/training/kd-all.md}
@@ -109,11 +108,7 @@ fi
 if [ -d "$teacher_dir" ] || [ -z "$(committed_row "$table_file" teacher)" ]; then
   step "teacher-w64-seed$teacher_seed" "${trainer[@]}" teacher --dataset "file:$data/" --output "$teacher_dir" \
     "${teacher_recipe[@]}" --Trainer:Teacher:Seed="$teacher_seed" "${threads[@]}"
-  if [ ! -f "$teacher_dir/evaluation/evaluation.json" ]; then
-    "${trainer[@]}" evaluate --checkpoint "$teacher_dir/last.json" --dataset "file:$data/" --output "$teacher_dir/evaluation" \
-      "${threads[@]}" > "$teacher_dir.evaluation.log" 2>&1
-    table
-  fi
+  if evaluate_once "$teacher_dir" "$data" evaluation; then table; fi
 fi
 for seed in $seeds; do
   if [ ! -d "$root/kd-seed$seed" ] && [ -n "$(committed_row "$table_file" "$seed")" ]; then
@@ -124,11 +119,7 @@ for seed in $seeds; do
   dir=$root/kd-seed$seed
   step "kd-seed$seed" "${trainer[@]}" distill --dataset "file:$data/" --teacher "$teacher_dir/last.json" --output "$dir" \
     "${student_recipe[@]}" --Trainer:Distill:Seed="$seed" "${threads[@]}"
-  if [ ! -f "$dir/evaluation/evaluation.json" ]; then
-    "${trainer[@]}" evaluate --checkpoint "$dir/last.json" --dataset "file:$data/" --output "$dir/evaluation" "${threads[@]}" \
-      > "$dir.evaluation.log" 2>&1
-    table
-  fi
+  if evaluate_once "$dir" "$data" evaluation; then table; fi
 done
 table
 cat "$table_file"

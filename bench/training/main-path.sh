@@ -13,7 +13,7 @@
 # committed; see labeled_split in bench/steps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source bench/steps.sh   # step, private_bins, readme_table, committed_row, fma_peak
+source bench/steps.sh   # step, private_bins, readme_table, committed_row, fma_peak, bench_needs, evaluate_once
 home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
 labeled_split   # split_seed, fraction, suffix
 root=$home/main-path$suffix
@@ -24,7 +24,7 @@ data=${DATA:-$home/data/fashion-mnist$suffix}
 teacher=${TEACHER:-$home/fixmatch$suffix/fixmatch-seed1/last.json}
 table_file=${TABLE:-bench/training/main-path$suffix.md}
 mkdir -p "$root"
-command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
+bench_needs
 [ -f "$teacher" ] || { echo "no teacher checkpoint at $teacher: run bench/training/fixmatch.sh first, or set TEACHER" >&2; exit 2; }
 if [ -z "${TEACHER:-}" ] && [ ! -f "$home/fixmatch$suffix/fixmatch-seed1.done" ]; then
   echo "the FixMatch teacher (fixmatch.sh, seed 1) has not finished its epochs: rerun bench/training/fixmatch.sh, or set TEACHER" >&2
@@ -98,10 +98,7 @@ for width in $widths; do
     step "w$width-seed$seed" "${trainer[@]}" distill --dataset "file:$data/" --output "$dir" "${recipe[@]}" \
       --Trainer:Distill:Model:Width="$width" --Trainer:Distill:Seed="$seed" \
       --Trainer:Distill:Shards:Locations:0="file:$root/labels-train/" --Trainer:Distill:Shards:Locations:1="file:$root/labels-pool/" "${threads[@]}"
-    if [ ! -f "$dir/evaluation/evaluation.json" ]; then
-      "${trainer[@]}" evaluate --checkpoint "$dir/last.json" --dataset "file:$data/" --output "$dir/evaluation" "${threads[@]}" > "$dir.evaluation.log" 2>&1
-      table
-    fi
+    if evaluate_once "$dir" "$data" evaluation; then table; fi
   done
 done
 table

@@ -9,13 +9,12 @@
 # COMMIT (default true: commit bench/training/recipe.md after each step).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source bench/steps.sh   # step, private_bins, readme_table
+source bench/steps.sh   # step, private_bins, readme_table, bench_needs, evaluate_once
 home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
 root=$home/recipe
 seeds=${SEEDS:-1 2 3}
 mkdir -p "$root" "$home/data"
-command -v jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq; }
-[ -d /usr/share/datasets/fashion-mnist ] || { apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist; }
+bench_needs dataset
 data=$home/data/fashion-mnist-all
 
 # The recipe (goal 1). Everything else is the `teacher` command's default: cosine decay to 0 after 1 warm-up epoch,
@@ -88,11 +87,7 @@ for seed in $seeds; do
   step "sup100-seed$seed" "${trainer[@]}" teacher --dataset "file:$data/" --output "$root/sup100-seed$seed" \
     "${recipe[@]}" --Trainer:Teacher:Seed="$seed" "${threads[@]}"
   dir=$root/sup100-seed$seed
-  if [ ! -f "$dir/evaluation/evaluation.json" ]; then
-    "${trainer[@]}" evaluate --checkpoint "$dir/last.json" --dataset "file:$data/" --output "$dir/evaluation" "${threads[@]}" \
-      > "$dir.evaluation.log" 2>&1
-    table
-  fi
+  if evaluate_once "$dir" "$data" evaluation; then table; fi
 done
 table
 cat bench/training/recipe.md
