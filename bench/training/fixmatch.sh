@@ -7,10 +7,10 @@
 # bench/training/fixmatch.md after every finished step and commits that file alone, so a partial table lands as it grows.
 # Resumable: state in $KDDATA_BENCH_HOME/fixmatch (outside the work tree); a finished step is skipped, an interrupted
 # training run continues from its last checkpoint. Rerun to resume.
-# Run from the repository root:  bash bench/training/fixmatch.sh       (about 1 h a seed alone on 2 cores; 3-4x that beside
+# Run from the repository root:  bash bench/training/fixmatch.sh       (about 1 h 45 min a seed alone on 2 cores; 3-4x that beside
 # other work: two 2-thread Torch processes on 2 cores slow each other far more than 2x)
 # Settings (environment): KDDATA_BENCH_HOME (default /var/tmp/kddata-bench), SEEDS (default "1 2 3"), WIDTH (convnet
-# width, default 64), EPOCHS (default 30), MAGNITUDE (RandAugment M of the strong view, default 5), COMMIT (default true),
+# width, default 64), EPOCHS (default 50), MAGNITUDE (RandAugment M of the strong view, default 5), COMMIT (default true),
 # SPLIT_SEED and LABELED_FRACTION (default 42 and 0.1; another split gets its own data, state and result file,
 # bench/training/fixmatch-split<seed>-f<fraction>.md; see labeled_split in bench/steps.sh).
 set -euo pipefail
@@ -21,7 +21,7 @@ labeled_split   # split_seed, fraction, suffix
 root=$home/fixmatch$suffix
 seeds=${SEEDS:-1 2 3}
 width=${WIDTH:-64}
-epochs=${EPOCHS:-30}
+epochs=${EPOCHS:-50}
 magnitude=${MAGNITUDE:-5}
 mkdir -p "$root" "$home/data"
 bench_needs dataset

@@ -72,7 +72,7 @@ public sealed class SettingsPresetTests
             }
         }
         // The scripts give the width and epochs as variables with these defaults.
-        actual = actual.ToDictionary(p => p.Key, p => p.Value switch { "$width" => "64", "$epochs" => "30", "$magnitude" => "5", _ => p.Value }, StringComparer.OrdinalIgnoreCase);
+        actual = actual.ToDictionary(p => p.Key, p => p.Value switch { "$width" => "64", "$epochs" => "50", "$magnitude" => "5", _ => p.Value }, StringComparer.OrdinalIgnoreCase);
 
         Assert.Equal(expected.Keys.Order(StringComparer.OrdinalIgnoreCase), actual.Keys.Order(StringComparer.OrdinalIgnoreCase), StringComparer.OrdinalIgnoreCase);
         foreach (var (key, value) in expected)
