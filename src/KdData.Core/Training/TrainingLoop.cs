@@ -113,6 +113,10 @@ public sealed class TrainingLoop
         {
             throw new ArgumentException("A self-teaching run has no other teacher and no representation terms (they would tap its labeling pass).", nameof(job));
         }
+        if (_options.EmaTeacher && !job.SelfTeacher)
+        {
+            throw new InvalidInputException($"{_section}:EmaTeacher makes the moving average the teacher of a self-teaching run; this run has no self-teacher (set Teacher to self, or EmaTeacher to false).");
+        }
         var parameters = ModelComplexity.Parameters(model);
         long? macs = job.Preprocessing is { } pre ? ModelComplexity.Macs(model, job.Architecture.InChannels, pre.Height, pre.Width) : null;
         _logger.LogInformation("Model {Architecture}: {Parameters} parameters, {Macs} MACs per image; objective {Objective}", job.Architecture.Name, parameters, macs, _objective.Name);
@@ -296,7 +300,7 @@ public sealed class TrainingLoop
 
                 // Reseeding per step makes its random draws (dropout, ...) independent of how the run got here.
                 manual_seed(unchecked((long)Seeds.Mix((ulong)_options.Seed, (ulong)scheduleStep)));
-                var step = TrainStep(job, model, batchNormCounter, optimizer, batch, objectiveSchedule);
+                var step = TrainStep(job, model, batchNormCounter, _options.EmaTeacher ? average : null, optimizer, batch, objectiveSchedule);
                 average?.Update();
                 totals.Add(step, batch.Count);
                 totals.LastLearningRate = lr;
@@ -327,11 +331,13 @@ public sealed class TrainingLoop
 
     /// <summary>
     /// Self-teaching (FixMatch): the model's own eval-mode logits for <paramref name="input"/>, without grad, before this
-    /// step's update. Eval mode keeps the labeling pass out of BatchNorm's running statistics and turns dropout off.
+    /// step's update; with <paramref name="average"/>, those of the moving average of its weights (swapped in for the
+    /// call). Eval mode keeps the labeling pass out of BatchNorm's running statistics and turns dropout off.
     /// </summary>
-    private static Tensor SelfLogits(nn.Module<Tensor, Tensor> model, Tensor input)
+    private static Tensor SelfLogits(nn.Module<Tensor, Tensor> model, WeightAverage? average, Tensor input)
     {
         using var noGrad = no_grad();
+        using var teacher = average?.Swap();
         model.eval();
         try
         {
@@ -344,8 +350,9 @@ public sealed class TrainingLoop
     }
 
     // Synchronous on purpose: the dispose scope must not span an await (scopes are per thread).
-    private TrainingStepResult TrainStep(TrainingSetup job, nn.Module<Tensor, Tensor> model, BatchNormStepCounter batchNormCounter, OptimizerHelper optimizer,
-        LabeledBatch batch, ObjectiveSchedule objectiveSchedule)
+    // teacherAverage: the moving average that labels a self-teaching batch (a mean teacher); null: the model labels it.
+    private TrainingStepResult TrainStep(TrainingSetup job, nn.Module<Tensor, Tensor> model, BatchNormStepCounter batchNormCounter, WeightAverage? teacherAverage,
+        OptimizerHelper optimizer, LabeledBatch batch, ObjectiveSchedule objectiveSchedule)
     {
         using var scope = NewDisposeScope();
         var representation = job.Representation;
@@ -358,7 +365,7 @@ public sealed class TrainingLoop
             // sample; offline: the cached rows.
             var teacherInput = batch.TeacherInput(x, _device);
             var (teacher, hasTeacher) = job.Teacher is { } online ? (online.Logits(teacherInput), null)
-                : job.SelfTeacher ? (SelfLogits(model, teacherInput), null)
+                : job.SelfTeacher ? (SelfLogits(model, teacherAverage, teacherInput), null)
                 : batch.TeacherTensors(_device);
             optimizer.zero_grad();
             // BatchNorm's own num_batches_tracked += 1 races the GC finalizer on its Scalars: see BatchNormStepCounter.

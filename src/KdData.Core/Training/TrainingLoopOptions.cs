@@ -79,6 +79,14 @@ public sealed class TrainingLoopOptions : IValidatableObject
     public double EmaDecay { get; set; }
 
     /// <summary>
+    /// In a self-teaching run (FixMatch), label each batch with the moving average of <see cref="EmaDecay"/> instead of
+    /// the weights being trained: a mean teacher (Tarvainen and Valpola 2017, arXiv:1703.01780), steadier than the
+    /// model it teaches, so one step's mistakes feed back into its targets less. Default false (FixMatch's own choice).
+    /// Needs <see cref="EmaDecay"/> &gt; 0 and a self-teaching run.
+    /// </summary>
+    public bool EmaTeacher { get; set; }
+
+    /// <summary>
     /// Seed of weight initialization and of per-epoch randomness (the torch generator is reseeded with
     /// <c>Seed + epoch</c> at the start of every epoch, so a resumed epoch draws the same numbers). Default 42.
     /// </summary>
@@ -96,6 +104,10 @@ public sealed class TrainingLoopOptions : IValidatableObject
             yield return new ValidationResult(
                 string.Create(CultureInfo.InvariantCulture, $"{nameof(MinLearningRate)} ({MinLearningRate}) must not exceed the learning rate ({EffectiveLearningRate})."),
                 [nameof(MinLearningRate)]);
+        }
+        if (EmaTeacher && EmaDecay <= 0)
+        {
+            yield return new ValidationResult($"{nameof(EmaTeacher)} labels with the moving average of the weights: set {nameof(EmaDecay)} (e.g. 0.999) as well.", [nameof(EmaTeacher)]);
         }
     }
 }

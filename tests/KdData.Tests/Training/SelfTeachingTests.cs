@@ -108,6 +108,84 @@ public sealed class SelfTeachingTests
     }
 
     [Fact]
+    public async Task RunAsync_EmaTeacher_LabelsEachBatchWithTheHandComputedAverage()
+    {
+        var (data, eval, classes) = await OnlineTeacherTests.OnlineDataAsync(labeled: 16, pool: 16, batch: 8, Strong);
+        using var _ = data;
+        var spec = new ModelSpec { Name = "convnet", Width = 4, NumClasses = classes, InChannels = 1 };
+        manual_seed(11);
+        using var model = ModelZoo.Create(spec, CPU);
+        // The weights after each step (the progress report comes after the step and the average's update).
+        var states = new List<Dictionary<string, Tensor>> { Snapshot(model) };
+        var progress = new CallbackProgress<TrainingProgress>(p =>
+        {
+            if (p.CompletedEpoch is null)
+            {
+                states.Add(Snapshot(model));
+            }
+        });
+        var objective = new RecordingObjective(new HardPseudoLabelObjective(threshold: 0.5));
+        using var work = new TempDirectory();
+        const double decay = 0.5;
+
+        await new TrainingLoop(new TrainingLoopOptions { Epochs = 1, BatchSize = 8, Seed = 3, EmaDecay = decay, EmaTeacher = true }, objective, progress: progress)
+            .RunAsync(new TrainingSetup { Architecture = spec, Train = data, Eval = eval, OutputDirectory = work.Path, SelfTeacher = true }, model);
+
+        var batches = await ReadAsync(data);
+        Assert.True(batches.Count >= 3);
+        Assert.Equal(batches.Count, objective.TeacherLogits.Count);
+        var parameters = model.named_parameters().Select(p => p.name).ToHashSet(StringComparer.Ordinal);
+        // a_0 = w_0; a_s = d * a_{s-1} + (1 - d) * w_s for parameters, BatchNorm's buffers as in w_s. Step s + 1 is labeled by a_s.
+        var average = states[0].ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        using var teacher = ModelZoo.Create(spec, CPU);
+        for (var s = 0; s < batches.Count; s++)
+        {
+            if (s > 0)
+            {
+                foreach (var (name, value) in states[s])
+                {
+                    average[name] = parameters.Contains(name) ? (average[name] * decay) + (value * (1 - decay)) : value.clone();
+                }
+            }
+            teacher.load_state_dict(average);
+            teacher.eval();
+            float[] expected;
+            using (NewDisposeScope())
+            using (no_grad())
+            {
+                var b = batches[s];
+                expected = teacher.call(tensor(b.TeacherPixels!, [b.Count, b.Channels, b.Height, b.Width])).data<float>().ToArray();
+            }
+            Assert.Equal(expected.Length, objective.TeacherLogits[s].Length);
+            for (var i = 0; i < expected.Length; i++)
+            {
+                Assert.Equal(expected[i], objective.TeacherLogits[s][i], 4);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task RunAsync_EmaTeacherWithoutSelfTeacher_ThrowsNamingTheKey()
+    {
+        var (data, eval, classes) = await OnlineTeacherTests.OnlineDataAsync(labeled: 4, pool: 4, batch: 8);
+        using var _ = data;
+        using var work = new TempDirectory();
+        var spec = new ModelSpec { Name = "convnet", Width = 4, NumClasses = classes, InChannels = 1 };
+
+        var error = await Assert.ThrowsAsync<KdData.Hosting.InvalidInputException>(() => new TrainingLoop(
+                new TrainingLoopOptions { Epochs = 1, EmaDecay = 0.9, EmaTeacher = true }, new CrossEntropyObjective(0.0), section: "Trainer:Distill")
+            .RunAsync(new TrainingSetup { Architecture = spec, Train = data, Eval = eval, OutputDirectory = work.Path }));
+
+        Assert.Contains("Trainer:Distill:EmaTeacher", error.Message, StringComparison.Ordinal);
+    }
+
+    private static Dictionary<string, Tensor> Snapshot(nn.Module model)
+    {
+        using var noGrad = no_grad();
+        return model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+    }
+
+    [Fact]
     public async Task RunAsync_SelfTeacherWithAnotherTeacherSource_Throws()
     {
         var (data, eval, classes) = await OnlineTeacherTests.OnlineDataAsync(labeled: 4, pool: 4, batch: 8);

@@ -21,6 +21,22 @@ public sealed class TrainingLoopOptionsTests
     }
 
     [Fact]
+    public void Validate_EmaTeacherWithoutEmaDecay_FailsNamingEmaTeacher()
+    {
+        Assert.Contains(Errors(new TrainingLoopOptions { EmaTeacher = true }), e => e.MemberNames.Contains("EmaTeacher"));
+        Assert.Empty(Errors(new TrainingLoopOptions { EmaTeacher = true, EmaDecay = 0.999 }));
+        Assert.Equal((0.0, false), (new TrainingLoopOptions().EmaDecay, new TrainingLoopOptions().EmaTeacher));
+    }
+
+    [Theory]
+    [InlineData(-0.1)]
+    [InlineData(1.0)]
+    public void Validate_EmaDecayOutsideRange_FailsNamingIt(double decay)
+    {
+        Assert.Contains(Errors(new TrainingLoopOptions { EmaDecay = decay }), e => e.MemberNames.Contains("EmaDecay"));
+    }
+
+    [Fact]
     public void EffectiveLearningRate_SgdWithoutRate_IsPointOne()
     {
         Assert.Equal(0.1, new TrainingLoopOptions { Optimizer = "sgd" }.EffectiveLearningRate);
