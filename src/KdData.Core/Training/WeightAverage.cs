@@ -70,15 +70,7 @@ public sealed class WeightAverage : IDisposable
     }
 
     /// <summary>Sets the average to the model's current weights (a resume's published weights, before the trained ones are loaded).</summary>
-    public void Reset()
-    {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        foreach (var (model, average, _) in _pairs)
-        {
-            average.copy_(model);
-        }
-    }
+    public void Reset() => Copy(intoModel: false);
 
     /// <summary>
     /// Exchanges the model's weights and the average; disposing the result exchanges them back. While swapped the
@@ -91,15 +83,7 @@ public sealed class WeightAverage : IDisposable
     }
 
     /// <summary>Copies the average into the model for good (the run is over: the model is what was published).</summary>
-    public void Publish()
-    {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        foreach (var (model, average, _) in _pairs)
-        {
-            model.copy_(average);
-        }
-    }
+    public void Publish() => Copy(intoModel: true);
 
     public void Dispose()
     {
@@ -109,6 +93,16 @@ public sealed class WeightAverage : IDisposable
         }
         _decay.Dispose();
         _complement.Dispose();
+    }
+
+    private void Copy(bool intoModel)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        foreach (var (model, average, _) in _pairs)
+        {
+            (intoModel ? model : average).copy_(intoModel ? average : model);
+        }
     }
 
     private void Exchange()

@@ -32,47 +32,38 @@ public sealed class WeightAverageTests
     [Fact]
     public void Swap_DisposedTwice_SwapsBackOnce()
     {
-        using var model = Model();
-        Fill(model, weight: 2, runningMean: 0);
-        using var average = new WeightAverage(model, decay: 0.9);
-        Fill(model, weight: 4, runningMean: 0);
+        using var run = Averaged(from: 2, decay: 0.9, to: 4);
 
-        var swapped = average.Swap();
-        Assert.Equal(2f, Weight(model), 6);
+        var swapped = run.Average.Swap();
+        Assert.Equal(2f, Weight(run.Model), 6);
         swapped.Dispose();
         swapped.Dispose();
 
-        Assert.Equal(4f, Weight(model), 6);
+        Assert.Equal(4f, Weight(run.Model), 6);
     }
 
     [Fact]
     public void Publish_AfterUpdate_LeavesTheAverageInTheModel()
     {
-        using var model = Model();
-        Fill(model, weight: 0, runningMean: 0);
-        using var average = new WeightAverage(model, decay: 0.75);
-        Fill(model, weight: 8, runningMean: 0);
-        average.Update();
+        using var run = Averaged(from: 0, decay: 0.75, to: 8);
+        run.Average.Update();
 
-        average.Publish();
+        run.Average.Publish();
 
         // 0.75 * 0 + 0.25 * 8 = 2
-        Assert.Equal(2f, Weight(model), 6);
+        Assert.Equal(2f, Weight(run.Model), 6);
     }
 
     [Fact]
     public void Reset_AfterUpdates_StartsTheAverageAtTheModelsWeights()
     {
-        using var model = Model();
-        Fill(model, weight: 1, runningMean: 0);
-        using var average = new WeightAverage(model, decay: 0.5);
-        Fill(model, weight: 6, runningMean: 0);
+        using var run = Averaged(from: 1, decay: 0.5, to: 6);
 
-        average.Reset();
+        run.Average.Reset();
 
-        using (average.Swap())
+        using (run.Average.Swap())
         {
-            Assert.Equal(6f, Weight(model), 6);
+            Assert.Equal(6f, Weight(run.Model), 6);
         }
     }
 
@@ -87,6 +78,25 @@ public sealed class WeightAverageTests
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => new WeightAverage(model, decay));
 
         Assert.Equal("decay", error.ParamName);
+    }
+
+    /// <summary>A model whose weights were <paramref name="from"/> when the average started and are <paramref name="to"/> now.</summary>
+    private static AveragedModel Averaged(float from, double decay, float to)
+    {
+        var model = Model();
+        Fill(model, weight: from, runningMean: 0);
+        var average = new WeightAverage(model, decay);
+        Fill(model, weight: to, runningMean: 0);
+        return new AveragedModel(model, average);
+    }
+
+    private sealed record AveragedModel(Sequential Model, WeightAverage Average) : IDisposable
+    {
+        public void Dispose()
+        {
+            Average.Dispose();
+            Model.Dispose();
+        }
     }
 
     private static Sequential Model() => nn.Sequential(("fc", nn.Linear(2, 2)), ("bn", nn.BatchNorm1d(2)));
