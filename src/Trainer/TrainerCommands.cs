@@ -20,6 +20,7 @@ public static class TrainerCommands
     public const string Prune = "prune";
     public const string SelfTrain = "selftrain";
     public const string Pipeline = "pipeline";
+    public const string Ensemble = "ensemble";
 
     /// <summary>
     /// The command run when none is given: <c>dotnet run --project src/Trainer</c> after <c>dotnet run --project src/Labeler</c>
@@ -184,6 +185,15 @@ public static class TrainerCommands
                 Device,
             ],
             builder => builder.AddEvaluateJob()),
+        new(
+            Ensemble,
+            "Join trained checkpoints into one ensemble teacher",
+            "Join two or more trained checkpoints (same classes, same preprocessing) into one ensemble checkpoint whose output is the log of the members' mean probabilities: the Labeler, evaluate, distill --teacher and selftrain --teacher take it as a teacher. Writes ensemble.json + ensemble.safetensors (every member's weights) with the members and the labeling cost (parameters, MACs) in the record.",
+            [
+                new("--members", "Trainer:Ensemble:Members", "Member checkpoint records, comma-separated (two or more)", "none", "paths"),
+                new("--output", "Trainer:Ensemble:Output", "Folder for ensemble.json and ensemble.safetensors", "out/ensemble", "folder"),
+            ],
+            builder => builder.AddEnsembleJob()),
         new(
             Quantize,
             "Quantize a checkpoint to int8 ONNX (PTQ or QAT)",

@@ -91,6 +91,14 @@ public static class TrainerHostExtensions
         return builder;
     }
 
+    public static HostApplicationBuilder AddEnsembleJob(this HostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddValidatedOptions<EnsembleOptions>(EnsembleOptions.SectionName);
+        builder.Services.AddHostedService<EnsembleJob>();
+        return builder;
+    }
+
     public static HostApplicationBuilder AddQuantizeJob(this HostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -20,6 +20,12 @@ public static class ModelFamilies
     /// <summary>Global average pooling + one linear layer: a near-free forward pass for measuring the Labeler's feed path.</summary>
     public const string PooledLinear = "avgpool_linear";
 
+    /// <summary>
+    /// Several trained networks as one teacher (<see cref="EnsembleModule"/>): the log of their mean class
+    /// probabilities. Built from checkpoints by <c>kddata-trainer ensemble</c>; its members are <see cref="ModelSpec.Members"/>.
+    /// </summary>
+    public const string Ensemble = "ensemble";
+
     public const string ResNet18 = "resnet18";
     public const string ResNet34 = "resnet34";
     public const string ResNet50 = "resnet50";

@@ -63,6 +63,12 @@ public sealed record ModelSpec
     /// </summary>
     public IReadOnlyList<int>? Channels { get; init; }
 
+    /// <summary>
+    /// ensemble only: the member networks, two or more, each with this spec's <see cref="NumClasses"/> and
+    /// <see cref="InChannels"/>, none an ensemble itself. Default <c>null</c> (not an ensemble).
+    /// </summary>
+    public IReadOnlyList<ModelSpec>? Members { get; init; }
+
     // Records compare lists by reference; two specs naming the same widths are the same architecture (a resumed run
     // compares the checkpoint's spec, read back from JSON, with the job's).
     public bool Equals(ModelSpec? other) =>
@@ -76,7 +82,8 @@ public sealed record ModelSpec
         && Depth == other.Depth
         && WidenFactor == other.WidenFactor
         && DropRate == other.DropRate
-        && (Channels is null ? other.Channels is null : other.Channels is not null && Channels.SequenceEqual(other.Channels));
+        && (Channels is null ? other.Channels is null : other.Channels is not null && Channels.SequenceEqual(other.Channels))
+        && (Members is null ? other.Members is null : other.Members is not null && Members.SequenceEqual(other.Members));
 
     // Messages print specs (e.g. a resume refusing another architecture); show the widths, not the list's type name.
     private bool PrintMembers(StringBuilder builder)
@@ -97,7 +104,18 @@ public sealed record ModelSpec
         {
             builder.Append(", Channels = [").AppendJoin(", ", Channels).Append(']');
         }
+        if (Members is not null)
+        {
+            builder.Append(", Members = [").AppendJoin(", ", Members.Select(m => $"{{ {m.PrintMembersText()} }}")).Append(']');
+        }
         return true;
+    }
+
+    private string PrintMembersText()
+    {
+        var builder = new StringBuilder();
+        PrintMembers(builder);
+        return builder.ToString();
     }
 
     public override int GetHashCode()
@@ -106,6 +124,10 @@ public sealed record ModelSpec
         foreach (var c in Channels ?? [])
         {
             hash = HashCode.Combine(hash, c);
+        }
+        foreach (var member in Members ?? [])
+        {
+            hash = HashCode.Combine(hash, member);
         }
         return hash;
     }

@@ -19,7 +19,9 @@ namespace KdData.Models;
 /// (<see cref="ModelSpec.Depth"/> = 6n+4 in 10-40, default 16; <see cref="ModelSpec.WidenFactor"/> 1-8, default 2;
 /// <see cref="ModelSpec.DropRate"/> in [0, 1), default 0; WRN-16-2 has about 0.7M parameters); <c>avgpool_linear</c>,
 /// global average pooling + one linear layer, no settings: not a useful classifier but a near-free forward pass with
-/// a teacher's output shape, for measuring the Labeler's feed path (the feed-rate bench).
+/// a teacher's output shape, for measuring the Labeler's feed path (the feed-rate bench); <c>ensemble</c>, two or more
+/// member networks (<see cref="ModelSpec.Members"/>) whose output is the log of their mean probabilities
+/// (<see cref="EnsembleModule"/>; <c>kddata-trainer ensemble</c> builds one from checkpoints).
 /// convnet, wrn and mobilenet_v2 also take <see cref="ModelSpec.Channels"/>, the widths of a pruned network.
 /// For every family <see cref="ModelSpec.InChannels"/> other than 3 replaces the first convolution (keeping its
 /// PyTorch name). An unknown name, an out-of-range value or a setting that does not belong to the chosen family
@@ -28,7 +30,7 @@ namespace KdData.Models;
 public static class ModelZoo
 {
     /// <summary>All architecture names accepted by <see cref="Create"/>.</summary>
-    public static IReadOnlyList<string> Names { get; } = [.. ModelFamilies.ResNets, ModelFamilies.MobileNetV2, ModelFamilies.ConvNet, ModelFamilies.WideResNet, ModelFamilies.PooledLinear];
+    public static IReadOnlyList<string> Names { get; } = [.. ModelFamilies.ResNets, ModelFamilies.MobileNetV2, ModelFamilies.ConvNet, ModelFamilies.WideResNet, ModelFamilies.PooledLinear, ModelFamilies.Ensemble];
 
     /// <summary>
     /// Builds the network described by <paramref name="spec"/> with freshly initialized weights (in training
@@ -47,6 +49,7 @@ public static class ModelZoo
             ModelFamilies.ConvNet => CreateConvNet(spec),
             ModelFamilies.WideResNet => CreateWideResNet(spec),
             ModelFamilies.PooledLinear => CreatePooledLinear(spec),
+            ModelFamilies.Ensemble => CreateEnsemble(spec),
             _ => CreateResNet(name, spec),
         };
         if (device is not null && device.type != DeviceType.CPU)
@@ -74,7 +77,7 @@ public static class ModelZoo
     private static nn.Module<Tensor, Tensor> CreateResNet(string name, ModelSpec spec)
     {
         RejectSettings(spec, name, nameof(ModelSpec.WidthMult), nameof(ModelSpec.Width), nameof(ModelSpec.Depth),
-            nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate), nameof(ModelSpec.Channels));
+            nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate), nameof(ModelSpec.Channels), nameof(ModelSpec.Members));
         var stem = (spec.Stem ?? ResNetStem.ImageNet).Trim().ToLowerInvariant();
         if (stem is not (ResNetStem.ImageNet or ResNetStem.Small))
         {
@@ -97,7 +100,7 @@ public static class ModelZoo
     private static nn.Module<Tensor, Tensor> CreateMobileNetV2(ModelSpec spec)
     {
         RejectSettings(spec, ModelFamilies.MobileNetV2, nameof(ModelSpec.Stem), nameof(ModelSpec.Width), nameof(ModelSpec.Depth),
-            nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate));
+            nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate), nameof(ModelSpec.Members));
         var widthMult = spec.WidthMult ?? 1.0;
         if (!(widthMult > 0 && widthMult <= 4))
         {
@@ -126,7 +129,8 @@ public static class ModelZoo
 
     private static PlainConvNet CreateConvNet(ModelSpec spec)
     {
-        RejectSettings(spec, ModelFamilies.ConvNet, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.WidenFactor));
+        RejectSettings(spec, ModelFamilies.ConvNet, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.WidenFactor),
+            nameof(ModelSpec.Members));
         var width = spec.Width ?? 32;
         var depth = spec.Depth ?? 3;
         var dropRate = spec.DropRate ?? 0.0;
@@ -149,13 +153,51 @@ public static class ModelZoo
     private static PooledLinear CreatePooledLinear(ModelSpec spec)
     {
         RejectSettings(spec, ModelFamilies.PooledLinear, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.Width),
-            nameof(ModelSpec.Depth), nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate), nameof(ModelSpec.Channels));
+            nameof(ModelSpec.Depth), nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate), nameof(ModelSpec.Channels), nameof(ModelSpec.Members));
         return new PooledLinear(spec.InChannels, spec.NumClasses);
+    }
+
+    private static EnsembleModule CreateEnsemble(ModelSpec spec)
+    {
+        RejectSettings(spec, ModelFamilies.Ensemble, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.Width),
+            nameof(ModelSpec.Depth), nameof(ModelSpec.WidenFactor), nameof(ModelSpec.DropRate), nameof(ModelSpec.Channels));
+        if (spec.Members is not { Count: >= 2 } members)
+        {
+            throw Invalid(nameof(ModelSpec.Members), spec.Members?.Count ?? 0, ModelFamilies.Ensemble, "expected two or more member networks");
+        }
+        for (var i = 0; i < members.Count; i++)
+        {
+            var member = members[i] ?? throw Invalid(nameof(ModelSpec.Members), "null", ModelFamilies.Ensemble, $"member {i} is empty");
+            if (ModelFamilies.Is(member.Name, ModelFamilies.Ensemble))
+            {
+                throw Invalid(nameof(ModelSpec.Members), member.Name, ModelFamilies.Ensemble, $"member {i} is an ensemble itself; list its members instead");
+            }
+            if (member.NumClasses != spec.NumClasses || member.InChannels != spec.InChannels)
+            {
+                throw Invalid(nameof(ModelSpec.Members), $"{member.NumClasses} classes, {member.InChannels} channels", ModelFamilies.Ensemble,
+                    $"member {i} must take the ensemble's {spec.InChannels} input channels and predict its {spec.NumClasses} classes");
+            }
+        }
+        var built = new List<nn.Module<Tensor, Tensor>>(members.Count);
+        try
+        {
+            foreach (var member in members)
+            {
+                built.Add(Create(member));
+            }
+        }
+        catch
+        {
+            built.ForEach(m => m.Dispose());
+            throw;
+        }
+        return new EnsembleModule(built);
     }
 
     private static WideResNetModule CreateWideResNet(ModelSpec spec)
     {
-        RejectSettings(spec, ModelFamilies.WideResNet, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.Width));
+        RejectSettings(spec, ModelFamilies.WideResNet, nameof(ModelSpec.Stem), nameof(ModelSpec.WidthMult), nameof(ModelSpec.Width),
+            nameof(ModelSpec.Members));
         var depth = spec.Depth ?? 16;
         var widen = spec.WidenFactor ?? 2;
         var dropRate = spec.DropRate ?? 0.0;
@@ -226,6 +268,7 @@ public static class ModelZoo
                 nameof(ModelSpec.WidenFactor) => spec.WidenFactor,
                 nameof(ModelSpec.DropRate) => spec.DropRate,
                 nameof(ModelSpec.Channels) => spec.Channels,
+                nameof(ModelSpec.Members) => spec.Members,
                 _ => throw new ArgumentException($"Unknown setting '{setting}'.", nameof(settings)),
             };
             if (value is not null)

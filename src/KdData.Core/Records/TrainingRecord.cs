@@ -8,7 +8,8 @@ namespace KdData.Records;
 /// checkpoint, where the run stands. A resume depends on <see cref="Options"/>' optimizer, <see cref="Epoch"/> and the
 /// rest of the run state and on <see cref="Representation"/>'s file, so they are typed: a record holding the wrong
 /// type there fails when it is parsed, not halfway through a resume. Each stage fills its own part (the training
-/// loop: options to optimizer state; prune: stage and lineage; QAT: stage, parent, epochs and ranges; export:
+/// loop: options to optimizer state; prune: stage and lineage; QAT: stage, parent, epochs and ranges; ensemble: stage,
+/// members and model cost; export:
 /// <see cref="Export"/>), so every member is optional: a record written by hand for a teacher trained elsewhere may
 /// have none of them. The checkpoint record's <c>format_version</c> covers this object.
 /// </summary>
@@ -19,6 +20,9 @@ public sealed record TrainingRecord
 
     /// <summary>The checkpoint a QAT record was trained from.</summary>
     public ParentCheckpoint? Parent { get; init; }
+
+    /// <summary>The checkpoints an <c>ensemble</c> record was built from, in member order (path and weights id).</summary>
+    public IReadOnlyList<ParentCheckpoint>? Members { get; init; }
 
     /// <summary>The training loop's options; a resume needs the same optimizer.</summary>
     public TrainingOptionsRecord? Options { get; init; }

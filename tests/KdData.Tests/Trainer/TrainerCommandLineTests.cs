@@ -119,6 +119,7 @@ public sealed class TrainerCommandLineTests
             [PruneOptions.SectionName] = new PruneOptions(),
             [SelfTrainOptions.SectionName] = new SelfTrainOptions(),
             [PipelineOptions.SectionName] = new PipelineOptions(),
+            [EnsembleOptions.SectionName] = new EnsembleOptions(),
         };
         foreach (var entry in TrainerCommands.All.SelectMany(c => c.Switches))
         {
