@@ -28,14 +28,17 @@ bench_needs() {
   fi
 }
 
-# evaluate_once DIR DATA NAME [ARGS...]: evaluates DIR/last.json on the dataset folder DATA into DIR/NAME (extra evaluate
+# evaluate_once DIR DATA NAME [ARGS...]: evaluates DIR/last.json (in an ensemble's folder, DIR/ensemble.json, what
+# `kddata-trainer ensemble` writes) on the dataset folder DATA into DIR/NAME (extra evaluate
 # ARGS, then the caller's ${threads[@]}), logged to DIR.NAME.log. Returns 0 when it evaluated, 1 when DIR/NAME already
 # holds an evaluation (so `if evaluate_once ...; then table; fi` rebuilds a table only for news); a failed evaluation
 # stops the script, naming its log.
 evaluate_once() {
   local dir=$1 data=$2 name=$3; shift 3
   if [ -f "$dir/$name/evaluation.json" ]; then return 1; fi
-  "${trainer[@]}" evaluate --checkpoint "$dir/last.json" --dataset "file:$data/" --output "$dir/$name" "$@" "${threads[@]}" \
+  local record=$dir/last.json
+  [ -f "$record" ] || record=$dir/ensemble.json
+  "${trainer[@]}" evaluate --checkpoint "$record" --dataset "file:$data/" --output "$dir/$name" "$@" "${threads[@]}" \
     > "$dir.$name.log" 2>&1 || { echo "== evaluation of $dir failed; see $dir.$name.log" >&2; exit 1; }
 }
 

@@ -7,6 +7,8 @@
 # bench/training/fixmatch.md after every finished step and commits that file alone, so a partial table lands as it grows.
 # Resumable: state in $KDDATA_BENCH_HOME/fixmatch (outside the work tree); a finished step is skipped, an interrupted
 # training run continues from its last checkpoint. Rerun to resume.
+# Once two or more seeds have finished, their last checkpoints are joined into one teacher (`kddata-trainer ensemble`:
+# the log of their mean probabilities), which is evaluated the same two ways and gets a row of its own below the mean.
 # Run from the repository root:  bash bench/training/fixmatch.sh       (about 1 h 45 min a seed alone on 2 cores; 3-4x that beside
 # other work: two 2-thread Torch processes on 2 cores slow each other far more than 2x)
 # Settings (environment): KDDATA_BENCH_HOME (default /var/tmp/kddata-bench), SEEDS (default "1 2 3"), WIDTH (convnet
@@ -66,6 +68,8 @@ table() {
         "$(jq -s 'last | .pseudo_label_rate // "n/a"' "$dir/metrics.jsonl")"
     done
   } > "$out.rows"
+  local ensemble
+  ensemble=$(latest_ensemble)
   {
     cat "$out.rows"
     awk -F'|' '$3 ~ /%/ { gsub(/[ %]/, "", $3); gsub(/[ %]/, "", $4); a[++n] = $3; s += $3; p += $4; t += $6 }
@@ -75,11 +79,19 @@ table() {
         for (i = 1; i <= n; i++) v += (a[i] - m) ^ 2
         printf "| mean +- std of %d | %.2f +- %.2f %% | %.2f %% | | %.1f | | | |\n", n, m, (n > 1 ? sqrt(v / (n - 1)) : 0), p / n, t / n
       }' "$out.rows"
+    if [ -n "$ensemble" ]; then
+      printf '| ensemble of seeds %s | %.2f %% | %.2f %% | | | | | |\n' "$(basename "$ensemble" | sed 's/^ensemble-//; s/-/, /g')" \
+        "$(jq '.metrics.accuracy * 100' "$ensemble/evaluation-test/evaluation.json")" "$(jq '.metrics.accuracy * 100' "$ensemble/evaluation-pool/evaluation.json")"
+    fi
     echo
     echo "Goal 2 (issue 18): a semi-supervised teacher from 10 % labels + the pool >= 92.0 %. Recipe: ${recipe[*]} ${threads[*]};"
     echo "data: the $(awk -v f="$fraction" 'BEGIN { print f * 100 }') % import (split seed $split_seed), official 10k test set; pool accuracy: the last checkpoint's arg-max on the"
     echo "54,000 pool images against pool-labels.parquet; the last checkpoint, never the best. Model: $(jq -r '.training.model | "\(.parameters) parameters, \(.macs) MACs an image"' "$root"/fixmatch-seed*/last.json 2>/dev/null | head -1). G MAC/s = 4 x"
     echo "those MACs x images/s (3 for the training pass, 1 for the labeling pass), against a peak of $peak G fp32 FMA/s ($cores cores x $lanes $isa lanes x $mhz MHz)."
+    if [ -n "$ensemble" ]; then
+      echo "The ensemble row is one teacher made of those seeds' last checkpoints (\`kddata-trainer ensemble\`: the log of their mean"
+      echo "probabilities), one figure, not a mean of seeds: $(jq -r '.training.model | "\(.parameters) parameters, \(.macs) MACs an image"' "$ensemble/ensemble.json") (its labeling cost)."
+    fi
     echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), CPU family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '),"
     echo "$(grep -m1 -owE 'avx512_vnni|avx512f|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')$(date -u +%F), $(nproc) cores, shared with other work (load in the logs)."
   } > "$out"
@@ -88,6 +100,17 @@ table() {
   if [ "${COMMIT:-true}" = true ]; then
     git add "$out" docs/*.md README.md bench/training/headline.md && git commit -q -m "Bench fixmatch: $(grep -cE '^\| [0-9]+ \| [0-9.]+ %' "$out") of $(echo $seeds | wc -w) seeds ($out)" -- "$out" docs/*.md README.md bench/training/headline.md || true
   fi
+}
+
+# latest_ensemble: the folder of the ensemble of the most seeds that is built and evaluated both ways, or nothing.
+latest_ensemble() {
+  local dir best="" most=0 n
+  for dir in "$root"/ensemble-*; do
+    [ -f "$dir/evaluation-test/evaluation.json" ] && [ -f "$dir/evaluation-pool/evaluation.json" ] || continue
+    n=$(basename "$dir" | tr -cd '-' | wc -c)
+    if [ "$n" -gt "$most" ]; then most=$n; best=$dir; fi
+  done
+  echo "$best"
 }
 
 if [ "${1:-}" = "--table" ]; then COMMIT=false table; cat "$table_file"; exit 0; fi
@@ -107,5 +130,20 @@ for seed in $seeds; do
   evaluate_once "$dir" "$data" evaluation-test || true
   if evaluate_once "$dir" "$data" evaluation-pool --manifest pool-labels.parquet --split train; then table; fi
 done
+# The finished seeds as one teacher, when there are two or more.
+finished=()
+for seed in $seeds; do
+  if [ -f "$root/fixmatch-seed$seed/evaluation-pool/evaluation.json" ]; then finished+=("$seed"); fi
+done
+if [ "${#finished[@]}" -ge 2 ]; then
+  edir=$root/ensemble-$(IFS=-; echo "${finished[*]}")
+  if [ ! -f "$edir/ensemble.json" ]; then
+    members=$(printf "$root/fixmatch-seed%s/last.json," "${finished[@]}")
+    "${trainer[@]}" ensemble --members "${members%,}" --output "$edir" > "$edir.log" 2>&1 \
+      || { echo "== ensemble of seeds ${finished[*]} failed; see $edir.log" >&2; exit 1; }
+  fi
+  evaluate_once "$edir" "$data" evaluation-test || true
+  if evaluate_once "$edir" "$data" evaluation-pool --manifest pool-labels.parquet --split train; then table; fi
+fi
 table
 cat "$table_file"
