@@ -37,7 +37,7 @@ evaluate_once() {
   local dir=$1 data=$2 name=$3; shift 3
   if [ -f "$dir/$name/evaluation.json" ]; then return 1; fi
   local record=$dir/last.json
-  [ -f "$record" ] || record=$dir/ensemble.json
+  if [ ! -f "$record" ] && [ -f "$dir/ensemble.json" ]; then record=$dir/ensemble.json; fi
   "${trainer[@]}" evaluate --checkpoint "$record" --dataset "file:$data/" --output "$dir/$name" "$@" "${threads[@]}" \
     > "$dir.$name.log" 2>&1 || { echo "== evaluation of $dir failed; see $dir.$name.log" >&2; exit 1; }
 }

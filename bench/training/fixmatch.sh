@@ -79,7 +79,10 @@ table() {
         for (i = 1; i <= n; i++) v += (a[i] - m) ^ 2
         printf "| mean +- std of %d | %.2f +- %.2f %% | %.2f %% | | %.1f | | | |\n", n, m, (n > 1 ? sqrt(v / (n - 1)) : 0), p / n, t / n
       }' "$out.rows"
-    if [ -n "$ensemble" ]; then
+    if [ -z "$ensemble" ]; then
+      # An ensemble built in an earlier session whose state is gone keeps its committed row (of this recipe only).
+      if git show "HEAD:$out" 2>/dev/null | grep -qF -- "${recipe[*]}"; then git show "HEAD:$out" | grep '^| ensemble of seeds' || true; fi
+    else
       printf '| ensemble of seeds %s | %.2f %% | %.2f %% | | | | | |\n' "$(basename "$ensemble" | sed 's/^ensemble-//; s/-/, /g')" \
         "$(jq '.metrics.accuracy * 100' "$ensemble/evaluation-test/evaluation.json")" "$(jq '.metrics.accuracy * 100' "$ensemble/evaluation-pool/evaluation.json")"
     fi
@@ -138,8 +141,9 @@ done
 if [ "${#finished[@]}" -ge 2 ]; then
   edir=$root/ensemble-$(IFS=-; echo "${finished[*]}")
   if [ ! -f "$edir/ensemble.json" ]; then
-    members=$(printf "$root/fixmatch-seed%s/last.json," "${finished[@]}")
-    "${trainer[@]}" ensemble --members "${members%,}" --output "$edir" > "$edir.log" 2>&1 \
+    members=""
+    for seed in "${finished[@]}"; do members="$members${members:+,}$root/fixmatch-seed$seed/last.json"; done
+    "${trainer[@]}" ensemble --members "$members" --output "$edir" > "$edir.log" 2>&1 \
       || { echo "== ensemble of seeds ${finished[*]} failed; see $edir.log" >&2; exit 1; }
   fi
   evaluate_once "$edir" "$data" evaluation-test || true

@@ -14,8 +14,8 @@ namespace KdData.Models;
 /// </summary>
 internal sealed class EnsembleModule : nn.Module<Tensor, Tensor>
 {
-    // A Sequential only holds the members under "members.<i>": unlike a ModuleList, registering it does not register
-    // each member's private fields a second time (TorchSharp's RegisterComponents), which would duplicate every weight.
+    // A Sequential holds the members under "members.<i>". With a ModuleList here instead, the state dict listed every
+    // member weight twice (once under its registered name, once under its private field's name: "fc" and "_fc").
     private readonly Sequential _container;
     private readonly nn.Module<Tensor, Tensor>[] _members;
 

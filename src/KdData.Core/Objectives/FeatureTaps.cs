@@ -40,6 +40,11 @@ public sealed class FeatureTaps : IDisposable
         {
             if (path == Penultimate)
             {
+                if (network is Models.EnsembleModule)
+                {
+                    // The last Linear of an ensemble is its last member's: that member alone is not the teacher.
+                    throw new InvalidInputException($"{settingKey}: an ensemble has no one penultimate embedding (each member has its own); name a member's layer: {string.Join(", ", ValidPaths(network))}.");
+                }
                 var last = modules.LastOrDefault(m => m.module is Linear).module as Linear
                     ?? throw new InvalidInputException($"{settingKey}: the penultimate embedding (empty path) is the input of the last Linear layer, but the network has none; name a layer: {string.Join(", ", modules.Select(m => m.name))}.");
                 var pre = last.register_forward_pre_hook((_, input) =>

@@ -1,6 +1,7 @@
 using KdData.Hosting;
 using KdData.Models;
 using KdData.Records;
+using KdData.Torch;
 using Microsoft.Extensions.Options;
 using TorchSharp;
 
@@ -20,15 +21,19 @@ public sealed class EnsembleJob : JobService
     public const string CheckpointName = "ensemble";
 
     private readonly EnsembleOptions _options;
+    private readonly TorchOptions _torchOptions;
 
-    public EnsembleJob(IOptions<EnsembleOptions> options, IHostApplicationLifetime lifetime, JobOutcome outcome, ILogger<EnsembleJob> logger)
+    public EnsembleJob(IOptions<EnsembleOptions> options, IOptions<TorchOptions> torchOptions, IHostApplicationLifetime lifetime, JobOutcome outcome, ILogger<EnsembleJob> logger)
         : base(lifetime, outcome, logger)
     {
         _options = options.Value;
+        _torchOptions = torchOptions.Value;
     }
 
     protected override async Task<int> RunJobAsync(CancellationToken stoppingToken)
     {
+        // Torch:Threads and the device policy apply here as in every stage; the members are built and probed on the CPU.
+        TorchDeviceSelector.Initialize(_torchOptions);
         var paths = _options.MemberPaths;
         var members = new List<Checkpoint>(paths.Count);
         try

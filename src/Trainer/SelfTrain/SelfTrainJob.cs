@@ -314,6 +314,12 @@ public sealed class SelfTrainJob : JobService
     private ModelSpec StudentSpec(ModelSpec teacher, int classes, int? width)
     {
         var name = _options.Model?.Trim();
+        if (ModelFamilies.Is(teacher.Name, ModelFamilies.Ensemble) && (string.IsNullOrEmpty(name) || ModelFamilies.Is(name, ModelFamilies.Ensemble)))
+        {
+            // Noisy Student's student is one network: an ensemble teacher is distilled into a family the user names.
+            throw new InvalidInputException(
+                $"Trainer:SelfTrain:Model (--model): the teacher '{_options.Teacher}' is an ensemble; name the student's architecture (e.g. --model convnet --width 64).");
+        }
         var spec = string.IsNullOrEmpty(name) || string.Equals(name, teacher.Name, StringComparison.OrdinalIgnoreCase)
             ? teacher with
             {

@@ -69,4 +69,21 @@ public sealed class FeatureTapsTests
         Assert.Contains("features.1.0", error.Message, StringComparison.Ordinal);
         Assert.Contains("fc", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Constructor_PenultimateOfAnEnsemble_ThrowsInvalidInputAndAMemberLayerWorks()
+    {
+        var member = new ModelSpec { Name = "convnet", Width = 4, NumClasses = 10, InChannels = 1 };
+        using var net = ModelZoo.Create(new ModelSpec { Name = "ensemble", NumClasses = 10, InChannels = 1, Members = [member, member] });
+
+        var error = Assert.Throws<InvalidInputException>(() => new FeatureTaps(net, [FeatureTaps.Penultimate], "Trainer:Objective:Rkd:TeacherLayer"));
+
+        Assert.StartsWith("Trainer:Objective:Rkd:TeacherLayer: an ensemble has no one penultimate embedding", error.Message, StringComparison.Ordinal);
+        Assert.Contains("members.1.features.2", error.Message, StringComparison.Ordinal);
+        using var taps = new FeatureTaps(net, ["members.1.features.2"], "test");
+        taps.Begin();
+        using var scope = NewDisposeScope();
+        net.call(randn(2, 1, 28, 28));
+        Assert.Equal([2L, 16, 4, 4], taps["members.1.features.2"].shape);
+    }
 }
