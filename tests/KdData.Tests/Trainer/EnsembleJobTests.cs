@@ -76,19 +76,30 @@ public sealed class EnsembleJobTests
         }
     }
 
+    /// <summary>
+    /// <c>ensemble</c> run on the sample teacher and a copy of it in <paramref name="folder"/>/copy: an ensemble that
+    /// predicts exactly what the teacher predicts. Returns the ensemble's record.
+    /// </summary>
+    public static async Task<string> TeacherTwiceAsync(string folder)
+    {
+        var copy = Path.Combine(folder, "copy", "teacher.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+        File.Copy(LabelerSamples.TeacherRecord, copy);
+        File.Copy(Path.ChangeExtension(LabelerSamples.TeacherRecord, ".safetensors"), Path.ChangeExtension(copy, ".safetensors"));
+        var output = Path.Combine(folder, "ensemble");
+        var (code, error) = await RunAsync("ensemble", "--members", $"{LabelerSamples.TeacherRecord},{copy}", "--output", output);
+        Assert.True(code == ExitCodes.Success, error);
+        return Path.Combine(output, "ensemble.json");
+    }
+
     [Fact]
     public async Task RunAsync_TeacherAndItsCopy_EvaluatesExactlyAsTheTeacher()
     {
         using var work = new TempDirectory();
-        var copy = Path.Combine(work.Path, "copy", "teacher.json");
-        Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
-        File.Copy(LabelerSamples.TeacherRecord, copy);
-        File.Copy(Path.ChangeExtension(LabelerSamples.TeacherRecord, ".safetensors"), Path.ChangeExtension(copy, ".safetensors"));
-        var output = Path.Combine(work.Path, "ensemble");
-        Assert.Equal(ExitCodes.Success, (await RunAsync("ensemble", "--members", $"{LabelerSamples.TeacherRecord},{copy}", "--output", output)).Code);
+        var ensemble = await TeacherTwiceAsync(work.Path);
         var evaluation = Path.Combine(work.Path, "evaluation");
 
-        var (code, error) = await RunAsync("evaluate", "--dataset", SampleRoot, "--checkpoint", Path.Combine(output, "ensemble.json"),
+        var (code, error) = await RunAsync("evaluate", "--dataset", SampleRoot, "--checkpoint", ensemble,
             "--teacher", LabelerSamples.TeacherRecord, "--output", evaluation);
 
         Assert.True(code == ExitCodes.Success, error);

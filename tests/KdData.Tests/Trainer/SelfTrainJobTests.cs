@@ -138,17 +138,11 @@ public sealed class SelfTrainJobTests(SelfTrainRun run) : IClassFixture<SelfTrai
     public async Task RunAsync_EnsembleTeacherWithoutModel_ExitsTwoAndWritesNothing()
     {
         using var work = new TempDirectory();
-        var copy = Path.Combine(work.Path, "copy", "teacher.json");
-        Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
-        File.Copy(LabelerSamples.TeacherRecord, copy);
-        File.Copy(Path.ChangeExtension(LabelerSamples.TeacherRecord, ".safetensors"), Path.ChangeExtension(copy, ".safetensors"));
-        var ensemble = Path.Combine(work.Path, "ensemble");
-        Assert.Equal(ExitCodes.Success, await KdData.Trainer.TrainerCommandLine.RunAsync(
-            ["ensemble", "--members", $"{LabelerSamples.TeacherRecord},{copy}", "--output", ensemble], TextWriter.Null, TextWriter.Null));
+        var ensemble = await EnsembleJobTests.TeacherTwiceAsync(work.Path);
         var output = Path.Combine(work.Path, "selftrain");
 
         var code = await KdData.Trainer.TrainerCommandLine.RunAsync(
-            ["selftrain", "--dataset", KdData.Tests.Distillation.SampleDistillation.DatasetFolder + Path.DirectorySeparatorChar, "--teacher", Path.Combine(ensemble, "ensemble.json"),
+            ["selftrain", "--dataset", KdData.Tests.Distillation.SampleDistillation.DatasetFolder + Path.DirectorySeparatorChar, "--teacher", ensemble,
              "--output", output, "--drop-rate", "0"], TextWriter.Null, TextWriter.Null);
 
         Assert.Equal(ExitCodes.InvalidConfiguration, code);
