@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 18, goals 3 and 5: the product's main path from a semi-supervised teacher. The Labeler labels the 10 % import's
-# labeled train images and its 54,000-image pool with TEACHER (default: the FixMatch teacher of fixmatch.sh, seed 1; 4
-# views per image, as the results table's row 4), then `distill` trains convnet students offline from those cached soft
+# labeled train images and its 54,000-image pool with TEACHER (default: fixmatch.sh's 3 FixMatch seeds joined into one
+# ensemble teacher once it has built it, state in main-path-ensemble/; before that its seed 1; 4 views per image, as the
+# results table's row 4), then `distill` trains convnet students offline from those cached soft
 # targets plus the labels: width 32 (94k parameters, goal 3: >= 91.5 %) and width 16 (about 25k, goal 5: >= 90 %), 3
 # training seeds each; each last checkpoint is evaluated on the official 10k test set. Writes TABLE after every finished
 # step (and commits it with COMMIT=true); resumable like the other benches: state in $KDDATA_BENCH_HOME/main-path.
@@ -21,12 +22,16 @@ seeds=${SEEDS:-1 2 3}
 widths=${WIDTHS:-32 16}
 epochs=${EPOCHS:-30}
 data=${DATA:-$home/data/fashion-mnist$suffix}
-teacher=${TEACHER:-$home/fixmatch$suffix/fixmatch-seed1/last.json}
+# The default teacher: the FixMatch seeds joined into one (fixmatch.sh builds it once all 3 seeds have finished), else
+# seed 1 alone. Each teacher gets its own state folder, so a run never mixes two teachers' labels or students.
+ensemble_teacher=$home/fixmatch$suffix/ensemble-1-2-3/ensemble.json
+if [ -z "${TEACHER:-}" ] && [ -f "$ensemble_teacher" ]; then root=$root-ensemble; fi
+teacher=${TEACHER:-$( [ -f "$ensemble_teacher" ] && echo "$ensemble_teacher" || echo "$home/fixmatch$suffix/fixmatch-seed1/last.json")}
 table_file=${TABLE:-bench/training/main-path$suffix.md}
 mkdir -p "$root"
 bench_needs
 [ -f "$teacher" ] || { echo "no teacher checkpoint at $teacher: run bench/training/fixmatch.sh first, or set TEACHER" >&2; exit 2; }
-if [ -z "${TEACHER:-}" ] && [ ! -f "$home/fixmatch$suffix/fixmatch-seed1.done" ]; then
+if [ -z "${TEACHER:-}" ] && [ "$teacher" != "$ensemble_teacher" ] && [ ! -f "$home/fixmatch$suffix/fixmatch-seed1.done" ]; then
   echo "the FixMatch teacher (fixmatch.sh, seed 1) has not finished its epochs: rerun bench/training/fixmatch.sh, or set TEACHER" >&2
   [ "${1:-}" = "--table" ] || exit 2
 fi
@@ -71,7 +76,9 @@ table() {
       }' "$out.rows" | sort
     echo
     echo "Goals 3 and 5 (issue 18): the 94k student (w32) >= 91.5 %, the compact one (w16) >= 90 %, distilled offline from the"
-    echo "cached soft targets of the teacher $(jq -r '"\(.architecture.name) w\(.architecture.width // "?"), \(.training.model.parameters // "?") parameters"' "$teacher")"
+    echo "cached soft targets of the teacher $(jq -r 'if .architecture.name == "ensemble"
+        then "ensemble of \(.architecture.members | length) networks (\([.architecture.members[] | "\(.name) w\(.width // "?")"] | unique | join(", "))), \(.training.model.parameters) parameters, \(.training.model.macs) MACs an image"
+        else "\(.architecture.name) w\(.architecture.width // "?"), \(.training.model.parameters // "?") parameters" end' "$teacher")"
     echo "($teacher, labeled by the Labeler with 4 views per image) plus the $(awk -v f="$fraction" 'BEGIN { print f * 100 }') % labels (split seed $split_seed); recipe: ${recipe[*]} ${threads[*]};"
     echo "official 10k test set, the last checkpoint. G MAC/s = 3 x the forward MACs x images/s, against a peak of $peak G fp32"
     echo "FMA/s ($cores cores x $lanes $isa lanes x $mhz MHz). $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), CPU family"
