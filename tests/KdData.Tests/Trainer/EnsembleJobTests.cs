@@ -119,6 +119,15 @@ public sealed class EnsembleJobTests
     }
 
     [Fact]
+    public async Task RunAsync_OneMemberTwice_ExitsTwoNamingTheKeyAndTheFile()
+    {
+        var (code, error) = await RunAsync("ensemble", "--members", $"{LabelerSamples.TeacherRecord},{LabelerSamples.TeacherRecord}");
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, code);
+        Assert.Contains($"Trainer:Ensemble:Members (--members) names '{LabelerSamples.TeacherRecord}' 2 times; each member once.", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RunAsync_MissingMember_ExitsTwoWritingNothing()
     {
         using var work = new TempDirectory();
