@@ -14,21 +14,30 @@
 # Settings (environment): KDDATA_BENCH_HOME (default /var/tmp/kddata-bench), SEEDS (default "1 2 3"), WIDTH (convnet
 # width, default 64), EPOCHS (default 50), MAGNITUDE (RandAugment M of the strong view, default 5), COMMIT (default true),
 # SPLIT_SEED and LABELED_FRACTION (default 42 and 0.1; another split gets its own data, state and result file,
-# bench/training/fixmatch-split<seed>-f<fraction>.md; see labeled_split in bench/steps.sh).
+# bench/training/fixmatch-split<seed>-f<fraction>.md; see labeled_split in bench/steps.sh), EMA_TEACHER (default false:
+# true labels the pool with the moving average, a mean teacher, instead of the weights being trained).
+# A recipe other than the default (WIDTH, EPOCHS, MAGNITUDE or EMA_TEACHER changed) is a variant: its own state folder
+# and result file, bench/training/fixmatch<split suffix>-w<width>-e<epochs>[-m<magnitude>][-emateacher].md, so it never
+# mixes with the preset's table; only the preset's table feeds the README and the headline.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/steps.sh   # step, private_bins, readme_table, bench_needs, evaluate_once
 home=${KDDATA_BENCH_HOME:-/var/tmp/kddata-bench}
 labeled_split   # split_seed, fraction, suffix
-root=$home/fixmatch$suffix
 seeds=${SEEDS:-1 2 3}
 width=${WIDTH:-64}
 epochs=${EPOCHS:-50}
 magnitude=${MAGNITUDE:-5}
+ema_teacher=${EMA_TEACHER:-false}
+variant=""
+if [ "$width" != 64 ] || [ "$epochs" != 50 ] || [ "$magnitude" != 5 ] || [ "$ema_teacher" != false ]; then
+  variant="-w$width-e$epochs$([ "$magnitude" = 5 ] || echo "-m$magnitude")$([ "$ema_teacher" = false ] || echo "-emateacher")"
+fi
+root=$home/fixmatch$suffix$variant
 mkdir -p "$root" "$home/data"
 bench_needs dataset
 data=$home/data/fashion-mnist$suffix
-table_file=bench/training/fixmatch$suffix.md
+table_file=bench/training/fixmatch$suffix$variant.md
 
 # FixMatch's recipe (the paper's CIFAR settings where they carry over): SGD with Nesterov momentum, lr 0.03, weight decay
 # 5e-4, cosine decay; threshold 0.95, lambda_u 1, mu 7; weak view = padded crop (2 px) and flip, strong view = another
@@ -41,6 +50,7 @@ recipe=(--model convnet --Trainer:Distill:Model:Width="$width" --epochs "$epochs
   --Trainer:Distill:Augment:RandAugmentMagnitude="$magnitude" --Trainer:Distill:Augment:Cutout=0.5
   --Trainer:Distill:Optimizer=sgd --Trainer:Distill:LearningRate=0.03 --Trainer:Distill:WeightDecay=5e-4
   --Trainer:Distill:EmaDecay=0.999)
+if [ "$ema_teacher" != false ]; then recipe+=(--Trainer:Distill:EmaTeacher=true); fi
 threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
 
 fma_peak   # cores, lanes, isa, mhz, peak (bench/steps.sh)
@@ -99,7 +109,7 @@ table() {
     echo "$(grep -m1 -owE 'avx512_vnni|avx512f|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')$(date -u +%F), $(nproc) cores, shared with other work (load in the logs)."
   } > "$out"
   rm -f "$out.rows"
-  if [ -z "$suffix" ]; then readme_table fixmatch-table "$out"; bash bench/training/headline.sh; fi
+  if [ -z "$suffix$variant" ]; then readme_table fixmatch-table "$out"; bash bench/training/headline.sh; fi
   if [ "${COMMIT:-true}" = true ]; then
     git add "$out" docs/*.md README.md bench/training/headline.md && git commit -q -m "Bench fixmatch: $(grep -cE '^\| [0-9]+ \| [0-9.]+ %' "$out") of $(echo $seeds | wc -w) seeds ($out)" -- "$out" docs/*.md README.md bench/training/headline.md || true
   fi
