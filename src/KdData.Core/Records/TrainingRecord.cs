@@ -66,6 +66,9 @@ public sealed record TrainingRecord
     /// <summary>SHA-256 of <see cref="RawWeights"/>.</summary>
     public string? RawWeightsSha256 { get; init; }
 
+    /// <summary>A self-teaching run's distribution-alignment averages (<c>DistributionAlignment</c> &gt; 0); null otherwise.</summary>
+    public DistributionAlignmentRecord? DistributionAlignment { get; init; }
+
     /// <summary>Epochs a QAT record was trained for.</summary>
     public int? Epochs { get; init; }
 

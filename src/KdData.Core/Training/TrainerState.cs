@@ -33,6 +33,9 @@ internal sealed record TrainerState
 
     public string? RawWeightsSha256 { get; init; }
 
+    /// <summary>The distribution-alignment averages these weights were trained with; null without alignment.</summary>
+    public DistributionAlignmentRecord? Alignment { get; init; }
+
     /// <summary>Epochs fully trained and evaluated.</summary>
     public int EpochsCompleted => EpochComplete ? Epoch : Epoch - 1;
 
@@ -48,6 +51,7 @@ internal sealed record TrainerState
         OptimizerSha256 = OptimizerStateFile is null ? null : OptimizerSha256,
         RawWeights = RawWeightsFile,
         RawWeightsSha256 = RawWeightsFile is null ? null : RawWeightsSha256,
+        DistributionAlignment = Alignment,
     };
 
     /// <exception cref="InvalidDataException">A member a resume needs is missing.</exception>
@@ -66,6 +70,7 @@ internal sealed record TrainerState
             OptimizerSha256 = training.OptimizerSha256,
             RawWeightsFile = training.RawWeights,
             RawWeightsSha256 = training.RawWeightsSha256,
+            Alignment = training.DistributionAlignment,
         };
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics;
 using KdData.Hosting;
@@ -117,6 +118,10 @@ public sealed class TrainingLoop
         {
             throw new InvalidInputException($"{_section}:EmaTeacher makes the moving average the teacher of a self-teaching run; this run has no self-teacher (set Teacher to self, or EmaTeacher to false).");
         }
+        if (_options.DistributionAlignment > 0 && !job.SelfTeacher)
+        {
+            throw new InvalidInputException($"{_section}:DistributionAlignment aligns the guesses of a self-teaching run; this run has no self-teacher (set Teacher to self, or DistributionAlignment to 0).");
+        }
         var parameters = ModelComplexity.Parameters(model);
         long? macs = job.Preprocessing is { } pre ? ModelComplexity.Macs(model, job.Architecture.InChannels, pre.Height, pre.Width) : null;
         _logger.LogInformation("Model {Architecture}: {Parameters} parameters, {Macs} MACs per image; objective {Objective}", job.Architecture.Name, parameters, macs, _objective.Name);
@@ -139,6 +144,8 @@ public sealed class TrainingLoop
         // Also after model.to, and before the resume, which loads the published weights into it.
         using var average = _options.EmaDecay > 0 ? new WeightAverage(model, _options.EmaDecay) : null;
         var state = await checkpoints.ResumeAsync(model, average, optimizer, cancellationToken).ConfigureAwait(false);
+        using var alignment = _options.DistributionAlignment > 0 ? new DistributionAlignment(job.Architecture.NumClasses, _options.DistributionAlignment, _device) : null;
+        ResumeAlignment(alignment, state, checkpoints.LastPath);
         using var oneDnn = OneDnnScope.Enter(TorchRuntime.Policy, () => OneDnnChecks(job, model), _logger);
         // The checkpoint is the truth; metrics lines past it come from an epoch that will be trained again.
         await MetricsLog.TruncateAfterAsync(metricsPath, state.EpochsCompleted, cancellationToken).ConfigureAwait(false);
@@ -161,7 +168,7 @@ public sealed class TrainingLoop
             // An epoch interrupted after S steps continues at step S + 1 (its batch order is replayed).
             var skip = !state.EpochComplete && state.Epoch == epoch ? state.StepsInEpoch : 0;
             var objectiveSchedule = job.Schedule?.Invoke(epoch, _options.Epochs) ?? ObjectiveSchedule.Supervised;
-            var train = await TrainEpochAsync(job, model, batchNormCounter, average, optimizer, schedule, objectiveSchedule, epoch, batchesPerEpoch, skip, cancellationToken).ConfigureAwait(false);
+            var train = await TrainEpochAsync(job, model, batchNormCounter, average, alignment, optimizer, schedule, objectiveSchedule, epoch, batchesPerEpoch, skip, cancellationToken).ConfigureAwait(false);
             // With a weight average, the model holds it from here to the epoch's checkpoints (evaluated and saved as
             // the run's weights); the weights being trained are saved beside last.
             var rawWeights = average is null ? null : ModelWeights.Export(model);
@@ -172,7 +179,7 @@ public sealed class TrainingLoop
                 if (train.Steps > skip)
                 {
                     state = await checkpoints.SaveInterruptedAsync(model, rawWeights, optimizer,
-                        state with { Epoch = epoch, EpochComplete = false, StepsInEpoch = train.Steps }).ConfigureAwait(false);
+                        state with { Epoch = epoch, EpochComplete = false, StepsInEpoch = train.Steps, Alignment = alignment?.ToRecord() }).ConfigureAwait(false);
                 }
                 _logger.LogInformation("Training interrupted in epoch {Epoch} after {Steps} steps; a resume continues from there.", epoch, train.Steps);
                 break;
@@ -192,6 +199,7 @@ public sealed class TrainingLoop
                 StepsInEpoch = train.Steps,
                 BestEpoch = improved ? epoch : state.BestEpoch,
                 BestEvalAccuracy = improved ? metrics.EvalAccuracy : state.BestEvalAccuracy,
+                Alignment = alignment?.ToRecord(),
             };
 
             // Order matters for crash consistency: the metrics line, then the checkpoints (see TrainingCheckpoints).
@@ -227,6 +235,28 @@ public sealed class TrainingLoop
     }
 
     /// <summary>
+    /// Loads the alignment averages a <c>last</c> checkpoint holds; a checkpoint trained with alignment resumed without
+    /// it, or the other way round, is refused (its targets would change mid-run).
+    /// </summary>
+    private void ResumeAlignment(DistributionAlignment? alignment, TrainerState state, string lastPath)
+    {
+        if (state.Epoch == 0)
+        {
+            return;
+        }
+        if ((alignment is null) != (state.Alignment is null))
+        {
+            throw new InvalidInputException(alignment is null
+                ? $"Checkpoint '{lastPath}' was trained with distribution alignment but {_section}:DistributionAlignment is 0; set it to the run's value or use another output directory."
+                : $"Checkpoint '{lastPath}' was trained without distribution alignment but {_section}:DistributionAlignment is {alignment.Momentum.ToString(CultureInfo.InvariantCulture)}; set it to 0 or use another output directory.");
+        }
+        if (alignment is not null)
+        {
+            alignment.Load(state.Alignment!, lastPath);
+        }
+    }
+
+    /// <summary>
     /// The self-tests <see cref="OneDnnScope"/> runs under <c>Torch:OneDnn=auto</c>: the student with gradients and the
     /// online teacher's outputs, at batch 1 and 5 (where wrong kernels were seen), the training batch size and 256
     /// (evaluation). A run with representation terms is not tested: their connectors would run unchecked, so it stays
@@ -256,7 +286,8 @@ public sealed class TrainingLoop
         }
     }
 
-    private async Task<EpochTotals> TrainEpochAsync(TrainingSetup job, nn.Module<Tensor, Tensor> model, BatchNormStepCounter batchNormCounter, WeightAverage? average, OptimizerHelper optimizer,
+    private async Task<EpochTotals> TrainEpochAsync(TrainingSetup job, nn.Module<Tensor, Tensor> model, BatchNormStepCounter batchNormCounter, WeightAverage? average,
+        DistributionAlignment? alignment, OptimizerHelper optimizer,
         CosineWarmupSchedule schedule, ObjectiveSchedule objectiveSchedule, int epoch, int batchesPerEpoch, int skip, CancellationToken cancellationToken)
     {
         model.train();
@@ -300,7 +331,7 @@ public sealed class TrainingLoop
 
                 // Reseeding per step makes its random draws (dropout, ...) independent of how the run got here.
                 manual_seed(unchecked((long)Seeds.Mix((ulong)_options.Seed, (ulong)scheduleStep)));
-                var step = TrainStep(job, model, batchNormCounter, _options.EmaTeacher ? average : null, optimizer, batch, objectiveSchedule);
+                var step = TrainStep(job, model, batchNormCounter, _options.EmaTeacher ? average : null, alignment, optimizer, batch, objectiveSchedule);
                 average?.Update();
                 totals.Add(step, batch.Count);
                 totals.LastLearningRate = lr;
@@ -351,8 +382,9 @@ public sealed class TrainingLoop
 
     // Synchronous on purpose: the dispose scope must not span an await (scopes are per thread).
     // teacherAverage: the moving average that labels a self-teaching batch (a mean teacher); null: the model labels it.
+    // alignment: scales a self-teacher's guesses on the pool rows before the objective sees them; null: none.
     private TrainingStepResult TrainStep(TrainingSetup job, nn.Module<Tensor, Tensor> model, BatchNormStepCounter batchNormCounter, WeightAverage? teacherAverage,
-        OptimizerHelper optimizer, LabeledBatch batch, ObjectiveSchedule objectiveSchedule)
+        DistributionAlignment? alignment, OptimizerHelper optimizer, LabeledBatch batch, ObjectiveSchedule objectiveSchedule)
     {
         using var scope = NewDisposeScope();
         var representation = job.Representation;
@@ -367,6 +399,10 @@ public sealed class TrainingLoop
             var (teacher, hasTeacher) = job.Teacher is { } online ? (online.Logits(teacherInput), null)
                 : job.SelfTeacher ? (SelfLogits(model, teacherAverage, teacherInput), null)
                 : batch.TeacherTensors(_device);
+            if (alignment is not null && teacher is not null)
+            {
+                teacher = alignment.Align(teacher, y);
+            }
             optimizer.zero_grad();
             // BatchNorm's own num_batches_tracked += 1 races the GC finalizer on its Scalars: see BatchNormStepCounter.
             var logits = batchNormCounter.Forward(() => model.call(x));

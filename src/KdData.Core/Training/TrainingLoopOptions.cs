@@ -87,6 +87,15 @@ public sealed class TrainingLoopOptions : IValidatableObject
     public bool EmaTeacher { get; set; }
 
     /// <summary>
+    /// In a self-teaching run, the momentum of distribution alignment (<see cref="KdData.Training.DistributionAlignment"/>,
+    /// ReMixMatch's): each pool row's guess is scaled by the labeled classes' frequency over the model's average
+    /// prediction, both moving averages with this momentum, before the objective thresholds it; 0 = off (default,
+    /// FixMatch's own choice). 0.999 is the usual value. Needs a self-teaching run.
+    /// </summary>
+    [Range(0.0, 0.99999)]
+    public double DistributionAlignment { get; set; }
+
+    /// <summary>
     /// Seed of weight initialization and of per-epoch randomness (the torch generator is reseeded with
     /// <c>Seed + epoch</c> at the start of every epoch, so a resumed epoch draws the same numbers). Default 42.
     /// </summary>
