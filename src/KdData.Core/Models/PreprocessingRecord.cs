@@ -23,4 +23,15 @@ public sealed record PreprocessingRecord
 
     /// <summary>Per-channel standard deviation divided by after subtracting the mean. Default empty.</summary>
     public IReadOnlyList<float> Std { get; set; } = [];
+
+    /// <summary>
+    /// True when <paramref name="other"/> prepares an image exactly as this record does: the same size, channels, and
+    /// mean and std element by element. (The record's own <c>Equals</c> compares the two lists by reference.)
+    /// </summary>
+    public bool SameInput(PreprocessingRecord? other) =>
+        other is not null && Width == other.Width && Height == other.Height && Channels == other.Channels
+        && Mean.SequenceEqual(other.Mean) && Std.SequenceEqual(other.Std);
+
+    /// <summary>The record for messages: <c>28x28, 1 channel(s), mean [0.286], std [0.353]</c>.</summary>
+    public string Describe() => $"{Width}x{Height}, {Channels} channel(s), mean [{string.Join(", ", Mean)}], std [{string.Join(", ", Std)}]";
 }

@@ -185,12 +185,9 @@ public sealed class DistillJob : JobService
         {
             problem = $"it predicts [{string.Join(", ", record.Classes)}] ({record.Architecture.NumClasses} classes) but the dataset has [{string.Join(", ", classes)}]";
         }
-        else if (record.Preprocessing is { } p &&
-            (p.Width != preprocessing.Width || p.Height != preprocessing.Height || p.Channels != preprocessing.Channels ||
-             !p.Mean.SequenceEqual(preprocessing.Mean) || !p.Std.SequenceEqual(preprocessing.Std)))
+        else if (record.Preprocessing is { } p && !p.SameInput(preprocessing))
         {
-            problem = $"it was trained on {p.Width}x{p.Height}, {p.Channels} channels, mean [{string.Join(", ", p.Mean)}], std [{string.Join(", ", p.Std)}], " +
-                $"but the student's input (Imaging) is {preprocessing.Width}x{preprocessing.Height}, {preprocessing.Channels} channels, mean [{string.Join(", ", preprocessing.Mean)}], std [{string.Join(", ", preprocessing.Std)}]";
+            problem = $"it was trained on {p.Describe()}, but the student's input (Imaging) is {preprocessing.Describe()}";
         }
         if (problem is not null)
         {

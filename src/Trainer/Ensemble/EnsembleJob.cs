@@ -116,13 +116,10 @@ public sealed class EnsembleJob : JobService
         }
     }
 
-    private static bool SamePreprocessing(PreprocessingRecord? a, PreprocessingRecord? b) =>
-        a is null ? b is null : b is not null && a.Width == b.Width && a.Height == b.Height && a.Channels == b.Channels
-            && a.Mean.SequenceEqual(b.Mean) && a.Std.SequenceEqual(b.Std);
+    private static bool SamePreprocessing(PreprocessingRecord? a, PreprocessingRecord? b) => a is null ? b is null : a.SameInput(b);
 
-    private static string Describe(CheckpointRecord record) => record.Preprocessing is { } p
-        ? $"{p.Width}x{p.Height}, {p.Channels} channel(s), mean [{string.Join(", ", p.Mean)}], std [{string.Join(", ", p.Std)}]"
-        : $"{record.Architecture.InChannels} channel(s), preprocessing not recorded";
+    private static string Describe(CheckpointRecord record) =>
+        record.Preprocessing?.Describe() ?? $"{record.Architecture.InChannels} channel(s), preprocessing not recorded";
 
     /// <summary>Member i's state (parameters and buffers) into the ensemble's <c>members.i.*</c> entries.</summary>
     private static void CopyMemberWeights(torch.nn.Module ensemble, List<Checkpoint> members)

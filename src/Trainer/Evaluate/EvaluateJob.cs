@@ -214,10 +214,7 @@ public sealed class EvaluateJob : JobService
     private ImageOptions ImageOptionsFor(CheckpointRecord record) =>
         record.Preprocessing is { } pre ? _imageOptions.ForPreprocessing(pre) : _imageOptions;
 
-    private static bool SamePreprocessing(CheckpointRecord a, CheckpointRecord b) =>
-        a.Preprocessing is { } x && b.Preprocessing is { } y
-        && x.Width == y.Width && x.Height == y.Height && x.Channels == y.Channels
-        && x.Mean.SequenceEqual(y.Mean) && x.Std.SequenceEqual(y.Std);
+    private static bool SamePreprocessing(CheckpointRecord a, CheckpointRecord b) => a.Preprocessing is { } x && x.SameInput(b.Preprocessing);
 
     private static EvaluatedModel Describe(string path, Checkpoint checkpoint) => new()
     {

@@ -105,4 +105,22 @@ public sealed class OnlineDistillJobTests
         Assert.Equal(ExitCodes.InvalidConfiguration, code);
         Assert.False(Directory.Exists(output) && Directory.EnumerateFiles(output).Any());
     }
+
+    [Fact]
+    public async Task RunAsync_TeacherWithOtherPreprocessing_ExitsTwoAndWritesNothing()
+    {
+        // The sample teacher, whose record says it was trained with another normalisation than the student's input.
+        using var work = new TempDirectory();
+        var teacher = Path.Combine(work.Path, "teacher.json");
+        File.Copy(Path.ChangeExtension(LabelerSamples.TeacherRecord, ".safetensors"), Path.ChangeExtension(teacher, ".safetensors"));
+        var record = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(LabelerSamples.TeacherRecord))!;
+        record["preprocessing"]!["mean"] = new System.Text.Json.Nodes.JsonArray(0.5);
+        File.WriteAllText(teacher, record.ToJsonString());
+        var output = Path.Combine(work.Path, "student");
+
+        var code = await RunAsync("--teacher", teacher, "--output", output);
+
+        Assert.Equal(ExitCodes.InvalidConfiguration, code);
+        Assert.False(Directory.Exists(output) && Directory.EnumerateFiles(output).Any());
+    }
 }
