@@ -6,6 +6,9 @@ namespace KdData.Records;
 /// </summary>
 public sealed record DistributionAlignmentRecord
 {
+    /// <summary>The momentum the averages were kept with (<c>DistributionAlignment</c>); a resume needs the same.</summary>
+    public double? Momentum { get; init; }
+
     /// <summary>p_model: the moving average of the pool rows' predicted class probabilities, by class index.</summary>
     public IReadOnlyList<float>? Model { get; init; }
 

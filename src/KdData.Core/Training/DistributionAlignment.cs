@@ -8,11 +8,12 @@ namespace KdData.Training;
 /// <summary>
 /// Distribution alignment of a self-teacher's guesses (Berthelot et al. 2020, ReMixMatch, arXiv:1911.09785, section
 /// 3.2): each pool row's class probabilities <c>q = softmax(t)</c> are scaled by how much rarer the model predicts each
-/// class than the labeled data holds it, <c>q' = normalize(q * p_target / p_model)</c>, before the objective
-/// thresholds them. <c>p_model</c> is a moving average of the mean of <c>q</c> over the pool rows of each batch,
+/// class than the labeled data holds it, <c>q' = normalize(q * (p_target + e) / (p_model + e))</c> with e = 1e-6 (as
+/// the reference code adds, so a class whose average has decayed to 0 gives no 0/0), before the objective thresholds
+/// them. <c>p_model</c> is a moving average of the mean of <c>q</c> over the pool rows of each batch,
 /// <c>p_target</c> one of the labeled rows' one-hot labels; both start uniform and move after every batch:
 /// <c>p = m * p + (1 - m) * batch mean</c> (a batch without such rows leaves its average as it is), and a batch is
-/// aligned with the averages that include it (as ReMixMatch's and USB's code do).
+/// aligned with the averages that include it (as USB's <c>DistAlignEMAHook</c> does).
 /// </summary>
 /// <remarks>
 /// <para>Why: FixMatch's fixed threshold lets the classes the model is already sure of take most pseudo-labels; on
@@ -30,6 +31,9 @@ public sealed class DistributionAlignment : IDisposable
     // infinite logit, and the objectives' teacher logits are finite.
     private const double Floor = 1e-30;
 
+    // e in (p_target + e) / (p_model + e).
+    private const double Epsilon = 1e-6;
+
     private readonly Tensor _model;
     private readonly Tensor _target;
     private readonly Scalar _momentum;
@@ -37,6 +41,7 @@ public sealed class DistributionAlignment : IDisposable
     private readonly Scalar _zero = 0L.ToScalar();
     private readonly Scalar _one = 1.0.ToScalar();
     private readonly Scalar _floor = Floor.ToScalar();
+    private readonly Scalar _epsilon = Epsilon.ToScalar();
 
     /// <param name="classes">C &gt;= 2, the width of the logits.</param>
     /// <param name="momentum">m in (0, 1): the weight each average keeps per batch (ReMixMatch averages the last 128 batches; 0.999 is a slower equivalent).</param>
@@ -53,8 +58,9 @@ public sealed class DistributionAlignment : IDisposable
         Momentum = momentum;
         _momentum = momentum.ToScalar();
         _complement = (1 - momentum).ToScalar();
-        _model = full(classes, 1.0 / classes, dtype: float32, device: device);
-        _target = full(classes, 1.0 / classes, dtype: float32, device: device);
+        // Owned by this object: a caller's dispose scope must not take them.
+        _model = full(classes, 1.0 / classes, dtype: float32, device: device).DetachFromDisposeScope();
+        _target = full(classes, 1.0 / classes, dtype: float32, device: device).DetachFromDisposeScope();
     }
 
     /// <summary>C: the number of classes.</summary>
@@ -64,10 +70,10 @@ public sealed class DistributionAlignment : IDisposable
     public double Momentum { get; }
 
     /// <summary>p_model: the moving average of the pool rows' predicted probabilities.</summary>
-    public float[] ModelMarginal => _model.cpu().data<float>().ToArray();
+    public float[] ModelMarginal => ToHost(_model);
 
     /// <summary>p_target: the moving average of the labeled rows' classes.</summary>
-    public float[] TargetMarginal => _target.cpu().data<float>().ToArray();
+    public float[] TargetMarginal => ToHost(_target);
 
     /// <summary>
     /// Folds this batch into both averages, then returns <paramref name="teacherLogits"/> with every pool row (label
@@ -91,7 +97,7 @@ public sealed class DistributionAlignment : IDisposable
         Fold(_model, probabilities, pool);
         // A pool row's label is -1: clamp it to a valid index, the mask keeps it out of the target's mean.
         Fold(_target, nn.functional.one_hot(labels.clamp_min(_zero), Classes).to(float32), labeled);
-        var aligned = probabilities.mul(_target.div(_model));
+        var aligned = probabilities.mul(_target.add(_epsilon).div(_model.add(_epsilon)));
         aligned = aligned.div(aligned.sum(1, keepdim: true)).clamp_min(_floor).log();
         var result = where(pool.unsqueeze(1), aligned, teacherLogits);
         GC.KeepAlive(this);
@@ -99,13 +105,19 @@ public sealed class DistributionAlignment : IDisposable
     }
 
     /// <summary>The averages as a checkpoint stores them.</summary>
-    public DistributionAlignmentRecord ToRecord() => new() { Model = ModelMarginal, Target = TargetMarginal };
+    public DistributionAlignmentRecord ToRecord() => new() { Momentum = Momentum, Model = ModelMarginal, Target = TargetMarginal };
 
     /// <summary>Sets both averages from a checkpoint's record.</summary>
-    /// <exception cref="InvalidDataException">The record does not hold C positive, finite probabilities in each average.</exception>
-    public void Load(DistributionAlignmentRecord record, string recordPath)
+    /// <exception cref="InvalidDataException">The record does not hold C finite, non-negative probabilities (not all 0) in each average.</exception>
+    /// <exception cref="Hosting.InvalidInputException">The record was saved with another momentum (<paramref name="setting"/> names the key).</exception>
+    public void Load(DistributionAlignmentRecord record, string recordPath, string setting)
     {
         ArgumentNullException.ThrowIfNull(record);
+        if (record.Momentum != Momentum)
+        {
+            throw new Hosting.InvalidInputException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"Checkpoint '{recordPath}' was trained with distribution alignment {record.Momentum} but {setting} is {Momentum}; set it to the run's value or use another output directory."));
+        }
         var model = Checked(record.Model, "model", recordPath);
         var target = Checked(record.Target, "target", recordPath);
         using var noGrad = no_grad();
@@ -123,6 +135,7 @@ public sealed class DistributionAlignment : IDisposable
         _zero.Dispose();
         _one.Dispose();
         _floor.Dispose();
+        _epsilon.Dispose();
     }
 
     // average = m * average + (1 - m) * mean of rows[mask], without a host sync: with no row in the mask the weight of
@@ -137,12 +150,20 @@ public sealed class DistributionAlignment : IDisposable
         average.mul_(step.neg().add(_one)).add_(mean.mul(step));
     }
 
+    private static float[] ToHost(Tensor average)
+    {
+        using var scope = NewDisposeScope();
+        return average.cpu().data<float>().ToArray();
+    }
+
     private float[] Checked(IReadOnlyList<float>? values, string name, string recordPath)
     {
-        if (values is null || values.Count != Classes || values.Any(v => !(v > 0) || float.IsInfinity(v)))
+        // A class absent from the labeled rows decays towards 0 in p_target: 0 is valid, only NaN, infinity, a negative
+        // value or an all-zero average is not.
+        if (values is null || values.Count != Classes || values.Any(v => !(v >= 0) || float.IsInfinity(v)) || values.All(v => v == 0))
         {
             throw new InvalidDataException(
-                $"Checkpoint record '{recordPath}' has no valid 'training.distribution_alignment.{name}' ({Classes} positive probabilities); it cannot be resumed with distribution alignment.");
+                $"Checkpoint record '{recordPath}' has no valid 'training.distribution_alignment.{name}' ({Classes} finite, non-negative probabilities); it cannot be resumed with distribution alignment.");
         }
         return [.. values];
     }

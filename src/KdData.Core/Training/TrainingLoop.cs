@@ -252,7 +252,7 @@ public sealed class TrainingLoop
         }
         if (alignment is not null)
         {
-            alignment.Load(state.Alignment!, lastPath);
+            alignment.Load(state.Alignment!, lastPath, $"{_section}:DistributionAlignment");
         }
     }
 

@@ -9,6 +9,8 @@ public sealed class DistributionAlignmentTests
 {
     private static readonly float[] LabeledLogits = [3f, 0f];
     private static readonly long[] LabeledClass = [1];
+    private static readonly float[] PoolGuess = [0f, 0f];
+    private static readonly long[] PoolLabel = [-1];
 
     [Fact]
     public void Align_OnePoolRowOneLabeledRow_HandComputedProbabilities()
@@ -68,7 +70,7 @@ public sealed class DistributionAlignmentTests
         var labels = tensor(new long[] { 2, -1, -1 });
         first.Align(logits, labels);
 
-        second.Load(first.ToRecord(), "last.json");
+        second.Load(first.ToRecord(), "last.json", "Trainer:Distill:DistributionAlignment");
 
         Assert.Equal(first.ModelMarginal, second.ModelMarginal);
         Assert.Equal(first.TargetMarginal, second.TargetMarginal);
@@ -81,10 +83,63 @@ public sealed class DistributionAlignmentTests
         using var alignment = new DistributionAlignment(3, momentum: 0.7, CPU);
 
         var error = Assert.Throws<InvalidDataException>(() =>
-            alignment.Load(new DistributionAlignmentRecord { Model = [0.5f, 0.5f], Target = [0.2f, 0.3f, 0.5f] }, "run/last.json"));
+            alignment.Load(new DistributionAlignmentRecord { Momentum = 0.7, Model = [0.5f, 0.5f], Target = [0.2f, 0.3f, 0.5f] }, "run/last.json", "Trainer:Distill:DistributionAlignment"));
 
         Assert.Contains("run/last.json", error.Message, StringComparison.Ordinal);
         Assert.Contains("training.distribution_alignment.model", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_NaNInAnAverage_Throws()
+    {
+        using var alignment = new DistributionAlignment(2, momentum: 0.7, CPU);
+
+        var error = Assert.Throws<InvalidDataException>(() =>
+            alignment.Load(new DistributionAlignmentRecord { Momentum = 0.7, Model = [0.5f, 0.5f], Target = [float.NaN, 0.5f] }, "last.json", "Trainer:Distill:DistributionAlignment"));
+
+        Assert.Contains("training.distribution_alignment.target", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_ClassDecayedToZero_Accepted()
+    {
+        // A class no labeled row has had for long: its p_target underflows to 0, which a resume must accept.
+        using var alignment = new DistributionAlignment(2, momentum: 0.7, CPU);
+        using var scope = NewDisposeScope();
+
+        alignment.Load(new DistributionAlignmentRecord { Momentum = 0.7, Model = [0.5f, 0.5f], Target = [1f, 0f] }, "last.json", "Trainer:Distill:DistributionAlignment");
+        var aligned = alignment.Align(tensor(PoolGuess).reshape(1, 2), tensor(PoolLabel)).softmax(1).data<float>().ToArray();
+
+        Assert.All(aligned, p => Assert.True(float.IsFinite(p)));
+        Assert.True(aligned[0] > 0.99f, "the class the labeled rows never hold is aligned away");
+    }
+
+    [Fact]
+    public void Load_RecordOfAnotherMomentum_ThrowsNamingTheSetting()
+    {
+        using var alignment = new DistributionAlignment(2, momentum: 0.999, CPU);
+
+        var error = Assert.Throws<KdData.Hosting.InvalidInputException>(() =>
+            alignment.Load(new DistributionAlignmentRecord { Momentum = 0.99, Model = [0.5f, 0.5f], Target = [0.5f, 0.5f] }, "run/last.json", "Trainer:Distill:DistributionAlignment"));
+
+        Assert.Contains("'run/last.json' was trained with distribution alignment 0.99 but Trainer:Distill:DistributionAlignment is 0.999", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Align_AlignmentBuiltInsideADisposeScope_OutlivesTheScope()
+    {
+        DistributionAlignment alignment;
+        using (NewDisposeScope())
+        {
+            alignment = new DistributionAlignment(2, momentum: 0.5, CPU);
+        }
+        using (alignment)
+        using (NewDisposeScope())
+        {
+            alignment.Align(tensor(PoolGuess).reshape(1, 2), tensor(PoolLabel));
+
+            Assert.Equal(2, alignment.ModelMarginal.Length);
+        }
     }
 
     [Theory]

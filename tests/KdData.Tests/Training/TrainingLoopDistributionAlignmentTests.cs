@@ -124,6 +124,34 @@ public sealed class TrainingLoopDistributionAlignmentTests
     }
 
     [Fact]
+    public async Task RunAsync_ResumeAlignedRunWithAnotherMomentum_ThrowsNamingTheKey()
+    {
+        var (data, eval, classes) = await OnlineTeacherTests.OnlineDataAsync(labeled: 8, pool: 8, batch: 8, Strong);
+        using var _ = data;
+        using var work = new TempDirectory();
+        await new TrainingLoop(Options(1), new HardPseudoLabelObjective(threshold: 0.5)).RunAsync(Job(Spec(classes), data, eval, work.Path));
+
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => new TrainingLoop(Options(2, alignment: 0.99), new HardPseudoLabelObjective(threshold: 0.5), section: "Trainer:Distill")
+            .RunAsync(Job(Spec(classes), data, eval, work.Path)));
+
+        Assert.Contains("Trainer:Distill:DistributionAlignment is 0.99", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_ResumePlainSelfTeachingRunWithAlignment_ThrowsNamingTheKey()
+    {
+        var (data, eval, classes) = await OnlineTeacherTests.OnlineDataAsync(labeled: 8, pool: 8, batch: 8, Strong);
+        using var _ = data;
+        using var work = new TempDirectory();
+        await new TrainingLoop(Options(1, alignment: 0), new HardPseudoLabelObjective(threshold: 0.5)).RunAsync(Job(Spec(classes), data, eval, work.Path));
+
+        var error = await Assert.ThrowsAsync<InvalidInputException>(() => new TrainingLoop(Options(2), new HardPseudoLabelObjective(threshold: 0.5), section: "Trainer:Distill")
+            .RunAsync(Job(Spec(classes), data, eval, work.Path)));
+
+        Assert.Contains("without distribution alignment but Trainer:Distill:DistributionAlignment is 0.9", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RunAsync_DistributionAlignmentWithoutSelfTeacher_ThrowsNamingTheKey()
     {
         var (data, eval, classes) = await OnlineTeacherTests.OnlineDataAsync(labeled: 4, pool: 4, batch: 8);
