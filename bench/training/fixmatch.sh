@@ -15,9 +15,11 @@
 # width, default 64), EPOCHS (default 50), MAGNITUDE (RandAugment M of the strong view, default 5), COMMIT (default true),
 # SPLIT_SEED and LABELED_FRACTION (default 42 and 0.1; another split gets its own data, state and result file,
 # bench/training/fixmatch-split<seed>-f<fraction>.md; see labeled_split in bench/steps.sh), EMA_TEACHER (default false:
-# true labels the pool with the moving average, a mean teacher, instead of the weights being trained).
-# A recipe other than the default (WIDTH, EPOCHS, MAGNITUDE or EMA_TEACHER changed) is a variant: its own state folder
-# and result file, bench/training/fixmatch<split suffix>-w<width>-e<epochs>[-m<magnitude>][-emateacher].md, so it never
+# true labels the pool with the moving average, a mean teacher, instead of the weights being trained),
+# DISTRIBUTION_ALIGNMENT (default 0, off: the momentum of ReMixMatch's distribution alignment, e.g. 0.999).
+# A recipe other than the default (WIDTH, EPOCHS, MAGNITUDE, EMA_TEACHER or DISTRIBUTION_ALIGNMENT changed) is a variant:
+# its own state folder and result file,
+# bench/training/fixmatch<split suffix>-w<width>-e<epochs>[-m<magnitude>][-emateacher][-da<momentum>].md, so it never
 # mixes with the preset's table; only the preset's table feeds the README and the headline.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,9 +31,10 @@ width=${WIDTH:-64}
 epochs=${EPOCHS:-50}
 magnitude=${MAGNITUDE:-5}
 ema_teacher=${EMA_TEACHER:-false}
+alignment=${DISTRIBUTION_ALIGNMENT:-0}
 variant=""
-if [ "$width" != 64 ] || [ "$epochs" != 50 ] || [ "$magnitude" != 5 ] || [ "$ema_teacher" != false ]; then
-  variant="-w$width-e$epochs$([ "$magnitude" = 5 ] || echo "-m$magnitude")$([ "$ema_teacher" = false ] || echo "-emateacher")"
+if [ "$width" != 64 ] || [ "$epochs" != 50 ] || [ "$magnitude" != 5 ] || [ "$ema_teacher" != false ] || [ "$alignment" != 0 ]; then
+  variant="-w$width-e$epochs$([ "$magnitude" = 5 ] || echo "-m$magnitude")$([ "$ema_teacher" = false ] || echo "-emateacher")$([ "$alignment" = 0 ] || echo "-da$alignment")"
 fi
 root=$home/fixmatch$suffix$variant
 mkdir -p "$root" "$home/data"
@@ -51,6 +54,7 @@ recipe=(--model convnet --Trainer:Distill:Model:Width="$width" --epochs "$epochs
   --Trainer:Distill:Optimizer=sgd --Trainer:Distill:LearningRate=0.03 --Trainer:Distill:WeightDecay=5e-4
   --Trainer:Distill:EmaDecay=0.999)
 if [ "$ema_teacher" != false ]; then recipe+=(--Trainer:Distill:EmaTeacher=true); fi
+if [ "$alignment" != 0 ]; then recipe+=(--Trainer:Distill:DistributionAlignment="$alignment"); fi
 threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
 
 fma_peak   # cores, lanes, isa, mhz, peak (bench/steps.sh)
