@@ -59,8 +59,9 @@ public sealed class DistributionAlignment : IDisposable
         _momentum = momentum.ToScalar();
         _complement = (1 - momentum).ToScalar();
         // Owned by this object: a caller's dispose scope must not take them.
-        _model = full(classes, 1.0 / classes, dtype: float32, device: device).DetachFromDisposeScope();
-        _target = full(classes, 1.0 / classes, dtype: float32, device: device).DetachFromDisposeScope();
+        using var uniform = (1.0 / classes).ToScalar();
+        _model = full(classes, uniform, dtype: float32, device: device).DetachFromDisposeScope();
+        _target = full(classes, uniform, dtype: float32, device: device).DetachFromDisposeScope();
     }
 
     /// <summary>C: the number of classes.</summary>
@@ -97,7 +98,8 @@ public sealed class DistributionAlignment : IDisposable
         Fold(_model, probabilities, pool);
         // A pool row's label is -1: clamp it to a valid index, the mask keeps it out of the target's mean.
         Fold(_target, nn.functional.one_hot(labels.clamp_min(_zero), Classes).to(float32), labeled);
-        var aligned = probabilities.mul(_target.add(_epsilon).div(_model.add(_epsilon)));
+        // add(Scalar) alone would pass TorchSharp's own implicit alpha of 1: the held one is given instead.
+        var aligned = probabilities.mul(_target.add(_epsilon, _one).div(_model.add(_epsilon, _one)));
         aligned = aligned.div(aligned.sum(1, keepdim: true)).clamp_min(_floor).log();
         var result = where(pool.unsqueeze(1), aligned, teacherLogits);
         GC.KeepAlive(this);
@@ -147,7 +149,7 @@ public sealed class DistributionAlignment : IDisposable
         // dim: named, or the literal 0 binds to the ScalarType overload (a sum of everything as bytes).
         var mean = rows.mul(weights).sum(dim: 0).div(count.clamp_min(_one));
         var step = count.gt(_zero).to(float32).mul(_complement);
-        average.mul_(step.neg().add(_one)).add_(mean.mul(step));
+        average.mul_(step.neg().add(_one, _one)).add_(mean.mul(step), _one);
     }
 
     private static float[] ToHost(Tensor average)
