@@ -7,7 +7,9 @@
 # training seeds each; each last checkpoint is evaluated on the official 10k test set. Writes TABLE after every finished
 # step (and commits it with COMMIT=true); resumable like the other benches: state in $KDDATA_BENCH_HOME/main-path.
 # Run from the repository root:  bash bench/training/main-path.sh      (after fixmatch.sh has finished a seed)
-# Settings (environment): KDDATA_BENCH_HOME (default /var/tmp/kddata-bench), TEACHER, DATA (default the 10 % import),
+# Settings (environment): KDDATA_BENCH_HOME (default /var/tmp/kddata-bench), TEACHER (a checkpoint or ensemble .json;
+# another than the default is a variant with its own state and result file, bench/training/main-path-from-<name>.md,
+# committed but not in the README), DATA (default the 10 % import),
 # SEEDS (default "1 2 3"), WIDTHS (default "32 16"), EPOCHS (default 30), TABLE (default bench/training/main-path.md;
 # another path writes only that file), COMMIT (default true), SPLIT_SEED and LABELED_FRACTION (default 42 and 0.1:
 # another split takes fixmatch.sh's data and teacher of that split and writes bench/training/main-path<suffix>.md,
@@ -27,7 +29,16 @@ data=${DATA:-$home/data/fashion-mnist$suffix}
 ensemble_teacher=$home/fixmatch$suffix/ensemble-1-2-3/ensemble.json
 if [ -z "${TEACHER:-}" ] && [ -f "$ensemble_teacher" ]; then root=$root-ensemble; fi
 teacher=${TEACHER:-$( [ -f "$ensemble_teacher" ] && echo "$ensemble_teacher" || echo "$home/fixmatch$suffix/fixmatch-seed1/last.json")}
-table_file=${TABLE:-bench/training/main-path$suffix.md}
+# Another teacher (TEACHER set to a checkpoint other than the default's) is a variant: its own state folder and result
+# file, named after the teacher's path under KDDATA_BENCH_HOME (e.g. fixmatch-w32-e120-emateacher/fixmatch-seed1/last.json
+# gives main-path-from-fixmatch-w32-e120-emateacher-seed1), so its labels and students never mix with the preset's.
+teacher_variant=""
+if [ -n "${TEACHER:-}" ] && [ "$TEACHER" != "$ensemble_teacher" ] && [ "$TEACHER" != "$home/fixmatch$suffix/fixmatch-seed1/last.json" ]; then
+  teacher_variant=$(realpath -m "$TEACHER" | sed "s|^$(realpath -m "$home")/||; s|/last\.json\$||; s|\.json\$||; s|/fixmatch-|-|g; s|[^A-Za-z0-9.]\+|-|g; s|^-||")
+  teacher_variant=-from-$teacher_variant
+  root=$root$teacher_variant
+fi
+table_file=${TABLE:-bench/training/main-path$suffix$teacher_variant.md}
 mkdir -p "$root"
 bench_needs
 [ -f "$teacher" ] || { echo "no teacher checkpoint at $teacher: run bench/training/fixmatch.sh first, or set TEACHER" >&2; exit 2; }
@@ -86,10 +97,14 @@ table() {
   } > "$out"
   rm -f "$out.rows"
   # Only the split's own result file is committed, and only the headline split's reaches the docs and the README.
-  [ "$out" = "bench/training/main-path$suffix.md" ] || return 0
-  if [ -z "$suffix" ]; then readme_table main-path-table "$out"; bash bench/training/headline.sh; fi
+  [ "$out" = "bench/training/main-path$suffix$teacher_variant.md" ] || return 0
+  if [ -z "$suffix$teacher_variant" ]; then readme_table main-path-table "$out"; bash bench/training/headline.sh; fi
   if [ "${COMMIT:-true}" = true ]; then
-    git add "$out" docs/*.md README.md bench/training/headline.md && git commit -q -m "Bench main-path: $(grep -cE '^\| convnet w[0-9]+ \| [0-9]+ \| [0-9.]+ %' "$out") runs ($out)" -- "$out" docs/*.md README.md bench/training/headline.md || true
+    if [ -z "$suffix$teacher_variant" ]; then
+      git add "$out" docs/*.md README.md bench/training/headline.md && git commit -q -m "Bench main-path: $(grep -cE '^\| convnet w[0-9]+ \| [0-9]+ \| [0-9.]+ %' "$out") runs ($out)" -- "$out" docs/*.md README.md bench/training/headline.md || true
+    else
+      git add "$out" && git commit -q -m "Bench main-path: $(grep -cE '^\| convnet w[0-9]+ \| [0-9]+ \| [0-9.]+ %' "$out") runs ($out)" -- "$out" || true
+    fi
   fi
 }
 

@@ -6,7 +6,9 @@
 # finished step is skipped, an interrupted training run continues from its last checkpoint. Rerun to resume.
 # Run from the repository root:  bash bench/training/recipe.sh       (about 30-60 min a seed on 2 cores)
 # Settings (environment): KDDATA_BENCH_HOME (default /var/tmp/kddata-bench), SEEDS (default "1 2 3"),
-# COMMIT (default true: commit bench/training/recipe.md after each step).
+# COMMIT (default true: commit bench/training/recipe.md after each step), RERUN (default none: seeds to train again
+# although the committed table holds their row, e.g. "1" for a seed timed on a busy machine; its new row replaces the
+# old one whatever it shows).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/steps.sh   # step, private_bins, readme_table, bench_needs, evaluate_once
@@ -28,7 +30,7 @@ fma_peak   # cores, lanes, isa, mhz, peak (bench/steps.sh)
 
 table() {
   # seed and dir are the main loop's too: a table built after a step must not change them.
-  local seed dir out=bench/training/recipe.md
+  local seed dir out=bench/training/recipe.md kept=""
   {
     echo "| seed | test accuracy (last epoch) | epochs | training time (min) | images/s | G MAC/s (share of peak) | oneDNN |"
     echo "|---|---|---|---|---|---|---|"
@@ -36,7 +38,7 @@ table() {
       local dir=$root/sup100-seed$seed
       if [ ! -f "$root/sup100-seed$seed.done" ] || [ ! -f "$dir/evaluation/evaluation.json" ]; then
         # A seed finished in an earlier session whose state is gone keeps its committed row.
-        committed_row "$out" "$seed" | grep . || echo "| $seed | (not finished) | | | | | |"
+        if committed_row "$out" "$seed" | grep .; then kept="$kept $seed"; else echo "| $seed | (not finished) | | | | | |"; fi
         continue
       fi
       local ips macs
@@ -63,6 +65,9 @@ table() {
     echo "(seed 42), official 10k test set; the last checkpoint, never the best. Training time is the epochs' own seconds"
     echo "(training and per-epoch evaluation). G MAC/s = 3 x the forward MACs an image x images/s, against a peak of $peak G fp32 FMA/s ($cores cores x $lanes $isa lanes x $mhz MHz). $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), CPU family"
     echo "$(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(grep -m1 -owE 'avx512_vnni|avx512f|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')$(date -u +%F), $(nproc) cores, shared with other work (load in the logs)."
+    if [ -n "$kept" ]; then
+      echo "Seed(s)$kept: kept from the committed table, measured in an earlier session (its commit's footer names that machine)."
+    fi
   } > "$out"
   rm -f "$out.rows"
   readme_table recipe-table "$out"   # docs/training.md shows it between its markers
@@ -80,7 +85,7 @@ if [ ! -f "$data/manifest.parquet" ]; then
   step import-100pct "${trainer[@]}" import --dest "file:$data/" --labeled-fraction 1.0 --seed 42
 fi
 for seed in $seeds; do
-  if [ ! -d "$root/sup100-seed$seed" ] && [ -n "$(committed_row bench/training/recipe.md "$seed")" ]; then
+  if [ ! -d "$root/sup100-seed$seed" ] && [[ " ${RERUN:-} " != *" $seed "* ]] && [ -n "$(committed_row bench/training/recipe.md "$seed")" ]; then
     echo "== sup100-seed$seed: finished in the committed table (its state is not on this machine): kept"
     continue
   fi
