@@ -34,7 +34,7 @@ teacher=${TEACHER:-$( [ -f "$ensemble_teacher" ] && echo "$ensemble_teacher" || 
 # gives main-path-from-fixmatch-w32-e120-emateacher-seed1), so its labels and students never mix with the preset's.
 teacher_variant=""
 if [ -n "${TEACHER:-}" ] && [ "$TEACHER" != "$ensemble_teacher" ] && [ "$TEACHER" != "$home/fixmatch$suffix/fixmatch-seed1/last.json" ]; then
-  teacher_variant=$(realpath -m "$TEACHER" | sed "s|^$(realpath -m "$home")/||; s|/last\.json\$||; s|\.json\$||; s|/fixmatch-|-|g; s|[^A-Za-z0-9.]\+|-|g; s|^-||")
+  teacher_variant=$(realpath -m "$TEACHER" | sed "s|^$(realpath -m "$home")/||; s|/last\.json\$||; s|/ensemble/ensemble\.json\$||; s|\.json\$||; s|/fixmatch-|-|g; s|[^A-Za-z0-9.]\+|-|g; s|^-||")
   teacher_variant=-from-$teacher_variant
   root=$root$teacher_variant
 fi
