@@ -16,7 +16,8 @@ namespace KdData.Distillation;
 /// teacher's dense logits (<see cref="SoftTargets.SoftTarget.DenseLogits"/>).
 /// <para>
 /// Augmentation: a sample with cached views draws one view per epoch (seeded by epoch and image), replayed exactly,
-/// and is otherwise left alone (optionally mirrored, see <see cref="DistillationMixOptions.MirrorPseudoLabeled"/>);
+/// and is otherwise left alone (optionally mirrored, see <see cref="DistillationMixOptions.MirrorPseudoLabeled"/>, or
+/// shifted and flipped as the supervised stage does, see <see cref="DistillationMixOptions.JitterViews"/>);
 /// a labeled image the teacher never saw gets the supervised stage's padded random crop and flip. Optionally
 /// (<see cref="DistillationAugmentOptions"/>) every image then gets RandAugment and every batch MixUp or CutMix
 /// (<see cref="BatchMixer"/>); the batch then carries <see cref="LabeledBatch.Mix"/> and the objective mixes targets.
@@ -341,12 +342,16 @@ public sealed class DistillationData : ITrainingData, IDisposable
 
             var viewIndex = (int)(drawSeed % (ulong)sample.Views.Count);
             var view = sample.Views[viewIndex];
-            var mirror = sample.IsPseudoLabeled && _mix.MirrorPseudoLabeled && (Seeds.Mix(drawSeed, 3) & 1) == 1;
-            // Exactly the teacher's view: its crop box and its flip; a mirror on top mirrors those pixels.
+            var mirror = sample.IsPseudoLabeled && _mix.MirrorPseudoLabeled && !_mix.JitterViews && (Seeds.Mix(drawSeed, 3) & 1) == 1;
+            // Exactly the teacher's view: its crop box and its flip; a mirror or a jitter on top changes those pixels.
             var viewPixels = ViewPixels(id, viewIndex, view, image);
             if (mirror)
             {
                 MirrorInPlace(viewPixels, _preprocessor.Channels, size);
+            }
+            if (_mix.JitterViews && _augmentation is { } jitter)
+            {
+                viewPixels = jitter.Apply(viewPixels, _preprocessor.Channels, size, size, Seeds.Mix(drawSeed, 0x717E));
             }
             var logits = new float[_classes];
             view.Target.DenseLogits(logits);

@@ -25,4 +25,16 @@ public sealed class DistillationMixOptions
     /// <c>Labeler:ViewsPerImage</c> &gt; 1 and each epoch draws one of them.
     /// </summary>
     public bool MirrorPseudoLabeled { get; set; }
+
+    /// <summary>
+    /// Shift and flip every cached view, labeled and pool rows alike, with <c>Trainer:Data</c>'s padded crop
+    /// (<c>CropPadding</c>, default 2 pixels) and flip (<c>HorizontalFlip</c>): the supervised recipe's augmentation on
+    /// top of the teacher's view, drawn afresh each epoch. Default false: the student sees exactly the pixels the target
+    /// belongs to. Why: a pool labeled once on the whole image (<c>Labeler:ViewsPerImage</c> 1, what the test set shows)
+    /// otherwise trains on the same pixels every epoch, while random resized crops of it (views &gt; 1) show the student
+    /// zoomed objects the test set never has. The target stays the view's, an approximation: a shift of a couple of
+    /// pixels and a mirror barely change a teacher's output on centred, left-right symmetric images (Fashion-MNIST; not
+    /// digits or text). With it, <see cref="MirrorPseudoLabeled"/> adds nothing and is not applied.
+    /// </summary>
+    public bool JitterViews { get; set; }
 }

@@ -8,6 +8,7 @@ namespace KdData.Tests.Distillation;
 public sealed class DistillationDataTests(SampleDistillation sample) : IClassFixture<SampleDistillation>
 {
     private static readonly TrainingDataOptions Pipeline = new() { DecodeWorkers = 2, ChannelCapacity = 16, PrefetchBatches = 2 };
+    private static readonly bool[] NoFlipAndFlip = [false, true];
 
     [Theory]
     [InlineData(128, 6000, 54000, null, 13, 115)]
@@ -145,6 +146,67 @@ public sealed class DistillationDataTests(SampleDistillation sample) : IClassFix
             Assert.Equal(all, held.HeldImages);
             Assert.InRange(held.HeldViews, 1, views);
         }
+    }
+
+    [Fact]
+    public async Task ReadEpochAsync_JitterViews_ShiftsAndFlipsEachViewKeepingItsTarget()
+    {
+        var samples = DistillationSamples.Build(sample.Dataset, sample.Train, sample.Test, sample.SoftTargets);
+        using var exact = Data(samples, new DistillationMixOptions(), batchSize: 32);
+        using var jittered = Data(samples, new DistillationMixOptions { JitterViews = true, MirrorPseudoLabeled = true }, batchSize: 32);
+
+        var want = await exact.ReadEpochAsync(1).ToListAsync();
+        var got = await jittered.ReadEpochAsync(1).ToListAsync();
+
+        Assert.Equal(want.SelectMany(b => b.Labels), got.SelectMany(b => b.Labels));
+        Assert.Equal(want.SelectMany(b => b.TeacherLogits ?? []), got.SelectMany(b => b.TeacherLogits ?? []));
+        var (views, shifted, flipped) = (0, 0, 0);
+        foreach (var (w, g) in want.Zip(got))
+        {
+            var size = w.Channels * w.Height * w.Width;
+            for (var i = 0; i < w.Count; i++)
+            {
+                var before = w.Pixels.AsSpan(i * size, size).ToArray();
+                var after = g.Pixels.AsSpan(i * size, size).ToArray();
+                if (w.HasTeacher?[i] != true)
+                {
+                    // A labeled image without a view: the padded crop it always had, the same draw.
+                    Assert.Equal(before, after);
+                    continue;
+                }
+                views++;
+                // Some shift of up to CropPadding (2) pixels, then perhaps a flip, of the exact view gives these pixels.
+                Assert.Equal(1, w.Channels);
+                var fill = -SampleDistillation.ImageOptions.GetEffectiveMean()[0] / SampleDistillation.ImageOptions.GetEffectiveStd()[0];
+                var match = (from dx in Enumerable.Range(-2, 5)
+                             from dy in Enumerable.Range(-2, 5)
+                             from flip in NoFlipAndFlip
+                             where Shifted(before, w.Width, w.Height, dx, dy, flip, fill).SequenceEqual(after)
+                             select (dx, dy, flip)).ToList();
+                Assert.True(match.Count > 0, $"row {i}: not a shift and flip of its view");
+                shifted += match.All(m => m.dx != 0 || m.dy != 0) ? 1 : 0;
+                flipped += match.All(m => m.flip) ? 1 : 0;
+            }
+        }
+        Assert.True(views > 100, $"{views} rows with views");
+        Assert.InRange(shifted, views / 2, views);
+        Assert.InRange(flipped, views / 4, 3 * views / 4);
+    }
+
+    // A one-channel image shifted as PaddedCropAugmentation shifts it (output (x, y) shows source (x + dx, y + dy),
+    // outside filled), then mirrored.
+    private static float[] Shifted(float[] image, int width, int height, int dx, int dy, bool flip, float fill)
+    {
+        var output = new float[image.Length];
+        for (var y = 0; y < height; y++)
+        {
+            for (var x = 0; x < width; x++)
+            {
+                var (sx, sy) = (x + dx, y + dy);
+                output[(y * width) + (flip ? width - 1 - x : x)] = sx >= 0 && sx < width && sy >= 0 && sy < height ? image[(sy * width) + sx] : fill;
+            }
+        }
+        return output;
     }
 
     private DistillationData Data(DistillationSamples samples, DistillationMixOptions mix, int batchSize, int holdMegabytes = 1024) =>
