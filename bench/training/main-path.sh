@@ -10,7 +10,8 @@
 # Settings (environment): KDDATA_BENCH_HOME (default /var/tmp/kddata-bench), TEACHER (a checkpoint or ensemble .json;
 # another than the default is a variant with its own state and result file, bench/training/main-path-from-<name>.md,
 # committed but not in the README), DATA (default the 10 % import),
-# SEEDS (default "1 2 3"), WIDTHS (default "32 16"), EPOCHS (default 30), TABLE (default bench/training/main-path.md;
+# SEEDS (default "1 2 3"), WIDTHS (default "32 16"), EPOCHS (default 30), VIEWS (teacher views per image, default 4),
+# JITTER_VIEWS (default false: true shifts and flips every view, Trainer:Distill:Mix:JitterViews), TABLE (default bench/training/main-path.md;
 # another path writes only that file), COMMIT (default true), SPLIT_SEED and LABELED_FRACTION (default 42 and 0.1:
 # another split takes fixmatch.sh's data and teacher of that split and writes bench/training/main-path<suffix>.md,
 # committed; see labeled_split in bench/steps.sh).
@@ -38,6 +39,14 @@ if [ -n "${TEACHER:-}" ] && [ "$TEACHER" != "$ensemble_teacher" ] && [ "$TEACHER
   teacher_variant=-from-$teacher_variant
   root=$root$teacher_variant
 fi
+# A recipe other than the default (VIEWS, JITTER_VIEWS or EPOCHS changed) is a variant too: its own labels, students
+# and result file, e.g. main-path-v1-jitter-e40.md for VIEWS=1 JITTER_VIEWS=true EPOCHS=40.
+views=${VIEWS:-4}
+jitter_views=${JITTER_VIEWS:-false}
+if [ "$views" != 4 ] || [ "$jitter_views" != false ] || [ "$epochs" != 30 ]; then
+  teacher_variant=$teacher_variant-v$views$([ "$jitter_views" = false ] || echo "-jitter")-e$epochs
+  root=$home/main-path$suffix$teacher_variant
+fi
 table_file=${TABLE:-bench/training/main-path$suffix$teacher_variant.md}
 mkdir -p "$root"
 bench_needs
@@ -51,6 +60,7 @@ fi
 # The students' recipe: goal 1's optimizer and schedule, the KD objective's defaults.
 recipe=(--model convnet --epochs "$epochs" --batch-size 128 --Trainer:Distill:Optimizer=sgd
   --Trainer:Distill:LearningRate=0.05 --Trainer:Distill:WeightDecay=5e-4)
+if [ "$jitter_views" != false ]; then recipe+=(--Trainer:Distill:Mix:JitterViews=true); fi
 threads=(--Torch:Threads=2 --Trainer:Data:DecodeWorkers=1)
 fma_peak
 
@@ -90,7 +100,7 @@ table() {
     echo "cached soft targets of the teacher $(jq -r 'if .architecture.name == "ensemble"
         then "ensemble of \(.architecture.members | length) networks (\([.architecture.members[] | "\(.name) w\(.width // "?")"] | unique | join(", "))), \(.training.model.parameters) parameters, \(.training.model.macs) MACs an image"
         else "\(.architecture.name) w\(.architecture.width // "?"), \(.training.model.parameters // "?") parameters" end' "$teacher")"
-    echo "($teacher, labeled by the Labeler with 4 views per image) plus the $(awk -v f="$fraction" 'BEGIN { print f * 100 }') % labels (split seed $split_seed); recipe: ${recipe[*]} ${threads[*]};"
+    echo "($teacher, labeled by the Labeler with $([ "$views" = 1 ] && echo "1 view per image, the whole image" || echo "$views views per image, crops of >= 64 % of the area")) plus the $(awk -v f="$fraction" 'BEGIN { print f * 100 }') % labels (split seed $split_seed); recipe: ${recipe[*]} ${threads[*]};"
     echo "official 10k test set, the last checkpoint. G MAC/s = 3 x the forward MACs x images/s, against a peak of $peak G fp32"
     echo "FMA/s ($cores cores x $lanes $isa lanes x $mhz MHz). $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), CPU family"
     echo "$(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(grep -m1 -owE 'avx512_vnni|avx512f|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')$(date -u +%F), $(nproc) cores."
@@ -111,7 +121,8 @@ table() {
 if [ "${1:-}" = "--table" ]; then COMMIT=false table; cat "$table_file"; exit 0; fi
 
 private_bins "$root" labeler
-labels=(--Labeler:Teacher="$teacher" --Labeler:ViewsPerImage=4 --Labeler:ViewScaleMin=0.64 --Labeler:BatchSize=256 --Torch:Threads=2)
+# 4 views: random resized crops of >= 64 % of the area, as the results table's row 4; 1 view: the whole image.
+labels=(--Labeler:Teacher="$teacher" --Labeler:ViewsPerImage="$views" --Labeler:ViewScaleMin=0.64 --Labeler:BatchSize=256 --Torch:Threads=2)
 step label-train "${labeler[@]}" "${labels[@]}" --Labeler:Input="file:$data/train/" --Labeler:Output="file:$root/labels-train/"
 step label-pool "${labeler[@]}" "${labels[@]}" --Labeler:Input="file:$data/unlabeled/" --Labeler:Output="file:$root/labels-pool/"
 for width in $widths; do
